@@ -1,0 +1,140 @@
+/**
+ * The storage-adapter contract: S3 multipart semantics, addressed by (key, uploadId) so an
+ * upload can span many requests, restarts and server instances.
+ *
+ * Every method rejects with a `StorageError` (see ./errors) carrying a `StorageErrorCode`;
+ * each adapter translates its provider's errors in one place. Keys reaching an adapter
+ * have already passed `normaliseKey` (./keys). Sizes and offsets are byte counts (numbers:
+ * 50 GiB is far below 2^53). Hashes are lowercase hex.
+ */
+import type { Readable } from 'node:stream';
+
+export interface StorageLimits {
+  /** Smallest size of every part but the last. */
+  minPartSize: number;
+  maxPartSize: number;
+  maxParts: number;
+  maxObjectSize: number;
+}
+
+/** The per-part checksum the backend itself enforces on a presigned part PUT. */
+export type PartChecksum = 'SHA256' | 'MD5' | 'NONE';
+
+export interface PartChecksums {
+  /** SHA-256 of the part, lowercase hex (always known to the server). */
+  sha256: string;
+  /** MD5 of the part, lowercase hex; needed where `checksum` is 'MD5'. */
+  md5?: string;
+}
+
+/** A request the client makes itself, straight to the store. */
+export interface PresignedRequest {
+  /** Absolute URL, or a path relative to the Tessera server (local store). */
+  url: string;
+  method: 'PUT' | 'GET';
+  /** Headers the client must send exactly as given (they are bound into the signature). */
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  /** As the store reports it, without surrounding quotes. */
+  etag: string;
+  size: number;
+}
+
+export interface ListPartsPage {
+  parts: UploadedPart[];
+  /** Pass as `marker` to get the next page; undefined on the last page. */
+  nextMarker?: number;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+  contentType?: string;
+  lastModified?: Date;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface MultipartUploadInfo {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+export interface StorageAdapter {
+  /** 'local' | 's3' | 'gcs' */
+  readonly name: string;
+  readonly limits: StorageLimits;
+  readonly checksum: PartChecksum;
+
+  /** Starts a multipart upload; returns its upload id. */
+  createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string>;
+
+  /**
+   * A URL (+ headers) for one part PUT. Where the backend can, the part's checksum is bound
+   * into the request so a part whose bytes differ is refused by the store itself.
+   * NO_SUCH_UPLOAD if the upload is unknown (where the backend can tell without I/O, else at PUT).
+   */
+  presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    opts: { size: number; checksums: PartChecksums; expiresIn: number },
+  ): Promise<PresignedRequest>;
+
+  /** One page of uploaded parts, ascending by part number. NO_SUCH_UPLOAD if unknown/aborted. */
+  listParts(key: string, uploadId: string, opts?: { marker?: number; maxParts?: number }): Promise<ListPartsPage>;
+
+  /**
+   * Server-side copy of a byte range of an existing object into a part (no bytes through us).
+   * NOT_FOUND if the source is missing; NO_SUCH_UPLOAD if the upload is unknown.
+   */
+  uploadPartCopy(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    source: { key: string; range: ByteRange },
+  ): Promise<UploadedPart>;
+
+  /**
+   * Assembles the listed parts (ascending) into the object, atomically.
+   * INVALID_PART if a part is missing or its etag differs; PART_TOO_SMALL if a non-last part is
+   * under `limits.minPartSize`; NO_SUCH_UPLOAD if unknown (including already completed).
+   */
+  completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo>;
+
+  /** Discards the upload and its parts. NO_SUCH_UPLOAD if unknown. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+
+  /** Multipart uploads in progress (for the janitor), optionally under a key prefix. */
+  listMultipartUploads(opts?: { prefix?: string }): AsyncIterable<MultipartUploadInfo>;
+
+  /** A signed GET, optionally ranged, with a download file name (Content-Disposition). */
+  presignGet(
+    key: string,
+    opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string },
+  ): Promise<PresignedRequest>;
+
+  /** NOT_FOUND if absent. */
+  head(key: string): Promise<ObjectInfo>;
+
+  /** Idempotent: deleting an absent key succeeds. */
+  delete(key: string): Promise<void>;
+
+  /** Object bytes, optionally a range. NOT_FOUND if absent. */
+  getStream(key: string, range?: ByteRange): Promise<Readable>;
+
+  /** Checks the store is reachable (for /readyz). */
+  ping(): Promise<void>;
+
+  /** Releases sockets, timers. */
+  close?(): Promise<void>;
+}
