@@ -1,0 +1,32 @@
+import { S3Client } from '@aws-sdk/client-s3';
+
+/** How to reach the bucket. Credentials fall back to the SDK's default chain when absent. */
+export interface S3Options {
+  /** e.g. `http://127.0.0.1:7480` for RGW/MinIO; omit for AWS. */
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Path-style URLs (`endpoint/bucket/key`); needed by most S3-compatible stores. */
+  forcePathStyle?: boolean;
+  /** Every key is stored under `prefix/`; keys handed back (e.g. by listMultipartUploads) are relative to it. */
+  prefix?: string;
+}
+
+/** An S3 client for `options`, with checksums that S3-compatible stores (RGW 16) accept. */
+export function createS3Client(options: S3Options): S3Client {
+  const credentials =
+    options.accessKeyId && options.secretAccessKey
+      ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+      : undefined;
+  return new S3Client({
+    endpoint: options.endpoint,
+    region: options.region,
+    forcePathStyle: options.forcePathStyle,
+    credentials,
+    // the default flexible checksums (CRC32 trailers on streamed bodies) make RGW answer 411
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}

@@ -1,0 +1,85 @@
+import { GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ByteRange, PresignedRequest } from '../types';
+
+/** SigV4 presigned URLs live at most 7 days. */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+/** Where to presign: the client, bucket and full (prefixed) key. */
+export interface PresignTarget {
+  client: S3Client;
+  bucket: string;
+  key: string;
+}
+
+/**
+ * A part PUT. With `md5` (lowercase hex) the part's Content-MD5 is a signed header: the client
+ * must send it and the store refuses bytes that differ (BadDigest). Without it nothing binds the bytes.
+ */
+export async function presignPartPut(
+  t: PresignTarget,
+  uploadId: string,
+  partNumber: number,
+  opts: { md5?: string; expiresIn: number },
+): Promise<PresignedRequest> {
+  const headers: Record<string, string> = {};
+  if (opts.md5) headers['Content-MD5'] = Buffer.from(opts.md5, 'hex').toString('base64');
+  const command = new UploadPartCommand({
+    Bucket: t.bucket,
+    Key: t.key,
+    UploadId: uploadId,
+    PartNumber: partNumber,
+    ContentMD5: headers['Content-MD5'],
+  });
+  return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
+}
+
+/** A GET, optionally ranged (a signed `Range` header the client must send) and named for download. */
+export async function presignObjectGet(
+  t: PresignTarget,
+  opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string },
+): Promise<PresignedRequest> {
+  const headers: Record<string, string> = {};
+  if (opts.range) headers.Range = rangeHeader(opts.range);
+  const command = new GetObjectCommand({
+    Bucket: t.bucket,
+    Key: t.key,
+    Range: headers.Range,
+    ResponseContentDisposition: opts.fileName === undefined ? undefined : contentDisposition(opts.fileName),
+    ResponseContentType: opts.contentType,
+  });
+  return sign('GET', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
+}
+
+type SignOptions = { expiresIn: number; signableHeaders: Set<string>; unhoistableHeaders: Set<string> };
+
+/** Signs with `headers` bound (signed, and left as headers rather than hoisted into the query). */
+async function sign(
+  method: 'PUT' | 'GET',
+  headers: Record<string, string>,
+  expiresIn: number,
+  presign: (options: SignOptions) => Promise<string>,
+): Promise<PresignedRequest> {
+  const seconds = Math.max(1, Math.min(Math.floor(expiresIn), MAX_PRESIGN_SECONDS));
+  const bound = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
+  const expiresAt = new Date(Date.now() + seconds * 1000);
+  const url = await presign({
+    expiresIn: seconds,
+    signableHeaders: bound,
+    unhoistableHeaders: bound,
+  });
+  return { url, method, headers, expiresAt };
+}
+
+/** `bytes=first-last` for a non-empty range. */
+export function rangeHeader(range: ByteRange): string {
+  return `bytes=${range.offset}-${range.offset + range.length - 1}`;
+}
+
+/** `attachment` with an ASCII fallback name and the exact UTF-8 name per RFC 5987/6266. */
+export function contentDisposition(fileName: string): string {
+  const fallback = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const hex = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
+  const encoded = encodeURIComponent(fileName).replace(/['()*]/g, hex);
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}

@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+/** Where the test RGW (scripts/start-rgw.sh) answers, and how to sign for it. */
+export interface RgwEnv {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  forcePathStyle: boolean;
+}
+
+const SCRIPT = path.resolve(__dirname, '../../scripts/start-rgw.sh');
+let cached: RgwEnv | undefined;
+
+/**
+ * The RGW to test against. Runs scripts/start-rgw.sh, which is idempotent (re-prints the
+ * environment when its RGW is already up, creating the bucket if needed) and serialises
+ * concurrent callers, so every test file may call this. Honours S3_* / RGW_* overrides.
+ * Throws with the script's output if the RGW cannot be started.
+ */
+export function rgwEnv(): RgwEnv {
+  if (cached) return cached;
+  let out: string;
+  try {
+    out = execFileSync(SCRIPT, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`scripts/start-rgw.sh failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  }
+  const vars: Record<string, string> = {};
+  for (const line of out.split('\n')) {
+    const m = /^(S3_[A-Z_]+)=(.*)$/.exec(line);
+    if (m) vars[m[1]] = m[2];
+  }
+  cached = {
+    endpoint: vars.S3_ENDPOINT,
+    region: vars.S3_REGION,
+    accessKeyId: vars.S3_ACCESS_KEY,
+    secretAccessKey: vars.S3_SECRET_KEY,
+    bucket: vars.S3_BUCKET,
+    forcePathStyle: vars.S3_FORCE_PATH_STYLE === 'true',
+  };
+  return cached;
+}
