@@ -43,9 +43,12 @@ const BY_STATUS: Record<number, StorageErrorCode> = {
   504: 'UNAVAILABLE',
 };
 
-const NETWORK_CODES = new Set([
+const NETWORK_CODES = [
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-]);
+];
+// the SDK re-wraps a socket error it does not recognise as an Error (e.g. from another realm, as under
+// jest) into "AWS SDK error wrapper for Error: connect ECONNREFUSED ..." without its code
+const NETWORK_MESSAGE = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
 
 interface ProviderError {
   name?: string;
@@ -65,10 +68,14 @@ export function translateS3Error(error: unknown, context: S3ErrorContext = 'obje
   const status = e.$metadata?.httpStatusCode;
   let code: StorageErrorCode | undefined = BY_NAME[name];
   if (!code && status !== undefined) code = BY_STATUS[status];
-  if (!code && (NETWORK_CODES.has(e.code ?? '') || NETWORK_CODES.has(name))) code = 'UNAVAILABLE';
+  if (!code && status === undefined && isNetworkError(e)) code = 'UNAVAILABLE';
   if (code === 'NOT_FOUND' && context === 'upload') code = 'NO_SUCH_UPLOAD';
   if (code === 'NOT_FOUND' && context === 'bucket') code = 'UNAVAILABLE';
   code ??= 'INTERNAL';
   const what = [name, status].filter((x) => x !== '' && x !== undefined).join(' ');
   return new StorageError(code, `s3: ${what}${e.message ? `: ${e.message}` : ''}`, { cause: error });
+}
+
+function isNetworkError(e: ProviderError): boolean {
+  return NETWORK_CODES.includes(e.code ?? '') || NETWORK_MESSAGE.test(e.message ?? '');
 }
