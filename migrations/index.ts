@@ -1,0 +1,2 @@
+import type { MixedList } from "typeorm";
+export const migrations: MixedList<Function> = [];

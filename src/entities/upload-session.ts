@@ -1,0 +1,28 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { bigint } from './columns';
+
+export type UploadStatus = 'ACTIVE' | 'COMPLETED' | 'ABORTED' | 'EXPIRED';
+
+/** A multipart upload in progress; lives in the database so it survives restarts. */
+@Entity('upload_sessions')
+@Index('ix_sessions_resume', ['ownerId', 'pathKey', 'contentHash', 'status'])
+@Index('ix_sessions_expiry', ['status', 'expiresAt'])
+export class UploadSession {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column({ type: 'varchar', length: 36 }) ownerId: string;
+  @Column({ type: 'varchar', length: 36, nullable: true }) deviceId: string | null;
+  @Column({ type: 'text' }) path: string;
+  @Column({ type: 'varchar', length: 64 }) pathKey: string;
+  @Column(bigint) size: number;
+  @Column(bigint) partSize: number;
+  @Column({ type: 'varchar', length: 64 }) contentHash: string;
+  @Column({ type: 'varchar', length: 255, nullable: true }) mimeType: string | null;
+  @Column({ type: 'varchar', length: 16 }) status: UploadStatus;
+  @Column({ type: 'varchar', length: 1024 }) storageKey: string;
+  @Column({ type: 'varchar', length: 1024, nullable: true }) storageUploadId: string | null;
+  @Column({ type: 'int', nullable: true }) baseRevision: number | null;
+  @Column({ type: 'varchar', length: 36, nullable: true }) fileId: string | null;
+  @Column({ type: 'datetime' }) expiresAt: Date;
+  @CreateDateColumn() createdAt: Date;
+  @UpdateDateColumn() updatedAt: Date;
+}

@@ -1,0 +1,68 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { FileNode } from '../entities';
+import { ChunkType, FileConnectionType, FileType, UserType } from '../schema/types';
+import { requireUser, type Context } from './context';
+import { toConnection } from './connection';
+
+@Resolver(() => FileType)
+export class FileResolver {
+  @Query(() => FileType, { nullable: true })
+  async file(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return ctx.services.files.get(requireUser(ctx).userId, id).catch(nullIfNotFound);
+  }
+
+  @Query(() => FileType, { nullable: true })
+  fileByPath(@Arg('path') path: string, @Ctx() ctx: Context) {
+    return ctx.services.files.findByPath(requireUser(ctx).userId, path);
+  }
+
+  @Query(() => FileConnectionType)
+  async listFolder(
+    @Arg('path') path: string,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ) {
+    return toConnection(await ctx.services.files.list(requireUser(ctx).userId, path, first, after));
+  }
+
+  @Mutation(() => FileType)
+  createFolder(@Arg('path') path: string, @Ctx() ctx: Context) {
+    const p = requireUser(ctx);
+    return ctx.services.files.createFolder(p.userId, p.deviceId, path);
+  }
+
+  @Mutation(() => FileType)
+  moveFile(@Arg('id', () => ID) id: string, @Arg('toPath') toPath: string, @Ctx() ctx: Context) {
+    const p = requireUser(ctx);
+    return ctx.services.files.move(p.userId, p.deviceId, id, toPath);
+  }
+
+  @Mutation(() => FileType)
+  deleteFile(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    const p = requireUser(ctx);
+    return ctx.services.files.delete(p.userId, p.deviceId, id);
+  }
+
+  @FieldResolver(() => UserType)
+  owner(@Root() file: FileNode, @Ctx() ctx: Context) {
+    return ctx.loaders.user.load(file.ownerId);
+  }
+
+  @FieldResolver(() => [ChunkType])
+  async chunks(@Root() file: FileNode, @Ctx() ctx: Context) {
+    const chunks = await ctx.services.files.chunks(file);
+    return chunks.map((c) => ({ ...c, status: 'VERIFIED', updatedAt: c.createdAt }));
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'A signed GET of the current revision (default lifetime: DOWNLOAD_URL_TTL).' })
+  downloadUrl(@Root() file: FileNode, @Arg('expiresIn', () => Int, { nullable: true }) expiresIn: number | null, @Ctx() ctx: Context) {
+    requireUser(ctx);
+    return ctx.services.files.downloadUrl(file, expiresIn);
+  }
+}
+
+function nullIfNotFound(e: { code?: string }): null {
+  if (e?.code === 'NOT_FOUND') return null;
+  throw e;
+}

@@ -1,0 +1,28 @@
+import 'reflect-metadata';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { BigIntScalar, DateTimeScalar } from '../schema/scalars';
+import { AuthResolver } from './auth.resolver';
+import { ChangeResolver } from './change.resolver';
+import { FileResolver } from './file.resolver';
+import { UploadResolver } from './upload.resolver';
+
+export const resolvers = [AuthResolver, FileResolver, UploadResolver, ChangeResolver] as const;
+
+/** Subscriptions here supply their own `subscribe`; type-graphql still wants a pubSub. */
+const noPubSub = {
+  publish: () => { throw new GraphQLError('topics are not used'); },
+  subscribe: () => { throw new GraphQLError('topics are not used'); },
+};
+
+export function createSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [...resolvers],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
+    pubSub: noPubSub as never,
+    validate: false,
+    emitSchemaFile: false,
+  });
+}
+
+export { BigIntScalar };

@@ -1,0 +1,78 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { PartView, SessionView } from '../services/uploads';
+import { BigIntScalar } from '../schema/scalars';
+import { BeginUploadInput, ConfirmPartInput, FileType, PartUploadType, UploadPlanType, UploadSessionType } from '../schema/types';
+import { requireUser, type Context } from './context';
+
+@Resolver(() => UploadSessionType)
+export class UploadResolver {
+  @Query(() => UploadPlanType)
+  uploadPlan(@Arg('size', () => BigIntScalar) size: number, @Ctx() ctx: Context) {
+    requireUser(ctx);
+    return ctx.services.uploads.plan(size);
+  }
+
+  @Query(() => UploadSessionType, { nullable: true })
+  async uploadSession(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+    return toSession(await ctx.services.uploads.get(requireUser(ctx).userId, id).catch((e) => {
+      if (e?.code === 'NOT_FOUND') return null;
+      throw e;
+    }));
+  }
+
+  @Mutation(() => UploadSessionType)
+  async beginUpload(@Arg('input', () => BeginUploadInput) input: BeginUploadInput, @Ctx() ctx: Context) {
+    const p = requireUser(ctx);
+    return toSession(await ctx.services.uploads.begin(p.userId, p.deviceId, input));
+  }
+
+  @Mutation(() => UploadSessionType)
+  async confirmParts(
+    @Arg('sessionId', () => ID) sessionId: string,
+    @Arg('parts', () => [ConfirmPartInput]) parts: ConfirmPartInput[],
+    @Ctx() ctx: Context,
+  ) {
+    return toSession(await ctx.services.uploads.confirmParts(requireUser(ctx).userId, sessionId, parts));
+  }
+
+  @Mutation(() => [PartUploadType])
+  async refreshPartUrls(
+    @Arg('sessionId', () => ID) sessionId: string,
+    @Arg('partNumbers', () => [Int]) partNumbers: number[],
+    @Ctx() ctx: Context,
+  ) {
+    return (await ctx.services.uploads.refreshPartUrls(requireUser(ctx).userId, sessionId, partNumbers)).map(toPart);
+  }
+
+  @Mutation(() => FileType)
+  completeUpload(@Arg('sessionId', () => ID) sessionId: string, @Ctx() ctx: Context) {
+    const p = requireUser(ctx);
+    return ctx.services.uploads.complete(p.userId, p.deviceId, sessionId);
+  }
+
+  @Mutation(() => Boolean)
+  abortUpload(@Arg('sessionId', () => ID) sessionId: string, @Ctx() ctx: Context) {
+    return ctx.services.uploads.abort(requireUser(ctx).userId, sessionId);
+  }
+
+  @FieldResolver(() => FileType, { nullable: true })
+  file(@Root() session: UploadSessionType, @Ctx() ctx: Context) {
+    return session.fileId ? ctx.services.files.get(requireUser(ctx).userId, session.fileId) : null;
+  }
+}
+
+export function toSession(view: SessionView | null): UploadSessionType | null {
+  if (!view) return null;
+  const s = view.session;
+  return {
+    id: s.id, path: s.path, size: s.size, partSize: s.partSize, contentHash: s.contentHash, status: s.status as UploadSessionType['status'],
+    expiresAt: s.expiresAt, fileId: s.fileId, parts: view.parts.map(toPart),
+  };
+}
+
+function toPart(v: PartView): PartUploadType {
+  return {
+    partNumber: v.part.partNumber, offset: v.part.offset, size: v.part.size, sha256: v.part.sha256,
+    status: v.part.status as PartUploadType['status'], url: v.url, method: v.method, headers: v.headers, urlExpiresAt: v.urlExpiresAt,
+  };
+}

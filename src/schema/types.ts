@@ -1,0 +1,166 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { BigIntScalar, DateTimeScalar } from './scalars';
+import { ChangeKindEnum, ChunkStatusEnum, FileStatusEnum, ShareRoleEnum, UploadStatusEnum } from './enums';
+
+@ObjectType('User')
+export class UserType {
+  @Field(() => ID) id: string;
+  @Field() email: string;
+  @Field(() => String, { nullable: true }) name: string | null;
+}
+
+@ObjectType('Device')
+export class DeviceType {
+  @Field(() => ID) id: string;
+  @Field(() => String, { nullable: true }) name: string | null;
+}
+
+@ObjectType('AuthPayload')
+export class AuthPayloadType {
+  @Field() token: string;
+  @Field(() => UserType) user: UserType;
+  @Field(() => DeviceType) device: DeviceType;
+}
+
+@ObjectType('Chunk', { description: 'A verified part of the current revision.' })
+export class ChunkType {
+  @Field(() => Int) index: number;
+  @Field(() => BigIntScalar) offset: number;
+  @Field(() => BigIntScalar) size: number;
+  @Field() sha256: string;
+  @Field(() => ChunkStatusEnum) status: ChunkStatusEnum;
+  @Field(() => String, { nullable: true }) etag: string | null;
+  @Field(() => DateTimeScalar) updatedAt: Date;
+}
+
+@ObjectType('File')
+export class FileType {
+  @Field(() => ID) id: string;
+  @Field() name: string;
+  @Field() path: string;
+  @Field() isFolder: boolean;
+  @Field(() => BigIntScalar) size: number;
+  @Field(() => String, { nullable: true }) mimeType: string | null;
+  @Field(() => String, { nullable: true }) contentHash: string | null;
+  @Field(() => FileStatusEnum) status: FileStatusEnum;
+  @Field(() => Int) revision: number;
+  @Field(() => DateTimeScalar) createdAt: Date;
+  @Field(() => DateTimeScalar) updatedAt: Date;
+  @Field(() => DateTimeScalar, { nullable: true }) deletedAt: Date | null;
+  ownerId: string;
+  currentRevisionId: string | null;
+}
+
+@ObjectType('Share')
+export class ShareType {
+  @Field(() => ID) id: string;
+  @Field(() => ShareRoleEnum) role: ShareRoleEnum;
+  @Field(() => DateTimeScalar) createdAt: Date;
+  fileId: string;
+  userId: string;
+}
+
+@ObjectType('FileEdge')
+export class FileEdgeType {
+  @Field() cursor: string;
+  @Field(() => FileType) node: FileType;
+}
+
+@ObjectType('PageInfo')
+export class PageInfoType {
+  @Field() hasNextPage: boolean;
+  @Field(() => String, { nullable: true }) endCursor: string | null;
+}
+
+@ObjectType('FileConnection')
+export class FileConnectionType {
+  @Field(() => [FileEdgeType]) edges: FileEdgeType[];
+  @Field(() => PageInfoType) pageInfo: PageInfoType;
+}
+
+@ObjectType('Header')
+export class HeaderType {
+  @Field() name: string;
+  @Field() value: string;
+}
+
+@ObjectType('PartUpload', { description: 'One part of an upload: where to PUT it (unless verified) and its state.' })
+export class PartUploadType {
+  @Field(() => Int) partNumber: number;
+  @Field(() => BigIntScalar) offset: number;
+  @Field(() => BigIntScalar) size: number;
+  @Field() sha256: string;
+  @Field(() => ChunkStatusEnum) status: ChunkStatusEnum;
+  @Field(() => String, { nullable: true, description: 'Absolute, or relative to this server. Null once verified.' }) url: string | null;
+  @Field() method: string;
+  @Field(() => [HeaderType], { description: 'Send exactly these headers with the PUT.' }) headers: HeaderType[];
+  @Field(() => DateTimeScalar, { nullable: true }) urlExpiresAt: Date | null;
+}
+
+@ObjectType('UploadSession')
+export class UploadSessionType {
+  @Field(() => ID) id: string;
+  @Field() path: string;
+  @Field(() => BigIntScalar) size: number;
+  @Field(() => BigIntScalar) partSize: number;
+  @Field() contentHash: string;
+  @Field(() => UploadStatusEnum) status: UploadStatusEnum;
+  @Field(() => [PartUploadType]) parts: PartUploadType[];
+  @Field(() => DateTimeScalar) expiresAt: Date;
+  fileId: string | null;
+}
+
+@ObjectType('UploadPlan')
+export class UploadPlanType {
+  @Field(() => BigIntScalar) partSize: number;
+  @Field(() => Int) partCount: number;
+  @Field(() => Int) maxParts: number;
+  @Field(() => BigIntScalar) minPartSize: number;
+  @Field(() => BigIntScalar) maxSize: number;
+  @Field({ description: 'Hash of each part and of the content: SHA256.' }) checksumAlgorithm: string;
+  @Field({ description: 'Per-part checksum the store enforces: SHA256, MD5 (send PartInput.md5) or NONE.' }) partChecksum: string;
+}
+
+@ObjectType('Change')
+export class ChangeType {
+  @Field() cursor: string;
+  @Field(() => ChangeKindEnum) kind: ChangeKindEnum;
+  @Field(() => ID) fileId: string;
+  @Field() path: string;
+  @Field(() => String, { nullable: true }) fromPath: string | null;
+  @Field(() => Int) revision: number;
+  @Field() isFolder: boolean;
+  @Field(() => ID, { nullable: true }) deviceId: string | null;
+  @Field(() => DateTimeScalar) at: Date;
+}
+
+@ObjectType('ChangePage')
+export class ChangePageType {
+  @Field(() => [ChangeType]) changes: ChangeType[];
+  @Field() cursor: string;
+  @Field() hasMore: boolean;
+}
+
+@InputType('PartInput')
+export class PartInput {
+  @Field(() => Int) partNumber: number;
+  @Field(() => BigIntScalar) size: number;
+  @Field({ description: 'SHA-256 of the part, lowercase hex.' }) sha256: string;
+  @Field(() => String, { nullable: true, description: 'MD5 of the part, lowercase hex (needed when UploadPlan.partChecksum is MD5).' }) md5?: string | null;
+}
+
+@InputType('BeginUploadInput')
+export class BeginUploadInput {
+  @Field() path: string;
+  @Field(() => BigIntScalar) size: number;
+  @Field(() => String, { nullable: true }) mimeType?: string | null;
+  @Field({ description: 'SHA-256 of the concatenated binary part digests, lowercase hex.' }) contentHash: string;
+  @Field(() => [PartInput]) parts: PartInput[];
+  @Field(() => Int, { nullable: true, description: 'The revision this upload replaces; CONFLICT if the file has moved on.' }) baseRevision?: number | null;
+}
+
+@InputType('ConfirmPartInput')
+export class ConfirmPartInput {
+  @Field(() => Int) partNumber: number;
+  @Field() etag: string;
+}

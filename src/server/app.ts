@@ -1,0 +1,142 @@
+import http from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import pino, { type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { DataSource } from 'typeorm';
+import { openDataSource } from '../../ormconfig';
+import { createLoaders, type Context } from '../resolvers/context';
+import { createSchema } from '../resolvers';
+import { createServices, type Services } from '../services';
+import { LocalEventBus, type EventBus } from '../services/events';
+import { createStorage, localAdapterOf } from '../storage/registry';
+import { blobRoutes } from './blob-routes';
+import type { Config } from './config';
+import { formatError } from './errors';
+import { graphiqlRouter } from './graphiql';
+
+export interface App {
+  server: http.Server;
+  services: Services;
+  log: Logger;
+  /** Listens; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stops taking requests, finishes those in flight, closes WebSockets, the bus and the database. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  /** An event bus shared with other in-process instances (tests); default in-process or Redis. */
+  bus?: EventBus;
+}
+
+/** Builds the whole service: database, store, services, GraphQL over HTTP and graphql-ws, blob routes. */
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const log = opts.logger ?? pino({ level: config.logLevel });
+  const ds = await openDataSource({ databaseUrl: config.databaseUrl });
+  const storage = createStorage(config.storage);
+  const bus = opts.bus ?? (await createBus(config, log));
+  const services = createServices(ds, storage, bus, config);
+  const schema = await createSchema();
+
+  const app = express();
+  app.disable('x-powered-by');
+  const server = http.createServer(app);
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const wsServer = useServer<Record<string, unknown>>({
+    schema,
+    context: async (ctx) => ({
+      principal: await authenticate(services, String(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization ?? '')),
+      services,
+      loaders: createLoaders(services),
+    }) satisfies Context,
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      if (!('errors' in result) || !result.errors?.length) return result;
+      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON ? e.toJSON() : e, e, log) as GraphQLError) };
+    },
+  }, wss);
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.introspection,
+    formatError: (formatted, error) => formatError(formatted, error, log),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), rejectHttpSubscriptions, closeWebSockets(wsServer)],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => { res.json({ ok: true }); });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([ds.query('SELECT 1'), storage.ping()]);
+    const [db, store] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : String((c as PromiseRejectedResult).reason?.message ?? 'error')));
+    res.status(db === 'ok' && store === 'ok' ? 200 : 503).json({ database: db, storage: store });
+  });
+  const local = localAdapterOf(storage);
+  if (local) app.use('/blobs', blobRoutes(local));
+  app.use(graphiqlRouter());
+  app.use('/graphql', express.json({ limit: '10mb' }), expressMiddleware(apollo, {
+    context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services) }),
+  }));
+
+  const janitor = setInterval(() => {
+    services.uploads.expireStale().catch((err) => log.warn({ err }, 'janitor failed'));
+  }, 10 * 60_000);
+  janitor.unref();
+
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    services,
+    log,
+    listen: (port = config.port, host = config.host) => new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+    }),
+    close: () => (closed ??= (async () => {
+      clearInterval(janitor);
+      await apollo.stop();
+      await bus.close();
+      await storage.close?.();
+      await ds.destroy();
+    })()),
+  };
+}
+
+async function authenticate(services: Services, header: string) {
+  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
+  return m ? services.auth.authenticate(m[1]) : null;
+}
+
+async function createBus(config: Config, log: Logger): Promise<EventBus> {
+  if (!config.redisUrl) return new LocalEventBus();
+  const { RedisEventBus } = require('../services/redis-bus') as typeof import('../services/redis-bus');
+  log.info('subscription fan-out through Redis');
+  return new RedisEventBus(config.redisUrl, log);
+}
+
+/** Apollo would run a subscription sent over HTTP as a query: refuse it. */
+const rejectHttpSubscriptions: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation === 'subscription') {
+          throw new GraphQLError('subscriptions are served over WebSocket (graphql-ws) at this URL', { extensions: { code: 'BAD_USER_INPUT' } });
+        }
+      },
+    };
+  },
+};
+
+function closeWebSockets(wsServer: { dispose(): void | Promise<void> }): ApolloServerPlugin<Context> {
+  return {
+    async serverWillStart() {
+      return { async drainServer() { await wsServer.dispose(); } };
+    },
+  };
+}
+
+export type { DataSource };

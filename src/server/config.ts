@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { StorageConfig } from '../storage/registry';
+
+/** Everything the server reads from its environment, validated once at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** `sqlite:<file>` by default, or a mysql:// / mariadb:// URL. */
+  databaseUrl: string;
+  redisUrl?: string;
+  jwtSecret: string;
+  signingSecret: string;
+  storage: StorageConfig;
+  /** Lifetime of presigned part URLs, seconds. */
+  partUrlTtl: number;
+  /** Default lifetime of signed download URLs, seconds. */
+  downloadUrlTtl: number;
+  /** Abandoned upload sessions expire after this many seconds. */
+  sessionTtl: number;
+  /** Smallest part size the upload plan hands out. */
+  minPartSize: number;
+  /** Largest file accepted, bytes. */
+  maxFileSize: number;
+  logLevel: string;
+  introspection: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** Reads and validates the configuration; throws ConfigError listing every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false (got ${JSON.stringify(raw)})`);
+    return fallback;
+  };
+  const required = (name: string): string => {
+    const v = env[name];
+    if (!v) problems.push(`${name} is required for STORAGE=${env.STORAGE}`);
+    return v ?? '';
+  };
+
+  const dataDir = path.resolve(overrides.dataDir ?? env.DATA_DIR ?? './data');
+  const port = int('PORT', 4000, 0, 65535);
+  const databaseUrl = env.DATABASE_URL || `sqlite:${path.join(dataDir, 'tessera.sqlite')}`;
+  if (!/^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(databaseUrl)) {
+    problems.push(`DATABASE_URL must start with mysql://, mariadb:// or sqlite: (got ${JSON.stringify(databaseUrl)})`);
+  }
+  if (env.REDIS_URL && !/^rediss?:\/\//.test(env.REDIS_URL)) {
+    problems.push(`REDIS_URL must be a redis:// URL (got ${JSON.stringify(env.REDIS_URL)})`);
+  }
+
+  const kind = env.STORAGE || 'local';
+  let storage: StorageConfig;
+  const signingSecret = env.SIGNING_SECRET || persistentSecret(dataDir, 'signing-secret');
+  if (kind === 'local') {
+    storage = { kind: 'local', local: { root: path.resolve(env.LOCAL_STORAGE_DIR || path.join(dataDir, 'blobs')), signingSecret } };
+  } else if (kind === 's3') {
+    storage = {
+      kind: 's3',
+      s3: {
+        endpoint: env.S3_ENDPOINT || undefined,
+        bucket: required('S3_BUCKET'),
+        region: env.S3_REGION || 'us-east-1',
+        accessKeyId: env.S3_ACCESS_KEY || undefined,
+        secretAccessKey: env.S3_SECRET_KEY || undefined,
+        forcePathStyle: bool('S3_FORCE_PATH_STYLE', Boolean(env.S3_ENDPOINT)),
+        prefix: env.S3_PREFIX || undefined,
+      },
+    };
+  } else if (kind === 'gcs') {
+    storage = {
+      kind: 'gcs',
+      gcs: {
+        bucket: required('GCS_BUCKET'),
+        projectId: env.GCS_PROJECT || undefined,
+        keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS || undefined,
+        apiEndpoint: env.GCS_ENDPOINT || undefined,
+        prefix: env.GCS_PREFIX || undefined,
+      },
+    };
+  } else {
+    problems.push(`STORAGE must be local, s3 or gcs (got ${JSON.stringify(kind)})`);
+    storage = { kind: 'local', local: { root: path.join(dataDir, 'blobs'), signingSecret } };
+  }
+
+  const config: Config = {
+    port,
+    host: env.HOST || '0.0.0.0',
+    dataDir,
+    databaseUrl,
+    redisUrl: env.REDIS_URL || undefined,
+    jwtSecret: env.JWT_SECRET || persistentSecret(dataDir, 'jwt-secret'),
+    signingSecret,
+    storage,
+    partUrlTtl: int('PART_URL_TTL', 3600, 1, 7 * 24 * 3600),
+    downloadUrlTtl: int('DOWNLOAD_URL_TTL', 300, 1, 7 * 24 * 3600),
+    sessionTtl: int('UPLOAD_SESSION_TTL', 7 * 24 * 3600, 60),
+    minPartSize: int('MIN_PART_SIZE', 8 * MiB, 1),
+    maxFileSize: int('MAX_FILE_SIZE', 50 * GiB, 0),
+    logLevel: env.LOG_LEVEL || 'info',
+    introspection: bool('GRAPHQL_INTROSPECTION', true),
+    ...overrides,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** A random secret generated once and kept under the data directory (mode 0600). */
+function persistentSecret(dataDir: string, name: string): string {
+  const file = path.join(dataDir, name);
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const secret = crypto.randomBytes(32).toString('hex');
+    try {
+      fs.writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+      return secret;
+    } catch {
+      return fs.readFileSync(file, 'utf8').trim();
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import jwt from 'jsonwebtoken';
+import type { DataSource } from 'typeorm';
+import { Device, JournalHead, User } from '../entities';
+import { AppError, badInput } from './errors';
+
+const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
+const SCRYPT = { N: 16384, r: 8, p: 1 };
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  userId: string;
+  deviceId: string;
+}
+
+export interface AuthResult {
+  token: string;
+  user: User;
+  device: Device;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Sign-up, sign-in (scrypt), device-bound JWTs and their revocation. */
+export class AuthService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly jwtSecret: string,
+    private readonly tokenTtlSeconds = 90 * 24 * 3600,
+  ) {}
+
+  async signUp(email: string, password: string, name: string | null, deviceName: string | null): Promise<AuthResult> {
+    const normalised = email.trim().toLowerCase();
+    if (!EMAIL.test(normalised) || normalised.length > 320) throw badInput('invalid email address', { field: 'email' });
+    if (typeof password !== 'string' || password.length < 8) throw badInput('password must have at least 8 characters', { field: 'password' });
+    if (password.length > 1024) throw badInput('password too long', { field: 'password' });
+    const passwordHash = await hashPassword(password);
+    const user = await this.ds.transaction(async (m) => {
+      if (await m.findOneBy(User, { email: normalised })) throw new AppError('CONFLICT', 'an account with this email exists');
+      const u = await m.save(m.create(User, { email: normalised, name: name?.trim() || null, passwordHash, quotaBytes: null }));
+      await m.insert(JournalHead, { namespaceId: u.id, lastSeq: 0 });
+      return u;
+    }).catch((e) => {
+      if (e instanceof AppError) throw e;
+      if (/unique|duplicate/i.test(String(e?.message))) throw new AppError('CONFLICT', 'an account with this email exists');
+      throw e;
+    });
+    return this.issue(user, deviceName);
+  }
+
+  async signIn(email: string, password: string, deviceName: string | null): Promise<AuthResult> {
+    const user = await this.ds.getRepository(User).findOneBy({ email: email.trim().toLowerCase() });
+    const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, DUMMY_HASH);
+    if (!user || !ok) throw new AppError('UNAUTHENTICATED', 'wrong email or password');
+    return this.issue(user, deviceName);
+  }
+
+  /** Resolves a bearer token to its principal; null for a bad, expired or revoked token. */
+  async authenticate(token: string): Promise<Principal | null> {
+    let claims: jwt.JwtPayload;
+    try {
+      claims = jwt.verify(token, this.jwtSecret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+    } catch {
+      return null;
+    }
+    if (typeof claims.sub !== 'string' || typeof claims.dev !== 'string') return null;
+    const device = await this.ds.getRepository(Device).findOneBy({ id: claims.dev, userId: claims.sub });
+    if (!device || device.revokedAt) return null;
+    return { userId: claims.sub, deviceId: device.id };
+  }
+
+  async revokeDevice(userId: string, deviceId: string): Promise<boolean> {
+    const r = await this.ds.getRepository(Device).update({ id: deviceId, userId }, { revokedAt: new Date() });
+    return (r.affected ?? 0) > 0;
+  }
+
+  private async issue(user: User, deviceName: string | null): Promise<AuthResult> {
+    const device = await this.ds.getRepository(Device).save({ userId: user.id, name: deviceName?.trim() || null, revokedAt: null });
+    const token = jwt.sign({ dev: device.id }, this.jwtSecret, { subject: user.id, algorithm: 'HS256', expiresIn: this.tokenTtlSeconds });
+    return { token, user, device };
+  }
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.randomBytes(16);
+  const hash = await scrypt(password, salt, 32, SCRYPT);
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), hash.toString('base64')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, N, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt') return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = await scrypt(String(password), Buffer.from(salt, 'base64'), expected.length, { N: +N, r: +r, p: +p });
+  return crypto.timingSafeEqual(expected, actual);
+}
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

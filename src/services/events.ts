@@ -1,0 +1,34 @@
+import { EventEmitter } from 'node:events';
+
+/** What is published after a commit: a wake-up hint, never the truth (the journal is). */
+export type BusEvent =
+  | { type: 'change'; namespaceId: string; seq: number }
+  | { type: 'upload'; sessionId: string };
+
+/**
+ * Fan-out of events to subscribers, in-process by default; a Redis-backed bus lets
+ * several API instances share one user base.
+ */
+export interface EventBus {
+  publish(event: BusEvent): Promise<void>;
+  /** Returns an unsubscribe function. */
+  subscribe(listener: (event: BusEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export class LocalEventBus implements EventBus {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  async publish(event: BusEvent): Promise<void> {
+    this.emitter.emit('event', event);
+  }
+
+  subscribe(listener: (event: BusEvent) => void): () => void {
+    this.emitter.on('event', listener);
+    return () => this.emitter.off('event', listener);
+  }
+
+  async close(): Promise<void> {
+    this.emitter.removeAllListeners();
+  }
+}

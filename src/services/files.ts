@@ -1,0 +1,194 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { Change, Chunk, FileNode, FileRevision } from '../entities';
+import type { StorageAdapter } from '../storage/types';
+import type { AccessService } from './access';
+import { AppError, badInput, notFound } from './errors';
+import type { JournalService } from './journal';
+import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
+
+export interface Page<T> {
+  items: { cursor: string; node: T }[];
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export const MAX_PAGE_SIZE = 1000;
+
+/** Files and folders of a user's tree: lookups, listing, folders, moves, deletes, download URLs. */
+export class FileService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly storage: StorageAdapter,
+    private readonly access: AccessService,
+    private readonly journal: JournalService,
+    private readonly downloadUrlTtl: number,
+  ) {}
+
+  async get(userId: string, id: string): Promise<FileNode> {
+    const node = await this.ds.getRepository(FileNode).findOneBy({ id });
+    await this.access.authorize(userId, node, 'read');
+    return node!;
+  }
+
+  /** A live node at a path of the caller's own tree, or null. */
+  async findByPath(userId: string, path: string): Promise<FileNode | null> {
+    const p = normalisePath(path);
+    if (p === ROOT) return null;
+    return this.ds.getRepository(FileNode).findOneBy({ ownerId: userId, pathKey: pathKey(p) });
+  }
+
+  async list(userId: string, path: string, first: number | null | undefined, after: string | null | undefined): Promise<Page<FileNode>> {
+    const p = normalisePath(path);
+    if (p !== ROOT) {
+      const folder = await this.findByPath(userId, p);
+      if (!folder) throw notFound('folder');
+      if (!folder.isFolder) throw badInput('not a folder', { path: p });
+    }
+    const limit = pageSize(first);
+    const qb = this.ds.getRepository(FileNode).createQueryBuilder('f')
+      .where('f.ownerId = :userId AND f.status = :status', { userId, status: 'AVAILABLE' })
+      .andWhere(p === ROOT ? 'f.parentKey IS NULL' : 'f.parentKey = :parent', { parent: p === ROOT ? null : pathKey(p) })
+      .andWhere('f.pathKey IS NOT NULL');
+    if (after) {
+      const { name, id } = decodeKeyset(after);
+      qb.andWhere('(f.name > :name OR (f.name = :name AND f.id > :id))', { name, id });
+    }
+    const rows = await qb.orderBy('f.name', 'ASC').addOrderBy('f.id', 'ASC').limit(limit + 1).getMany();
+    return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
+  }
+
+  /** Creates a folder and any missing parents; an existing folder is returned as is. */
+  async createFolder(userId: string, deviceId: string | null, path: string): Promise<FileNode> {
+    const p = normalisePath(path);
+    if (p === ROOT) throw badInput('the root folder always exists');
+    const changes: Change[] = [];
+    const folder = await this.ds.transaction((m) => this.ensureFolder(m, userId, deviceId, p, changes));
+    await this.journal.notify(changes);
+    return folder;
+  }
+
+  /**
+   * Inside a transaction: returns the folder at `path`, creating it and its parents.
+   * CONFLICT if a file stands at the path or one of its ancestors.
+   */
+  async ensureFolder(m: EntityManager, ownerId: string, deviceId: string | null, path: string, changes: Change[]): Promise<FileNode> {
+    let folder: FileNode | null = null;
+    for (const p of [...ancestorsOf(path), path]) {
+      folder = await m.findOneBy(FileNode, { ownerId, pathKey: pathKey(p) });
+      if (folder && !folder.isFolder) throw new AppError('CONFLICT', 'a file stands where a folder is needed', { path: p });
+      if (!folder) {
+        folder = await m.save(m.create(FileNode, {
+          ownerId, path: p, pathKey: pathKey(p), parentKey: parentKeyOf(p), name: nameOf(p), isFolder: true,
+          size: 0, mimeType: null, contentHash: null, status: 'AVAILABLE', revision: 0, currentRevisionId: null, deletedAt: null,
+        }));
+        changes.push(await this.journal.append(m, { kind: 'CREATED', file: folder, deviceId }));
+      }
+    }
+    return folder!;
+  }
+
+  /** Moves or renames a file or folder (with everything inside). CONFLICT if the target exists. */
+  async move(userId: string, deviceId: string | null, id: string, toPath: string): Promise<FileNode> {
+    const target = normalisePath(toPath);
+    if (target === ROOT) throw badInput('cannot move onto the root folder');
+    const changes: Change[] = [];
+    const moved = await this.ds.transaction(async (m) => {
+      const node = await m.findOneBy(FileNode, { id });
+      await this.access.authorize(userId, node, 'write');
+      if (node!.status !== 'AVAILABLE') throw notFound();
+      if (node!.path === target) return node!;
+      if (node!.isFolder && isInside(target, node!.path)) throw badInput('cannot move a folder into itself');
+      if (await m.findOneBy(FileNode, { ownerId: node!.ownerId, pathKey: pathKey(target) })) {
+        throw new AppError('CONFLICT', 'something already exists at the target path', { path: target });
+      }
+      if (parentOf(target) !== ROOT) await this.ensureFolder(m, node!.ownerId, deviceId, parentOf(target), changes);
+      const from = node!.path;
+      for (const d of node!.isFolder ? await this.descendants(m, node!) : []) {
+        const p = target + d.path.slice(from.length);
+        await m.update(FileNode, { id: d.id }, { path: p, pathKey: pathKey(p), parentKey: parentKeyOf(p) });
+      }
+      Object.assign(node!, { path: target, pathKey: pathKey(target), parentKey: parentKeyOf(target), name: nameOf(target) });
+      await m.save(node!);
+      changes.push(await this.journal.append(m, { kind: 'MOVED', file: node!, deviceId, fromPath: from }));
+      return node!;
+    });
+    await this.journal.notify(changes);
+    return moved;
+  }
+
+  /** Moves a file or folder (with everything inside) to the trash. */
+  async delete(userId: string, deviceId: string | null, id: string): Promise<FileNode> {
+    const changes: Change[] = [];
+    const deleted = await this.ds.transaction(async (m) => {
+      const node = await m.findOneBy(FileNode, { id });
+      await this.access.authorize(userId, node, 'write');
+      if (node!.status === 'DELETED') return node!;
+      const now = new Date();
+      for (const n of [...(node!.isFolder ? await this.descendants(m, node!) : []), node!]) {
+        await m.update(FileNode, { id: n.id }, { status: 'DELETED', pathKey: null, deletedAt: now });
+      }
+      Object.assign(node!, { status: 'DELETED', pathKey: null, deletedAt: now });
+      changes.push(await this.journal.append(m, { kind: 'DELETED', file: node!, deviceId }));
+      return node!;
+    });
+    await this.journal.notify(changes);
+    return deleted;
+  }
+
+  async chunks(node: FileNode): Promise<Chunk[]> {
+    if (!node.currentRevisionId) return [];
+    return this.ds.getRepository(Chunk).find({ where: { revisionId: node.currentRevisionId }, order: { index: 'ASC' } });
+  }
+
+  /** A signed GET of the current revision; null for folders and files still uploading. */
+  async downloadUrl(node: FileNode, expiresIn?: number | null): Promise<string | null> {
+    if (node.isFolder || node.status !== 'AVAILABLE' || !node.currentRevisionId) return null;
+    const ttl = expiresIn ?? this.downloadUrlTtl;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 24 * 3600) throw badInput('expiresIn must be between 1 and 604800 seconds');
+    const rev = await this.ds.getRepository(FileRevision).findOneByOrFail({ id: node.currentRevisionId });
+    const signed = await this.storage.presignGet(rev.storageKey, { expiresIn: ttl, fileName: node.name, contentType: node.mimeType ?? undefined });
+    return signed.url;
+  }
+
+  /** Live descendants of a folder, breadth first (by parent key, so collation never matters). */
+  private async descendants(m: EntityManager, folder: FileNode): Promise<FileNode[]> {
+    const out: FileNode[] = [];
+    let frontier = [folder];
+    while (frontier.length) {
+      const keys = frontier.map((f) => pathKey(f.path));
+      const children: FileNode[] = [];
+      for (let i = 0; i < keys.length; i += 500) {
+        children.push(...await m.getRepository(FileNode).createQueryBuilder('f')
+          .where('f.ownerId = :owner AND f.parentKey IN (:...keys) AND f.pathKey IS NOT NULL', { owner: folder.ownerId, keys: keys.slice(i, i + 500) })
+          .getMany());
+      }
+      out.push(...children);
+      frontier = children.filter((c) => c.isFolder);
+    }
+    return out;
+  }
+}
+
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return 100;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`);
+  return first;
+}
+
+export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string): Page<T> {
+  const hasNextPage = rows.length > limit;
+  const items = rows.slice(0, limit).map((node) => ({ cursor: cursorOf(node), node }));
+  return { items, hasNextPage, endCursor: items.length ? items[items.length - 1].cursor : null };
+}
+
+function encodeKeyset(name: string, id: string): string {
+  return Buffer.from(JSON.stringify([name, id])).toString('base64url');
+}
+
+function decodeKeyset(cursor: string): { name: string; id: string } {
+  try {
+    const [name, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof name === 'string' && typeof id === 'string') return { name, id };
+  } catch { /* fall through */ }
+  throw badInput('invalid cursor');
+}

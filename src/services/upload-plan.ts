@@ -1,0 +1,89 @@
+import crypto from 'node:crypto';
+import type { PartChecksum, StorageLimits } from '../storage/types';
+import { AppError, badInput } from './errors';
+
+const MiB = 1024 * 1024;
+
+export interface UploadPlan {
+  partSize: number;
+  partCount: number;
+  maxParts: number;
+  minPartSize: number;
+  maxSize: number;
+  checksumAlgorithm: 'SHA256';
+  partChecksum: PartChecksum;
+}
+
+export interface PlanSettings {
+  limits: StorageLimits;
+  checksum: PartChecksum;
+  /** Smallest part size handed out (the store's own minimum applies too). */
+  minPartSize: number;
+  maxFileSize: number;
+}
+
+/**
+ * How a file of `size` bytes is cut into parts: at least `minPartSize`, growing in whole
+ * MiB so the count never exceeds the store's part limit. A zero-byte file is one empty part.
+ */
+export function planUpload(size: number, s: PlanSettings): UploadPlan {
+  checkSize(size, s);
+  const maxParts = Math.min(10_000, s.limits.maxParts);
+  const floor = Math.max(s.minPartSize, s.limits.minPartSize);
+  const needed = Math.ceil(Math.ceil(size / maxParts) / MiB) * MiB;
+  const partSize = Math.min(Math.max(floor, needed), s.limits.maxPartSize);
+  const partCount = size === 0 ? 1 : Math.ceil(size / partSize);
+  if (partCount > maxParts) throw badInput('file too large for the store', { size });
+  return {
+    partSize, partCount, maxParts, minPartSize: floor, maxSize: Math.min(s.maxFileSize, s.limits.maxObjectSize),
+    checksumAlgorithm: 'SHA256', partChecksum: s.checksum,
+  };
+}
+
+export function checkSize(size: number, s: PlanSettings): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw badInput('size must be a non-negative integer', { size });
+  if (size > s.limits.maxObjectSize) throw badInput('size exceeds what the store can hold', { size });
+  if (size > s.maxFileSize) throw new AppError('PAYLOAD_TOO_LARGE', `files are limited to ${s.maxFileSize} bytes`, { size, maxSize: s.maxFileSize });
+}
+
+export interface DeclaredPart {
+  partNumber: number;
+  size: number;
+  sha256: string;
+  md5?: string | null;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+
+/**
+ * Checks that the declared parts tile the file exactly as the plan cuts it and that
+ * contentHash is the SHA-256 of their concatenated binary digests. Returns the parts
+ * sorted, with offsets.
+ */
+export function validateParts(size: number, contentHash: string, parts: DeclaredPart[], plan: UploadPlan): (DeclaredPart & { offset: number })[] {
+  if (!HEX64.test(contentHash)) throw badInput('contentHash must be 64 lowercase hex characters');
+  if (parts.length !== plan.partCount) {
+    throw badInput(`expected ${plan.partCount} parts of ${plan.partSize} bytes, got ${parts.length}`, { partSize: plan.partSize, partCount: plan.partCount });
+  }
+  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+  const out = sorted.map((p, i) => {
+    const offset = i * plan.partSize;
+    const expected = Math.min(plan.partSize, size - offset);
+    if (p.partNumber !== i + 1) throw badInput('part numbers must run from 1 without gaps or repeats', { partNumber: p.partNumber });
+    if (p.size !== expected) throw badInput(`part ${p.partNumber} must be ${expected} bytes`, { partNumber: p.partNumber, size: p.size });
+    if (!HEX64.test(p.sha256)) throw badInput(`part ${p.partNumber}: sha256 must be 64 lowercase hex characters`, { partNumber: p.partNumber });
+    if (p.md5 != null && !HEX32.test(p.md5)) throw badInput(`part ${p.partNumber}: md5 must be 32 lowercase hex characters`, { partNumber: p.partNumber });
+    if (plan.partChecksum === 'MD5' && !p.md5) throw badInput(`part ${p.partNumber}: this store needs each part's md5`, { partNumber: p.partNumber });
+    return { ...p, offset };
+  });
+  if (contentHashOf(out.map((p) => p.sha256)) !== contentHash) throw badInput('contentHash does not match the parts');
+  return out;
+}
+
+/** SHA-256 over the concatenated binary part digests (Dropbox's content hash scheme). */
+export function contentHashOf(partSha256s: string[]): string {
+  const h = crypto.createHash('sha256');
+  for (const d of partSha256s) h.update(Buffer.from(d, 'hex'));
+  return h.digest('hex');
+}

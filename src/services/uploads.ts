@@ -1,0 +1,369 @@
+import crypto from 'node:crypto';
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
+import { isStorageError } from '../storage/errors';
+import type { StorageAdapter, UploadedPart } from '../storage/types';
+import type { AccessService } from './access';
+import { AppError, badInput, notFound } from './errors';
+import type { EventBus } from './events';
+import type { FileService } from './files';
+import type { JournalService } from './journal';
+import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
+import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
+
+export interface BeginUploadInput {
+  path: string;
+  size: number;
+  mimeType?: string | null;
+  contentHash: string;
+  parts: DeclaredPart[];
+  baseRevision?: number | null;
+}
+
+export interface PartView {
+  part: UploadPart;
+  url: string | null;
+  method: string;
+  headers: { name: string; value: string }[];
+  urlExpiresAt: Date | null;
+}
+
+export interface SessionView {
+  session: UploadSession;
+  parts: PartView[];
+}
+
+export interface UploadSettings extends Omit<PlanSettings, 'limits' | 'checksum'> {
+  partUrlTtl: number;
+  sessionTtl: number;
+}
+
+/**
+ * The upload protocol (DESIGN.md): sessions and their parts live in the database; bytes go
+ * straight to the store; every part is checked against the store's own listing before it
+ * counts, and completion writes the revision, its chunks and the journal in one transaction.
+ */
+export class UploadService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly storage: StorageAdapter,
+    private readonly access: AccessService,
+    private readonly files: FileService,
+    private readonly journal: JournalService,
+    private readonly bus: EventBus,
+    private readonly settings: UploadSettings,
+  ) {}
+
+  plan(size: number): UploadPlan {
+    return planUpload(size, this.planSettings());
+  }
+
+  async begin(userId: string, deviceId: string | null, input: BeginUploadInput): Promise<SessionView> {
+    const path = normalisePath(input.path);
+    if (path === ROOT) throw badInput('cannot upload onto the root folder');
+    checkSize(input.size, this.planSettings());
+    const plan = this.plan(input.size);
+    const parts = validateParts(input.size, input.contentHash, input.parts, plan);
+    const mimeType = input.mimeType?.slice(0, 255) || null;
+    const existing = await this.ds.getRepository(FileNode).findOneBy({ ownerId: userId, pathKey: pathKey(path) });
+    if (existing?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
+    checkBase(existing, input.baseRevision);
+
+    const resumable = await this.ds.getRepository(UploadSession).findOne({
+      where: { ownerId: userId, pathKey: pathKey(path), contentHash: input.contentHash, status: 'ACTIVE' },
+      order: { createdAt: 'DESC' },
+    });
+    if (resumable && resumable.expiresAt > new Date() && resumable.size === input.size) return this.resume(resumable);
+
+    const same = await this.ds.getRepository(FileRevision).findOne({ where: { ownerId: userId, contentHash: input.contentHash, size: input.size } });
+    if (same && await this.objectExists(same.storageKey, same.size)) return this.dedup(userId, deviceId, path, mimeType, input, same);
+
+    const sessionId = crypto.randomUUID();
+    const storageKey = `u/${userId}/${sessionId}`;
+    const storageUploadId = await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined });
+    try {
+      const session = await this.ds.transaction(async (m) => {
+        const s = m.create(UploadSession, {
+          id: sessionId, ownerId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
+          contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId,
+          baseRevision: input.baseRevision ?? null, fileId: null, expiresAt: new Date(Date.now() + this.settings.sessionTtl * 1000),
+        });
+        await m.insert(UploadSession, s);
+        const rows = parts.map((p) => m.create(UploadPart, {
+          sessionId, partNumber: p.partNumber, offset: p.offset, size: p.size, sha256: p.sha256, md5: p.md5 ?? null, status: 'PENDING', etag: null,
+        }));
+        for (let i = 0; i < rows.length; i += 500) await m.insert(UploadPart, rows.slice(i, i + 500));
+        return s;
+      });
+      return this.view(session, await this.parts(session.id), true);
+    } catch (e) {
+      await this.storage.abortMultipartUpload(storageKey, storageUploadId).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async get(userId: string, sessionId: string): Promise<SessionView> {
+    const session = await this.owned(userId, sessionId);
+    return this.view(session, await this.parts(session.id), false);
+  }
+
+  /** Marks parts verified once the store lists them with the same size and ETag. */
+  async confirmParts(userId: string, sessionId: string, confirmed: { partNumber: number; etag: string }[]): Promise<SessionView> {
+    const session = await this.owned(userId, sessionId);
+    if (session.status !== 'ACTIVE') return this.view(session, await this.parts(session.id), false);
+    const parts = await this.parts(session.id);
+    const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
+    for (const c of confirmed) if (!byNumber.has(c.partNumber)) throw badInput(`no part ${c.partNumber} in this upload`, { partNumber: c.partNumber });
+    const stored = await this.listStored(session);
+    const changed: UploadPart[] = [];
+    for (const c of confirmed) {
+      const part = byNumber.get(c.partNumber)!;
+      const s = stored.get(c.partNumber);
+      const ok = !!s && s.size === part.size && unquote(s.etag) === unquote(c.etag);
+      const status = ok ? 'VERIFIED' : 'PENDING';
+      if (part.status !== status || part.etag !== (ok ? s!.etag : null)) {
+        Object.assign(part, { status, etag: ok ? unquote(s!.etag) : null });
+        changed.push(part);
+      }
+    }
+    if (changed.length) {
+      await this.ds.transaction(async (m) => {
+        for (const p of changed) await m.update(UploadPart, { sessionId, partNumber: p.partNumber }, { status: p.status, etag: p.etag });
+      });
+      await this.bus.publish({ type: 'upload', sessionId });
+    }
+    return this.view(session, parts, true);
+  }
+
+  async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
+    const session = await this.owned(userId, sessionId);
+    if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    if (partNumbers.length > 10_000) throw badInput('too many part numbers');
+    const parts = await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In([...new Set(partNumbers)]) });
+    if (parts.length !== new Set(partNumbers).size) throw badInput('unknown part number');
+    parts.sort((a, b) => a.partNumber - b.partNumber);
+    return Promise.all(parts.map((p) => this.presign(session, p)));
+  }
+
+  /**
+   * Verifies every part with the store, assembles the object, checks its size and, in one
+   * transaction, creates the revision and its chunks, points the file at it and journals it.
+   * Idempotent: completing a completed session returns its file.
+   */
+  async complete(userId: string, deviceId: string | null, sessionId: string): Promise<FileNode> {
+    const session = await this.owned(userId, sessionId);
+    if (session.status === 'COMPLETED' && session.fileId) return this.files.get(userId, session.fileId);
+    if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    const parts = await this.parts(session.id);
+    let assembled = await this.objectExists(session.storageKey, session.size);
+    if (!assembled) {
+      const stored = await this.listStored(session);
+      const missing = parts.filter((p) => {
+        const s = stored.get(p.partNumber);
+        return !s || s.size !== p.size || (p.etag !== null && unquote(s.etag) !== p.etag);
+      }).map((p) => p.partNumber);
+      if (missing.length) {
+        throw new AppError('PRECONDITION_FAILED', `${missing.length} part(s) missing or not as declared`, { missingParts: missing.slice(0, 1000) });
+      }
+      for (const p of parts) Object.assign(p, { etag: unquote(stored.get(p.partNumber)!.etag), status: 'VERIFIED' });
+      try {
+        await this.storage.completeMultipartUpload(session.storageKey, session.storageUploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag! })));
+      } catch (e) {
+        if (!isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
+      }
+      assembled = await this.objectExists(session.storageKey, session.size);
+      if (!assembled) throw new AppError('PRECONDITION_FAILED', 'the assembled object does not have the declared size');
+    }
+    const changes: Change[] = [];
+    const file = await this.ds.transaction(async (m) => {
+      const fresh = await m.findOneByOrFail(UploadSession, { id: session.id });
+      if (fresh.status === 'COMPLETED' && fresh.fileId) return m.findOneByOrFail(FileNode, { id: fresh.fileId });
+      const node = await this.commitRevision(m, userId, deviceId, session.path, session.mimeType, session.baseRevision, {
+        size: session.size, contentHash: session.contentHash, storageKey: session.storageKey, partSize: session.partSize,
+        chunks: parts.map((p) => ({ index: p.partNumber - 1, offset: p.offset, size: p.size, sha256: p.sha256, etag: p.etag })),
+      }, changes);
+      for (const p of parts) await m.update(UploadPart, { sessionId: session.id, partNumber: p.partNumber }, { status: 'VERIFIED', etag: p.etag });
+      await m.update(UploadSession, { id: session.id }, { status: 'COMPLETED', fileId: node.id });
+      return node;
+    });
+    await this.journal.notify(changes);
+    await this.bus.publish({ type: 'upload', sessionId });
+    return file;
+  }
+
+  async abort(userId: string, sessionId: string): Promise<boolean> {
+    const session = await this.owned(userId, sessionId);
+    if (session.status === 'COMPLETED') throw new AppError('PRECONDITION_FAILED', 'upload already completed');
+    if (session.status !== 'ACTIVE') return false;
+    await this.abortOnStore(session);
+    await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'ABORTED' });
+    await this.bus.publish({ type: 'upload', sessionId });
+    return true;
+  }
+
+  /** Expires sessions past their deadline, aborting them on the store. Returns how many. */
+  async expireStale(now = new Date()): Promise<number> {
+    const stale = await this.ds.getRepository(UploadSession).createQueryBuilder('s')
+      .where('s.status = :active AND s.expiresAt < :now', { active: 'ACTIVE', now }).limit(500).getMany();
+    for (const s of stale) {
+      await this.abortOnStore(s);
+      await this.ds.getRepository(UploadSession).update({ id: s.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
+    }
+    return stale.length;
+  }
+
+  private async abortOnStore(session: UploadSession): Promise<void> {
+    if (!session.storageUploadId) return;
+    try {
+      await this.storage.abortMultipartUpload(session.storageKey, session.storageUploadId);
+    } catch (e) {
+      if (!isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
+    }
+  }
+
+  private async resume(session: UploadSession): Promise<SessionView> {
+    const parts = await this.parts(session.id);
+    const stored = await this.listStored(session);
+    const changed = parts.filter((p) => {
+      const s = stored.get(p.partNumber);
+      const ok = !!s && s.size === p.size && (p.etag === null || unquote(s.etag) === p.etag);
+      const status = ok ? (p.status === 'VERIFIED' ? 'VERIFIED' : 'UPLOADED') : 'PENDING';
+      if (status === p.status) return false;
+      p.status = status;
+      return true;
+    });
+    await this.ds.transaction(async (m) => {
+      for (const p of changed) await m.update(UploadPart, { sessionId: session.id, partNumber: p.partNumber }, { status: p.status });
+    });
+    return this.view(session, parts, true);
+  }
+
+  /** The owner already stores these bytes: a new revision pointing at the same object. */
+  private async dedup(userId: string, deviceId: string | null, path: string, mimeType: string | null, input: BeginUploadInput, same: FileRevision): Promise<SessionView> {
+    const chunks = await this.ds.getRepository(Chunk).find({ where: { revisionId: same.id }, order: { index: 'ASC' } });
+    const changes: Change[] = [];
+    const session = await this.ds.transaction(async (m) => {
+      const node = await this.commitRevision(m, userId, deviceId, path, mimeType, input.baseRevision ?? null, {
+        size: same.size, contentHash: same.contentHash, storageKey: same.storageKey, partSize: same.partSize,
+        chunks: chunks.map((c) => ({ index: c.index, offset: c.offset, size: c.size, sha256: c.sha256, etag: c.etag })),
+      }, changes);
+      const s = m.create(UploadSession, {
+        ownerId: userId, deviceId, path, pathKey: pathKey(path), size: same.size, partSize: same.partSize, contentHash: same.contentHash,
+        mimeType, status: 'COMPLETED', storageKey: same.storageKey, storageUploadId: null, baseRevision: input.baseRevision ?? null,
+        fileId: node.id, expiresAt: new Date(),
+      });
+      await m.insert(UploadSession, s);
+      return s;
+    });
+    await this.journal.notify(changes);
+    return { session, parts: [] };
+  }
+
+  /**
+   * Inside a transaction: the file at `path` gets a new revision with this content (unless it
+   * already has exactly this content). CONFLICT when `baseRevision` is not the current one.
+   */
+  private async commitRevision(
+    m: EntityManager, ownerId: string, deviceId: string | null, path: string, mimeType: string | null, baseRevision: number | null,
+    content: { size: number; contentHash: string; storageKey: string; partSize: number; chunks: Omit<Chunk, 'revisionId' | 'createdAt'>[] },
+    changes: Change[],
+  ): Promise<FileNode> {
+    if (parentOf(path) !== ROOT) await this.files.ensureFolder(m, ownerId, deviceId, parentOf(path), changes);
+    let node = await m.findOne(FileNode, { where: { ownerId, pathKey: pathKey(path) }, ...lockFor(m) });
+    if (node?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
+    checkBase(node, baseRevision);
+    if (node && node.contentHash === content.contentHash && node.size === content.size) return node;
+    const created = !node;
+    node ??= m.create(FileNode, {
+      ownerId, path, pathKey: pathKey(path), parentKey: parentKeyOf(path), name: nameOf(path), isFolder: false,
+      revision: 0, currentRevisionId: null, deletedAt: null, status: 'AVAILABLE',
+    });
+    Object.assign(node, { size: content.size, contentHash: content.contentHash, mimeType, status: 'AVAILABLE', revision: node.revision + 1 });
+    node = await m.save(node);
+    const rev = m.create(FileRevision, {
+      fileId: node.id, ownerId, revision: node.revision, size: content.size, contentHash: content.contentHash,
+      storageKey: content.storageKey, partSize: content.partSize, mimeType, deviceId,
+    });
+    await m.insert(FileRevision, rev);
+    const rows = content.chunks.map((c) => m.create(Chunk, { ...c, revisionId: rev.id }));
+    for (let i = 0; i < rows.length; i += 500) await m.insert(Chunk, rows.slice(i, i + 500));
+    node.currentRevisionId = rev.id;
+    await m.update(FileNode, { id: node.id }, { currentRevisionId: rev.id });
+    changes.push(await this.journal.append(m, { kind: created ? 'CREATED' : 'UPDATED', file: node, deviceId }));
+    return node;
+  }
+
+  private view(session: UploadSession, parts: UploadPart[], withUrls: boolean): Promise<SessionView> | SessionView {
+    if (!withUrls || session.status !== 'ACTIVE') {
+      return { session, parts: parts.map((part) => ({ part, url: null, method: 'PUT', headers: [], urlExpiresAt: null })) };
+    }
+    return Promise.all(parts.map((p) => (p.status === 'VERIFIED' ? { part: p, url: null, method: 'PUT', headers: [], urlExpiresAt: null } : this.presign(session, p))))
+      .then((views) => ({ session, parts: views }));
+  }
+
+  private async presign(session: UploadSession, part: UploadPart): Promise<PartView> {
+    const req = await this.storage.presignUploadPart(session.storageKey, session.storageUploadId!, part.partNumber, {
+      size: part.size, checksums: { sha256: part.sha256, md5: part.md5 ?? undefined }, expiresIn: this.settings.partUrlTtl,
+    });
+    return {
+      part, url: req.url, method: req.method, urlExpiresAt: req.expiresAt,
+      headers: Object.entries(req.headers).map(([name, value]) => ({ name, value })),
+    };
+  }
+
+  private async owned(userId: string, sessionId: string): Promise<UploadSession> {
+    const session = await this.ds.getRepository(UploadSession).findOneBy({ id: sessionId });
+    if (!session || session.ownerId !== userId) throw notFound('upload session');
+    return session;
+  }
+
+  private parts(sessionId: string): Promise<UploadPart[]> {
+    return this.ds.getRepository(UploadPart).find({ where: { sessionId }, order: { partNumber: 'ASC' } });
+  }
+
+  private async listStored(session: UploadSession): Promise<Map<number, UploadedPart>> {
+    const out = new Map<number, UploadedPart>();
+    if (!session.storageUploadId) return out;
+    let marker: number | undefined;
+    try {
+      do {
+        const page = await this.storage.listParts(session.storageKey, session.storageUploadId, { marker });
+        for (const p of page.parts) out.set(p.partNumber, p);
+        marker = page.nextMarker;
+      } while (marker !== undefined);
+    } catch (e) {
+      if (isStorageError(e, 'NO_SUCH_UPLOAD')) return out;
+      throw e;
+    }
+    return out;
+  }
+
+  private async objectExists(key: string, size: number): Promise<boolean> {
+    try {
+      return (await this.storage.head(key)).size === size;
+    } catch (e) {
+      if (isStorageError(e, 'NOT_FOUND')) return false;
+      throw e;
+    }
+  }
+
+  private planSettings(): PlanSettings {
+    return { ...this.settings, limits: this.storage.limits, checksum: this.storage.checksum };
+  }
+}
+
+function checkBase(node: FileNode | null, baseRevision: number | null | undefined): void {
+  if (baseRevision === null || baseRevision === undefined) return;
+  const current = node && !node.isFolder ? node.revision : 0;
+  if (current !== baseRevision) {
+    throw new AppError('CONFLICT', `the file is at revision ${current}, not ${baseRevision}`, { currentRevision: current });
+  }
+}
+
+function lockFor(m: EntityManager) {
+  return m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' as const } };
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^"|"$/g, '');
+}

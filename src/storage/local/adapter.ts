@@ -1,0 +1,323 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { StorageError } from '../errors';
+import { normaliseKey } from '../keys';
+import type {
+  ByteRange,
+  ListPartsPage,
+  MultipartUploadInfo,
+  ObjectInfo,
+  PartChecksums,
+  PresignedRequest,
+  StorageAdapter,
+  StorageLimits,
+  UploadedPart,
+} from '../types';
+import { fsCall, isMissing, translateFsError } from './errors';
+import { GiB, MiB, TiB, type LocalOptions } from './options';
+import { UrlSigner, type GetClaims, type PartClaims } from './signing';
+import { Staging } from './staging';
+import { concatFiles, writeHashed } from './streams';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Local-disk store with S3 multipart semantics.
+ *
+ *   <root>/objects/<key>   completed objects (immutable; replaced only by an atomic rename)
+ *   <root>/.uploads/...    staged parts (see ./staging)
+ *   <root>/.tmp/...        assembly and copy scratch space, same file system as objects
+ *
+ * Part PUTs and GETs go through the server's own signed URLs (`blobRoutes`), which call
+ * `verifyPartUrl`/`receivePart` and `verifyGetUrl`/`head`/`getStream`. Each part's SHA-256
+ * is bound into its URL and checked as the bytes stream in; a part's etag is its SHA-256
+ * (lowercase hex). An object's etag is derived from its file (size and mtime), which is
+ * enough because objects are never rewritten in place. Because keys map to paths, a key
+ * cannot also be a "directory" of other keys (`a` and `a/b`): that is PRECONDITION_FAILED.
+ */
+export class LocalStorageAdapter implements StorageAdapter {
+  readonly name = 'local';
+  readonly checksum = 'SHA256' as const;
+  readonly limits: StorageLimits;
+  readonly root: string;
+  readonly urlPrefix: string;
+  private readonly objectsDir: string;
+  private readonly tmpDir: string;
+  private readonly signer: UrlSigner;
+  private readonly staging: Staging;
+
+  constructor(opts: LocalOptions) {
+    this.root = path.resolve(opts.root);
+    this.urlPrefix = (opts.urlPrefix ?? '/blobs').replace(/\/+$/, '');
+    this.objectsDir = path.join(this.root, 'objects');
+    this.tmpDir = path.join(this.root, '.tmp');
+    this.signer = new UrlSigner(opts.signingSecret);
+    this.staging = new Staging(this.root, this.tmpDir);
+    this.limits = { minPartSize: opts.minPartSize ?? 5 * MiB, maxPartSize: 5 * GiB, maxParts: 10_000, maxObjectSize: 5 * TiB };
+  }
+
+  async createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string> {
+    this.objectPath(key);
+    const uploadId = this.staging.newUploadId();
+    await fsCall('INTERNAL', () =>
+      this.staging.create({ key, uploadId, contentType: opts?.contentType, initiated: new Date().toISOString() }),
+    );
+    return uploadId;
+  }
+
+  async presignUploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    opts: { size: number; checksums: PartChecksums; expiresIn: number },
+  ): Promise<PresignedRequest> {
+    this.checkPartNumber(partNumber);
+    if (!Number.isSafeInteger(opts.size) || opts.size < 0 || opts.size > this.limits.maxPartSize) {
+      throw new StorageError('INVALID_PART', `part size ${opts.size} is out of bounds`);
+    }
+    const sha256 = opts.checksums.sha256?.toLowerCase();
+    if (!SHA256_HEX.test(sha256 ?? '')) throw new StorageError('BAD_DIGEST', 'a part needs its SHA-256 (hex)');
+    await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
+    const expires = expiry(opts.expiresIn);
+    const query = this.signer.signPart({ key, uploadId, partNumber, size: opts.size, sha256, expires });
+    return { url: `${this.urlPrefix}/part?${query}`, method: 'PUT', headers: {}, expiresAt: new Date(expires) };
+  }
+
+  async listParts(key: string, uploadId: string, opts?: { marker?: number; maxParts?: number }): Promise<ListPartsPage> {
+    const max = Math.max(1, Math.min(opts?.maxParts ?? 1000, 1000));
+    const marker = opts?.marker ?? 0;
+    return fsCall('NO_SUCH_UPLOAD', async () => {
+      await this.staging.meta(uploadId, key);
+      const after = (await this.staging.parts(uploadId)).filter((p) => p.partNumber > marker);
+      const page = after.slice(0, max).map(({ partNumber, etag, size }) => ({ partNumber, etag, size }));
+      return { parts: page, nextMarker: after.length > max ? page[page.length - 1].partNumber : undefined };
+    });
+  }
+
+  async uploadPartCopy(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    source: { key: string; range: ByteRange },
+  ): Promise<UploadedPart> {
+    this.checkPartNumber(partNumber);
+    await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
+    if (source.range.length > this.limits.maxPartSize) throw new StorageError('INVALID_PART', 'copied range exceeds maxPartSize');
+    const bytes = await this.getStream(source.key, source.range);
+    return fsCall('NO_SUCH_UPLOAD', async () => {
+      const tmp = this.staging.tempFile(uploadId);
+      const { size, sha256 } = await writeHashed(bytes, tmp);
+      const part = { partNumber, etag: sha256, size };
+      await this.staging.install(uploadId, part, tmp).catch(async (e) => {
+        await fs.rm(tmp, { force: true });
+        throw e;
+      });
+      return part;
+    });
+  }
+
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<ObjectInfo> {
+    const target = this.objectPath(key);
+    const meta = await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
+    this.checkCompletion(parts, await fsCall('NO_SUCH_UPLOAD', () => this.staging.parts(uploadId)));
+
+    const claimed = await fsCall('NO_SUCH_UPLOAD', () => this.staging.claim(uploadId));
+    const tmp = path.join(this.tmpDir, `assemble-${path.basename(claimed.dir)}`);
+    try {
+      const files = this.checkCompletion(parts, await this.staging.parts(uploadId, claimed.dir));
+      await concatFiles(files, tmp);
+      await this.moveIntoPlace(tmp, target);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      await claimed.release().catch(() => undefined);
+      throw translateFsError(e, 'NO_SUCH_UPLOAD');
+    }
+    await fs.rm(claimed.dir, { recursive: true, force: true });
+    return { ...(await this.head(key)), contentType: meta.contentType };
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
+    const claimed = await fsCall('NO_SUCH_UPLOAD', () => this.staging.claim(uploadId));
+    await fs.rm(claimed.dir, { recursive: true, force: true });
+  }
+
+  async *listMultipartUploads(opts?: { prefix?: string }): AsyncIterable<MultipartUploadInfo> {
+    try {
+      for await (const upload of this.staging.list()) {
+        if (!opts?.prefix || upload.key.startsWith(opts.prefix)) yield upload;
+      }
+    } catch (e) {
+      throw translateFsError(e);
+    }
+  }
+
+  async presignGet(
+    key: string,
+    opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string },
+  ): Promise<PresignedRequest> {
+    this.objectPath(key);
+    if (opts.range) checkRange(opts.range);
+    const expires = expiry(opts.expiresIn);
+    const query = this.signer.signGet({ key, expires, range: opts.range, fileName: opts.fileName, contentType: opts.contentType });
+    return { url: `${this.urlPrefix}/object?${query}`, method: 'GET', headers: {}, expiresAt: new Date(expires) };
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    const file = this.objectPath(key);
+    const stat = await fsCall('NOT_FOUND', () => fs.stat(file));
+    if (!stat.isFile()) throw new StorageError('NOT_FOUND', `no such object: ${key}`);
+    return { key, size: stat.size, etag: fileEtag(stat), lastModified: stat.mtime };
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.objectPath(key);
+    try {
+      await fs.unlink(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (isMissing(e) || code === 'EISDIR' || code === 'EPERM') return;
+      throw translateFsError(e);
+    }
+    await this.pruneEmptyDirs(path.dirname(file));
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.objectPath(key);
+    if (range) checkRange(range);
+    const handle = await fsCall('NOT_FOUND', () => fs.open(file, 'r'));
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new StorageError('NOT_FOUND', `no such object: ${key}`);
+      const { offset, length } = range ?? { offset: 0, length: stat.size };
+      if (offset + length > stat.size) throw new StorageError('INVALID_RANGE', `range beyond the object's ${stat.size} bytes`);
+      if (length === 0) {
+        await handle.close();
+        return Readable.from([]);
+      }
+      return handle.createReadStream({ start: offset, end: offset + length - 1 });
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      throw translateFsError(e);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await fsCall('UNAVAILABLE', async () => {
+      await fs.mkdir(this.objectsDir, { recursive: true });
+      await fs.access(this.objectsDir, fs.constants.W_OK);
+    });
+  }
+
+  /** Checks a part-PUT URL's query; SIGNATURE_INVALID / SIGNATURE_EXPIRED. */
+  verifyPartUrl(query: URLSearchParams): PartClaims {
+    return this.signer.verifyPart(query);
+  }
+
+  /** Checks a GET URL's query; SIGNATURE_INVALID / SIGNATURE_EXPIRED. */
+  verifyGetUrl(query: URLSearchParams): GetClaims {
+    return this.signer.verifyGet(query);
+  }
+
+  /**
+   * Streams one part's bytes to disk while hashing them. BAD_DIGEST (nothing stored) if the
+   * size or SHA-256 differ from what the URL promised; NO_SUCH_UPLOAD if the upload is gone.
+   */
+  async receivePart(
+    uploadId: string,
+    partNumber: number,
+    expectedSize: number,
+    expectedSha256: string,
+    body: Readable,
+  ): Promise<UploadedPart> {
+    this.checkPartNumber(partNumber);
+    await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId));
+    return fsCall('NO_SUCH_UPLOAD', async () => {
+      const tmp = this.staging.tempFile(uploadId);
+      const { size, sha256 } = await writeHashed(body, tmp, expectedSize);
+      if (size !== expectedSize || sha256 !== expectedSha256) {
+        await fs.rm(tmp, { force: true });
+        throw new StorageError('BAD_DIGEST', 'part does not match the size and SHA-256 it was signed for');
+      }
+      const part = { partNumber, etag: sha256, size };
+      await this.staging.install(uploadId, part, tmp).catch(async (e) => {
+        await fs.rm(tmp, { force: true });
+        throw e;
+      });
+      return part;
+    });
+  }
+
+  private objectPath(key: string): string {
+    return path.join(this.objectsDir, ...normaliseKey(key).split('/'));
+  }
+
+  private checkPartNumber(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 1 || n > this.limits.maxParts) {
+      throw new StorageError('INVALID_PART', `part number ${n} is not in 1..${this.limits.maxParts}`);
+    }
+  }
+
+  /** INVALID_PART / PART_TOO_SMALL per the contract; returns the files to concatenate. */
+  private checkCompletion(wanted: { partNumber: number; etag: string }[], stored: (UploadedPart & { file: string })[]): string[] {
+    if (wanted.length === 0) throw new StorageError('INVALID_PART', 'no parts given');
+    const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
+    let total = 0;
+    return wanted.map((w, i) => {
+      const p = byNumber.get(w.partNumber);
+      if (i > 0 && w.partNumber <= wanted[i - 1].partNumber) throw new StorageError('INVALID_PART', 'parts must be ascending');
+      if (!p || p.etag !== unquote(w.etag)) throw new StorageError('INVALID_PART', `part ${w.partNumber} is missing or differs`);
+      if (i < wanted.length - 1 && p.size < this.limits.minPartSize) {
+        throw new StorageError('PART_TOO_SMALL', `part ${w.partNumber} is under ${this.limits.minPartSize} bytes`);
+      }
+      total += p.size;
+      if (total > this.limits.maxObjectSize) throw new StorageError('INVALID_PART', 'object would exceed maxObjectSize');
+      return p.file;
+    });
+  }
+
+  private async moveIntoPlace(tmp: string, target: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      try {
+        return await fs.rename(tmp, target);
+      } catch (e) {
+        // A concurrent delete may prune the directory between mkdir and rename.
+        if (!isMissing(e) || attempt >= 3) throw e;
+      }
+    }
+  }
+
+  private async pruneEmptyDirs(dir: string): Promise<void> {
+    while (dir.startsWith(this.objectsDir + path.sep)) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+}
+
+function expiry(expiresIn: number): number {
+  if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw new StorageError('INTERNAL', `bad expiresIn: ${expiresIn}`);
+  return Date.now() + Math.round(expiresIn * 1000);
+}
+
+function checkRange(r: ByteRange): void {
+  if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) {
+    throw new StorageError('INVALID_RANGE', `bad range ${r.offset}+${r.length}`);
+  }
+}
+
+function fileEtag(stat: { size: number; mtimeMs: number; ino: number }): string {
+  return `${stat.size.toString(16)}-${Math.floor(stat.mtimeMs * 1000).toString(16)}-${stat.ino.toString(16)}`;
+}
+
+const unquote = (etag: string) => etag.replace(/^"|"$/g, '');

@@ -1,0 +1,3 @@
+export { LocalStorageAdapter } from './adapter';
+export type { LocalOptions } from './options';
+export type { GetClaims, PartClaims } from './signing';

@@ -1,0 +1,14 @@
+export interface LocalOptions {
+  /** Directory holding objects, staged parts and temp files (created if missing). */
+  root: string;
+  /** HMAC key for presigned URLs; every server instance sharing `root` needs the same one. */
+  signingSecret: string;
+  /** Smallest non-last part, bytes (default 5 MiB; tests lower it). */
+  minPartSize?: number;
+  /** Where the server mounts `blobRoutes` (default '/blobs'); presigned URLs are relative to it. */
+  urlPrefix?: string;
+}
+
+export const MiB = 1024 ** 2;
+export const GiB = 1024 ** 3;
+export const TiB = 1024 ** 4;

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StorageError } from '../errors';
+
+/**
+ * Streams `source` into the new file `file` while hashing it; returns its size and SHA-256.
+ * With `maxSize`, stops as soon as more bytes arrive (BAD_DIGEST). On any failure the file
+ * is removed before the error propagates.
+ */
+export async function writeHashed(source: Readable, file: string, maxSize?: number): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (maxSize !== undefined && size > maxSize) {
+        done(new StorageError('BAD_DIGEST', `part is larger than the ${maxSize} bytes it was signed for`));
+        return;
+      }
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(source, meter, createWriteStream(file, { flags: 'wx' }));
+  } catch (e) {
+    await fs.rm(file, { force: true });
+    throw e;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** Appends the files, one after another, to `file` (never a whole file in memory), then fsyncs. */
+export async function concatFiles(files: string[], file: string): Promise<number> {
+  const out = await fs.open(file, 'wx');
+  try {
+    let size = 0;
+    for (const part of files) {
+      const sink = out.createWriteStream({ autoClose: false, start: size });
+      await pipeline(createReadStream(part), sink);
+      size += sink.bytesWritten;
+    }
+    await out.sync();
+    return size;
+  } finally {
+    await out.close();
+  }
+}
