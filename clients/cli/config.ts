@@ -1,0 +1,45 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** What `tessera login` remembers per server. */
+export interface Profile {
+  token: string;
+  email: string;
+}
+
+export interface CliConfig {
+  profiles: Record<string, Profile>;
+}
+
+export const DEFAULT_SERVER = 'http://localhost:4000';
+
+/** `$TESSERA_CONFIG_DIR`, else `~/.config/tessera`. */
+export function configDir(env: NodeJS.ProcessEnv): string {
+  return env.TESSERA_CONFIG_DIR || join(homedir(), '.config', 'tessera');
+}
+
+/** The server URL: `--server`, else `$TESSERA_SERVER`, else http://localhost:4000 (no trailing slash). */
+export function resolveServer(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return (flag || env.TESSERA_SERVER || DEFAULT_SERVER).replace(/\/+$/, '');
+}
+
+/** Reads config.json; an absent or unreadable file is an empty config. */
+export async function loadConfig(env: NodeJS.ProcessEnv): Promise<CliConfig> {
+  try {
+    const parsed = JSON.parse(await readFile(join(configDir(env), 'config.json'), 'utf8')) as Partial<CliConfig>;
+    return { profiles: parsed.profiles ?? {} };
+  } catch {
+    return { profiles: {} };
+  }
+}
+
+/** Writes config.json with mode 0600 (its directory 0700). */
+export async function saveConfig(env: NodeJS.ProcessEnv, config: CliConfig): Promise<string> {
+  const dir = configDir(env);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'config.json');
+  await writeFile(file, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  await chmod(file, 0o600);
+  return file;
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import type { FileInfo } from '../sdk/types';
+import type { CliContext } from './context';
+import { formatBytes } from './progress';
+
+/** `ls`, `mkdir`, `mv`, `rm`. */
+export function registerFileCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('ls')
+    .description('list a folder')
+    .argument('[path]', 'remote folder', '/')
+    .option('--bytes', 'exact sizes in bytes')
+    .action(async (path: string, o: { bytes?: boolean }) => {
+      const entries = await (await ctx.client()).listFolder(remotePath(path));
+      for (const f of entries) ctx.io.stdout.write(formatEntry(f, Boolean(o.bytes)) + '\n');
+    });
+
+  program
+    .command('mkdir')
+    .description('create a folder (and missing parents)')
+    .argument('<path>')
+    .action(async (path: string) => {
+      const folder = await (await ctx.client()).createFolder(remotePath(path));
+      ctx.io.stdout.write(`created ${folder.path}\n`);
+    });
+
+  program
+    .command('mv')
+    .description('move or rename a file or folder')
+    .argument('<from>')
+    .argument('<to>')
+    .action(async (from: string, to: string) => {
+      const moved = await (await ctx.client()).moveFile(remotePath(from), remotePath(to));
+      ctx.io.stdout.write(`moved ${remotePath(from)} -> ${moved.path}\n`);
+    });
+
+  program
+    .command('rm')
+    .description('delete a file or folder')
+    .argument('<path>')
+    .action(async (path: string) => {
+      const deleted = await (await ctx.client()).deleteFile(remotePath(path));
+      ctx.io.stdout.write(`deleted ${deleted.path}\n`);
+    });
+}
+
+/** Makes a remote path absolute: "docs/a.txt" -> "/docs/a.txt". */
+export function remotePath(p: string): string {
+  return p.startsWith('/') ? p : `/${p}`;
+}
+
+/** `d  4.0 KiB  2026-01-02 03:04  name/` */
+export function formatEntry(f: FileInfo, exact: boolean): string {
+  const size = f.isFolder ? '-' : exact ? f.size : formatBytes(Number(f.size));
+  const when = f.updatedAt.replace('T', ' ').slice(0, 16);
+  return `${f.isFolder ? 'd' : '-'}  ${size.padStart(10)}  ${when}  ${f.name}${f.isFolder ? '/' : ''}`;
+}

@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { isAbortError, isTesseraError } from '../sdk/errors';
+import { registerAuthCommands } from './auth';
+import { CliContext, processIo, type CliIo } from './context';
+import { registerFileCommands } from './files';
+import { registerTransferCommands } from './transfer';
+
+/**
+ * Runs the `tessera` command with `argv` (the arguments after the program name) and resolves
+ * with the exit code; it never calls process.exit. Failures print `error: <CODE>: <message>`
+ * on stderr and give 1 (130 when interrupted).
+ */
+export async function main(argv: string[] = process.argv.slice(2), io: CliIo = processIo()): Promise<number> {
+  const program = new Command('tessera')
+    .description('Tessera file storage: sign in, list, upload and download files')
+    .option('-s, --server <url>', 'server URL (default: $TESSERA_SERVER or http://localhost:4000)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  const ctx = new CliContext(io, () => program.opts<{ server?: string }>().server);
+  registerAuthCommands(program, ctx);
+  registerFileCommands(program, ctx);
+  registerTransferCommands(program, ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    io.stderr.write(`error: ${errorCode(e)}: ${(e as Error)?.message ?? String(e)}\n`);
+    return isAbortError(e) ? 130 : 1;
+  }
+}
+
+function errorCode(e: unknown): string {
+  if (isTesseraError(e)) return e.code;
+  if (isAbortError(e)) return 'ABORTED';
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'ERROR';
+}
+
+if (require.main === module) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}

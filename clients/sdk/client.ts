@@ -1,0 +1,117 @@
+import { downloadFile, type DownloadOptions, type DownloadResult } from './download';
+import { TesseraError } from './errors';
+import { GraphQLTransport, type TransportOptions } from './graphql';
+import * as ops from './operations';
+import { uploadFile, type UploadOptions, type UploadResult } from './upload';
+import type { AuthPayload, FileConnection, FileInfo, UploadPlan, User } from './types';
+
+export type ClientOptions = TransportOptions;
+
+/**
+ * The Tessera client: typed operations over GraphQL plus file transfer. Every method rejects
+ * with a TesseraError whose `code` is the server's `extensions.code` (or a client code,
+ * see ./errors). Paths are absolute ("/docs/a.txt"; "/" is the root folder).
+ */
+export class TesseraClient {
+  readonly api: GraphQLTransport;
+
+  constructor(opts: ClientOptions) {
+    this.api = new GraphQLTransport(opts);
+  }
+
+  get server(): string {
+    return this.api.server;
+  }
+
+  get token(): string | undefined {
+    return this.api.token;
+  }
+
+  set token(token: string | undefined) {
+    this.api.token = token;
+  }
+
+  /** Creates an account and uses its token from now on. CONFLICT if the email is taken. */
+  async signUp(email: string, password: string, opts: { name?: string; deviceName?: string } = {}): Promise<AuthPayload> {
+    const { signUp } = await this.api.request<{ signUp: AuthPayload }>(ops.SIGN_UP, { email, password, ...opts });
+    this.token = signUp.token;
+    return signUp;
+  }
+
+  /** Signs in and uses the token from now on. UNAUTHENTICATED on a wrong email or password. */
+  async signIn(email: string, password: string, opts: { deviceName?: string } = {}): Promise<AuthPayload> {
+    const { signIn } = await this.api.request<{ signIn: AuthPayload }>(ops.SIGN_IN, { email, password, ...opts });
+    this.token = signIn.token;
+    return signIn;
+  }
+
+  /** The signed-in user. UNAUTHENTICATED without a valid token. */
+  async me(): Promise<User> {
+    return (await this.api.request<{ me: User }>(ops.ME)).me;
+  }
+
+  /** The file or folder at `path`, or null if there is none (or the caller may not see it). */
+  async fileByPath(path: string): Promise<FileInfo | null> {
+    return (await this.api.request<{ fileByPath: FileInfo | null }>(ops.FILE_BY_PATH, { path })).fileByPath;
+  }
+
+  /** One page of a folder's children. NOT_FOUND if the folder does not exist. */
+  async listFolderPage(path: string, opts: { first?: number; after?: string } = {}): Promise<FileConnection> {
+    return (await this.api.request<{ listFolder: FileConnection }>(ops.LIST_FOLDER, { path, ...opts })).listFolder;
+  }
+
+  /** Every child of a folder, following pagination. NOT_FOUND if the folder does not exist. */
+  async listFolder(path: string, opts: { pageSize?: number } = {}): Promise<FileInfo[]> {
+    const out: FileInfo[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.listFolderPage(path, { first: opts.pageSize ?? 200, after });
+      out.push(...page.edges.map((e) => e.node));
+      if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return out;
+      after = page.pageInfo.endCursor;
+    }
+  }
+
+  /** Creates a folder (and missing parents). CONFLICT if a file is in the way. */
+  async createFolder(path: string): Promise<FileInfo> {
+    return (await this.api.request<{ createFolder: FileInfo }>(ops.CREATE_FOLDER, { path })).createFolder;
+  }
+
+  /** Moves or renames a file or folder (by path or `{ id }`). NOT_FOUND if absent; CONFLICT if `toPath` is taken. */
+  async moveFile(from: string | { id: string }, toPath: string): Promise<FileInfo> {
+    const { id } = typeof from === 'string' ? await this.requireFile(from) : from;
+    return (await this.api.request<{ moveFile: FileInfo }>(ops.MOVE_FILE, { id, toPath })).moveFile;
+  }
+
+  /** Deletes a file or folder (by path or `{ id }`). NOT_FOUND if absent. */
+  async deleteFile(target: string | { id: string }): Promise<FileInfo> {
+    const { id } = typeof target === 'string' ? await this.requireFile(target) : target;
+    return (await this.api.request<{ deleteFile: FileInfo }>(ops.DELETE_FILE, { id })).deleteFile;
+  }
+
+  /** The server's part size, checksum and limits for a file of `size` bytes. */
+  async uploadPlan(size: number): Promise<UploadPlan> {
+    return (await this.api.request<{ uploadPlan: UploadPlan }>(ops.UPLOAD_PLAN, { size: String(size) })).uploadPlan;
+  }
+
+  /** Discards an upload session. */
+  async abortUpload(sessionId: string): Promise<boolean> {
+    return (await this.api.request<{ abortUpload: boolean }>(ops.ABORT_UPLOAD, { sessionId })).abortUpload;
+  }
+
+  /** Uploads a local file (parallel, resumable, deduplicated); see ./upload. */
+  upload(localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {
+    return uploadFile(this.api, localPath, remotePath, opts);
+  }
+
+  /** Downloads a file with verified ranged GETs (resumable); see ./download. */
+  download(remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+    return downloadFile(this.api, remotePath, localPath, opts);
+  }
+
+  private async requireFile(path: string): Promise<FileInfo> {
+    const file = await this.fileByPath(path);
+    if (!file) throw new TesseraError('NOT_FOUND', `no such file or folder: ${path}`);
+    return file;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Parallel, verified, resumable download: fileByPath -> chunk list + downloadUrl -> ranged GETs
+ * of every part not yet on disk, each hashed as it streams into `<dest>.tessera-partial` at
+ * its offset and recorded in `<dest>.tessera-partial.json` only once its SHA-256 matches ->
+ * whole contentHash check -> fsync -> atomic rename. A killed download resumes by re-hashing
+ * the parts the sidecar lists (or every part present, without a sidecar).
+ */
+import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { TesseraError, isAbortError } from './errors';
+import { causeMessage, type GraphQLTransport } from './graphql';
+import { contentHashOf, hashFileRange, sha256Hex } from './hashing';
+import * as ops from './operations';
+import { runPool } from './pool';
+import type { ProgressCallback } from './progress';
+import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
+import type { FileWithChunks } from './types';
+
+export interface DownloadOptions {
+  /** Parts in flight at once (default 4). */
+  concurrency?: number;
+  /** Aborting keeps the partial file and its sidecar so a later run resumes. */
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  /** Attempts per part on network errors, 5xx and digest mismatches (default 5). */
+  partAttempts?: number;
+  /** Lifetime asked for the download URL, in seconds. */
+  urlExpiresIn?: number;
+  fetch?: typeof fetch;
+}
+
+export interface DownloadResult {
+  file: FileWithChunks;
+  localPath: string;
+  /** Bytes fetched by this run (verified parts only). */
+  bytesReceived: number;
+  partsDownloaded: number;
+  /** Parts found already verified on disk from an earlier run. */
+  partsReused: number;
+}
+
+interface Part { index: number; offset: number; size: number; sha256: string }
+interface Sidecar { contentHash: string; size: number; verified: number[] }
+
+/** Suffix of the file a download writes before its atomic rename. */
+export const PARTIAL_SUFFIX = '.tessera-partial';
+
+/**
+ * Downloads `remotePath` to `localPath`. Rejects with TesseraError: NOT_FOUND, BAD_USER_INPUT
+ * (a folder), CONFLICT (the file changed mid-download), INTEGRITY, STORE, NETWORK; or with
+ * the signal's reason when aborted.
+ */
+export async function downloadFile(api: GraphQLTransport, remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  const { signal } = opts;
+  const { fileByPath: file } = await api.request<{ fileByPath: FileWithChunks | null }>(
+    ops.FILE_FOR_DOWNLOAD, { path: remotePath, expiresIn: opts.urlExpiresIn }, signal);
+  if (!file || file.status === 'DELETED') throw new TesseraError('NOT_FOUND', `no such file: ${remotePath}`);
+  if (file.isFolder) throw new TesseraError('BAD_USER_INPUT', `${remotePath} is a folder`);
+  const size = Number(file.size);
+  const parts = partsOf(file, size);
+
+  const partial = localPath + PARTIAL_SUFFIX;
+  const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] });
+  const fh = await openPartial(partial);
+  try {
+    const reused = await verifyExisting(fh, parts, await sidecar.load());
+    await fh.truncate(size);
+    for (const p of parts) if (p.size === 0) reused.add(p.index);
+    await sidecar.save(reused);
+
+    const fetcher = new PartFetcher(api, file, parts, fh, sidecar, reused, opts);
+    const todo = parts.filter((p) => !reused.has(p.index));
+    fetcher.report();
+    await runPool(todo, opts.concurrency ?? 4, (p, s) => fetcher.fetchPart(p, s), signal);
+
+    const expected = file.contentHash ?? contentHashOf(parts.map((p) => p.sha256));
+    if (!parts.every((p) => reused.has(p.index)) || contentHashOf(parts.map((p) => p.sha256)) !== expected) {
+      throw new TesseraError('INTEGRITY', `${localPath}: content hash does not match after download`);
+    }
+    await fh.sync();
+    await fh.close();
+    await rename(partial, localPath);
+    await sidecar.remove();
+    return { file, localPath, bytesReceived: fetcher.bytesReceived, partsDownloaded: todo.length, partsReused: parts.length - todo.length };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+function partsOf(file: FileWithChunks, size: number): Part[] {
+  const parts = [...file.chunks]
+    .map((c) => ({ index: c.index, offset: Number(c.offset), size: Number(c.size), sha256: c.sha256.toLowerCase() }))
+    .sort((a, b) => a.offset - b.offset);
+  if (parts.length === 0 && size === 0) return [{ index: 0, offset: 0, size: 0, sha256: sha256Hex('') }];
+  let end = 0;
+  for (const p of parts) {
+    if (p.offset !== end) throw new TesseraError('PROTOCOL', `chunks of ${file.path} do not tile the file at offset ${end}`);
+    end += p.size;
+  }
+  if (end !== size) throw new TesseraError('PROTOCOL', `chunks of ${file.path} cover ${end} of ${size} bytes`);
+  if (file.contentHash && contentHashOf(parts.map((p) => p.sha256)) !== file.contentHash) {
+    throw new TesseraError('INTEGRITY', `chunk digests of ${file.path} do not match its contentHash`);
+  }
+  return parts;
+}
+
+async function openPartial(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r+');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return open(path, 'w+');
+  }
+}
+
+/** Re-hashes the parts an earlier run left (those the sidecar lists, or all without one). */
+async function verifyExisting(fh: FileHandle, parts: Part[], previous: Sidecar | null): Promise<Set<number>> {
+  const ok = new Set<number>();
+  const { size: onDisk } = await fh.stat();
+  const candidates = previous ? new Set(previous.verified) : null;
+  for (const p of parts) {
+    if (p.size === 0 || p.offset + p.size > onDisk || (candidates && !candidates.has(p.index))) continue;
+    if ((await hashFileRange(fh, p.offset, p.size)) === p.sha256) ok.add(p.index);
+  }
+  return ok;
+}
+
+/** The sidecar json of verified parts, rewritten atomically and one write at a time. */
+class SidecarFile {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly path: string, private readonly base: Sidecar) {}
+
+  async load(): Promise<Sidecar | null> {
+    try {
+      const s = JSON.parse(await readFile(this.path, 'utf8')) as Sidecar;
+      return s.contentHash === this.base.contentHash && s.size === this.base.size && Array.isArray(s.verified) ? s : null;
+    } catch {
+      return null;
+    }
+  }
+
+  save(verified: Set<number>): Promise<void> {
+    const body = JSON.stringify({ ...this.base, verified: [...verified].sort((a, b) => a - b) });
+    this.chain = this.chain.then(async () => {
+      await writeFile(this.path + '.tmp', body);
+      await rename(this.path + '.tmp', this.path);
+    });
+    return this.chain;
+  }
+
+  async remove(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+  }
+}
+
+class PartFetcher {
+  bytesReceived = 0;
+  private bytesDone = 0;
+  private url: string;
+  private refreshing: Promise<void> | null = null;
+  private readonly fetchImpl: typeof fetch;
+  private readonly total: number;
+
+  constructor(
+    private readonly api: GraphQLTransport,
+    private readonly file: FileWithChunks,
+    parts: Part[],
+    private readonly fh: FileHandle,
+    private readonly sidecar: SidecarFile,
+    private readonly verified: Set<number>,
+    private readonly opts: DownloadOptions,
+  ) {
+    this.fetchImpl = opts.fetch ?? fetch;
+    this.url = file.downloadUrl ?? '';
+    this.total = Number(file.size);
+    for (const p of parts) if (verified.has(p.index)) this.bytesDone += p.size;
+  }
+
+  report(): void {
+    this.opts.onProgress?.({ phase: 'download', bytesDone: this.bytesDone, bytesTotal: this.total });
+  }
+
+  async fetchPart(part: Part, signal: AbortSignal): Promise<void> {
+    const maxAttempts = this.opts.partAttempts ?? 5;
+    let refreshes = 0;
+    for (let attempt = 1; ; ) {
+      if (!this.url) await this.refreshUrl(this.url, signal);
+      const url = this.url;
+      let counted = 0;
+      try {
+        const res = await this.fetchImpl(new URL(url, this.api.server), {
+          headers: { range: `bytes=${part.offset}-${part.offset + part.size - 1}` },
+          signal,
+        });
+        const whole = res.status === 200 && part.offset === 0 && part.size === this.total;
+        if (res.status !== 206 && !whole) {
+          const text = await res.text().catch(() => '');
+          if ((res.status === 403 || res.status === 400) && refreshes++ < 2) {
+            await this.refreshUrl(url, signal);
+            continue;
+          }
+          if (isRetryableStatus(res.status) && attempt < maxAttempts) {
+            await backoff(attempt++, signal);
+            continue;
+          }
+          throw new TesseraError('STORE', `part at ${part.offset}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status });
+        }
+        const sha = createHash('sha256');
+        let pos = part.offset;
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          if (pos + chunk.length > part.offset + part.size) throw new TesseraError('STORE', `part at ${part.offset}: store sent too many bytes`);
+          sha.update(chunk);
+          await this.fh.write(chunk, 0, chunk.length, pos);
+          pos += chunk.length;
+          counted += chunk.length;
+          this.bytesDone += chunk.length;
+          this.report();
+        }
+        if (pos === part.offset + part.size && sha.digest('hex') === part.sha256) {
+          this.bytesReceived += part.size;
+          this.verified.add(part.index);
+          await this.sidecar.save(this.verified);
+          return;
+        }
+        this.rollback(counted);
+        if (attempt >= maxAttempts) throw new TesseraError('INTEGRITY', `part at ${part.offset} of ${this.file.path} failed verification ${attempt} times`);
+        attempt++;
+      } catch (e) {
+        this.rollback(counted);
+        if (e instanceof TesseraError || isAbortError(e) || signal.aborted) throw e;
+        if (!isNetworkFailure(e) || attempt >= maxAttempts) throw new TesseraError('NETWORK', `part at ${part.offset}: ${causeMessage(e)}`, { cause: e });
+        await backoff(attempt++, signal);
+      }
+    }
+  }
+
+  private rollback(counted: number): void {
+    if (counted === 0) return;
+    this.bytesDone -= counted;
+    this.report();
+  }
+
+  /** Gets a fresh URL for the same content once, however many parts saw `staleUrl` fail. */
+  private async refreshUrl(staleUrl: string, signal: AbortSignal): Promise<void> {
+    if (this.url !== staleUrl) return;
+    this.refreshing ??= (async () => {
+      try {
+        const { file } = await this.api.request<{ file: { contentHash: string | null; downloadUrl: string | null } | null }>(
+          ops.DOWNLOAD_URL, { id: this.file.id, expiresIn: this.opts.urlExpiresIn }, signal);
+        if (!file?.downloadUrl) throw new TesseraError('NOT_FOUND', `${this.file.path} is no longer available`);
+        if (file.contentHash !== this.file.contentHash) throw new TesseraError('CONFLICT', `${this.file.path} changed during the download; run it again`);
+        this.url = file.downloadUrl;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    await this.refreshing;
+  }
+}

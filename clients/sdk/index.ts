@@ -1,0 +1,13 @@
+/** Public entry point of the Tessera SDK. */
+export { TesseraClient, type ClientOptions } from './client';
+export { TesseraError, isTesseraError, isAbortError, type TesseraErrorCode, type ServerErrorCode, type ClientErrorCode } from './errors';
+export { GraphQLTransport, type TransportOptions } from './graphql';
+export {
+  planParts, choosePartSize, contentHashOf, hashFileParts, hashFileRange, sha256Hex,
+  MIB, MIN_PART_SIZE, MAX_PARTS, type PartSpan, type PartDigest, type FileDigest,
+} from './hashing';
+export { uploadFile, type UploadOptions, type UploadResult } from './upload';
+export { downloadFile, PARTIAL_SUFFIX, type DownloadOptions, type DownloadResult } from './download';
+export { withRetry, type RetryOptions } from './retry';
+export type { TransferProgress, ProgressCallback } from './progress';
+export type * from './types';

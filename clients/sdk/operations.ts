@@ -1,0 +1,48 @@
+/** Hand-written GraphQL documents used by the SDK (see ./types for their result shapes). */
+
+const FILE_FIELDS = `id name path isFolder size mimeType contentHash status revision createdAt updatedAt`;
+const USER_FIELDS = `id email name`;
+const PART_FIELDS = `partNumber offset size sha256 status url method headers { name value } urlExpiresAt`;
+const SESSION_FIELDS = `id path size partSize contentHash status expiresAt parts { ${PART_FIELDS} } file { ${FILE_FIELDS} }`;
+const AUTH_FIELDS = `token user { ${USER_FIELDS} } device { id name }`;
+
+export const SIGN_UP = `mutation SignUp($email: String!, $password: String!, $name: String, $deviceName: String) {
+  signUp(email: $email, password: $password, name: $name, deviceName: $deviceName) { ${AUTH_FIELDS} } }`;
+
+export const SIGN_IN = `mutation SignIn($email: String!, $password: String!, $deviceName: String) {
+  signIn(email: $email, password: $password, deviceName: $deviceName) { ${AUTH_FIELDS} } }`;
+
+export const ME = `query Me { me { ${USER_FIELDS} } }`;
+
+export const FILE_BY_PATH = `query FileByPath($path: String!) { fileByPath(path: $path) { ${FILE_FIELDS} } }`;
+
+export const FILE_FOR_DOWNLOAD = `query FileForDownload($path: String!, $expiresIn: Int) {
+  fileByPath(path: $path) { ${FILE_FIELDS} downloadUrl(expiresIn: $expiresIn) chunks { index offset size sha256 status } } }`;
+
+export const DOWNLOAD_URL = `query DownloadUrl($id: ID!, $expiresIn: Int) {
+  file(id: $id) { contentHash downloadUrl(expiresIn: $expiresIn) } }`;
+
+export const LIST_FOLDER = `query ListFolder($path: String!, $first: Int, $after: String) {
+  listFolder(path: $path, first: $first, after: $after) {
+    edges { cursor node { ${FILE_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
+
+export const CREATE_FOLDER = `mutation CreateFolder($path: String!) { createFolder(path: $path) { ${FILE_FIELDS} } }`;
+
+export const MOVE_FILE = `mutation MoveFile($id: ID!, $toPath: String!) { moveFile(id: $id, toPath: $toPath) { ${FILE_FIELDS} } }`;
+
+export const DELETE_FILE = `mutation DeleteFile($id: ID!) { deleteFile(id: $id) { ${FILE_FIELDS} } }`;
+
+export const UPLOAD_PLAN = `query UploadPlan($size: BigInt!) {
+  uploadPlan(size: $size) { partSize partCount maxParts minPartSize maxSize checksumAlgorithm partChecksum } }`;
+
+export const BEGIN_UPLOAD = `mutation BeginUpload($input: BeginUploadInput!) { beginUpload(input: $input) { ${SESSION_FIELDS} } }`;
+
+export const CONFIRM_PARTS = `mutation ConfirmParts($sessionId: ID!, $parts: [ConfirmPartInput!]!) {
+  confirmParts(sessionId: $sessionId, parts: $parts) { id status parts { partNumber status } } }`;
+
+export const REFRESH_PART_URLS = `mutation RefreshPartUrls($sessionId: ID!, $partNumbers: [Int!]!) {
+  refreshPartUrls(sessionId: $sessionId, partNumbers: $partNumbers) { ${PART_FIELDS} } }`;
+
+export const COMPLETE_UPLOAD = `mutation CompleteUpload($sessionId: ID!) { completeUpload(sessionId: $sessionId) { ${FILE_FIELDS} } }`;
+
+export const ABORT_UPLOAD = `mutation AbortUpload($sessionId: ID!) { abortUpload(sessionId: $sessionId) }`;

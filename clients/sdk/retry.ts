@@ -1,0 +1,52 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RetryOptions {
+  /** Total attempts, including the first (default 5). */
+  attempts?: number;
+  /** First backoff delay in ms, doubled each time, with jitter (default 250). */
+  baseDelayMs?: number;
+  /** Upper bound for one delay (default 8000). */
+  maxDelayMs?: number;
+}
+
+/**
+ * Runs `fn` until it succeeds, `isRetryable(error)` is false, or attempts run out; waits
+ * with exponential backoff and full jitter between attempts. Rejects with the last error,
+ * or with the signal's reason when aborted.
+ */
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  isRetryable: (e: unknown) => boolean,
+  opts: RetryOptions & { signal?: AbortSignal } = {},
+): Promise<T> {
+  const attempts = opts.attempts ?? 5;
+  const base = opts.baseDelayMs ?? 250;
+  const max = opts.maxDelayMs ?? 8000;
+  for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      if (attempt >= attempts || !isRetryable(e) || opts.signal?.aborted) throw e;
+      const delay = Math.min(max, base * 2 ** (attempt - 1));
+      await sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal: opts.signal });
+    }
+  }
+}
+
+/** True for a fetch failure that never got an HTTP response (DNS, refused, reset). */
+export function isNetworkFailure(e: unknown): boolean {
+  // fetch's TypeError may come from another realm (e.g. under jest), so compare by name
+  return (e as { name?: unknown })?.name === 'TypeError';
+}
+
+/** HTTP statuses worth retrying: 408, 429 and 5xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Sleeps before retry number `attempt` (1-based): 250 ms doubled each time, capped at 8 s, with jitter. */
+export function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
+  const delay = Math.min(8000, 250 * 2 ** (attempt - 1));
+  return sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal });
+}

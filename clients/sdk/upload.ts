@@ -1,0 +1,226 @@
+/**
+ * Parallel, resumable upload (see DESIGN.md "Upload protocol"):
+ * uploadPlan -> hash parts -> beginUpload (resumes an ACTIVE session for the same
+ * path + contentHash, or completes at once by dedup) -> PUT every non-VERIFIED part straight
+ * to the store, streamed from disk -> confirmParts in batches -> completeUpload.
+ * An aborted or killed upload resumes by running it again.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { TesseraError, isAbortError } from './errors';
+import { causeMessage, type GraphQLTransport } from './graphql';
+import { hashFileParts, type PartDigest } from './hashing';
+import * as ops from './operations';
+import { runPool } from './pool';
+import type { ProgressCallback } from './progress';
+import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
+import type { FileInfo, PartUpload, UploadPlan, UploadSession } from './types';
+
+export interface UploadOptions {
+  /** Parts in flight at once (default 4). */
+  concurrency?: number;
+  mimeType?: string;
+  /** The revision this upload replaces; an older one than current is a CONFLICT. */
+  baseRevision?: number;
+  /** Aborting leaves the session ACTIVE (confirmed parts kept) so a later run resumes it. */
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  /** Confirmed parts per confirmParts call (default 16). */
+  confirmBatchSize?: number;
+  /** Attempts per part PUT on network errors and 5xx (default 5). */
+  partAttempts?: number;
+  fetch?: typeof fetch;
+}
+
+export interface UploadResult {
+  file: FileInfo;
+  sessionId: string;
+  /** True when the server already had this content: no bytes moved. */
+  deduplicated: boolean;
+  /** Bytes PUT by this run (not counting failed attempts). */
+  bytesSent: number;
+  partsSent: number;
+  /** Parts the server already had (VERIFIED at beginUpload). */
+  partsSkipped: number;
+}
+
+const REFRESH_MARGIN_MS = 30_000;
+
+/**
+ * Uploads `localPath` to `remotePath`. Rejects with TesseraError (server codes, NETWORK, STORE,
+ * PROTOCOL) or with the signal's reason when aborted.
+ */
+export async function uploadFile(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {
+  const { signal } = opts;
+  const { size } = await stat(localPath);
+  const { uploadPlan: plan } = await api.request<{ uploadPlan: UploadPlan }>(ops.UPLOAD_PLAN, { size: String(size) }, signal);
+  const digest = await hashFileParts(localPath, Number(plan.partSize), {
+    md5: plan.partChecksum === 'MD5',
+    signal,
+    onProgress: (done, total) => opts.onProgress?.({ phase: 'hash', bytesDone: done, bytesTotal: total }),
+  });
+  const { beginUpload: session } = await api.request<{ beginUpload: UploadSession }>(ops.BEGIN_UPLOAD, {
+    input: {
+      path: remotePath,
+      size: String(digest.size),
+      mimeType: opts.mimeType,
+      contentHash: digest.contentHash,
+      baseRevision: opts.baseRevision,
+      parts: digest.parts.map((p) => ({ partNumber: p.partNumber, size: String(p.size), sha256: p.sha256, ...(p.md5 ? { md5: p.md5 } : {}) })),
+    },
+  }, signal);
+
+  if (session.status === 'COMPLETED' && session.file) {
+    opts.onProgress?.({ phase: 'upload', bytesDone: digest.size, bytesTotal: digest.size });
+    return { file: session.file, sessionId: session.id, deduplicated: true, bytesSent: 0, partsSent: 0, partsSkipped: digest.parts.length };
+  }
+  if (session.status !== 'ACTIVE' && session.status !== 'COMPLETED') {
+    throw new TesseraError('CONFLICT', `upload session ${session.id} is ${session.status}`);
+  }
+
+  const uploader = new PartUploader(api, localPath, session, digest.size, opts);
+  const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
+  uploader.report();
+  try {
+    await runPool(todo, opts.concurrency ?? 4, (part, s) => uploader.send(part, s), signal);
+  } catch (e) {
+    await uploader.flush().catch(() => undefined);
+    throw e;
+  }
+  await uploader.flush();
+  const { completeUpload: file } = await api.request<{ completeUpload: FileInfo }>(ops.COMPLETE_UPLOAD, { sessionId: session.id }, signal);
+  return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: todo.length, partsSkipped: digest.parts.length - todo.length };
+}
+
+/** Sends parts of one session and batches their confirmations. */
+class PartUploader {
+  bytesSent = 0;
+  private bytesDone = 0;
+  private readonly parts = new Map<number, PartUpload>();
+  private pending: { partNumber: number; etag: string }[] = [];
+  private confirmChain: Promise<void> = Promise.resolve();
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(
+    private readonly api: GraphQLTransport,
+    private readonly localPath: string,
+    private readonly session: UploadSession,
+    private readonly total: number,
+    private readonly opts: UploadOptions,
+  ) {
+    this.fetchImpl = opts.fetch ?? fetch;
+    for (const p of session.parts) {
+      this.parts.set(p.partNumber, p);
+      if (p.status === 'VERIFIED') this.bytesDone += Number(p.size);
+    }
+  }
+
+  needsUpload(partNumber: number): boolean {
+    return this.parts.get(partNumber)?.status !== 'VERIFIED';
+  }
+
+  report(): void {
+    this.opts.onProgress?.({ phase: 'upload', bytesDone: this.bytesDone, bytesTotal: this.total });
+  }
+
+  async send(part: PartDigest, signal: AbortSignal): Promise<void> {
+    const etag = await this.put(part, signal);
+    this.pending.push({ partNumber: part.partNumber, etag });
+    if (this.pending.length >= (this.opts.confirmBatchSize ?? 16)) await this.flush();
+  }
+
+  /** Confirms every part sent so far (one call at a time, in order). */
+  flush(): Promise<void> {
+    const batch = this.pending.splice(0);
+    if (batch.length > 0) {
+      this.confirmChain = this.confirmChain.then(async () => {
+        await this.api.request(ops.CONFIRM_PARTS, { sessionId: this.session.id, parts: batch });
+      });
+    }
+    return this.confirmChain;
+  }
+
+  private async put(part: PartDigest, signal: AbortSignal): Promise<string> {
+    const maxAttempts = this.opts.partAttempts ?? 5;
+    let refreshes = 0;
+    for (let attempt = 1; ; ) {
+      let target = this.parts.get(part.partNumber);
+      if (!target?.url || expiresSoon(target)) target = await this.refresh(part.partNumber, signal);
+      let counted = 0;
+      const count = (n: number) => {
+        counted += n;
+        this.bytesDone += n;
+        this.report();
+      };
+      const rollback = () => {
+        this.bytesDone -= counted;
+        counted = 0;
+        this.report();
+      };
+      let res: Response;
+      try {
+        res = await this.fetchImpl(new URL(target.url!, this.api.server), {
+          method: target.method || 'PUT',
+          headers: partHeaders(target, part.size),
+          body: this.body(part, count),
+          duplex: 'half',
+          signal,
+        } as RequestInit);
+      } catch (e) {
+        rollback();
+        if (isAbortError(e) || signal.aborted || !isNetworkFailure(e) || attempt >= maxAttempts) {
+          throw isNetworkFailure(e) && !signal.aborted ? new TesseraError('NETWORK', `part ${part.partNumber}: ${causeMessage(e)}`, { cause: e }) : e;
+        }
+        await backoff(attempt++, signal);
+        continue;
+      }
+      const text = res.ok ? '' : await res.text().catch(() => '');
+      if (res.ok) {
+        await res.arrayBuffer().catch(() => undefined);
+        const etag = res.headers.get('etag');
+        if (!etag) throw new TesseraError('PROTOCOL', `part ${part.partNumber}: store sent no ETag`);
+        this.bytesSent += part.size;
+        return etag.replace(/^W\//, '').replace(/"/g, '');
+      }
+      rollback();
+      if ((res.status === 403 || res.status === 400) && refreshes < 2) {
+        refreshes++;
+        this.parts.set(part.partNumber, { ...target, url: null });
+        continue;
+      }
+      if (isRetryableStatus(res.status) && attempt < maxAttempts) {
+        await backoff(attempt++, signal);
+        continue;
+      }
+      throw new TesseraError('STORE', `part ${part.partNumber}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status });
+    }
+  }
+
+  private body(part: PartDigest, count: (n: number) => void): ReadableStream | undefined {
+    if (part.size === 0) return undefined;
+    const stream = createReadStream(this.localPath, { start: part.offset, end: part.offset + part.size - 1, highWaterMark: 1024 * 1024 });
+    stream.on('data', (chunk) => count(chunk.length));
+    return Readable.toWeb(stream) as ReadableStream;
+  }
+
+  private async refresh(partNumber: number, signal: AbortSignal): Promise<PartUpload> {
+    const { refreshPartUrls } = await this.api.request<{ refreshPartUrls: PartUpload[] }>(
+      ops.REFRESH_PART_URLS, { sessionId: this.session.id, partNumbers: [partNumber] }, signal);
+    const fresh = refreshPartUrls.find((p) => p.partNumber === partNumber);
+    if (!fresh?.url) throw new TesseraError('PROTOCOL', `no URL for part ${partNumber} after refreshPartUrls`);
+    this.parts.set(partNumber, fresh);
+    return fresh;
+  }
+}
+
+function partHeaders(target: PartUpload, size: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const h of target.headers) headers[h.name] = h.value;
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')) headers['content-length'] = String(size);
+  return headers;
+}
+
+function expiresSoon(p: PartUpload): boolean {
+  return p.urlExpiresAt != null && Date.parse(p.urlExpiresAt) - Date.now() < REFRESH_MARGIN_MS;
+}
