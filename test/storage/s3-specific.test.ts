@@ -106,6 +106,27 @@ describe('s3 adapter on RGW', () => {
     await adapter.abortMultipartUpload('cors.bin', uploadId);
   });
 
+  it('tells a missing copy source (NOT_FOUND) from an aborted upload (NO_SUCH_UPLOAD) in uploadPartCopy', async () => {
+    const source = randomBytes(100);
+    const srcUpload = await adapter.createMultipartUpload('copy-src.bin');
+    const req = await adapter.presignUploadPart('copy-src.bin', srcUpload, 1, {
+      size: source.length,
+      checksums: { sha256: sha256(source), md5: md5(source) },
+      expiresIn: 600,
+    });
+    expect((await put(req, source)).status).toBe(200);
+    await adapter.completeMultipartUpload('copy-src.bin', srcUpload, [{ partNumber: 1, etag: md5(source) }]);
+
+    const uploadId = await adapter.createMultipartUpload('copy-dst.bin');
+    const range = { offset: 0, length: 10 };
+    expect(await codeOf(adapter.uploadPartCopy('copy-dst.bin', uploadId, 1, { key: 'absent.bin', range }))).toBe('NOT_FOUND');
+    await adapter.abortMultipartUpload('copy-dst.bin', uploadId);
+    expect(await codeOf(adapter.uploadPartCopy('copy-dst.bin', uploadId, 1, { key: 'copy-src.bin', range }))).toBe(
+      'NO_SUCH_UPLOAD',
+    );
+    await adapter.delete('copy-src.bin');
+  });
+
   it('translates a missing bucket into UNAVAILABLE (a configuration fault, not a missing object)', async () => {
     const missing = new S3StorageAdapter({ ...env, bucket: `tessera-missing-${randomBytes(4).toString('hex')}` });
     try {

@@ -57,6 +57,12 @@ export const S3_LIMITS: StorageLimits = Object.freeze({
   maxObjectSize: 5 * 1024 * 1024 * MiB,
 });
 
+/**
+ * The StorageAdapter on one bucket (under an optional key prefix). Error behaviour is the
+ * contract's (../types); a missing bucket is UNAVAILABLE except for head(), whose bare 404
+ * cannot tell it from a missing object (NOT_FOUND). Part URLs bind Content-MD5 only when the
+ * caller passes `checksums.md5`; without it the part is checked later via listParts' ETag.
+ */
 export class S3StorageAdapter implements StorageAdapter {
   readonly name = 's3';
   readonly limits = S3_LIMITS;
