@@ -116,6 +116,8 @@ export class GcsStorageAdapter implements StorageAdapter {
     checkPartNumber(partNumber);
     const { offset, length } = source.range;
     if (length > LIMITS.maxPartSize) throw new StorageError('INVALID_PART', `gcs: part larger than ${LIMITS.maxPartSize} bytes`);
+    // Fail fast and deterministically on an unknown upload, before any bytes move.
+    await translating(() => this.xml.listParts(this.prefix + key, uploadId, undefined, 1), 'NO_SUCH_UPLOAD');
     const [meta] = await translating(() => this.file(source.key).getMetadata());
     if (!(offset >= 0 && length > 0 && offset + length <= Number(meta.size))) {
       throw new StorageError('INVALID_RANGE', `gcs: range ${offset}+${length} outside ${source.key} (${meta.size} bytes)`);
