@@ -16,8 +16,7 @@
  * the way and checked against the ETag GCS returns. No other operation moves object bytes
  * through the API server.
  */
-import { createHash } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { StorageError } from '../errors';
 import type {
@@ -31,7 +30,9 @@ import type {
   StorageLimits,
   UploadedPart,
 } from '../types';
-import { toStorageError, translating } from './errors';
+import { translating } from './errors';
+import { copyRangeIntoPart } from './part-copy';
+import { openReadStream } from './read';
 import { signGet, signPartPut } from './signing';
 import { XmlMultipartClient } from './xml-multipart';
 
@@ -84,15 +85,15 @@ export class GcsStorageAdapter implements StorageAdapter {
     this.prefix = options.prefix ?? '';
   }
 
-  private file(key: string, generation?: number | string): File {
-    return this.bucket.file(this.prefix + key, generation === undefined ? undefined : { generation });
+  private file(key: string): File {
+    return this.bucket.file(this.prefix + key);
   }
 
   createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string> {
     return translating(() => this.xml.initiate(this.prefix + key, opts?.contentType));
   }
 
-  presignUploadPart(
+  async presignUploadPart(
     key: string,
     uploadId: string,
     partNumber: number,
@@ -114,23 +115,8 @@ export class GcsStorageAdapter implements StorageAdapter {
     source: { key: string; range: ByteRange },
   ): Promise<UploadedPart> {
     checkPartNumber(partNumber);
-    const { offset, length } = source.range;
-    if (length > LIMITS.maxPartSize) throw new StorageError('INVALID_PART', `gcs: part larger than ${LIMITS.maxPartSize} bytes`);
-    // Fail fast and deterministically on an unknown upload, before any bytes move.
-    await translating(() => this.xml.listParts(this.prefix + key, uploadId, undefined, 1), 'NO_SUCH_UPLOAD');
-    const [meta] = await translating(() => this.file(source.key).getMetadata());
-    if (!(offset >= 0 && length > 0 && offset + length <= Number(meta.size))) {
-      throw new StorageError('INVALID_RANGE', `gcs: range ${offset}+${length} outside ${source.key} (${meta.size} bytes)`);
-    }
-    // Pin the generation we measured, so a concurrent overwrite cannot change the bytes copied.
-    const body = await this.readStream(this.file(source.key, meta.generation), source.range);
-    const md5 = createHash('md5');
-    const tee = new PassThrough({ transform: (chunk, _enc, done) => (md5.update(chunk), done(null, chunk)) });
-    body.on('error', (e) => tee.destroy(e));
-    body.pipe(tee);
-    const etag = await translating(() => this.xml.uploadPart(this.prefix + key, uploadId, partNumber, tee, length), 'NO_SUCH_UPLOAD');
-    if (etag && etag !== md5.digest('hex')) throw new StorageError('BAD_DIGEST', 'gcs: copied part ETag differs from the MD5 of the bytes sent');
-    return { partNumber, etag, size: length };
+    if (source.range.length > LIMITS.maxPartSize) throw new StorageError('INVALID_PART', `gcs: part larger than ${LIMITS.maxPartSize} bytes`);
+    return copyRangeIntoPart(this.xml, this.bucket, { name: this.prefix + key, uploadId, partNumber }, { name: this.prefix + source.key, range: source.range });
   }
 
   async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
@@ -152,7 +138,7 @@ export class GcsStorageAdapter implements StorageAdapter {
     }
   }
 
-  presignGet(key: string, opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string }): Promise<PresignedRequest> {
+  async presignGet(key: string, opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string }): Promise<PresignedRequest> {
     if (opts.range) checkRange(opts.range);
     return translating(() => signGet(this.file(key), opts));
   }
@@ -172,30 +158,14 @@ export class GcsStorageAdapter implements StorageAdapter {
     await translating(() => this.file(key).delete({ ignoreNotFound: true }));
   }
 
-  getStream(key: string, range?: ByteRange): Promise<Readable> {
+  async getStream(key: string, range?: ByteRange): Promise<Readable> {
     if (range) checkRange(range);
-    return this.readStream(this.file(key), range);
+    return openReadStream(this.file(key), range);
   }
 
   async ping(): Promise<void> {
     const [exists] = await translating(() => this.bucket.exists());
     if (!exists) throw new StorageError('NOT_FOUND', `gcs: bucket ${this.bucket.name} does not exist`);
-  }
-
-  /** Resolves once GCS has answered with the object's bytes, so a missing object rejects here. */
-  private readStream(file: File, range?: ByteRange): Promise<Readable> {
-    const stream = file.createReadStream(range ? { start: range.offset, end: range.offset + range.length - 1, validation: false } : {});
-    return new Promise((resolve, reject) => {
-      const onError = (e: unknown) => reject(toStorageError(e));
-      stream.once('error', onError);
-      stream.once('response', (res: { statusCode?: number }) => {
-        if (res.statusCode !== undefined && res.statusCode >= 300) return; // the error event follows
-        stream.off('error', onError);
-        resolve(stream);
-      });
-      stream.read(0); // starts the request without switching to flowing mode
-
-    });
   }
 }
 
