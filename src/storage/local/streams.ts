@@ -32,18 +32,16 @@ export async function writeHashed(source: Readable, file: string, maxSize?: numb
   return { size, sha256: hash.digest('hex') };
 }
 
-/** Appends the files, one after another, to `file` (never a whole file in memory), then fsyncs. */
-export async function concatFiles(files: string[], file: string): Promise<number> {
+/** Appends the files, one after another, to the new file `file` (never a whole file in memory), then fsyncs. */
+export async function concatFiles(files: string[], file: string): Promise<void> {
   const out = await fs.open(file, 'wx');
   try {
-    let size = 0;
     for (const part of files) {
-      const sink = out.createWriteStream({ autoClose: false, start: size });
-      await pipeline(createReadStream(part), sink);
-      size += sink.bytesWritten;
+      for await (const chunk of createReadStream(part, { highWaterMark: 1024 * 1024 })) {
+        await out.write(chunk as Buffer);
+      }
     }
     await out.sync();
-    return size;
   } finally {
     await out.close();
   }

@@ -1,0 +1,4 @@
+import { describeStorageAdapter } from './conformance';
+import { startLocal } from './local-fixture';
+
+describeStorageAdapter('local', () => startLocal());
