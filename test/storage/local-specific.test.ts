@@ -246,6 +246,24 @@ describe('local storage adapter', () => {
     expect(check.digest('hex')).toBe(digest);
   }, 120_000);
 
+  it('answers a key whose path collides with another key with PRECONDITION_FAILED', async () => {
+    const base = `specific/collide-${randomBytes(4).toString('hex')}`;
+    const store = async (key: string) => {
+      const { uploadId } = await openUpload(key);
+      const bytes = randomBytes(5);
+      const res = await put(url((await presign(key, uploadId, 1, bytes)).url), bytes);
+      return fx.adapter.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag: JSON.parse(res.headers.get('etag')!) }]);
+    };
+    await store(`${base}/file`);
+    await expectCode(store(`${base}/file/child`), 'PRECONDITION_FAILED');
+    await expectCode(store(base), 'PRECONDITION_FAILED');
+    await expectCode(fx.adapter.head(base), 'NOT_FOUND');
+    await expectCode(fx.adapter.getStream(base), 'NOT_FOUND');
+    await expectCode(fx.adapter.head(`${base}/file/child`), 'NOT_FOUND');
+    await fx.adapter.delete(base);
+    expect((await fx.adapter.head(`${base}/file`)).size).toBe(5);
+  });
+
   it('is what createStorage returns for kind local, behind the key guard', async () => {
     const adapter = createStorage({ kind: 'local', local: { root: fx.root, signingSecret: 's' } });
     expect(adapter.name).toBe('local');

@@ -281,14 +281,16 @@ export class LocalStorageAdapter implements StorageAdapter {
     });
   }
 
+  /** PRECONDITION_FAILED when the key's path collides with another key's (`a` vs `a/b`). */
   private async moveIntoPlace(tmp: string, target: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      await fs.mkdir(path.dirname(target), { recursive: true });
       try {
+        await fs.mkdir(path.dirname(target), { recursive: true });
         return await fs.rename(tmp, target);
       } catch (e) {
         // A concurrent delete may prune the directory between mkdir and rename.
-        if (!isMissing(e) || attempt >= 3) throw e;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        throw translateFsError(e, 'PRECONDITION_FAILED');
       }
     }
   }
