@@ -5,7 +5,7 @@ const path = require('node:path');
 
 const entry = path.join(__dirname, '..', 'dist', 'clients', 'cli', 'main.js');
 if (!fs.existsSync(entry)) {
-  process.stderr.write(`tessera: ${path.relative(process.cwd(), entry)} is missing; run \`npm run build\` first\n`);
+  process.stderr.write(`tessera: ${entry} is missing; run \`npm run build\` first\n`);
   process.exit(1);
 }
 require(entry)

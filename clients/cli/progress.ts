@@ -87,7 +87,7 @@ export class ProgressBar {
     if (now - this.lastDraw < 100 && p.bytesDone < p.bytesTotal) return;
     this.lastDraw = now;
     const label = p.phase === 'hash' ? 'hashing' : p.phase;
-    this.out.write(`\r${renderProgressLine({ label, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate }, (this.out.columns ?? 80) - 1)}\x1b[K`);
+    this.out.write(`\r${renderProgressLine({ label, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate }, (this.out.columns || 80) - 1)}\x1b[K`);
     this.drawn = true;
   };
 

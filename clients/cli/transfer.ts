@@ -19,13 +19,16 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       let target = remotePath(remote ?? '/');
       if (target.endsWith('/') || (await client.fileByPath(target))?.isFolder) target = posix.join(target, basename(localPath));
       const bar = new ProgressBar(ctx.io.stderr);
+      const stop = interruptible();
       try {
-        const r = await client.upload(localPath, target, { concurrency: o.concurrency, onProgress: bar.update });
+        const r = await client.upload(localPath, target, { concurrency: o.concurrency, onProgress: bar.update, signal: stop.signal });
         const how = r.deduplicated ? ', already stored' : r.partsSkipped > 0 ? `, resumed: ${r.partsSkipped} part(s) already there` : '';
         bar.finish(`uploaded ${local} -> ${r.file.path}${how}`, r.bytesSent);
       } catch (e) {
         bar.abandon();
         throw e;
+      } finally {
+        stop.dispose();
       }
     });
 
@@ -41,13 +44,16 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       let localPath = resolve(ctx.io.cwd, local ?? posix.basename(source));
       if ((local ?? '').endsWith('/') || (await isDirectory(localPath))) localPath = join(localPath, posix.basename(source));
       const bar = new ProgressBar(ctx.io.stderr);
+      const stop = interruptible();
       try {
-        const r = await client.download(source, localPath, { concurrency: o.concurrency, onProgress: bar.update });
+        const r = await client.download(source, localPath, { concurrency: o.concurrency, onProgress: bar.update, signal: stop.signal });
         const how = r.partsReused > 0 ? `, resumed: ${r.partsReused} part(s) already there` : '';
         bar.finish(`downloaded ${r.file.path} -> ${localPath}${how}`, r.bytesReceived);
       } catch (e) {
         bar.abandon();
         throw e;
+      } finally {
+        stop.dispose();
       }
     });
 }
@@ -60,4 +66,12 @@ function toInt(v: string): number {
 
 async function isDirectory(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null))?.isDirectory() ?? false;
+}
+
+/** Turns Ctrl-C into an abort (so confirmed parts are kept for a resume) while a transfer runs. */
+function interruptible(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const onSigint = () => ac.abort(new DOMException('interrupted; run the same command again to resume', 'AbortError'));
+  process.once('SIGINT', onSigint);
+  return { signal: ac.signal, dispose: () => process.off('SIGINT', onSigint) };
 }

@@ -151,6 +151,7 @@ class SidecarFile {
   async remove(): Promise<void> {
     await this.chain.catch(() => undefined);
     await unlink(this.path).catch(() => undefined);
+    await unlink(this.path + '.tmp').catch(() => undefined);
   }
 }
 
