@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { transaction } from './tx';
 import { Change, Chunk, FileNode, FileRevision } from '../entities';
 import type { StorageAdapter } from '../storage/types';
 import type { AccessService } from './access';
@@ -62,7 +63,7 @@ export class FileService {
     const p = normalisePath(path);
     if (p === ROOT) throw badInput('the root folder always exists');
     const changes: Change[] = [];
-    const folder = await this.ds.transaction((m) => this.ensureFolder(m, userId, deviceId, p, changes));
+    const folder = await transaction(this.ds, (m) => this.ensureFolder(m, userId, deviceId, p, changes));
     await this.journal.notify(changes);
     return folder;
   }
@@ -92,7 +93,7 @@ export class FileService {
     const target = normalisePath(toPath);
     if (target === ROOT) throw badInput('cannot move onto the root folder');
     const changes: Change[] = [];
-    const moved = await this.ds.transaction(async (m) => {
+    const moved = await transaction(this.ds, async (m) => {
       const node = await m.findOneBy(FileNode, { id });
       await this.access.authorize(userId, node, 'write');
       if (node!.status !== 'AVAILABLE') throw notFound();
@@ -119,7 +120,7 @@ export class FileService {
   /** Moves a file or folder (with everything inside) to the trash. */
   async delete(userId: string, deviceId: string | null, id: string): Promise<FileNode> {
     const changes: Change[] = [];
-    const deleted = await this.ds.transaction(async (m) => {
+    const deleted = await transaction(this.ds, async (m) => {
       const node = await m.findOneBy(FileNode, { id });
       await this.access.authorize(userId, node, 'write');
       if (node!.status === 'DELETED') return node!;

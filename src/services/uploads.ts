@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { transaction } from './tx';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
 import { isStorageError } from '../storage/errors';
@@ -82,7 +83,7 @@ export class UploadService {
     const storageKey = `u/${userId}/${sessionId}`;
     const storageUploadId = await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined });
     try {
-      const session = await this.ds.transaction(async (m) => {
+      const session = await transaction(this.ds, async (m) => {
         const s = m.create(UploadSession, {
           id: sessionId, ownerId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
           contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId,
@@ -127,7 +128,7 @@ export class UploadService {
       }
     }
     if (changed.length) {
-      await this.ds.transaction(async (m) => {
+      await transaction(this.ds, async (m) => {
         for (const p of changed) await m.update(UploadPart, { sessionId, partNumber: p.partNumber }, { status: p.status, etag: p.etag });
       });
       await this.bus.publish({ type: 'upload', sessionId });
@@ -175,7 +176,7 @@ export class UploadService {
       if (!assembled) throw new AppError('PRECONDITION_FAILED', 'the assembled object does not have the declared size');
     }
     const changes: Change[] = [];
-    const file = await this.ds.transaction(async (m) => {
+    const file = await transaction(this.ds, async (m) => {
       const fresh = await m.findOneByOrFail(UploadSession, { id: session.id });
       if (fresh.status === 'COMPLETED' && fresh.fileId) return m.findOneByOrFail(FileNode, { id: fresh.fileId });
       const node = await this.commitRevision(m, userId, deviceId, session.path, session.mimeType, session.baseRevision, {
@@ -232,7 +233,7 @@ export class UploadService {
       p.status = status;
       return true;
     });
-    await this.ds.transaction(async (m) => {
+    await transaction(this.ds, async (m) => {
       for (const p of changed) await m.update(UploadPart, { sessionId: session.id, partNumber: p.partNumber }, { status: p.status });
     });
     return this.view(session, parts, true);
@@ -242,7 +243,7 @@ export class UploadService {
   private async dedup(userId: string, deviceId: string | null, path: string, mimeType: string | null, input: BeginUploadInput, same: FileRevision): Promise<SessionView> {
     const chunks = await this.ds.getRepository(Chunk).find({ where: { revisionId: same.id }, order: { index: 'ASC' } });
     const changes: Change[] = [];
-    const session = await this.ds.transaction(async (m) => {
+    const session = await transaction(this.ds, async (m) => {
       const node = await this.commitRevision(m, userId, deviceId, path, mimeType, input.baseRevision ?? null, {
         size: same.size, contentHash: same.contentHash, storageKey: same.storageKey, partSize: same.partSize,
         chunks: chunks.map((c) => ({ index: c.index, offset: c.offset, size: c.size, sha256: c.sha256, etag: c.etag })),

@@ -1,0 +1,25 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { AppError } from './errors';
+
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY']);
+const DUPLICATE = new Set(['ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
+/**
+ * Runs `work` in one transaction, retrying when the database chose it as a deadlock victim;
+ * a unique-index race (two writers creating the same path) becomes CONFLICT.
+ */
+export async function transaction<T>(ds: DataSource, work: (m: EntityManager) => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ds.transaction(work);
+    } catch (e) {
+      const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
+      if (code && RETRYABLE.has(code) && attempt < attempts) {
+        await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
+        continue;
+      }
+      if (code && DUPLICATE.has(code)) throw new AppError('CONFLICT', 'a concurrent change got there first; try again');
+      throw e;
+    }
+  }
+}
