@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { AuthPayload } from '../sdk/types';
 import { loadConfig, saveConfig } from './config';
 import type { CliContext } from './context';
-import { ask } from './prompt';
+import { createPrompter } from './prompt';
 
 /** `signup`, `login`, `logout`, `whoami`. */
 export function registerAuthCommands(program: Command, ctx: CliContext): void {
@@ -50,10 +50,15 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
 }
 
 async function credentials(ctx: CliContext, o: { email?: string; password?: string }): Promise<{ email: string; password: string }> {
-  const io = { input: ctx.io.stdin, output: ctx.promptOutput };
-  const email = o.email ?? (await ask('email: ', io));
-  const password = o.password ?? (await ask('password: ', io, { hidden: true }));
-  return { email: email.trim(), password };
+  if (o.email !== undefined && o.password !== undefined) return { email: o.email.trim(), password: o.password };
+  const prompt = createPrompter({ input: ctx.io.stdin, output: ctx.promptOutput });
+  try {
+    const email = o.email ?? (await prompt.ask('email: '));
+    const password = o.password ?? (await prompt.ask('password: ', { hidden: true }));
+    return { email: email.trim(), password };
+  } finally {
+    prompt.close();
+  }
 }
 
 async function remember(ctx: CliContext, auth: AuthPayload): Promise<void> {
