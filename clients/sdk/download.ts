@@ -1,8 +1,9 @@
 /**
  * Parallel, verified, resumable download: fileByPath -> chunk list + downloadUrl -> ranged GETs
  * of every part not yet on disk, each hashed as it streams into `<dest>.tessera-partial` at
- * its offset and recorded in `<dest>.tessera-partial.json` only once its SHA-256 matches ->
- * whole contentHash check -> fsync -> atomic rename. A killed download resumes by re-hashing
+ * its offset and recorded in `<dest>.tessera-partial.json` only once its SHA-256 matches
+ * (a part that fails is fetched again; the partial file is never the destination) ->
+ * contentHash over the verified digests -> fsync -> atomic rename. A killed download resumes by re-hashing
  * the parts the sidecar lists (or every part present, without a sidecar).
  */
 import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
@@ -63,18 +64,18 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
   const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] });
   const fh = await openPartial(partial);
   try {
-    const reused = await verifyExisting(fh, parts, await sidecar.load());
+    const verified = await verifyExisting(fh, parts, await sidecar.load());
     await fh.truncate(size);
-    for (const p of parts) if (p.size === 0) reused.add(p.index);
-    await sidecar.save(reused);
+    for (const p of parts) if (p.size === 0) verified.set(p.index, p.sha256);
+    await sidecar.save(verified);
 
-    const fetcher = new PartFetcher(api, file, parts, fh, sidecar, reused, opts);
-    const todo = parts.filter((p) => !reused.has(p.index));
+    const fetcher = new PartFetcher(api, file, parts, fh, sidecar, verified, opts);
+    const todo = parts.filter((p) => !verified.has(p.index));
     fetcher.report();
     await runPool(todo, opts.concurrency ?? 4, (p, s) => fetcher.fetchPart(p, s), signal);
 
     const expected = file.contentHash ?? contentHashOf(parts.map((p) => p.sha256));
-    if (!parts.every((p) => reused.has(p.index)) || contentHashOf(parts.map((p) => p.sha256)) !== expected) {
+    if (!parts.every((p) => verified.has(p.index)) || contentHashOf(parts.map((p) => verified.get(p.index)!)) !== expected) {
       throw new TesseraError('INTEGRITY', `${localPath}: content hash does not match after download`);
     }
     await fh.sync();
@@ -113,14 +114,15 @@ async function openPartial(path: string): Promise<FileHandle> {
   }
 }
 
-/** Re-hashes the parts an earlier run left (those the sidecar lists, or all without one). */
-async function verifyExisting(fh: FileHandle, parts: Part[], previous: Sidecar | null): Promise<Set<number>> {
-  const ok = new Set<number>();
+/** Re-hashes the parts an earlier run left (those the sidecar lists, or all without one): index -> digest. */
+async function verifyExisting(fh: FileHandle, parts: Part[], previous: Sidecar | null): Promise<Map<number, string>> {
+  const ok = new Map<number, string>();
   const { size: onDisk } = await fh.stat();
   const candidates = previous ? new Set(previous.verified) : null;
   for (const p of parts) {
     if (p.size === 0 || p.offset + p.size > onDisk || (candidates && !candidates.has(p.index))) continue;
-    if ((await hashFileRange(fh, p.offset, p.size)) === p.sha256) ok.add(p.index);
+    const digest = await hashFileRange(fh, p.offset, p.size);
+    if (digest === p.sha256) ok.set(p.index, digest);
   }
   return ok;
 }
@@ -139,8 +141,8 @@ class SidecarFile {
     }
   }
 
-  save(verified: Set<number>): Promise<void> {
-    const body = JSON.stringify({ ...this.base, verified: [...verified].sort((a, b) => a - b) });
+  save(verified: Map<number, string>): Promise<void> {
+    const body = JSON.stringify({ ...this.base, verified: [...verified.keys()].sort((a, b) => a - b) });
     this.chain = this.chain.then(async () => {
       await writeFile(this.path + '.tmp', body);
       await rename(this.path + '.tmp', this.path);
@@ -169,7 +171,7 @@ class PartFetcher {
     parts: Part[],
     private readonly fh: FileHandle,
     private readonly sidecar: SidecarFile,
-    private readonly verified: Set<number>,
+    private readonly verified: Map<number, string>,
     private readonly opts: DownloadOptions,
   ) {
     this.fetchImpl = opts.fetch ?? fetch;
@@ -218,9 +220,10 @@ class PartFetcher {
           this.bytesDone += chunk.length;
           this.report();
         }
-        if (pos === part.offset + part.size && sha.digest('hex') === part.sha256) {
+        const digest = sha.digest('hex');
+        if (pos === part.offset + part.size && digest === part.sha256) {
           this.bytesReceived += part.size;
-          this.verified.add(part.index);
+          this.verified.set(part.index, digest);
           await this.sidecar.save(this.verified);
           return;
         }
