@@ -28,7 +28,9 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
-    io.stderr.write(`error: ${errorCode(e)}: ${(e as Error)?.message ?? String(e)}\n`);
+    const code = errorCode(e);
+    const message = String((e as Error)?.message ?? e).replace(new RegExp(`^${code}: `), '');
+    io.stderr.write(`error: ${code}: ${message}\n`);
     return isAbortError(e) ? 130 : 1;
   }
 }

@@ -53,7 +53,9 @@ const REFRESH_MARGIN_MS = 30_000;
  */
 export async function uploadFile(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {
   const { signal } = opts;
-  const { size } = await stat(localPath);
+  const info = await stat(localPath);
+  if (!info.isFile()) throw new TesseraError('BAD_USER_INPUT', `${localPath} is not a regular file`);
+  const { size } = info;
   const { uploadPlan: plan } = await api.request<{ uploadPlan: UploadPlan }>(ops.UPLOAD_PLAN, { size: String(size) }, signal);
   const digest = await hashFileParts(localPath, Number(plan.partSize), {
     md5: plan.partChecksum === 'MD5',

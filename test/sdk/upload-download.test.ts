@@ -180,6 +180,12 @@ describe('SDK upload and download against a real server (local store, SQLite)', 
       expect(await main(['download', '/does/not/exist.bin'], t)).toBe(1);
       expect(t.err()).toMatch(/^error: NOT_FOUND: /);
 
+      const missing = io();
+      expect(await main(['upload', 'no-such-file.bin'], missing)).toBe(1);
+      expect(missing.err()).toMatch(/^error: ENOENT: no such file/);
+      expect(await main(['upload', '.'], missing)).toBe(1);
+      expect(missing.err()).toMatch(/error: BAD_USER_INPUT: .* is not a regular file\n$/);
+
       const anon = io();
       anon.env.TESSERA_CONFIG_DIR = join(dir, 'no-config');
       expect(await main(['ls'], anon)).toBe(1);
