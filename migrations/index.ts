@@ -1,5 +1,6 @@
 import type { MixedList } from 'typeorm';
 import { Initial1795394080670 } from './1795394080670-initial';
+import { Sharing1795395348688 } from './1795395348688-sharing';
 
 /** Every migration, in order (imported explicitly so compiled and ts-run code find the same list). */
-export const migrations: MixedList<Function> = [Initial1795394080670];
+export const migrations: MixedList<Function> = [Initial1795394080670, Sharing1795395348688];

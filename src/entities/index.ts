@@ -12,6 +12,7 @@ export { Change, JournalHead } from './change';
 export type { ChangeKind } from './change';
 export { Share } from './share';
 export type { ShareRole } from './share';
+export { ShareLink } from './share-link';
 
 import { User } from './user';
 import { Device } from './device';
@@ -22,5 +23,6 @@ import { UploadSession } from './upload-session';
 import { UploadPart } from './upload-part';
 import { Change, JournalHead } from './change';
 import { Share } from './share';
+import { ShareLink } from './share-link';
 
-export const entities = [User, Device, FileNode, FileRevision, Chunk, UploadSession, UploadPart, Change, JournalHead, Share];
+export const entities = [User, Device, FileNode, FileRevision, Chunk, UploadSession, UploadPart, Change, JournalHead, Share, ShareLink];

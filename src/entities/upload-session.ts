@@ -10,6 +10,8 @@ export type UploadStatus = 'ACTIVE' | 'COMPLETED' | 'ABORTED' | 'EXPIRED';
 export class UploadSession {
   @PrimaryGeneratedColumn('uuid') id: string;
   @Column({ type: 'varchar', length: 36 }) ownerId: string;
+  /** Who uploads: the owner, or an editor of a folder shared by the owner (null: the owner). */
+  @Column({ type: 'varchar', length: 36, nullable: true }) uploaderId: string | null;
   @Column({ type: 'varchar', length: 36, nullable: true }) deviceId: string | null;
   @Column({ type: 'text' }) path: string;
   @Column({ type: 'varchar', length: 64 }) pathKey: string;
