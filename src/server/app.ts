@@ -83,7 +83,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   }));
 
   const janitor = setInterval(() => {
-    services.uploads.expireStale().catch((err) => log.warn({ err }, 'janitor failed'));
+    services.janitor.run().catch((err) => log.warn({ err }, 'janitor failed'));
   }, 10 * 60_000);
   janitor.unref();
 

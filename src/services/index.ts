@@ -4,6 +4,7 @@ import { AccessService } from './access';
 import { AuthService } from './auth';
 import type { EventBus } from './events';
 import { FileService } from './files';
+import { Janitor } from './janitor';
 import { JournalService } from './journal';
 import { UploadService, type UploadSettings } from './uploads';
 
@@ -22,6 +23,7 @@ export interface Services {
   journal: JournalService;
   files: FileService;
   uploads: UploadService;
+  janitor: Janitor;
 }
 
 export function createServices(ds: DataSource, storage: StorageAdapter, bus: EventBus, s: ServiceSettings): Services {
@@ -32,5 +34,6 @@ export function createServices(ds: DataSource, storage: StorageAdapter, bus: Eve
   const uploads = new UploadService(ds, storage, access, files, journal, bus, {
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
   });
-  return { ds, storage, bus, auth, access, journal, files, uploads };
+  const janitor = new Janitor(ds, storage, uploads);
+  return { ds, storage, bus, auth, access, journal, files, uploads, janitor };
 }
