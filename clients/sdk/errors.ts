@@ -24,7 +24,14 @@ export class TesseraError extends Error {
   constructor(
     readonly code: TesseraErrorCode,
     message: string,
-    readonly details: { status?: number; path?: readonly (string | number)[]; cause?: unknown } = {},
+    readonly details: {
+      status?: number;
+      /** The GraphQL error's path, e.g. ['completeUpload']. */
+      path?: readonly (string | number)[];
+      /** The GraphQL error's extensions besides `code` (e.g. missingParts). */
+      extensions?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'TesseraError';

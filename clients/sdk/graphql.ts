@@ -9,7 +9,7 @@ const KNOWN_CODES = new Set([
 interface GraphQLErrorJson {
   message: string;
   path?: (string | number)[];
-  extensions?: { code?: string };
+  extensions?: { code?: string; [key: string]: unknown };
 }
 
 export interface TransportOptions {
@@ -78,7 +78,8 @@ export class GraphQLTransport {
 function toTesseraError(err: GraphQLErrorJson, status: number): TesseraError {
   const raw = err.extensions?.code ?? 'INTERNAL';
   const code = (KNOWN_CODES.has(raw) ? raw : raw === 'GRAPHQL_VALIDATION_FAILED' || raw === 'BAD_REQUEST' ? 'BAD_USER_INPUT' : 'INTERNAL') as TesseraErrorCode;
-  return new TesseraError(code, err.message, { status, path: err.path });
+  const { code: _code, ...extensions } = err.extensions ?? {};
+  return new TesseraError(code, err.message, { status, path: err.path, extensions });
 }
 
 function isRetryable(e: unknown): boolean {

@@ -27,12 +27,13 @@ describe('GraphQLTransport', () => {
   it('turns the first GraphQL error into a TesseraError with its extensions.code', async () => {
     const t = new GraphQLTransport({
       server: 'http://tessera.test',
-      fetch: (async () => json(200, { data: null, errors: [{ message: 'nope', path: ['file'], extensions: { code: 'NOT_FOUND' } }] })) as unknown as typeof fetch,
+      fetch: (async () => json(200, { data: null, errors: [{ message: 'nope', path: ['file'], extensions: { code: 'NOT_FOUND', hint: 42 } }] })) as unknown as typeof fetch,
     });
     const err = await t.request('query { x }').catch((e) => e);
     expect(isTesseraError(err, 'NOT_FOUND')).toBe(true);
     expect((err as TesseraError).message).toBe('nope');
     expect((err as TesseraError).details.path).toEqual(['file']);
+    expect((err as TesseraError).details.extensions).toEqual({ hint: 42 });
   });
 
   it('maps unknown codes to INTERNAL and does not retry them', async () => {
