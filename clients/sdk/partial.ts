@@ -1,0 +1,65 @@
+/** The on-disk state of an unfinished download: `<dest>.tessera-partial` and its sidecar json of verified parts. */
+import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { hashFileRange } from './hashing';
+
+/** Suffix of the file a download writes before its atomic rename. */
+export const PARTIAL_SUFFIX = '.tessera-partial';
+
+/** One part of a remote file, as its chunk list describes it. */
+export interface Part { index: number; offset: number; size: number; sha256: string }
+
+/** What the sidecar json holds. */
+export interface Sidecar { contentHash: string; size: number; verified: number[] }
+
+/** Opens (or creates) the partial file for reading and writing. */
+export async function openPartial(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r+');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return open(path, 'w+');
+  }
+}
+
+/** Re-hashes the parts an earlier run left (those the sidecar lists, or all without one): index -> digest. */
+export async function verifyExisting(fh: FileHandle, parts: Part[], previous: Sidecar | null): Promise<Map<number, string>> {
+  const ok = new Map<number, string>();
+  const { size: onDisk } = await fh.stat();
+  const candidates = previous ? new Set(previous.verified) : null;
+  for (const p of parts) {
+    if (p.size === 0 || p.offset + p.size > onDisk || (candidates && !candidates.has(p.index))) continue;
+    const digest = await hashFileRange(fh, p.offset, p.size);
+    if (digest === p.sha256) ok.set(p.index, digest);
+  }
+  return ok;
+}
+
+/** The sidecar json of verified parts, rewritten atomically and one write at a time. */
+export class SidecarFile {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(private readonly path: string, private readonly base: Sidecar) {}
+
+  async load(): Promise<Sidecar | null> {
+    try {
+      const s = JSON.parse(await readFile(this.path, 'utf8')) as Sidecar;
+      return s.contentHash === this.base.contentHash && s.size === this.base.size && Array.isArray(s.verified) ? s : null;
+    } catch {
+      return null;
+    }
+  }
+
+  save(verified: Map<number, string>): Promise<void> {
+    const body = JSON.stringify({ ...this.base, verified: [...verified.keys()].sort((a, b) => a - b) });
+    this.chain = this.chain.then(async () => {
+      await writeFile(this.path + '.tmp', body);
+      await rename(this.path + '.tmp', this.path);
+    });
+    return this.chain;
+  }
+
+  async remove(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    await unlink(this.path).catch(() => undefined);
+    await unlink(this.path + '.tmp').catch(() => undefined);
+  }
+}
