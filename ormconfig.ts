@@ -19,7 +19,7 @@ export function createDataSource({ databaseUrl, logger }: DataSourceOptions): Da
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    return new DataSource({
+    return serialiseTransactions(new DataSource({
       type: 'better-sqlite3',
       database: file,
       entities,
@@ -27,7 +27,7 @@ export function createDataSource({ databaseUrl, logger }: DataSourceOptions): Da
       enableWAL: file !== ':memory:',
       logger,
       logging: logger ? 'all' : false,
-    });
+    }));
   }
   const url = databaseUrl.replace(/^mysql:\/\//, 'mariadb://').replace(/^mariadb:\/\//, 'mysql://');
   return new DataSource({
@@ -44,6 +44,22 @@ export function createDataSource({ databaseUrl, logger }: DataSourceOptions): Da
     logger,
     logging: logger ? 'all' : false,
   });
+}
+
+/**
+ * better-sqlite3 has one connection: two concurrent `transaction()` calls would nest as savepoints
+ * of one transaction (and commit or roll back each other's work). Run them one at a time.
+ */
+function serialiseTransactions(ds: DataSource): DataSource {
+  const manager = ds.manager;
+  const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  let tail: Promise<unknown> = Promise.resolve();
+  (manager as { transaction: unknown }).transaction = (...args: unknown[]) => {
+    const run = tail.then(() => original(...args));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  return ds;
 }
 
 /** Opens the data source and brings its schema up to date. */

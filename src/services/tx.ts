@@ -5,8 +5,9 @@ const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_B
 const DUPLICATE = new Set(['ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
 
 /**
- * Runs `work` in one transaction, retrying when the database chose it as a deadlock victim;
- * a unique-index race (two writers creating the same path) becomes CONFLICT.
+ * Runs `work` in one transaction, retrying when the database chose it as a deadlock victim or
+ * a unique index refused a row a concurrent writer had just created; a unique-index race that
+ * persists becomes CONFLICT.
  */
 export async function transaction<T>(ds: DataSource, work: (m: EntityManager) => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -14,7 +15,9 @@ export async function transaction<T>(ds: DataSource, work: (m: EntityManager) =>
       return await ds.transaction(work);
     } catch (e) {
       const code = (e as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (e as { code?: string }).code;
-      if (code && RETRYABLE.has(code) && attempt < attempts) {
+      // a duplicate key means a concurrent writer created the same row (a parent folder, say):
+      // running the work again sees that row and decides properly (reuse it, or CONFLICT)
+      if (code && (RETRYABLE.has(code) || DUPLICATE.has(code)) && attempt < attempts) {
         await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
         continue;
       }
