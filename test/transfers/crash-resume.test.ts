@@ -1,0 +1,87 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { rgwEnv } from '../helpers/rgw';
+import { freePort, killHard, requireBuild, runCli, startServerProcess, until, type ServerProcess } from './processes';
+
+const MiB = 1024 * 1024;
+const SIZE = 20 * 8 * MiB + 12345;
+
+/** Parts the server has recorded as stored or verified, read straight from its SQLite file. */
+function partsKnown(dataDir: string): number {
+  const file = path.join(dataDir, 'tessera.sqlite');
+  if (!fs.existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM upload_parts WHERE status != 'PENDING'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+const stores: [string, () => Record<string, string>][] = [
+  ['local', () => ({ STORAGE: 'local' })],
+  ['s3', () => {
+    const e = rgwEnv();
+    return {
+      STORAGE: 's3', S3_ENDPOINT: e.endpoint, S3_BUCKET: e.bucket, S3_REGION: e.region, S3_ACCESS_KEY: e.accessKeyId,
+      S3_SECRET_KEY: e.secretAccessKey, S3_FORCE_PATH_STYLE: 'true', S3_PREFIX: `crash-${crypto.randomBytes(4).toString('hex')}`,
+    };
+  }],
+];
+
+describe.each(stores)('kill -9 and restarts mid-upload on the %s store', (_name, storeEnv) => {
+  let work: string;
+  let source: string;
+  let port: number;
+  let env: Record<string, string>;
+  let cliEnv: Record<string, string>;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    requireBuild();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-crash-'));
+    source = path.join(work, 'source.bin');
+    fs.writeFileSync(source, crypto.randomBytes(SIZE));
+    port = await freePort();
+    env = { DATA_DIR: path.join(work, 'data'), ...storeEnv() };
+    server = await startServerProcess(env, port);
+    cliEnv = { TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: path.join(work, 'cli') };
+    const signup = await runCli(['signup', '--email', `crash-${Date.now()}@example.com`, '--password', 'correct horse battery'], cliEnv).done;
+    expect(signup.code).toBe(0);
+  });
+  afterAll(async () => {
+    if (server) await killHard(server.child);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('kill -9 of the CLI, then of the server, mid-upload: the same command resumes and the result is byte-identical', async () => {
+    // 1. kill -9 the client once a few parts are in
+    const first = runCli(['upload', '--concurrency', '1', source, '/crash/file.bin'], cliEnv);
+    await until(async () => partsKnown(env.DATA_DIR) >= 3, 60_000, 'three parts');
+    await killHard(first.child);
+    const afterKill = partsKnown(env.DATA_DIR);
+    expect(afterKill).toBeLessThan(21);
+
+    // 2. resume, and kill -9 the server while the resumed upload runs
+    const second = runCli(['upload', '--concurrency', '1', source, '/crash/file.bin'], cliEnv);
+    await until(async () => partsKnown(env.DATA_DIR) >= afterKill + 2, 60_000, 'two more parts');
+    await killHard(server.child);
+    const secondResult = await second.done;
+    expect(secondResult.code).not.toBe(0);
+    server = await startServerProcess(env, port);
+
+    // 3. the same command again finishes, sending only what is missing
+    const third = await runCli(['upload', '--concurrency', '2', source, '/crash/file.bin'], cliEnv).done;
+    expect(third.stderr).toMatch(/resumed: \d+ part\(s\) already there/);
+    const skipped = Number(/resumed: (\d+) part/.exec(third.stderr)![1]);
+    expect(skipped).toBeGreaterThanOrEqual(afterKill);
+
+    const back = path.join(work, 'back.bin');
+    const dl = await runCli(['download', '/crash/file.bin', back], cliEnv).done;
+    expect(dl.code).toBe(0);
+    expect(fs.readFileSync(back).equals(fs.readFileSync(source))).toBe(true);
+  });
+});
