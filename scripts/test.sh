@@ -9,6 +9,8 @@ export NODE_OPTIONS="${NODE_OPTIONS:-} --no-warnings=DeprecationWarning"
 bash scripts/services.sh || { echo "services failed to start"; echo "0 passed, 1 failed"; exit 1; }
 
 failed=0
+echo "== build (the CLI and server process tests run dist/)"
+if ! npm run --silent build; then failed=1; echo "build failed"; fi
 echo "== tsc --noEmit"
 if ! npx tsc --noEmit -p .; then failed=1; echo "type check failed"; fi
 
