@@ -186,11 +186,14 @@ describe.each(testDatabases)('upload protocol on %s (local store)', (db) => {
       expect(codeOf(await q(COMPLETE, { s: s.id }))).toBe('PRECONDITION_FAILED');
     });
 
-    test("another user's file is NOT_FOUND, never FORBIDDEN", async () => {
+    test("another user's file is NOT_FOUND, never FORBIDDEN, and knowing its hash gives no instant upload", async () => {
       const f = await uploadBytes(srv.url, alice.token, '/private.txt', Buffer.from('secret'));
       expect((await q('query($id: ID!) { file(id: $id) { id } }', { id: f.id }, bob.token)).data.file).toBeNull();
       expect(codeOf(await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: f.id }, bob.token))).toBe('NOT_FOUND');
       expect(codeOf(await q('mutation($id: ID!) { moveFile(id: $id, toPath: "/stolen") { id } }', { id: f.id }, bob.token))).toBe('NOT_FOUND');
+      const sameContent = await q(BEGIN, { i: beginInput('/guess.txt', prepare(Buffer.from('secret'), 8 * MiB)) }, bob.token);
+      expect(sameContent.data.beginUpload.status).toBe('ACTIVE');
+      expect(sameContent.data.beginUpload.file).toBeNull();
     });
 
     test('a subscription sent over HTTP is refused', async () => {
