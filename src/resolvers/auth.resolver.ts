@@ -23,7 +23,7 @@ export class AuthResolver {
     @Arg('deviceName', () => String, { nullable: true }) deviceName: string | null,
     @Ctx() ctx: Context,
   ) {
-    return ctx.services.auth.signIn(email, password, deviceName ?? null);
+    return ctx.services.auth.signIn(email, password, deviceName ?? null, ctx.ip ?? '');
   }
 
   @Query(() => UserType)

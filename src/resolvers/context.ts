@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { In } from 'typeorm';
-import { User } from '../entities';
+import { Chunk, FileNode, User, type Share, type ShareLink } from '../entities';
 import { AppError } from '../services/errors';
 import type { Principal } from '../services/auth';
 import type { Services } from '../services';
@@ -10,10 +10,20 @@ export interface Context {
   principal: Principal | null;
   services: Services;
   loaders: Loaders;
+  /** The client's address (rate limits). */
+  ip?: string;
 }
 
 export interface Loaders {
   user: DataLoader<string, User | null>;
+  /** Unauthorised raw loads: callers authorise (e.g. a share's file is readable by its owner and grantee). */
+  file: DataLoader<string, FileNode | null>;
+  /** All shares of a file (filter with sharing.visibleShares). */
+  shares: DataLoader<string, Share[]>;
+  /** Live public links of a file (filter with shareLinks.visibleLinks). */
+  shareLinks: DataLoader<string, ShareLink[]>;
+  /** Chunks of a revision, by revision id, in order. */
+  chunks: DataLoader<string, Chunk[]>;
 }
 
 export function createLoaders(services: Services): Loaders {
@@ -21,6 +31,19 @@ export function createLoaders(services: Services): Loaders {
     user: new DataLoader(async (ids) => {
       const rows = await services.ds.getRepository(User).findBy({ id: In([...ids]) });
       return ids.map((id) => rows.find((u) => u.id === id) ?? null);
+    }),
+    file: new DataLoader(async (ids) => {
+      const rows = await services.ds.getRepository(FileNode).findBy({ id: In([...ids]) });
+      const byId = new Map(rows.map((f) => [f.id, f]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    shares: new DataLoader((ids) => services.sharing.sharesOf(ids)),
+    shareLinks: new DataLoader((ids) => services.shareLinks.linksOf(ids)),
+    chunks: new DataLoader(async (ids) => {
+      const rows = await services.ds.getRepository(Chunk).find({ where: { revisionId: In([...ids]) }, order: { index: 'ASC' } });
+      const byRev = new Map<string, Chunk[]>();
+      for (const c of rows) { const list = byRev.get(c.revisionId); if (list) list.push(c); else byRev.set(c.revisionId, [c]); }
+      return ids.map((id) => byRev.get(id) ?? []);
     }),
   };
 }

@@ -27,15 +27,24 @@ export class FileResolver {
   }
 
   @Mutation(() => FileType)
-  createFolder(@Arg('path') path: string, @Ctx() ctx: Context) {
+  createFolder(
+    @Arg('path') path: string,
+    @Arg('folderId', () => ID, { nullable: true, description: "Create inside this folder (yours, or shared with you as EDITOR): `path` is then relative to it." }) folderId: string | null,
+    @Ctx() ctx: Context,
+  ) {
     const p = requireUser(ctx);
-    return ctx.services.files.createFolder(p.userId, p.deviceId, path);
+    return ctx.services.files.createFolder(p.userId, p.deviceId, path, folderId);
   }
 
   @Mutation(() => FileType)
-  moveFile(@Arg('id', () => ID) id: string, @Arg('toPath') toPath: string, @Ctx() ctx: Context) {
+  moveFile(
+    @Arg('id', () => ID) id: string,
+    @Arg('toPath', { description: "In the file owner's tree, or relative to folderId when given." }) toPath: string,
+    @Arg('folderId', () => ID, { nullable: true }) folderId: string | null,
+    @Ctx() ctx: Context,
+  ) {
     const p = requireUser(ctx);
-    return ctx.services.files.move(p.userId, p.deviceId, id, toPath);
+    return ctx.services.files.move(p.userId, p.deviceId, id, toPath, folderId);
   }
 
   @Mutation(() => FileType)
@@ -51,7 +60,7 @@ export class FileResolver {
 
   @FieldResolver(() => [ChunkType])
   async chunks(@Root() file: FileNode, @Ctx() ctx: Context) {
-    const chunks = await ctx.services.files.chunks(file);
+    const chunks = file.currentRevisionId ? await ctx.loaders.chunks.load(file.currentRevisionId) : [];
     return chunks.map((c) => ({ ...c, status: 'VERIFIED', updatedAt: c.createdAt }));
   }
 

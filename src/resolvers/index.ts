@@ -6,8 +6,9 @@ import { AuthResolver } from './auth.resolver';
 import { ChangeResolver } from './change.resolver';
 import { FileResolver } from './file.resolver';
 import { UploadResolver } from './upload.resolver';
+import { AccountResolver, FileSharingResolver, ShareLinkResolver, ShareResolver } from './share.resolver';
 
-export const resolvers = [AuthResolver, FileResolver, UploadResolver, ChangeResolver] as const;
+export const resolvers = [AuthResolver, FileResolver, UploadResolver, ChangeResolver, ShareResolver, FileSharingResolver, ShareLinkResolver, AccountResolver] as const;
 
 /** Subscriptions here supply their own `subscribe`; type-graphql still wants a pubSub. */
 const noPubSub = {

@@ -51,19 +51,22 @@ export class FileType {
   currentRevisionId: string | null;
 }
 
-@ObjectType('Share')
+@ObjectType('Share', { description: 'A file or folder shared with `user`; a folder share covers everything inside, also what is added later.' })
 export class ShareType {
   @Field(() => ID) id: string;
   @Field(() => ShareRoleEnum) role: ShareRoleEnum;
   @Field(() => DateTimeScalar) createdAt: Date;
   fileId: string;
   userId: string;
+  ownerId: string;
 }
 
 @ObjectType('FileEdge')
 export class FileEdgeType {
   @Field() cursor: string;
   @Field(() => FileType) node: FileType;
+  @Field(() => ShareType, { nullable: true, description: 'In sharedWithMe: the share (role, sharedBy) that gives access to the node.' })
+  share?: ShareType | null;
 }
 
 @ObjectType('PageInfo')
@@ -157,6 +160,8 @@ export class BeginUploadInput {
   @Field({ description: 'SHA-256 of the concatenated binary part digests, lowercase hex.' }) contentHash: string;
   @Field(() => [PartInput]) parts: PartInput[];
   @Field(() => Int, { nullable: true, description: 'The revision this upload replaces; CONFLICT if the file has moved on.' }) baseRevision?: number | null;
+  @Field(() => ID, { nullable: true, description: "Upload into this folder (yours, or shared with you as EDITOR): `path` is then relative to it, in the folder owner's tree." })
+  folderId?: string | null;
 }
 
 @InputType('ConfirmPartInput')

@@ -3,11 +3,11 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import type { DataSource } from 'typeorm';
+import type { DataSource, Logger as DbLogger } from 'typeorm';
 import { openDataSource } from '../../ormconfig';
 import { createLoaders, type Context } from '../resolvers/context';
 import { createSchema } from '../resolvers';
@@ -18,6 +18,9 @@ import { blobRoutes } from './blob-routes';
 import type { Config } from './config';
 import { formatError } from './errors';
 import { graphiqlRouter } from './graphiql';
+import { queryLimitsRule } from './query-limits';
+import { shareLinkRoutes } from './share-link-routes';
+import { MAX_PAGE_SIZE } from '../services/files';
 
 export interface App {
   server: http.Server;
@@ -33,16 +36,19 @@ export interface AppOptions {
   logger?: Logger;
   /** An event bus shared with other in-process instances (tests); default in-process or Redis. */
   bus?: EventBus;
+  /** A TypeORM logger (tests count SQL queries with one). */
+  dbLogger?: DbLogger;
 }
 
 /** Builds the whole service: database, store, services, GraphQL over HTTP and graphql-ws, blob routes. */
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const log = opts.logger ?? pino({ level: config.logLevel });
-  const ds = await openDataSource({ databaseUrl: config.databaseUrl });
+  const ds = await openDataSource({ databaseUrl: config.databaseUrl, logger: opts.dbLogger });
   const storage = createStorage(config.storage);
   const bus = opts.bus ?? (await createBus(config, log));
   const services = createServices(ds, storage, bus, config);
   const schema = await createSchema();
+  const limits = queryLimitsRule({ maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: MAX_PAGE_SIZE, defaultPageSize: 100 });
 
   const app = express();
   app.disable('x-powered-by');
@@ -50,10 +56,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const wsServer = useServer<Record<string, unknown>>({
     schema,
+    validate: (s, doc) => validate(s, doc, [...specifiedRules, limits, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])]),
     context: async (ctx) => ({
       principal: await authenticate(services, String(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization ?? '')),
       services,
       loaders: createLoaders(services),
+      ip: (ctx.extra as { request?: http.IncomingMessage }).request?.socket.remoteAddress ?? '',
     }) satisfies Context,
     onNext: (_ctx, _id, _payload, _args, result) => {
       if (!('errors' in result) || !result.errors?.length) return result;
@@ -64,6 +72,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.introspection,
+    validationRules: [limits],
     formatError: (formatted, error) => formatError(formatted, error, log),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), rejectHttpSubscriptions, closeWebSockets(wsServer)],
   });
@@ -77,9 +86,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const local = localAdapterOf(storage);
   if (local) app.use('/blobs', blobRoutes(local));
+  app.use(shareLinkRoutes(services.shareLinks));
   app.use(graphiqlRouter());
   app.use('/graphql', express.json({ limit: '10mb' }), expressMiddleware(apollo, {
-    context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services) }),
+    context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '' }),
   }));
 
   const janitor = setInterval(() => {

@@ -26,6 +26,15 @@ export interface Config {
   maxFileSize: number;
   logLevel: string;
   introspection: boolean;
+  /** Storage quota of users without their own (DEFAULT_QUOTA_BYTES, default 1 TiB). */
+  defaultQuotaBytes: number;
+  /** Wrong passwords per (email, IP) for signIn and per (link, IP) for public links, per window. */
+  signInMaxFailures: number;
+  linkPasswordMaxFailures: number;
+  rateLimitWindowSeconds: number;
+  /** GraphQL limits: selection depth and estimated cost (lists multiply by `first`). */
+  maxQueryDepth: number;
+  maxQueryComplexity: number;
 }
 
 export class ConfigError extends Error {
@@ -125,6 +134,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxFileSize: int('MAX_FILE_SIZE', 50 * GiB, 0),
     logLevel: env.LOG_LEVEL || 'info',
     introspection: bool('GRAPHQL_INTROSPECTION', true),
+    defaultQuotaBytes: int('DEFAULT_QUOTA_BYTES', 1024 * GiB, 0),
+    signInMaxFailures: int('SIGNIN_MAX_FAILURES', 10, 1),
+    linkPasswordMaxFailures: int('LINK_PASSWORD_MAX_FAILURES', 5, 1),
+    rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW', 900, 1),
+    maxQueryDepth: int('GRAPHQL_MAX_DEPTH', 12, 1),
+    maxQueryComplexity: int('GRAPHQL_MAX_COMPLEXITY', 250_000, 1),
     ...overrides,
   };
   if (problems.length) throw new ConfigError(problems);

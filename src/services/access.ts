@@ -1,9 +1,14 @@
 import type { DataSource } from 'typeorm';
 import { FileNode, Share, type ShareRole } from '../entities';
 import { AppError, notFound } from './errors';
-import { ancestorsOf, pathKey } from './paths';
+import { ROOT, ancestorsOf, parentOf, pathKey } from './paths';
 
-export type Action = 'read' | 'write' | 'share';
+/**
+ * read: see, list, download. write: change content (new revision, create inside).
+ * remove: move away or delete; needs write on the parent folder, so an editor of a shared
+ * folder cannot delete or move the shared folder itself, only what is inside. share: owner only.
+ */
+export type Action = 'read' | 'write' | 'remove' | 'share';
 export type Role = 'OWNER' | ShareRole;
 
 /**
@@ -34,6 +39,24 @@ export class AccessService {
     if (action === 'read') return role;
     if (action === 'write' && role !== 'VIEWER') return role;
     if (action === 'share' && role === 'OWNER') return role;
+    if (action === 'remove') {
+      if (role === 'OWNER') return role;
+      const parent = parentOf(node.path);
+      if (role === 'EDITOR' && parent !== ROOT && await this.roleOn(userId, { ownerId: node.ownerId, path: parent } as FileNode) === 'EDITOR') return role;
+    }
     throw new AppError('FORBIDDEN', `not allowed to ${action} this file`);
+  }
+
+  /**
+   * Authorises writing at a path of `ownerId`'s tree that may not exist yet (create, upload,
+   * move target): the caller needs EDITOR on the path or one of its ancestors. NOT_FOUND when
+   * nothing there is shared with the caller, FORBIDDEN for a viewer.
+   */
+  async authorizeAt(userId: string, ownerId: string, path: string, action: 'write'): Promise<Role> {
+    if (ownerId === userId) return 'OWNER';
+    const role = path === ROOT ? null : await this.roleOn(userId, { ownerId, path } as FileNode);
+    if (!role) throw notFound('folder');
+    if (role === 'VIEWER') throw new AppError('FORBIDDEN', `not allowed to ${action} here`);
+    return role;
   }
 }

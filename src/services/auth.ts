@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import type { DataSource } from 'typeorm';
 import { Device, JournalHead, User } from '../entities';
 import { AppError, badInput } from './errors';
+import type { RateLimiter } from './rate-limit';
 
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 const SCRYPT = { N: 16384, r: 8, p: 1 };
@@ -28,6 +29,7 @@ export class AuthService {
     private readonly ds: DataSource,
     private readonly jwtSecret: string,
     private readonly tokenTtlSeconds = 90 * 24 * 3600,
+    private readonly signInLimiter?: RateLimiter,
   ) {}
 
   async signUp(email: string, password: string, name: string | null, deviceName: string | null): Promise<AuthResult> {
@@ -49,10 +51,18 @@ export class AuthService {
     return this.issue(user, deviceName);
   }
 
-  async signIn(email: string, password: string, deviceName: string | null): Promise<AuthResult> {
-    const user = await this.ds.getRepository(User).findOneBy({ email: email.trim().toLowerCase() });
+  /** Wrong passwords are rate limited per email and `clientKey` (the client's IP): RATE_LIMITED. */
+  async signIn(email: string, password: string, deviceName: string | null, clientKey = ''): Promise<AuthResult> {
+    const normalised = email.trim().toLowerCase();
+    const limitKey = `${normalised}|${clientKey}`;
+    this.signInLimiter?.check(limitKey);
+    const user = await this.ds.getRepository(User).findOneBy({ email: normalised });
     const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, DUMMY_HASH);
-    if (!user || !ok) throw new AppError('UNAUTHENTICATED', 'wrong email or password');
+    if (!user || !ok) {
+      this.signInLimiter?.fail(limitKey);
+      throw new AppError('UNAUTHENTICATED', 'wrong email or password');
+    }
+    this.signInLimiter?.reset(limitKey);
     return this.issue(user, deviceName);
   }
 

@@ -45,6 +45,34 @@ export class FileService {
       if (!folder) throw notFound('folder');
       if (!folder.isFolder) throw badInput('not a folder', { path: p });
     }
+    return this.listIn(userId, p, first, after);
+  }
+
+  /** The children of a folder the caller may read (own, or shared with them), by the folder's id. */
+  async listById(userId: string, id: string, first: number | null | undefined, after: string | null | undefined): Promise<Page<FileNode>> {
+    const folder = await this.get(userId, id);
+    if (!folder.isFolder) throw badInput('not a folder', { id });
+    if (folder.status !== 'AVAILABLE') throw notFound('folder');
+    return this.listIn(folder.ownerId, folder.path, first, after);
+  }
+
+  /**
+   * Where a path given with an optional `folderId` lands: without it, the caller's own tree;
+   * with it, `path` is relative to that folder (which may be shared with the caller) in its
+   * owner's tree. Authorises writing there.
+   */
+  async resolveTarget(userId: string, folderId: string | null | undefined, path: string): Promise<{ ownerId: string; path: string }> {
+    const rel = normalisePath(path);
+    if (!folderId) return { ownerId: userId, path: rel };
+    const folder = await this.get(userId, folderId);
+    if (!folder.isFolder || folder.status !== 'AVAILABLE') throw badInput('folderId is not a folder', { folderId });
+    const full = rel === ROOT ? folder.path : folder.path + rel;
+    await this.access.authorizeAt(userId, folder.ownerId, full, 'write');
+    return { ownerId: folder.ownerId, path: full };
+  }
+
+  private async listIn(ownerId: string, p: string, first: number | null | undefined, after: string | null | undefined): Promise<Page<FileNode>> {
+    const userId = ownerId;
     const limit = pageSize(first);
     const qb = this.ds.getRepository(FileNode).createQueryBuilder('f')
       .where('f.ownerId = :userId AND f.status = :status', { userId, status: 'AVAILABLE' })
@@ -59,11 +87,11 @@ export class FileService {
   }
 
   /** Creates a folder and any missing parents; an existing folder is returned as is. */
-  async createFolder(userId: string, deviceId: string | null, path: string): Promise<FileNode> {
-    const p = normalisePath(path);
+  async createFolder(userId: string, deviceId: string | null, path: string, folderId?: string | null): Promise<FileNode> {
+    const { ownerId, path: p } = await this.resolveTarget(userId, folderId, path);
     if (p === ROOT) throw badInput('the root folder always exists');
     const changes: Change[] = [];
-    const folder = await transaction(this.ds, (m) => this.ensureFolder(m, userId, deviceId, p, changes));
+    const folder = await transaction(this.ds, (m) => this.ensureFolder(m, ownerId, deviceId, p, changes));
     await this.journal.notify(changes);
     return folder;
   }
@@ -89,14 +117,23 @@ export class FileService {
   }
 
   /** Moves or renames a file or folder (with everything inside). CONFLICT if the target exists. */
-  async move(userId: string, deviceId: string | null, id: string, toPath: string): Promise<FileNode> {
-    const target = normalisePath(toPath);
+  async move(userId: string, deviceId: string | null, id: string, toPath: string, folderId?: string | null): Promise<FileNode> {
+    // toPath is in the moved node's owner's tree, or relative to folderId (same tree only)
+    let target = normalisePath(toPath);
+    if (folderId) {
+      const dest = await this.resolveTarget(userId, folderId, toPath);
+      const node = await this.ds.getRepository(FileNode).findOneBy({ id });
+      await this.access.authorize(userId, node, 'read');
+      if (dest.ownerId !== node!.ownerId) throw badInput("cannot move between two users' trees");
+      target = dest.path;
+    }
     if (target === ROOT) throw badInput('cannot move onto the root folder');
     const changes: Change[] = [];
     const moved = await transaction(this.ds, async (m) => {
       const node = await m.findOneBy(FileNode, { id });
-      await this.access.authorize(userId, node, 'write');
+      await this.access.authorize(userId, node, 'remove');
       if (node!.status !== 'AVAILABLE') throw notFound();
+      await this.access.authorizeAt(userId, node!.ownerId, target, 'write');
       if (node!.path === target) return node!;
       if (node!.isFolder && isInside(target, node!.path)) throw badInput('cannot move a folder into itself');
       if (await m.findOneBy(FileNode, { ownerId: node!.ownerId, pathKey: pathKey(target) })) {
@@ -122,7 +159,7 @@ export class FileService {
     const changes: Change[] = [];
     const deleted = await transaction(this.ds, async (m) => {
       const node = await m.findOneBy(FileNode, { id });
-      await this.access.authorize(userId, node, 'write');
+      await this.access.authorize(userId, node, 'remove');
       if (node!.status === 'DELETED') return node!;
       const now = new Date();
       for (const n of [...(node!.isFolder ? await this.descendants(m, node!) : []), node!]) {

@@ -6,11 +6,21 @@ import type { EventBus } from './events';
 import { FileService } from './files';
 import { Janitor } from './janitor';
 import { JournalService } from './journal';
+import { QuotaService } from './quota';
+import { RateLimiter } from './rate-limit';
+import { ShareLinkService } from './share-links';
+import { SharingService } from './sharing';
 import { UploadService, type UploadSettings } from './uploads';
 
 export interface ServiceSettings extends UploadSettings {
   jwtSecret: string;
   downloadUrlTtl: number;
+  /** Storage quota of a user without their own `quotaBytes`. */
+  defaultQuotaBytes?: number;
+  /** Wrong passwords allowed per (email, IP) for signIn, and per (link, IP) for links, per window. */
+  signInMaxFailures?: number;
+  linkPasswordMaxFailures?: number;
+  rateLimitWindowSeconds?: number;
 }
 
 /** Every domain service, wired once per process. */
@@ -23,17 +33,27 @@ export interface Services {
   journal: JournalService;
   files: FileService;
   uploads: UploadService;
+  sharing: SharingService;
+  shareLinks: ShareLinkService;
+  quota: QuotaService;
   janitor: Janitor;
 }
 
+/** 1 TiB unless DEFAULT_QUOTA_BYTES says otherwise. */
+export const DEFAULT_QUOTA_BYTES = 1024 ** 4;
+
 export function createServices(ds: DataSource, storage: StorageAdapter, bus: EventBus, s: ServiceSettings): Services {
-  const auth = new AuthService(ds, s.jwtSecret);
+  const windowMs = (s.rateLimitWindowSeconds ?? 900) * 1000;
+  const auth = new AuthService(ds, s.jwtSecret, undefined, new RateLimiter({ max: s.signInMaxFailures ?? 10, windowMs }));
+  const quota = new QuotaService(ds, s.defaultQuotaBytes ?? DEFAULT_QUOTA_BYTES);
   const access = new AccessService(ds);
   const journal = new JournalService(ds, bus);
   const files = new FileService(ds, storage, access, journal, s.downloadUrlTtl);
   const uploads = new UploadService(ds, storage, access, files, journal, bus, {
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
-  });
+  }, quota);
+  const sharing = new SharingService(ds, access, journal);
+  const shareLinks = new ShareLinkService(ds, access, files, new RateLimiter({ max: s.linkPasswordMaxFailures ?? 5, windowMs }));
   const janitor = new Janitor(ds, storage, uploads);
-  return { ds, storage, bus, auth, access, journal, files, uploads, janitor };
+  return { ds, storage, bus, auth, access, journal, files, uploads, janitor, sharing, shareLinks, quota };
 }

@@ -9,6 +9,7 @@ import { AppError, badInput, notFound } from './errors';
 import type { EventBus } from './events';
 import type { FileService } from './files';
 import type { JournalService } from './journal';
+import type { QuotaService } from './quota';
 import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
 
@@ -19,6 +20,8 @@ export interface BeginUploadInput {
   contentHash: string;
   parts: DeclaredPart[];
   baseRevision?: number | null;
+  /** Upload into this folder (own or shared with the caller as EDITOR); `path` is then relative to it. */
+  folderId?: string | null;
 }
 
 export interface PartView {
@@ -53,6 +56,7 @@ export class UploadService {
     private readonly journal: JournalService,
     private readonly bus: EventBus,
     private readonly settings: UploadSettings,
+    private readonly quota?: QuotaService,
   ) {}
 
   plan(size: number): UploadPlan {
@@ -60,32 +64,40 @@ export class UploadService {
   }
 
   async begin(userId: string, deviceId: string | null, input: BeginUploadInput): Promise<SessionView> {
-    const path = normalisePath(input.path);
+    // the tree written to: the caller's, or the owner's of a folder shared with the caller
+    const { ownerId, path } = await this.files.resolveTarget(userId, input.folderId, input.path);
     if (path === ROOT) throw badInput('cannot upload onto the root folder');
     checkSize(input.size, this.planSettings());
     const plan = this.plan(input.size);
     const parts = validateParts(input.size, input.contentHash, input.parts, plan);
     const mimeType = input.mimeType?.slice(0, 255) || null;
-    const existing = await this.ds.getRepository(FileNode).findOneBy({ ownerId: userId, pathKey: pathKey(path) });
+    const existing = await this.ds.getRepository(FileNode).findOneBy({ ownerId, pathKey: pathKey(path) });
     if (existing?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
     checkBase(existing, input.baseRevision);
+    await this.quota?.check(ownerId, input.size - (existing?.status === 'AVAILABLE' ? existing.size : 0));
 
     const resumable = await this.ds.getRepository(UploadSession).findOne({
-      where: { ownerId: userId, pathKey: pathKey(path), contentHash: input.contentHash, status: 'ACTIVE' },
+      where: { ownerId, pathKey: pathKey(path), contentHash: input.contentHash, status: 'ACTIVE' },
       order: { createdAt: 'DESC' },
     });
-    if (resumable && resumable.expiresAt > new Date() && resumable.size === input.size) return this.resume(resumable);
+    if (resumable && resumable.expiresAt > new Date() && resumable.size === input.size && uploaderOf(resumable) === userId) {
+      const resumed = await this.resume(resumable);
+      if (resumed) return resumed;
+    }
 
-    const same = await this.ds.getRepository(FileRevision).findOne({ where: { ownerId: userId, contentHash: input.contentHash, size: input.size } });
+    // dedup only within the caller's own tree: an editor must never get the owner's bytes by naming a hash
+    const same = ownerId === userId
+      ? await this.ds.getRepository(FileRevision).findOne({ where: { ownerId: userId, contentHash: input.contentHash, size: input.size } })
+      : null;
     if (same && await this.objectExists(same.storageKey, same.size)) return this.dedup(userId, deviceId, path, mimeType, input, same);
 
     const sessionId = crypto.randomUUID();
-    const storageKey = `u/${userId}/${sessionId}`;
+    const storageKey = `u/${ownerId}/${sessionId}`;
     const storageUploadId = await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined });
     try {
       const session = await transaction(this.ds, async (m) => {
         const s = m.create(UploadSession, {
-          id: sessionId, ownerId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
+          id: sessionId, ownerId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
           contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId,
           baseRevision: input.baseRevision ?? null, fileId: null, expiresAt: new Date(Date.now() + this.settings.sessionTtl * 1000),
         });
@@ -155,6 +167,7 @@ export class UploadService {
     const session = await this.owned(userId, sessionId);
     if (session.status === 'COMPLETED' && session.fileId) return this.files.get(userId, session.fileId);
     if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    await this.access.authorizeAt(userId, session.ownerId, session.path, 'write'); // a share revoked meanwhile
     const parts = await this.parts(session.id);
     let assembled = await this.objectExists(session.storageKey, session.size);
     if (!assembled) {
@@ -179,7 +192,7 @@ export class UploadService {
     const file = await transaction(this.ds, async (m) => {
       const fresh = await m.findOneByOrFail(UploadSession, { id: session.id });
       if (fresh.status === 'COMPLETED' && fresh.fileId) return m.findOneByOrFail(FileNode, { id: fresh.fileId });
-      const node = await this.commitRevision(m, userId, deviceId, session.path, session.mimeType, session.baseRevision, {
+      const node = await this.commitRevision(m, session.ownerId, deviceId, session.path, session.mimeType, session.baseRevision, {
         size: session.size, contentHash: session.contentHash, storageKey: session.storageKey, partSize: session.partSize,
         chunks: parts.map((p) => ({ index: p.partNumber - 1, offset: p.offset, size: p.size, sha256: p.sha256, etag: p.etag })),
       }, changes);
@@ -222,9 +235,22 @@ export class UploadService {
     }
   }
 
-  private async resume(session: UploadSession): Promise<SessionView> {
+  /**
+   * Reports which parts the store holds. If the store no longer knows the upload (a crash
+   * between assembling and committing, or an abort behind our back), a fully assembled object
+   * is committed now; otherwise the session is expired and null tells the caller to start afresh.
+   */
+  private async resume(session: UploadSession): Promise<SessionView | null> {
     const parts = await this.parts(session.id);
-    const stored = await this.listStored(session);
+    const stored = await this.listStored(session, true);
+    if (!stored) {
+      if (await this.objectExists(session.storageKey, session.size)) {
+        await this.complete(session.ownerId, session.deviceId, session.id);
+        return this.get(session.ownerId, session.id);
+      }
+      await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
+      return null;
+    }
     const changed = parts.filter((p) => {
       const s = stored.get(p.partNumber);
       const ok = !!s && s.size === p.size && (p.etag === null || unquote(s.etag) === p.etag);
@@ -249,7 +275,7 @@ export class UploadService {
         chunks: chunks.map((c) => ({ index: c.index, offset: c.offset, size: c.size, sha256: c.sha256, etag: c.etag })),
       }, changes);
       const s = m.create(UploadSession, {
-        ownerId: userId, deviceId, path, pathKey: pathKey(path), size: same.size, partSize: same.partSize, contentHash: same.contentHash,
+        ownerId: userId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: same.size, partSize: same.partSize, contentHash: same.contentHash,
         mimeType, status: 'COMPLETED', storageKey: same.storageKey, storageUploadId: null, baseRevision: input.baseRevision ?? null,
         fileId: node.id, expiresAt: new Date(),
       });
@@ -314,7 +340,7 @@ export class UploadService {
 
   private async owned(userId: string, sessionId: string): Promise<UploadSession> {
     const session = await this.ds.getRepository(UploadSession).findOneBy({ id: sessionId });
-    if (!session || session.ownerId !== userId) throw notFound('upload session');
+    if (!session || uploaderOf(session) !== userId) throw notFound('upload session');
     return session;
   }
 
@@ -322,7 +348,9 @@ export class UploadService {
     return this.ds.getRepository(UploadPart).find({ where: { sessionId }, order: { partNumber: 'ASC' } });
   }
 
-  private async listStored(session: UploadSession): Promise<Map<number, UploadedPart>> {
+  private async listStored(session: UploadSession): Promise<Map<number, UploadedPart>>;
+  private async listStored(session: UploadSession, nullIfGone: true): Promise<Map<number, UploadedPart> | null>;
+  private async listStored(session: UploadSession, nullIfGone = false): Promise<Map<number, UploadedPart> | null> {
     const out = new Map<number, UploadedPart>();
     if (!session.storageUploadId) return out;
     let marker: number | undefined;
@@ -333,7 +361,7 @@ export class UploadService {
         marker = page.nextMarker;
       } while (marker !== undefined);
     } catch (e) {
-      if (isStorageError(e, 'NO_SUCH_UPLOAD')) return out;
+      if (isStorageError(e, 'NO_SUCH_UPLOAD')) return nullIfGone ? null : out;
       throw e;
     }
     return out;
@@ -351,6 +379,11 @@ export class UploadService {
   private planSettings(): PlanSettings {
     return { ...this.settings, limits: this.storage.limits, checksum: this.storage.checksum };
   }
+}
+
+/** Sessions are the uploader's (an editor uploading into a shared folder, or the owner). */
+function uploaderOf(session: UploadSession): string {
+  return session.uploaderId ?? session.ownerId;
 }
 
 function checkBase(node: FileNode | null, baseRevision: number | null | undefined): void {
