@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createApp, type App } from '../../src/server/app';
+import { createApp, type App, type AppOptions } from '../../src/server/app';
 import { loadConfig, type Config } from '../../src/server/config';
 import type { StorageConfig } from '../../src/storage/registry';
 import { freshDatabase, type DbKind } from './db';
@@ -22,6 +22,8 @@ export interface TestServerOptions {
   /** Reuse this database (e.g. to restart a server on the same data). */
   databaseUrl?: string;
   dataDir?: string;
+  /** A TypeORM logger for the server's DataSource (e.g. to count SQL queries). */
+  dbLogger?: AppOptions['dbLogger'];
 }
 
 /** A real Tessera server on 127.0.0.1 with its own database and data dir. */
@@ -35,7 +37,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     logLevel: 'silent',
     ...opts.config,
   };
-  const app = await createApp(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const app = await createApp(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), dbLogger: opts.dbLogger });
   const port = await app.listen(0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
