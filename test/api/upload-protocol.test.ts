@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { UploadSession } from '../../src/entities';
 import { testDatabases } from '../helpers/db';
 import { SESSION_FIELDS, beginInput, codeOf, gql, prepare, putPart, sha256, signUp, uploadBytes } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -76,6 +77,19 @@ describe.each(testDatabases)('upload protocol on %s (local store)', (db) => {
     const missing = await q(COMPLETE, { s: s1.id });
     expect(codeOf(missing)).toBe('PRECONDITION_FAILED');
     expect(missing.errors![0].extensions.missingParts).toEqual([2]);
+  });
+
+  test('a session whose upload the store no longer knows is replaced by a fresh one, not stuck', async () => {
+    const p = prepare(crypto.randomBytes(300), 8 * MiB);
+    const s1 = (await q(BEGIN, { i: beginInput('/forgotten.bin', p) })).data.beginUpload;
+    const row = await srv.app.services.ds.getRepository(UploadSession).findOneByOrFail({ id: s1.id });
+    await srv.app.services.storage.abortMultipartUpload(row.storageKey, row.storageUploadId!);
+    const s2 = (await q(BEGIN, { i: beginInput('/forgotten.bin', p) })).data.beginUpload;
+    expect(s2.id).not.toBe(s1.id);
+    expect(s2.status).toBe('ACTIVE');
+    expect((await putPart(srv.url, s2.parts[0], p.parts[0].bytes)).status).toBe(200);
+    expect((await q(COMPLETE, { s: s2.id })).data.completeUpload.size).toBe('300');
+    expect((await srv.app.services.ds.getRepository(UploadSession).findOneByOrFail({ id: s1.id })).status).toBe('EXPIRED');
   });
 
   test('a part whose bytes do not match its hash is refused with 400 and never stored', async () => {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { createStorage } from '../../src/storage/registry';
@@ -190,6 +191,27 @@ describe('local storage adapter', () => {
     const failed = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     expect(failed.reason.code).toBe('NO_SUCH_UPLOAD');
     expect(await readAll(await fx.adapter.getStream(key))).toEqual(bytes);
+  });
+
+  it('gets back an upload whose completing process died (kill -9 mid-assembly), not while its claimer lives', async () => {
+    const { key, uploadId } = await openUpload();
+    const bytes = randomBytes(64);
+    const etag = JSON.parse((await put(url((await presign(key, uploadId, 1, bytes)).url), bytes)).headers.get('etag')!);
+    const tmp = path.join(fx.root, '.tmp');
+    await mkdir(tmp, { recursive: true });
+    const host = os.hostname().replace(/[^A-Za-z0-9]/g, '');
+    // as a live completer on this host would leave it: not recovered
+    const live = path.join(tmp, `claimed-${uploadId}-0000aaaa-${host}-${process.pid}`);
+    await rename(path.join(fx.root, '.uploads', uploadId), live);
+    await expectCode(fx.adapter.listParts(key, uploadId), 'NO_SUCH_UPLOAD');
+    // its process is gone (a pid that cannot exist): recovered, parts intact, and it completes
+    const dead = path.join(tmp, `claimed-${uploadId}-0000aaaa-${host}-${2 ** 31 - 2}`);
+    await rename(live, dead);
+    await writeFile(path.join(tmp, `assemble-${path.basename(dead)}`), 'half an object');
+    expect((await fx.adapter.listParts(key, uploadId)).parts).toEqual([{ partNumber: 1, etag, size: 64 }]);
+    await fx.adapter.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]);
+    expect((await readAll(await fx.adapter.getStream(key))).equals(bytes)).toBe(true);
+    expect((await readdir(tmp)).filter((n) => n.includes(uploadId))).toEqual([]);
   });
 
   it('keeps a multipart upload and its parts across a restart', async () => {

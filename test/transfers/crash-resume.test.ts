@@ -54,7 +54,7 @@ describe.each(stores)('kill -9 and restarts mid-upload on the %s store', (_name,
   });
   afterAll(async () => {
     if (server) await killHard(server.child);
-    fs.rmSync(work, { recursive: true, force: true });
+    if (process.env.KEEP_CRASH_DIR) console.log(`kept ${work}`); else fs.rmSync(work, { recursive: true, force: true });
   });
 
   test('kill -9 of the CLI, then of the server, mid-upload: the same command resumes and the result is byte-identical', async () => {
@@ -83,5 +83,26 @@ describe.each(stores)('kill -9 and restarts mid-upload on the %s store', (_name,
     const dl = await runCli(['download', '/crash/file.bin', back], cliEnv).done;
     expect(dl.code).toBe(0);
     expect(fs.readFileSync(back).equals(fs.readFileSync(source))).toBe(true);
+  });
+
+  test('kill -9 of a download: the same command re-verifies what is on disk and fetches only the rest', async () => {
+    const back = path.join(work, 'killed-download.bin');
+    const sidecar = `${back}.tessera-partial.json`;
+    const verified = () => {
+      try {
+        return (JSON.parse(fs.readFileSync(sidecar, 'utf8')).verified as number[]).length;
+      } catch {
+        return 0;
+      }
+    };
+    const first = runCli(['download', '--concurrency', '1', '/crash/file.bin', back], cliEnv);
+    await until(async () => verified() >= 2, 60_000, 'two verified parts on disk');
+    await killHard(first.child);
+    expect(fs.existsSync(back)).toBe(false);
+    const again = await runCli(['download', '/crash/file.bin', back], cliEnv).done;
+    expect(again.code).toBe(0);
+    expect(Number(/resumed: (\d+) part/.exec(again.stderr)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(fs.readFileSync(back).equals(fs.readFileSync(source))).toBe(true);
+    expect(fs.existsSync(sidecar)).toBe(false);
   });
 });

@@ -30,8 +30,13 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>, port: number): Promise<ServerProcess> {
   const child = spawn(process.execPath, [SERVER], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'kill-test', SIGNING_SECRET: 'kill-test', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (env.DATA_DIR) {
+    const log = fs.createWriteStream(path.join(path.dirname(env.DATA_DIR), 'server.log'), { flags: 'a' });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+  }
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; });
   const url = `http://127.0.0.1:${port}`;

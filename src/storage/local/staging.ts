@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -64,11 +65,35 @@ export class Staging {
     try {
       meta = JSON.parse(await fs.readFile(path.join(dir, 'upload.json'), 'utf8'));
     } catch (e) {
+      if (isMissing(e) && dir === this.uploadDir(uploadId) && (await this.recoverAbandonedClaim(uploadId))) return this.meta(uploadId, key);
       if (isMissing(e) || e instanceof SyntaxError) throw noSuchUpload(uploadId);
       throw e;
     }
     if (key !== undefined && meta.key !== key) throw noSuchUpload(uploadId);
     return meta;
+  }
+
+  /**
+   * A process that crashed while completing leaves its claimed upload under tmp. Put it back
+   * when its claimer is gone: a dead process on this host, or no progress for a while.
+   */
+  private async recoverAbandonedClaim(uploadId: string): Promise<boolean> {
+    const names = await fs.readdir(this.tmpDir).catch(() => [] as string[]);
+    const claimed = names.find((n) => n.startsWith(`claimed-${uploadId}-`));
+    if (!claimed) return false;
+    const claimedDir = path.join(this.tmpDir, claimed);
+    const assembling = path.join(this.tmpDir, `assemble-${claimed}`);
+    const [, , host, pid] = claimed.slice('claimed-'.length).split('-');
+    const mtimes = await Promise.all([claimedDir, assembling].map((f) => fs.stat(f).then((st) => st.mtimeMs, () => 0)));
+    const abandoned = (host === hostTag() && !processAlive(Number(pid))) || Date.now() - Math.max(...mtimes) > ABANDONED_CLAIM_MS;
+    if (!abandoned) return false;
+    try {
+      await fs.rename(claimedDir, this.uploadDir(uploadId));
+    } catch {
+      return false;
+    }
+    await fs.rm(assembling, { force: true });
+    return true;
   }
 
   /** A temp file name inside the upload's directory (removed with it on abort). */
@@ -105,7 +130,7 @@ export class Staging {
    */
   async claim(uploadId: string): Promise<{ dir: string; release(): Promise<void> }> {
     const from = this.uploadDir(uploadId);
-    const dir = path.join(this.tmpDir, `claimed-${uploadId}-${randomBytes(4).toString('hex')}`);
+    const dir = path.join(this.tmpDir, `claimed-${uploadId}-${randomBytes(4).toString('hex')}-${hostTag()}-${process.pid}`);
     await fs.mkdir(this.tmpDir, { recursive: true });
     try {
       await fs.rename(from, dir);
@@ -133,6 +158,21 @@ export class Staging {
         if (!(e instanceof StorageError && e.code === 'NO_SUCH_UPLOAD')) throw e;
       }
     }
+  }
+}
+
+const ABANDONED_CLAIM_MS = 120_000;
+
+function hostTag(): string {
+  return os.hostname().replace(/[^A-Za-z0-9]/g, '');
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
