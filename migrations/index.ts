@@ -1,6 +1,7 @@
 import type { MixedList } from 'typeorm';
 import { Initial1795394080670 } from './1795394080670-initial';
 import { Sharing1795395348688 } from './1795395348688-sharing';
+import { Journal1795395791204 } from './1795395791204-journal';
 
 /** Every migration, in order (imported explicitly so compiled and ts-run code find the same list). */
-export const migrations: MixedList<Function> = [Initial1795394080670, Sharing1795395348688];
+export const migrations: MixedList<Function> = [Initial1795394080670, Sharing1795395348688, Journal1795395791204];

@@ -9,6 +9,7 @@ export type ChangeKind = 'CREATED' | 'UPDATED' | 'MOVED' | 'DELETED' | 'SHARED' 
  */
 @Entity('changes')
 @Index('ix_changes_file', ['fileId'])
+@Index('ix_changes_at', ['at'])
 export class Change {
   @PrimaryColumn({ type: 'varchar', length: 36 }) namespaceId: string;
   @PrimaryColumn(bigint) seq: number;
@@ -29,4 +30,6 @@ export class Change {
 export class JournalHead {
   @PrimaryColumn({ type: 'varchar', length: 36 }) namespaceId: string;
   @Column(bigint) lastSeq: number;
+  /** Entries up to here were pruned (retention): a cursor before it gets RESET. */
+  @Column({ ...bigint, default: 0 }) prunedSeq: number;
 }

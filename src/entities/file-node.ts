@@ -29,4 +29,6 @@ export class FileNode {
   @CreateDateColumn() createdAt: Date;
   @UpdateDateColumn() updatedAt: Date;
   @Column({ type: 'datetime', nullable: true }) deletedAt: Date | null;
+  /** In the trash: the id of the node whose deletion put it there (itself for the top one). */
+  @Column({ type: 'varchar', length: 36, nullable: true }) trashedWithId: string | null;
 }

@@ -11,6 +11,7 @@ export type { PartStatus } from './upload-part';
 export { Change, JournalHead } from './change';
 export type { ChangeKind } from './change';
 export { Share } from './share';
+export { OrphanObject } from './orphan-object';
 export type { ShareRole } from './share';
 export { ShareLink } from './share-link';
 
@@ -23,6 +24,7 @@ import { UploadSession } from './upload-session';
 import { UploadPart } from './upload-part';
 import { Change, JournalHead } from './change';
 import { Share } from './share';
+import { OrphanObject } from './orphan-object';
 import { ShareLink } from './share-link';
 
-export const entities = [User, Device, FileNode, FileRevision, Chunk, UploadSession, UploadPart, Change, JournalHead, Share, ShareLink];
+export const entities = [User, Device, FileNode, FileRevision, Chunk, UploadSession, UploadPart, Change, JournalHead, Share, ShareLink, OrphanObject];

@@ -6,6 +6,7 @@ export type ShareRole = 'VIEWER' | 'EDITOR';
 @Entity('shares')
 @Index('uq_shares_file_user', ['fileId', 'userId'], { unique: true })
 @Index('ix_shares_user', ['userId'])
+@Index('ix_shares_owner', ['ownerId'])
 export class Share {
   @PrimaryGeneratedColumn('uuid') id: string;
   @Column({ type: 'varchar', length: 36 }) fileId: string;

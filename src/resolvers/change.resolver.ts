@@ -1,13 +1,14 @@
-import { Arg, Ctx, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { FileNode } from '../entities';
 import type { ChangeEntry } from '../services/journal';
-import { liveChanges, watch } from '../services/live';
-import { ChangePageType, ChangeType, UploadSessionType } from '../schema/types';
+import { watch, type LiveItem } from '../services/live';
+import { ChangePageType, ChangeType, FileType, UploadSessionType } from '../schema/types';
 import { requireUser, type Context } from './context';
 import { toSession } from './upload.resolver';
 
-@Resolver()
+@Resolver(() => ChangeType)
 export class ChangeResolver {
-  @Query(() => ChangePageType)
+  @Query(() => ChangePageType, { description: 'Changes after `cursor` (null: from the beginning of what you can see). RESET: the cursor is older than the journal keeps.' })
   async changes(
     @Arg('cursor', () => String, { nullable: true }) cursor: string | null,
     @Arg('limit', () => Int, { nullable: true }) limit: number | null,
@@ -18,22 +19,23 @@ export class ChangeResolver {
     return { changes: page.changes.map(toChange), cursor: page.cursor, hasMore: page.hasMore };
   }
 
-  @Query(() => String)
+  @Query(() => String, { description: 'A cursor at the end of your journal: changes from now on.' })
   latestCursor(@Ctx() ctx: Context) {
     return ctx.services.journal.latest([requireUser(ctx).userId]);
   }
 
   @Subscription(() => ChangeType, {
     name: 'changes',
-    description: 'Replays every change after `cursor`, then streams live.',
+    description: 'Replays every change after `cursor`, then streams live. Ends (after an UNAUTHENTICATED error) when the device is revoked.',
     subscribe: ({ args, context }) => {
       const ctx = context as Context;
-      const { userId } = requireUser(ctx);
-      return liveChanges(ctx.services.journal, ctx.services.bus, [userId], args.cursor ?? null);
+      const { userId, deviceId } = requireUser(ctx);
+      return ctx.services.live.changes(userId, deviceId, args.cursor ?? null);
     },
   })
-  changesFeed(@Root() entry: ChangeEntry, @Arg('cursor', () => String, { nullable: true }) _cursor: string | null) {
-    return toChange(entry);
+  changesFeed(@Root() item: LiveItem, @Arg('cursor', () => String, { nullable: true }) _cursor: string | null) {
+    if ('end' in item) throw item.end;
+    return toChange(item);
   }
 
   @Subscription(() => UploadSessionType, {
@@ -47,6 +49,15 @@ export class ChangeResolver {
   })
   uploadProgress(@Root() session: UploadSessionType, @Arg('sessionId', () => ID) _sessionId: string) {
     return session;
+  }
+
+  @FieldResolver(() => FileType, { nullable: true, description: 'The file as it is now; null when you can no longer see it.' })
+  file(@Root() change: ChangeType, @Ctx() ctx: Context): Promise<FileNode | null> {
+    const { userId } = requireUser(ctx);
+    return ctx.services.files.get(userId, change.fileId).catch((e) => {
+      if ((e as { code?: string })?.code === 'NOT_FOUND') return null;
+      throw e;
+    });
   }
 }
 

@@ -26,6 +26,12 @@ export interface Config {
   maxFileSize: number;
   logLevel: string;
   introspection: boolean;
+  /** Live change feeds poll the journal at least this often, ms (LIVE_POLL_MS). */
+  livePollMs: number;
+  /** Journal entries older than this are pruned; older cursors get RESET (JOURNAL_RETENTION_DAYS). */
+  journalRetentionDays: number;
+  /** Trashed files are purged after this many days (TRASH_RETENTION_DAYS). */
+  trashRetentionDays: number;
   /** Storage quota of users without their own (DEFAULT_QUOTA_BYTES, default 1 TiB). */
   defaultQuotaBytes: number;
   /** Wrong passwords per (email, IP) for signIn and per (link, IP) for public links, per window. */
@@ -134,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxFileSize: int('MAX_FILE_SIZE', 50 * GiB, 0),
     logLevel: env.LOG_LEVEL || 'info',
     introspection: bool('GRAPHQL_INTROSPECTION', true),
+    livePollMs: int('LIVE_POLL_MS', 30_000, 50, 3_600_000),
+    journalRetentionDays: int('JOURNAL_RETENTION_DAYS', 180, 1),
+    trashRetentionDays: int('TRASH_RETENTION_DAYS', 30, 1),
     defaultQuotaBytes: int('DEFAULT_QUOTA_BYTES', 1024 * GiB, 0),
     signInMaxFailures: int('SIGNIN_MAX_FAILURES', 10, 1),
     linkPasswordMaxFailures: int('LINK_PASSWORD_MAX_FAILURES', 5, 1),

@@ -3,7 +3,9 @@ import { EventEmitter } from 'node:events';
 /** What is published after a commit: a wake-up hint, never the truth (the journal is). */
 export type BusEvent =
   | { type: 'change'; namespaceId: string; seq: number }
-  | { type: 'upload'; sessionId: string };
+  | { type: 'upload'; sessionId: string }
+  /** Events may have been lost (the bus reconnected): every reader should look again. */
+  | { type: 'resync' };
 
 /**
  * Fan-out of events to subscribers, in-process by default; a Redis-backed bus lets

@@ -163,7 +163,7 @@ export class FileService {
       if (node!.status === 'DELETED') return node!;
       const now = new Date();
       for (const n of [...(node!.isFolder ? await this.descendants(m, node!) : []), node!]) {
-        await m.update(FileNode, { id: n.id }, { status: 'DELETED', pathKey: null, deletedAt: now });
+        await m.update(FileNode, { id: n.id }, { status: 'DELETED', pathKey: null, deletedAt: now, trashedWithId: node!.id });
       }
       Object.assign(node!, { status: 'DELETED', pathKey: null, deletedAt: now });
       changes.push(await this.journal.append(m, { kind: 'DELETED', file: node!, deviceId }));

@@ -6,6 +6,7 @@ import type { EventBus } from './events';
 import { FileService } from './files';
 import { Janitor } from './janitor';
 import { JournalService } from './journal';
+import { LiveService } from './live';
 import { QuotaService } from './quota';
 import { RateLimiter } from './rate-limit';
 import { ShareLinkService } from './share-links';
@@ -21,6 +22,8 @@ export interface ServiceSettings extends UploadSettings {
   signInMaxFailures?: number;
   linkPasswordMaxFailures?: number;
   rateLimitWindowSeconds?: number;
+  /** Live feeds look at the journal at least this often (wake-ups may be lost). */
+  livePollMs?: number;
 }
 
 /** Every domain service, wired once per process. */
@@ -37,6 +40,7 @@ export interface Services {
   shareLinks: ShareLinkService;
   quota: QuotaService;
   janitor: Janitor;
+  live: LiveService;
 }
 
 /** 1 TiB unless DEFAULT_QUOTA_BYTES says otherwise. */
@@ -55,5 +59,6 @@ export function createServices(ds: DataSource, storage: StorageAdapter, bus: Eve
   const sharing = new SharingService(ds, access, journal);
   const shareLinks = new ShareLinkService(ds, access, files, new RateLimiter({ max: s.linkPasswordMaxFailures ?? 5, windowMs }));
   const janitor = new Janitor(ds, storage, uploads);
-  return { ds, storage, bus, auth, access, journal, files, uploads, janitor, sharing, shareLinks, quota };
+  const live = new LiveService(ds, journal, bus, s.livePollMs);
+  return { ds, storage, bus, auth, access, journal, files, uploads, janitor, sharing, shareLinks, quota, live };
 }
