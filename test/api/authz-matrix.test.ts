@@ -1,0 +1,195 @@
+import crypto from 'node:crypto';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createSchema } from '../../src/resolvers';
+import { testDatabases } from '../helpers/db';
+import { SESSION_FIELDS, beginInput, gql, prepare, putPart, signUp, uploadBytes, type GqlResult } from '../helpers/gql';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/**
+ * The authorisation matrix: EVERY query, mutation and subscription of the schema, tried as the
+ * owner, an editor and a viewer of a shared folder, a stranger and an anonymous caller, against
+ * the owner's files, folders, upload sessions, shares and links. A schema operation without a
+ * row fails the build: to add one, add a row to ROWS below (an operation, a setup that makes a
+ * fresh fixture, and the expected outcome per actor).
+ *
+ * Outcomes: 'ok' (no error, non-null result), 'null' (no error, null result), or an error code.
+ */
+type Actor = 'owner' | 'editor' | 'viewer' | 'stranger' | 'anonymous';
+type Outcome = 'ok' | 'null' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
+type Expect = Record<Actor, Outcome>;
+interface Fixture { [k: string]: any }
+interface Row {
+  /** The GraphQL document; variables come from `vars(fixture)`. */
+  doc: string;
+  setup?: (f: Fx) => Promise<Fixture>;
+  vars?: (fx: Fixture, f: Fx) => Record<string, unknown>;
+  expect: Expect;
+}
+interface Fx {
+  url: string;
+  owner: { token: string; userId: string; email: string };
+  outsider: { token: string; userId: string; email: string };
+  sharedFolderId: string;
+  /** A fresh file (and its folder) inside the shared folder. */
+  file(): Promise<{ fileId: string; folderId: string; n: number }>;
+  /** A fresh ACTIVE upload session of the owner, its part already PUT. */
+  session(): Promise<{ sessionId: string }>;
+}
+
+const ALL_OK: Expect = { owner: 'ok', editor: 'ok', viewer: 'ok', stranger: 'ok', anonymous: 'UNAUTHENTICATED' };
+const READ: Expect = { owner: 'ok', editor: 'ok', viewer: 'ok', stranger: 'NOT_FOUND', anonymous: 'UNAUTHENTICATED' };
+const READ_OR_NULL: Expect = { ...READ, stranger: 'null' };
+const WRITE: Expect = { owner: 'ok', editor: 'ok', viewer: 'FORBIDDEN', stranger: 'NOT_FOUND', anonymous: 'UNAUTHENTICATED' };
+const OWNER_SHARES: Expect = { owner: 'ok', editor: 'FORBIDDEN', viewer: 'FORBIDDEN', stranger: 'NOT_FOUND', anonymous: 'UNAUTHENTICATED' };
+const OWNER_ONLY: Expect = { owner: 'ok', editor: 'NOT_FOUND', viewer: 'NOT_FOUND', stranger: 'NOT_FOUND', anonymous: 'UNAUTHENTICATED' };
+const OWNER_ONLY_NULL: Expect = { owner: 'ok', editor: 'null', viewer: 'null', stranger: 'null', anonymous: 'UNAUTHENTICATED' };
+const PUBLIC: Expect = { owner: 'ok', editor: 'ok', viewer: 'ok', stranger: 'ok', anonymous: 'ok' };
+
+const file = (f: Fx) => f.file();
+const session = (f: Fx) => f.session();
+let emails = 0;
+
+const ROWS: Record<string, Row> = {
+  // --- queries
+  'Query.me': { doc: '{ me { id } }', expect: ALL_OK },
+  'Query.file': { doc: 'query($id: ID!) { file(id: $id) { id downloadUrl } }', setup: file, vars: (x) => ({ id: x.fileId }), expect: READ_OR_NULL },
+  'Query.fileByPath': { doc: 'query($p: String!) { fileByPath(path: $p) { id } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}/f.bin` }), expect: OWNER_ONLY_NULL },
+  'Query.listFolder': { doc: 'query($p: String!) { listFolder(path: $p) { edges { cursor } } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}` }), expect: OWNER_ONLY },
+  'Query.listFolderById': { doc: 'query($id: ID!) { listFolderById(id: $id) { edges { cursor } } }', setup: file, vars: (x) => ({ id: x.folderId }), expect: READ },
+  'Query.sharedWithMe': { doc: '{ sharedWithMe { edges { cursor } } }', expect: ALL_OK },
+  'Query.uploadPlan': { doc: '{ uploadPlan(size: "1000") { partSize } }', expect: ALL_OK },
+  'Query.uploadSession': { doc: 'query($id: ID!) { uploadSession(id: $id) { id } }', setup: session, vars: (x) => ({ id: x.sessionId }), expect: OWNER_ONLY_NULL },
+  'Query.changes': { doc: '{ changes { cursor } }', expect: ALL_OK },
+  'Query.latestCursor': { doc: '{ latestCursor }', expect: ALL_OK },
+
+  // --- mutations
+  'Mutation.signUp': { doc: 'mutation($e: String!) { signUp(email: $e, password: "correct horse battery") { token } }', vars: () => ({ e: `m${Date.now()}-${emails++}@example.com` }), expect: PUBLIC },
+  'Mutation.signIn': { doc: 'mutation($e: String!) { signIn(email: $e, password: "correct horse battery") { token } }', vars: (_x, f) => ({ e: f.outsider.email }), expect: PUBLIC },
+  'Mutation.createFolder': { doc: 'mutation($f: ID!) { createFolder(path: "/new", folderId: $f) { id } }', setup: file, vars: (x) => ({ f: x.folderId }), expect: WRITE },
+  'Mutation.beginUpload': {
+    doc: 'mutation($i: BeginUploadInput!) { beginUpload(input: $i) { id } }', setup: file,
+    vars: (x) => ({ i: beginInput('/up.bin', prepare(crypto.randomBytes(10), 8 * 1024 * 1024), { folderId: x.folderId }) }), expect: WRITE,
+  },
+  'Mutation.confirmParts': { doc: 'mutation($s: ID!) { confirmParts(sessionId: $s, parts: []) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
+  'Mutation.refreshPartUrls': { doc: 'mutation($s: ID!) { refreshPartUrls(sessionId: $s, partNumbers: [1]) { partNumber } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
+  'Mutation.completeUpload': { doc: 'mutation($s: ID!) { completeUpload(sessionId: $s) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
+  'Mutation.abortUpload': { doc: 'mutation($s: ID!) { abortUpload(sessionId: $s) }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
+  'Mutation.moveFile': { doc: 'mutation($id: ID!, $to: String!) { moveFile(id: $id, toPath: $to) { id } }', setup: file, vars: (x) => ({ id: x.fileId, to: `/shared/c${x.n}/moved.bin` }), expect: WRITE },
+  'Mutation.deleteFile': { doc: 'mutation($id: ID!) { deleteFile(id: $id) { id } }', setup: file, vars: (x) => ({ id: x.fileId }), expect: WRITE },
+  'Mutation.shareFile': { doc: 'mutation($id: ID!, $e: String!) { shareFile(fileId: $id, email: $e, role: VIEWER) { id } }', setup: file, vars: (x, f) => ({ id: x.fileId, e: f.outsider.email }), expect: OWNER_SHARES },
+  'Mutation.unshare': {
+    doc: 'mutation($s: ID!) { unshare(shareId: $s) }',
+    setup: async (f) => {
+      const x = await f.file();
+      const r = await gql(f.url, 'mutation($id: ID!, $e: String!) { shareFile(fileId: $id, email: $e, role: VIEWER) { id } }', { id: x.fileId, e: f.outsider.email }, f.owner.token);
+      return { shareId: r.data.shareFile.id };
+    },
+    vars: (x) => ({ s: x.shareId }), expect: OWNER_ONLY,
+  },
+  'Mutation.createShareLink': { doc: 'mutation($id: ID!) { createShareLink(fileId: $id) { url } }', setup: file, vars: (x) => ({ id: x.fileId }), expect: OWNER_SHARES },
+  'Mutation.revokeShareLink': {
+    doc: 'mutation($l: ID!) { revokeShareLink(id: $l) }',
+    setup: async (f) => {
+      const x = await f.file();
+      const r = await gql(f.url, 'mutation($id: ID!) { createShareLink(fileId: $id) { id } }', { id: x.fileId }, f.owner.token);
+      return { linkId: r.data.createShareLink.id };
+    },
+    vars: (x) => ({ l: x.linkId }), expect: OWNER_ONLY,
+  },
+
+  // --- subscriptions (over graphql-ws; 'ok' = accepted without an error)
+  'Subscription.changes': { doc: 'subscription { changes { cursor } }', expect: ALL_OK },
+  'Subscription.uploadProgress': { doc: 'subscription($s: ID!) { uploadProgress(sessionId: $s) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
+};
+
+test('every operation of the schema has a row in the authorisation matrix (and no row is stale)', async () => {
+  const schema = await createSchema();
+  const ops = (['Query', 'Mutation', 'Subscription'] as const).flatMap((t) => {
+    const type = t === 'Query' ? schema.getQueryType() : t === 'Mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+    return Object.keys(type?.getFields() ?? {}).map((name) => `${t}.${name}`);
+  });
+  expect(ops.filter((op) => !ROWS[op])).toEqual([]);
+  expect(Object.keys(ROWS).filter((op) => !ops.includes(op))).toEqual([]);
+});
+
+describe.each(testDatabases)('authorisation matrix on %s', (db) => {
+  let srv: TestServer;
+  let fx: Fx;
+  const tokens = {} as Record<Actor, string | undefined>;
+  beforeAll(async () => {
+    srv = await startTestServer({ db });
+    const [owner, editor, viewer, stranger, outsider] = [await signUp(srv.url), await signUp(srv.url), await signUp(srv.url), await signUp(srv.url), await signUp(srv.url)];
+    Object.assign(tokens, { owner: owner.token, editor: editor.token, viewer: viewer.token, stranger: stranger.token, anonymous: undefined });
+    const seed = crypto.randomBytes(64);
+    await uploadBytes(srv.url, owner.token, '/seed.bin', seed);
+    const seedPrep = prepare(seed, 8 * 1024 * 1024);
+    const shared = (await gql(srv.url, 'mutation { createFolder(path: "/shared") { id } }', {}, owner.token)).data.createFolder;
+    for (const [who, role] of [[editor, 'EDITOR'], [viewer, 'VIEWER']] as const) {
+      const r = await gql(srv.url, 'mutation($id: ID!, $e: String!, $r: ShareRole!) { shareFile(fileId: $id, email: $e, role: $r) { id } }', { id: shared.id, e: who.email, r: role }, owner.token);
+      if (r.errors) throw new Error(JSON.stringify(r.errors));
+    }
+    let n = 0;
+    fx = {
+      url: srv.url, owner, outsider, sharedFolderId: shared.id,
+      async file() {
+        const i = n++;
+        const r = await gql(srv.url, 'mutation($i: BeginUploadInput!) { beginUpload(input: $i) { file { id } } }', { i: beginInput(`/shared/c${i}/f.bin`, seedPrep) }, owner.token);
+        const folder = await gql(srv.url, 'query($p: String!) { fileByPath(path: $p) { id } }', { p: `/shared/c${i}` }, owner.token);
+        return { fileId: r.data.beginUpload.file.id, folderId: folder.data.fileByPath.id, n: i };
+      },
+      async session() {
+        const p = prepare(crypto.randomBytes(20), 8 * 1024 * 1024);
+        const r = await gql(srv.url, `mutation($i: BeginUploadInput!) { beginUpload(input: $i) { ${SESSION_FIELDS} } }`, { i: beginInput(`/sessions/s${n++}.bin`, p) }, owner.token);
+        await putPart(srv.url, r.data.beginUpload.parts[0], p.parts[0].bytes);
+        return { sessionId: r.data.beginUpload.id };
+      },
+    };
+  });
+  afterAll(async () => { await srv?.stop(); });
+
+  const actors: Actor[] = ['owner', 'editor', 'viewer', 'stranger', 'anonymous'];
+  const cells = Object.entries(ROWS).flatMap(([op, row]) => actors.map((actor) => [op, actor, row.expect[actor]] as const));
+
+  test.each(cells)('%s as %s: %s', async (op, actor, expected) => {
+    const row = ROWS[op];
+    const x = row.setup ? await row.setup(fx) : {};
+    const variables = row.vars ? row.vars(x, fx) : {};
+    const result = op.startsWith('Subscription.')
+      ? await subscribeOnce(srv.url, row.doc, variables, tokens[actor])
+      : await gql(srv.url, row.doc, variables, tokens[actor]);
+    expect(outcome(result, op.split('.')[1])).toBe(expected);
+  });
+});
+
+function outcome(r: GqlResult, field: string): string {
+  if (r.errors?.length) return r.errors[0].extensions?.code ?? 'NO_CODE';
+  const value = (r.data as Record<string, unknown> | undefined)?.[field];
+  return value === null || value === undefined ? 'null' : 'ok';
+}
+
+/** Subscribes over graphql-ws; the first result, or "accepted" (empty data) if none came within a moment. */
+async function subscribeOnce(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<GqlResult> {
+  const client = createClient({
+    url: url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, lazy: true,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  try {
+    const it = client.iterate({ query, variables });
+    const first = await Promise.race([
+      it.next().then((r) => (r.done ? { data: {} } : r.value)),
+      new Promise<GqlResult>((resolve) => setTimeout(() => resolve({ data: { [fieldOf(query)]: 'accepted' } }), 700)),
+    ]);
+    await it.return?.();
+    return first as GqlResult;
+  } catch (e) {
+    const errs = Array.isArray(e) ? e : [e];
+    return { errors: errs.map((x: any) => ({ message: String(x?.message), extensions: x?.extensions ?? { code: 'NO_CODE' } })) };
+  } finally {
+    await client.dispose();
+  }
+}
+
+function fieldOf(query: string): string {
+  return /\{\s*(\w+)/.exec(query)![1];
+}
