@@ -7,7 +7,8 @@ const CHANNEL = 'tessera:events';
 
 /**
  * Fans events out through Redis pub/sub so a subscriber on one API instance hears a change
- * committed through another. Losing Redis loses only wake-ups: subscribers poll the journal.
+ * committed through another. Losing Redis loses only wake-ups: subscribers poll the journal, and
+ * when Redis returns every local subscriber is woken (`resync`) to catch up from the journal.
  */
 export class RedisEventBus implements EventBus {
   private readonly pub: Redis;
@@ -19,7 +20,16 @@ export class RedisEventBus implements EventBus {
     this.pub = new Redis(url, opts);
     this.sub = new Redis(url, { ...opts, enableOfflineQueue: true });
     for (const c of [this.pub, this.sub]) c.on('error', (err) => this.log.warn({ err: err.message }, 'redis'));
-    this.sub.subscribe(CHANNEL).catch((err) => this.log.warn({ err: err.message }, 'redis subscribe failed'));
+    // ioredis reconnects on its own; after a reconnect, make sure we listen again and wake every
+    // reader: events published while Redis was away are lost, the journal still has the changes
+    let connected = false;
+    this.sub.on('ready', () => {
+      const again = connected;
+      connected = true;
+      this.sub.subscribe(CHANNEL)
+        .then(() => { if (again) { this.log.info('redis back: resyncing live feeds'); void this.local.publish({ type: 'resync' }); } })
+        .catch((err) => this.log.warn({ err: err.message }, 'redis subscribe failed'));
+    });
     this.sub.on('message', (_channel, message) => {
       try {
         void this.local.publish(JSON.parse(message) as BusEvent);
