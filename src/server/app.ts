@@ -96,6 +96,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     services.janitor.run().catch((err) => log.warn({ err }, 'janitor failed'));
   }, 10 * 60_000);
   janitor.unref();
+  const retention = setInterval(() => {
+    services.retention.run().catch((err) => log.warn({ err }, 'retention failed'));
+  }, 60 * 60_000);
+  retention.unref();
 
   let closed: Promise<void> | undefined;
   return {
@@ -108,6 +112,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }),
     close: () => (closed ??= (async () => {
       clearInterval(janitor);
+      clearInterval(retention);
       await apollo.stop();
       await bus.close();
       await storage.close?.();

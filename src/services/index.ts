@@ -7,6 +7,9 @@ import { FileService } from './files';
 import { Janitor } from './janitor';
 import { JournalService } from './journal';
 import { LiveService } from './live';
+import { Retention } from './retention';
+import { RevisionService } from './revisions';
+import { TrashService } from './trash';
 import { QuotaService } from './quota';
 import { RateLimiter } from './rate-limit';
 import { ShareLinkService } from './share-links';
@@ -24,6 +27,8 @@ export interface ServiceSettings extends UploadSettings {
   rateLimitWindowSeconds?: number;
   /** Live feeds look at the journal at least this often (wake-ups may be lost). */
   livePollMs?: number;
+  journalRetentionDays?: number;
+  trashRetentionDays?: number;
 }
 
 /** Every domain service, wired once per process. */
@@ -41,6 +46,9 @@ export interface Services {
   quota: QuotaService;
   janitor: Janitor;
   live: LiveService;
+  revisions: RevisionService;
+  trash: TrashService;
+  retention: Retention;
 }
 
 /** 1 TiB unless DEFAULT_QUOTA_BYTES says otherwise. */
@@ -60,5 +68,8 @@ export function createServices(ds: DataSource, storage: StorageAdapter, bus: Eve
   const shareLinks = new ShareLinkService(ds, access, files, new RateLimiter({ max: s.linkPasswordMaxFailures ?? 5, windowMs }));
   const janitor = new Janitor(ds, storage, uploads);
   const live = new LiveService(ds, journal, bus, s.livePollMs);
-  return { ds, storage, bus, auth, access, journal, files, uploads, janitor, sharing, shareLinks, quota, live };
+  const revisions = new RevisionService(ds, access, journal);
+  const trash = new TrashService(ds, storage, files, journal);
+  const retention = new Retention(journal, trash, s.journalRetentionDays, s.trashRetentionDays);
+  return { ds, storage, bus, auth, access, journal, files, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
 }

@@ -1,0 +1,145 @@
+import crypto from 'node:crypto';
+import { In, LessThan, LessThanOrEqual, type DataSource, type EntityManager } from 'typeorm';
+import { Change, Chunk, FileNode, FileRevision, OrphanObject, Share, ShareLink } from '../entities';
+import { isStorageError } from '../storage/errors';
+import type { StorageAdapter } from '../storage/types';
+import { AppError, notFound } from './errors';
+import type { FileService, Page } from './files';
+import { pageSize, toPage } from './files';
+import type { JournalService } from './journal';
+import { ROOT, parentOf, pathKey } from './paths';
+import { transaction } from './tx';
+
+/**
+ * The trash: `deleteFile` puts a node (with everything inside) here; `restore` brings it back,
+ * `emptyTrash` and the retention purge delete it for good. Purging drops the rows and queues
+ * the revisions' store objects for garbage collection, which deletes an object only when no
+ * revision references it any more (dedup and restoreRevision share objects between
+ * revisions) and only after a grace period (a dedup that found the object just before the purge).
+ */
+export class TrashService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly storage: StorageAdapter,
+    private readonly files: FileService,
+    private readonly journal: JournalService,
+    private readonly gcGraceSeconds = 3600,
+  ) {}
+
+  /** What the caller deleted (the top of each deletion), most recent first. */
+  async list(userId: string, first: number | null | undefined, after: string | null | undefined): Promise<Page<FileNode>> {
+    const limit = pageSize(first);
+    const offset = after ? Number(Buffer.from(after, 'base64url').toString()) || 0 : 0;
+    const rows = await this.ds.getRepository(FileNode).createQueryBuilder('f')
+      .where('f.ownerId = :userId AND f.status = :deleted', { userId, deleted: 'DELETED' })
+      .andWhere('(f.trashedWithId IS NULL OR f.trashedWithId = f.id)')
+      .orderBy('f.deletedAt', 'DESC').addOrderBy('f.id', 'ASC').skip(offset).take(limit + 1).getMany();
+    let i = offset;
+    return toPage(rows, limit, () => Buffer.from(String(++i)).toString('base64url'));
+  }
+
+  /**
+   * Brings a trashed node back to its path, with what was deleted along with it; missing parent
+   * folders are created. CONFLICT (extensions.path) if something now stands at the path.
+   * Journals RESTORED for every node, parents first.
+   */
+  async restore(userId: string, deviceId: string | null, id: string): Promise<FileNode> {
+    const changes: Change[] = [];
+    const node = await transaction(this.ds, async (m) => {
+      const node = await m.findOneBy(FileNode, { id });
+      if (!node || node.ownerId !== userId) throw notFound();
+      if (node.status !== 'DELETED') return node;
+      if (await m.findOneBy(FileNode, { ownerId: userId, pathKey: pathKey(node.path) })) {
+        throw new AppError('CONFLICT', 'something already exists at this path', { path: node.path });
+      }
+      if (parentOf(node.path) !== ROOT) await this.files.ensureFolder(m, userId, deviceId, parentOf(node.path), changes);
+      const batch = node.trashedWithId ?? node.id;
+      const members = node.isFolder
+        ? (await m.findBy(FileNode, { ownerId: userId, status: 'DELETED', trashedWithId: batch })).filter((n) => n.path.startsWith(node.path + '/'))
+        : [];
+      const all = [node, ...members].sort((a, b) => a.path.split('/').length - b.path.split('/').length || (a.path < b.path ? -1 : 1));
+      for (const n of all) {
+        Object.assign(n, { status: 'AVAILABLE', pathKey: pathKey(n.path), deletedAt: null, trashedWithId: null });
+        await m.update(FileNode, { id: n.id }, { status: 'AVAILABLE', pathKey: n.pathKey, deletedAt: null, trashedWithId: null });
+        changes.push(await this.journal.append(m, { kind: 'RESTORED', file: n, deviceId }));
+      }
+      return node;
+    });
+    await this.journal.notify(changes);
+    return node;
+  }
+
+  /** Deletes everything in the caller's trash for good. Returns how many nodes went. */
+  async empty(userId: string): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await this.ds.getRepository(FileNode).find({ where: { ownerId: userId, status: 'DELETED' }, take: 500 });
+      if (!batch.length) return total;
+      total += await this.purge(batch);
+    }
+  }
+
+  /** Retention: purges nodes trashed before `before`. Returns how many. */
+  async purgeExpired(before: Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await this.ds.getRepository(FileNode).find({ where: { status: 'DELETED', deletedAt: LessThan(before) }, take: 500 });
+      if (!batch.length) return total;
+      total += await this.purge(batch);
+    }
+  }
+
+  /**
+   * Deletes queued store objects whose grace period is over and that no revision references.
+   * Returns how many objects were deleted.
+   */
+  async collectGarbage(now = new Date()): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const due = await this.ds.getRepository(OrphanObject).find({ where: { dueAt: LessThanOrEqual(now) }, take: 200 });
+      if (!due.length) return deleted;
+      for (const o of due) {
+        const used = await this.ds.getRepository(FileRevision).exists({ where: { ownerId: o.ownerId, contentHash: o.contentHash, storageKey: o.storageKey } });
+        if (!used) {
+          try {
+            await this.storage.delete(o.storageKey);
+            deleted++;
+          } catch (e) {
+            if (!isStorageError(e, 'NOT_FOUND')) throw e;
+          }
+        }
+        await this.ds.getRepository(OrphanObject).delete({ keyHash: o.keyHash });
+      }
+    }
+  }
+
+  /** Drops trashed nodes with their revisions, chunks, shares and links; queues their objects. */
+  private async purge(nodes: FileNode[]): Promise<number> {
+    const ids = nodes.filter((n) => n.status === 'DELETED').map((n) => n.id);
+    if (!ids.length) return 0;
+    const dueAt = new Date(Date.now() + this.gcGraceSeconds * 1000);
+    await transaction(this.ds, async (m) => {
+      const revs = await m.findBy(FileRevision, { fileId: In(ids) });
+      for (const r of uniqueBy(revs, (r) => r.storageKey)) await queue(m, r, dueAt);
+      if (revs.length) await m.delete(Chunk, { revisionId: In(revs.map((r) => r.id)) });
+      await m.delete(FileRevision, { fileId: In(ids) });
+      await m.delete(Share, { fileId: In(ids) });
+      await m.delete(ShareLink, { fileId: In(ids) });
+      await m.delete(FileNode, { id: In(ids), status: 'DELETED' });
+    });
+    return ids.length;
+  }
+}
+
+async function queue(m: EntityManager, r: FileRevision, dueAt: Date): Promise<void> {
+  const keyHash = crypto.createHash('sha256').update(r.storageKey).digest('hex');
+  const row = { keyHash, storageKey: r.storageKey, ownerId: r.ownerId, contentHash: r.contentHash, dueAt };
+  if (await m.findOneBy(OrphanObject, { keyHash })) await m.update(OrphanObject, { keyHash }, { dueAt });
+  else await m.insert(OrphanObject, row);
+}
+
+function uniqueBy<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const t of items) if (!seen.has(key(t))) seen.set(key(t), t);
+  return [...seen.values()];
+}
