@@ -1,0 +1,185 @@
+/**
+ * 1 GiB upload + download against the same Ceph RGW: Tessera CLI vs `aws s3 cp` vs `rclone copy`.
+ *
+ *   npx tsc -p bench/tsconfig.json && node dist/bench/transfer.js [--runs 3] [--size-mib 1024]
+ *       [--tessera-concurrency N] [--tools tessera,aws,rclone] [--aws /usr/bin/aws]
+ *
+ * Needs `npm run build` (the server and CLI under dist/), aws, rclone, and scripts/start-rgw.sh
+ * (called here; idempotent). Tools run alternately in one session (ABC ABC ...), each doing its
+ * upload then its download; the median wall time per tool and direction is reported with the
+ * ratios Tessera/aws and Tessera/rclone. Wall time is the whole command, process start included.
+ *
+ * Fairness: one random source file (in the page cache for every tool). Tessera deduplicates per
+ * owner, so every Tessera run signs up a NEW user (untimed): no run can complete instantly, and
+ * the bench fails if the CLI reports "already stored". Every download is compared with the
+ * source (cmp, untimed). After each tool's round trip everything under this run's prefix is
+ * deleted and RGW's garbage collector is run when the memstore OSD holds more than 3 GiB.
+ * Prints a table on stdout; exits non-zero only on error.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GiB, MiB, REPO, fmtBytes, log, median, mustRun, run, sameFile, sleep, startServer, table, version, writeRandomFile, killChildren } from './lib';
+
+type Tool = 'tessera' | 'aws' | 'rclone';
+interface Sample { tool: Tool; run: number; dir: 'upload' | 'download'; seconds: number; peakRss: number }
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
+}
+
+const RUNS = Number(arg('runs', '3'));
+const SIZE = Number(arg('size-mib', '1024')) * MiB;
+const TESSERA_C = arg('tessera-concurrency', '');
+const TOOLS = arg('tools', 'tessera,aws,rclone').split(',') as Tool[];
+const RGW_BASE = process.env.RGW_BASE ?? '/tmp/tessera-rgw';
+/** Debian's awscli 2 (a pip-installed aws v1 may come first on PATH). */
+const AWS = arg('aws', fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws');
+
+function rgwEnv(): Record<string, string> {
+  const r = spawnSync(path.join(REPO, 'scripts', 'start-rgw.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('scripts/start-rgw.sh failed');
+  const env: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(S3_[A-Z_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+
+/** Bytes the memstore OSD holds (mempool buffer_anon), or -1 if its admin socket does not answer. */
+function osdBytes(): number {
+  const r = spawnSync('ceph', ['--admin-daemon', path.join(RGW_BASE, 'run', 'osd.0.asok'), 'perf', 'dump'], { encoding: 'utf8', timeout: 15_000 });
+  try {
+    return Number(JSON.parse(r.stdout).mempool.buffer_anon_bytes);
+  } catch {
+    return -1;
+  }
+}
+
+/** Runs RGW's garbage collector until the OSD holds less than `limit` bytes (best effort, 5 min max). */
+async function drainRgw(limit = 3 * GiB): Promise<void> {
+  let used = osdBytes();
+  if (used < limit) return;
+  log(`RGW OSD holds ${fmtBytes(used)}: running radosgw-admin gc process --include-all`);
+  const deadline = Date.now() + 300_000;
+  while (used >= limit && Date.now() < deadline) {
+    spawnSync('radosgw-admin', ['-c', path.join(RGW_BASE, 'ceph.conf'), 'gc', 'process', '--include-all'], { stdio: 'ignore', timeout: 120_000 });
+    await sleep(2000);
+    used = osdBytes();
+  }
+  log(`RGW OSD now holds ${fmtBytes(used)}`);
+}
+
+async function main(): Promise<void> {
+  const s3 = rgwEnv();
+  const stamp = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${process.pid}`;
+  const prefix = `bench-transfer-${stamp}`;
+  const work = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'tessera-bench-transfer-'));
+  const src = path.join(work, 'source.bin');
+  const dl = path.join(work, 'dl');
+  fs.mkdirSync(dl);
+  log(`work dir ${work}; S3 prefix ${prefix}/ in bucket ${s3.S3_BUCKET}; ${RUNS} run(s) of ${TOOLS.join(', ')}; ${fmtBytes(SIZE)}`);
+
+  // peers: credentials and endpoint from the environment only (no user config files)
+  const emptyCfg = path.join(work, 'empty.cfg');
+  fs.writeFileSync(emptyCfg, '');
+  const peerEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete peerEnv.AWS_CA_BUNDLE; // plain http endpoint; rclone refuses a CA bundle it cannot load
+  Object.assign(peerEnv, {
+    AWS_ACCESS_KEY_ID: s3.S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: s3.S3_SECRET_KEY, AWS_DEFAULT_REGION: s3.S3_REGION,
+    AWS_CONFIG_FILE: emptyCfg, AWS_SHARED_CREDENTIALS_FILE: emptyCfg, AWS_PAGER: '',
+    RCLONE_CONFIG: emptyCfg,
+    RCLONE_CONFIG_RGW_TYPE: 's3', RCLONE_CONFIG_RGW_PROVIDER: 'Ceph', RCLONE_CONFIG_RGW_ENDPOINT: s3.S3_ENDPOINT,
+    RCLONE_CONFIG_RGW_ACCESS_KEY_ID: s3.S3_ACCESS_KEY, RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY: s3.S3_SECRET_KEY,
+    RCLONE_CONFIG_RGW_REGION: s3.S3_REGION, RCLONE_CONFIG_RGW_NO_CHECK_BUCKET: 'true',
+  });
+  const awsEp = ['--endpoint-url', s3.S3_ENDPOINT];
+  const bucketUrl = `s3://${s3.S3_BUCKET}/${prefix}`;
+
+  const server = await startServer({
+    STORAGE: 's3', ...s3, S3_PREFIX: `${prefix}/tessera/`, DATA_DIR: path.join(work, 'server'),
+  }, path.join(work, 'server.log'));
+  log(`Tessera server (STORAGE=s3, SQLite) at ${server.url}, pid ${server.proc.pid}`);
+  const cli = path.join(REPO, 'bin', 'tessera.js');
+  const cliEnv = (cfg: string): NodeJS.ProcessEnv => ({ ...process.env, TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: cfg });
+  const cOpt = TESSERA_C ? ['--concurrency', TESSERA_C] : [];
+
+  const samples: Sample[] = [];
+  const cleanupPrefix = async () => {
+    await mustRun(AWS, [...awsEp, 's3', 'rm', '--recursive', '--only-show-errors', `${bucketUrl}/`], { env: peerEnv });
+  };
+  try {
+    log(`writing ${fmtBytes(SIZE)} of random data to ${src}`);
+    await writeRandomFile(src, SIZE);
+    for (let r = 1; r <= RUNS; r++) {
+      for (const tool of TOOLS) {
+        await drainRgw();
+        const out = path.join(dl, `${tool}-${r}.bin`);
+        let up, down;
+        if (tool === 'tessera') {
+          const cfg = path.join(work, `cli-${r}`);
+          await mustRun(process.execPath, [cli, 'signup', '--email', `bench-${stamp}-${r}@example.com`, '--password', 'bench-password-1'], { env: cliEnv(cfg) });
+          up = await mustRun(process.execPath, [cli, 'upload', ...cOpt, src, `/bench-${r}.bin`], { env: cliEnv(cfg) });
+          if (/already stored|resumed/.test(up.stderr + up.stdout)) throw new Error(`Tessera upload was not a full upload: ${up.stderr.slice(-300)}`);
+          down = await mustRun(process.execPath, [cli, 'download', ...cOpt, `/bench-${r}.bin`, out], { env: cliEnv(cfg) });
+        } else if (tool === 'aws') {
+          up = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', src, `${bucketUrl}/aws-${r}/source.bin`], { env: peerEnv });
+          down = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', `${bucketUrl}/aws-${r}/source.bin`, out], { env: peerEnv });
+        } else {
+          up = await mustRun('rclone', ['copy', src, `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`], { env: peerEnv });
+          const d = path.join(dl, `rclone-${r}`);
+          down = await mustRun('rclone', ['copy', `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/source.bin`, d], { env: peerEnv });
+          fs.renameSync(path.join(d, 'source.bin'), out);
+          fs.rmdirSync(d);
+        }
+        if (!sameFile(src, out)) throw new Error(`${tool} run ${r}: downloaded file differs from the source`);
+        fs.rmSync(out, { force: true });
+        samples.push({ tool, run: r, dir: 'upload', seconds: up.seconds, peakRss: up.peakRss });
+        samples.push({ tool, run: r, dir: 'download', seconds: down.seconds, peakRss: down.peakRss });
+        log(`run ${r} ${tool.padEnd(7)} upload ${up.seconds.toFixed(2)} s, download ${down.seconds.toFixed(2)} s (load ${os.loadavg()[0].toFixed(2)})`);
+        await cleanupPrefix();
+      }
+    }
+  } finally {
+    await server.stop();
+    await cleanupPrefix().catch((e) => log(`cleanup of ${bucketUrl}/ failed: ${e}`));
+    if (!process.env.BENCH_KEEP) fs.rmSync(work, { recursive: true, force: true });
+  }
+
+  // report
+  const med = (tool: Tool, dir: Sample['dir']) => median(samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.seconds));
+  const peak = (tool: Tool, dir: Sample['dir']) => Math.max(...samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.peakRss));
+  const rows: (string | number)[][] = [];
+  for (const dir of ['upload', 'download'] as const) {
+    for (const tool of TOOLS) {
+      const m = med(tool, dir);
+      const all = samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.seconds.toFixed(2)).join(', ');
+      const ratio = (peer: Tool) => (TOOLS.includes(peer) && tool === 'tessera' ? `${(m / med(peer, dir)).toFixed(2)}×` : '');
+      rows.push([`${dir} ${tool}`, all, m.toFixed(2), `${(SIZE / MiB / m).toFixed(0)}`, `${(peak(tool, dir) / MiB).toFixed(0)}`, ratio('aws'), ratio('rclone')]);
+    }
+  }
+  const lines = [
+    `Transfers of ${fmtBytes(SIZE)} to/from Ceph RGW (memstore) on 127.0.0.1, ${RUNS} alternating run(s); ${new Date().toISOString()}`,
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / GiB).toFixed(0)} GiB RAM, Node ${process.version}`,
+    `tools: tessera CLI (--concurrency ${TESSERA_C || 'default'}), ${version(AWS, ['--version'])}, ${version('rclone', ['version'])}`,
+    '',
+    table(['tool', 'wall times (s)', 'median (s)', 'MiB/s', 'peak RSS (MiB)', 'Tessera/aws', 'Tessera/rclone'], rows),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+// Ctrl-C / kill: unwind through main's finally (stop the server, delete the data), then exit.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping children, cleaning up`);
+    killChildren();
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : e}\n`);
+  process.exit(1);
+});
