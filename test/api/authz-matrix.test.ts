@@ -98,6 +98,28 @@ const ROWS: Record<string, Row> = {
     vars: (x) => ({ l: x.linkId }), expect: OWNER_ONLY,
   },
 
+  // --- revisions and trash (the trash is the caller's own; restoring from it is the owner's)
+  'Query.trash': { doc: '{ trash { edges { cursor } } }', expect: ALL_OK },
+  'Mutation.emptyTrash': { doc: 'mutation { emptyTrash }', expect: ALL_OK },
+  'Mutation.restoreRevision': {
+    doc: 'mutation($id: ID!) { restoreRevision(fileId: $id, revision: 1) { revision } }',
+    setup: async (f) => {
+      const x = await f.file();
+      await uploadBytes(f.url, f.owner.token, `/shared/c${x.n}/f.bin`, crypto.randomBytes(32));
+      return x;
+    },
+    vars: (x) => ({ id: x.fileId }), expect: WRITE,
+  },
+  'Mutation.restoreFile': {
+    doc: 'mutation($id: ID!) { restoreFile(id: $id) { id } }',
+    setup: async (f) => {
+      const x = await f.file();
+      await gql(f.url, 'mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: x.fileId }, f.owner.token);
+      return x;
+    },
+    vars: (x) => ({ id: x.fileId }), expect: OWNER_ONLY,
+  },
+
   // --- subscriptions (over graphql-ws; 'ok' = accepted without an error)
   'Subscription.changes': { doc: 'subscription { changes { cursor } }', expect: ALL_OK },
   'Subscription.uploadProgress': { doc: 'subscription($s: ID!) { uploadProgress(sessionId: $s) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
