@@ -18,6 +18,8 @@ import type { ProgressCallback } from './progress';
 import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
 import type { FileWithChunks } from './types';
 
+const WRITE_BATCH = 4 * 1024 * 1024;
+
 export interface DownloadOptions {
   /** Parts in flight at once (default 4). */
   concurrency?: number;
@@ -156,15 +158,25 @@ class PartFetcher {
         }
         const sha = createHash('sha256');
         let pos = part.offset;
+        // network chunks are small: write them in batches (one syscall per WRITE_BATCH bytes)
+        const batch: Uint8Array[] = [];
+        let batchAt = pos;
+        const flush = async () => {
+          if (pos > batchAt) await this.fh.writev(batch, batchAt);
+          batch.length = 0;
+          batchAt = pos;
+        };
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           if (pos + chunk.length > part.offset + part.size) throw new TesseraError('STORE', `part at ${part.offset}: store sent too many bytes`);
           sha.update(chunk);
-          await this.fh.write(chunk, 0, chunk.length, pos);
+          batch.push(chunk);
           pos += chunk.length;
           counted += chunk.length;
           this.bytesDone += chunk.length;
           this.report();
+          if (pos - batchAt >= WRITE_BATCH || batch.length >= 512) await flush();
         }
+        await flush();
         const digest = sha.digest('hex');
         if (pos === part.offset + part.size && digest === part.sha256) {
           this.bytesReceived += part.size;
