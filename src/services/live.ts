@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { Device } from '../entities';
 import { AppError } from './errors';
-import type { EventBus } from './events';
+import type { BusEvent, EventBus } from './events';
 import type { ChangeEntry, JournalService } from './journal';
 
 export const DEFAULT_POLL_MS = 30_000;
@@ -26,28 +26,18 @@ export interface LiveOptions {
 export function liveChanges(journal: JournalService, bus: EventBus, namespaces: string[], cursor: string | null, opts: LiveOptions = {}): AsyncIterableIterator<LiveItem> {
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
   const watched = new Set(namespaces);
-  let pending = true;
+  const waker = new Waker(bus, (e) => (e.type === 'change' && watched.has(e.namespaceId)) || e.type === 'resync');
   let recheck = false;
-  let done = false;
-  let wake = () => {};
   let buffer: ChangeEntry[] = [];
   let position = cursor;
-  const unsubscribe = bus.subscribe((e) => {
-    if ((e.type === 'change' && watched.has(e.namespaceId)) || e.type === 'resync') {
-      pending = true;
-      wake();
-    }
-  });
   const finish = async (): Promise<IteratorResult<LiveItem>> => {
-    done = true;
-    unsubscribe();
-    wake();
+    waker.close();
     return { value: undefined, done: true };
   };
   return {
     [Symbol.asyncIterator]() { return this; },
     async next() {
-      while (!done) {
+      while (!waker.closed) {
         if (recheck) {
           recheck = false;
           if (opts.stillAllowed && !(await opts.stillAllowed())) {
@@ -56,8 +46,8 @@ export function liveChanges(journal: JournalService, bus: EventBus, namespaces: 
           }
         }
         if (buffer.length) return { value: buffer.shift()!, done: false };
-        if (pending) {
-          pending = false;
+        if (waker.pending) {
+          waker.pending = false;
           let page;
           try {
             page = await journal.read(namespaces, position, 500);
@@ -67,13 +57,13 @@ export function liveChanges(journal: JournalService, bus: EventBus, namespaces: 
           }
           position = page.cursor;
           buffer = page.changes;
-          pending = page.hasMore;
+          waker.pending = page.hasMore;
           continue;
         }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => { pending = true; recheck = true; resolve(); }, pollMs);
-          wake = () => { clearTimeout(timer); resolve(); };
-        });
+        if (await waker.sleep(pollMs)) {
+          waker.pending = true;
+          recheck = true;
+        }
       }
       return { value: undefined, done: true };
     },
@@ -83,34 +73,58 @@ export function liveChanges(journal: JournalService, bus: EventBus, namespaces: 
 }
 
 /** Yields `snapshot()` now and after every event `matches` accepts, until returned. */
-export function watch<T>(bus: EventBus, matches: (e: Parameters<Parameters<EventBus['subscribe']>[0]>[0]) => boolean, snapshot: () => Promise<T>): AsyncIterableIterator<T> {
-  let pending = true;
-  let done = false;
-  let wake = () => {};
-  const unsubscribe = bus.subscribe((e) => {
-    if (matches(e)) { pending = true; wake(); }
-  });
+export function watch<T>(bus: EventBus, matches: (e: BusEvent) => boolean, snapshot: () => Promise<T>): AsyncIterableIterator<T> {
+  const waker = new Waker(bus, matches);
   const finish = async (): Promise<IteratorResult<T>> => {
-    done = true;
-    unsubscribe();
-    wake();
+    waker.close();
     return { value: undefined, done: true };
   };
   return {
     [Symbol.asyncIterator]() { return this; },
     async next() {
-      while (!done) {
-        if (pending) {
-          pending = false;
+      while (!waker.closed) {
+        if (waker.pending) {
+          waker.pending = false;
           return { value: await snapshot(), done: false };
         }
-        await new Promise<void>((resolve) => { wake = resolve; });
+        await waker.sleep();
       }
       return { value: undefined, done: true };
     },
     return: finish,
     throw: async (e) => { await finish(); throw e; },
   };
+}
+
+/** A flag that matching bus events raise, and a loop can sleep on; `close` unsubscribes and frees a sleeper. */
+class Waker {
+  /** Raised by an event; starts raised so the first pass reads. */
+  pending = true;
+  closed = false;
+  private release = () => {};
+  private readonly unsubscribe: () => void;
+
+  constructor(bus: EventBus, matches: (e: BusEvent) => boolean) {
+    this.unsubscribe = bus.subscribe((e) => {
+      if (!matches(e)) return;
+      this.pending = true;
+      this.release();
+    });
+  }
+
+  /** Resolves on the next event or close (false), or after `timeoutMs` (true). */
+  sleep(timeoutMs?: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => resolve(true), timeoutMs);
+      this.release = () => { clearTimeout(timer); resolve(false); };
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    this.release();
+  }
 }
 
 /** Live change feeds for signed-in devices: a feed ends when its device is revoked. */
