@@ -4,6 +4,7 @@ import { basename, join, posix, resolve } from 'node:path';
 import type { CliContext } from './context';
 import { remotePath } from './files';
 import { ProgressBar } from './progress';
+import { DEFAULT_UPLOAD_CONCURRENCY } from '../sdk/upload';
 
 /** `upload` and `download`, with a progress bar on a TTY. */
 export function registerTransferCommands(program: Command, ctx: CliContext): void {
@@ -12,7 +13,7 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
     .description('upload a file (resumes an interrupted upload of the same content)')
     .argument('<local>')
     .argument('[remote]', 'remote path or folder (default: /<name>)')
-    .option('-c, --concurrency <n>', 'parts in flight', toInt, 4)
+    .option('-c, --concurrency <n>', 'parts in flight', toInt, DEFAULT_UPLOAD_CONCURRENCY)
     .action(async (local: string, remote: string | undefined, o: { concurrency: number }) => {
       const client = await ctx.client();
       const localPath = resolve(ctx.io.cwd, local);

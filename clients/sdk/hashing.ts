@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { hashSpansInWorkers } from './hash-workers';
 
 export const MIB = 1024 * 1024;
 /** Smallest part size the service uses (every part but the last). */
@@ -7,6 +8,8 @@ export const MIN_PART_SIZE = 8 * MIB;
 /** Most parts one upload may have. */
 export const MAX_PARTS = 10_000;
 const READ_BUFFER = MIB;
+/** From this many parts on, parts are hashed on worker threads (small files stay on this thread). */
+const WORKER_THRESHOLD_PARTS = 3;
 
 /** One byte range of a file, as uploaded or downloaded. partNumber is 1-based. */
 export interface PartSpan {
@@ -81,10 +84,18 @@ export async function hashFileParts(
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
+    const spans = planParts(size, partSize);
+    if (spans.length >= WORKER_THRESHOLD_PARTS) {
+      let hashed = 0;
+      const parts = await hashSpansInWorkers(path, spans, {
+        md5: opts.md5, signal: opts.signal, onPart: (span) => { hashed += span.size; opts.onProgress?.(hashed, size); },
+      });
+      return { size, parts, contentHash: contentHashOf(parts.map((p) => p.sha256)) };
+    }
     const buf = Buffer.allocUnsafe(READ_BUFFER);
     const parts: PartDigest[] = [];
     let done = 0;
-    for (const span of planParts(size, partSize)) {
+    for (const span of spans) {
       opts.signal?.throwIfAborted();
       const sha = createHash('sha256');
       const md5 = opts.md5 ? createHash('md5') : undefined;

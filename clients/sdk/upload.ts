@@ -17,8 +17,11 @@ import type { ProgressCallback } from './progress';
 import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
 import type { FileInfo, PartUpload, UploadPlan, UploadSession } from './types';
 
+/** Parts in flight by default: measured faster than 4 against RGW (docs/benchmarks.md). */
+export const DEFAULT_UPLOAD_CONCURRENCY = 8;
+
 export interface UploadOptions {
-  /** Parts in flight at once (default 4). */
+  /** Parts in flight at once (default DEFAULT_UPLOAD_CONCURRENCY). */
   concurrency?: number;
   mimeType?: string;
   /** The revision this upload replaces; an older one than current is a CONFLICT. */
@@ -85,7 +88,7 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
   const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
   uploader.report();
   try {
-    await runPool(todo, opts.concurrency ?? 4, (part, s) => uploader.send(part, s), signal);
+    await runPool(todo, opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY, (part, s) => uploader.send(part, s), signal);
   } catch (e) {
     await uploader.flush().catch(() => undefined);
     throw e;
