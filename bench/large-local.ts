@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GiB, MiB, REPO, fmtBytes, log, mustRun, RssSampler, startServer, table, killChildren, track } from './lib';
+import { GiB, MiB, REPO, fmtBytes, log, mustRun, RssSampler, runBench, startServer, table, track } from './lib';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -154,15 +154,4 @@ async function main(): Promise<void> {
   }
 }
 
-// Ctrl-C / kill: unwind through main's finally (stop the server, delete the data), then exit.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    log(`${sig}: stopping children, cleaning up`);
-    killChildren();
-  });
-}
-
-main().catch((e) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : e}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -210,3 +210,17 @@ export function version(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env } });
   return ((r.stdout || r.stderr || '').split('\n')[0] || '?').trim();
 }
+
+/** Runs a benchmark's main: Ctrl-C or kill unwinds through its finally (children stopped, data deleted); an error exits 1. */
+export function runBench(main: () => Promise<void>): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping children, cleaning up`);
+      killChildren();
+    });
+  }
+  main().catch((e) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : e}\n`);
+    process.exit(1);
+  });
+}

@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GiB, MiB, REPO, fmtBytes, log, median, mustRun, run, sameFile, sleep, startServer, table, version, writeRandomFile, killChildren } from './lib';
+import { GiB, MiB, REPO, fmtBytes, log, median, mustRun, run, runBench, sameFile, sleep, startServer, table, version, writeRandomFile } from './lib';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
 interface Sample { tool: Tool; run: number; dir: 'upload' | 'download'; seconds: number; peakRss: number }
@@ -171,15 +171,4 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-// Ctrl-C / kill: unwind through main's finally (stop the server, delete the data), then exit.
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    log(`${sig}: stopping children, cleaning up`);
-    killChildren();
-  });
-}
-
-main().catch((e) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : e}\n`);
-  process.exit(1);
-});
+runBench(main);
