@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { BigIntScalar, DateTimeScalar } from '../schema/scalars';
+import { DateTimeScalar } from '../schema/scalars';
 import { AuthResolver } from './auth.resolver';
 import { ChangeResolver } from './change.resolver';
 import { FileResolver } from './file.resolver';
@@ -27,4 +27,3 @@ export function createSchema(): Promise<GraphQLSchema> {
   });
 }
 
-export { BigIntScalar };

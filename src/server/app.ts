@@ -7,7 +7,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate
 import { useServer } from 'graphql-ws/use/ws';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import type { DataSource, Logger as DbLogger } from 'typeorm';
+import type { Logger as DbLogger } from 'typeorm';
 import { openDataSource } from '../../ormconfig';
 import { createLoaders, type Context } from '../resolvers/context';
 import { createSchema } from '../resolvers';
@@ -154,4 +154,3 @@ function closeWebSockets(wsServer: { dispose(): void | Promise<void> }): ApolloS
   };
 }
 
-export type { DataSource };

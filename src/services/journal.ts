@@ -2,6 +2,7 @@ import { In, LessThan, type DataSource, type EntityManager } from 'typeorm';
 import { Change, FileNode, JournalHead, type ChangeKind } from '../entities';
 import { AppError, badInput } from './errors';
 import type { EventBus } from './events';
+import { writeLock } from './tx';
 import { fanOut } from './journal-fanout';
 
 export interface ChangeInput {
@@ -186,8 +187,7 @@ export class JournalService {
   }
 
   private async lockHead(m: EntityManager, namespaceId: string): Promise<JournalHead> {
-    const pessimistic = m.connection.options.type !== 'better-sqlite3';
-    const find = () => m.getRepository(JournalHead).findOne({ where: { namespaceId }, ...(pessimistic ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const find = () => m.getRepository(JournalHead).findOne({ where: { namespaceId }, ...writeLock(m) });
     const head = await find();
     if (head) return head;
     await m.createQueryBuilder().insert().into(JournalHead).values({ namespaceId, lastSeq: 0, prunedSeq: 0 }).orIgnore().execute();

@@ -30,67 +30,63 @@ export function liveChanges(journal: JournalService, bus: EventBus, namespaces: 
   let recheck = false;
   let buffer: ChangeEntry[] = [];
   let position = cursor;
-  const finish = async (): Promise<IteratorResult<LiveItem>> => {
-    waker.close();
-    return { value: undefined, done: true };
-  };
-  return {
-    [Symbol.asyncIterator]() { return this; },
-    async next() {
-      while (!waker.closed) {
-        if (recheck) {
-          recheck = false;
-          if (opts.stillAllowed && !(await opts.stillAllowed())) {
-            await finish();
-            return { value: { end: new AppError('UNAUTHENTICATED', 'this device was signed out') }, done: false };
-          }
-        }
-        if (buffer.length) return { value: buffer.shift()!, done: false };
-        if (waker.pending) {
-          waker.pending = false;
-          let page;
-          try {
-            page = await journal.read(namespaces, position, 500);
-          } catch (e) {
-            await finish();
-            return { value: { end: e as Error }, done: false };
-          }
-          position = page.cursor;
-          buffer = page.changes;
-          waker.pending = page.hasMore;
-          continue;
-        }
-        if (await waker.sleep(pollMs)) {
-          waker.pending = true;
-          recheck = true;
+  return closable<LiveItem>(waker, async () => {
+    while (!waker.closed) {
+      if (recheck) {
+        recheck = false;
+        if (opts.stillAllowed && !(await opts.stillAllowed())) {
+          waker.close();
+          return { value: { end: new AppError('UNAUTHENTICATED', 'this device was signed out') }, done: false };
         }
       }
-      return { value: undefined, done: true };
-    },
-    return: finish,
-    throw: async (e) => { await finish(); throw e; },
-  };
+      if (buffer.length) return { value: buffer.shift()!, done: false };
+      if (waker.pending) {
+        waker.pending = false;
+        let page;
+        try {
+          page = await journal.read(namespaces, position, 500);
+        } catch (e) {
+          waker.close();
+          return { value: { end: e as Error }, done: false };
+        }
+        position = page.cursor;
+        buffer = page.changes;
+        waker.pending = page.hasMore;
+        continue;
+      }
+      if (await waker.sleep(pollMs)) {
+        waker.pending = true;
+        recheck = true;
+      }
+    }
+    return { value: undefined, done: true };
+  });
 }
 
 /** Yields `snapshot()` now and after every event `matches` accepts, until returned. */
 export function watch<T>(bus: EventBus, matches: (e: BusEvent) => boolean, snapshot: () => Promise<T>): AsyncIterableIterator<T> {
   const waker = new Waker(bus, matches);
+  return closable<T>(waker, async () => {
+    while (!waker.closed) {
+      if (waker.pending) {
+        waker.pending = false;
+        return { value: await snapshot(), done: false };
+      }
+      await waker.sleep();
+    }
+    return { value: undefined, done: true };
+  });
+}
+
+/** An async iterator over `next` whose return/throw close the waker (unsubscribe, free a sleeper). */
+function closable<T>(waker: Waker, next: () => Promise<IteratorResult<T>>): AsyncIterableIterator<T> {
   const finish = async (): Promise<IteratorResult<T>> => {
     waker.close();
     return { value: undefined, done: true };
   };
   return {
     [Symbol.asyncIterator]() { return this; },
-    async next() {
-      while (!waker.closed) {
-        if (waker.pending) {
-          waker.pending = false;
-          return { value: await snapshot(), done: false };
-        }
-        await waker.sleep();
-      }
-      return { value: undefined, done: true };
-    },
+    next,
     return: finish,
     throw: async (e) => { await finish(); throw e; },
   };

@@ -3,7 +3,7 @@ import { Change, Chunk, FileNode, FileRevision } from '../entities';
 import type { AccessService } from './access';
 import { AppError, notFound } from './errors';
 import type { JournalService } from './journal';
-import { transaction } from './tx';
+import { transaction, writeLock } from './tx';
 
 /**
  * A file's revisions. Objects are immutable per revision, so restoring an old revision makes a
@@ -31,7 +31,7 @@ export class RevisionService {
   async restore(userId: string, deviceId: string | null, fileId: string, revision: number): Promise<FileNode> {
     const changes: Change[] = [];
     const node = await transaction(this.ds, async (m) => {
-      const file = await m.findOne(FileNode, { where: { id: fileId }, ...lockFor(m) });
+      const file = await m.findOne(FileNode, { where: { id: fileId }, ...writeLock(m) });
       await this.access.authorize(userId, file, 'write');
       if (file!.isFolder) throw new AppError('PRECONDITION_FAILED', 'folders have no revisions');
       if (file!.status !== 'AVAILABLE') throw new AppError('PRECONDITION_FAILED', 'restore the file from the trash first');
@@ -54,8 +54,4 @@ export class RevisionService {
     await this.journal.notify(changes);
     return node;
   }
-}
-
-function lockFor(m: EntityManager) {
-  return m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' as const } };
 }

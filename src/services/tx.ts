@@ -26,3 +26,8 @@ export async function transaction<T>(ds: DataSource, work: (m: EntityManager) =>
     }
   }
 }
+
+/** Find options that lock the rows read until the transaction ends (SQLite serialises writers anyway). */
+export function writeLock(m: EntityManager): { lock?: { mode: 'pessimistic_write' } } {
+  return m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' } };
+}

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { transaction } from './tx';
+import { transaction, writeLock } from './tx';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
+import { unquoteEtag } from '../storage/etag';
 import { isStorageError } from '../storage/errors';
 import type { StorageAdapter, UploadedPart } from '../storage/types';
 import type { AccessService } from './access';
@@ -132,10 +133,10 @@ export class UploadService {
     for (const c of confirmed) {
       const part = byNumber.get(c.partNumber)!;
       const s = stored.get(c.partNumber);
-      const ok = !!s && s.size === part.size && unquote(s.etag) === unquote(c.etag);
-      const status = ok ? 'VERIFIED' : 'PENDING';
-      if (part.status !== status || part.etag !== (ok ? s!.etag : null)) {
-        Object.assign(part, { status, etag: ok ? unquote(s!.etag) : null });
+      const etag = s && storedAsDeclared(part, s, unquoteEtag(c.etag)) ? s.etag : null;
+      const status = etag ? 'VERIFIED' : 'PENDING';
+      if (part.status !== status || part.etag !== etag) {
+        Object.assign(part, { status, etag });
         changed.push(part);
       }
     }
@@ -172,14 +173,11 @@ export class UploadService {
     let assembled = await this.objectExists(session.storageKey, session.size);
     if (!assembled) {
       const stored = await this.listStored(session);
-      const missing = parts.filter((p) => {
-        const s = stored.get(p.partNumber);
-        return !s || s.size !== p.size || (p.etag !== null && unquote(s.etag) !== p.etag);
-      }).map((p) => p.partNumber);
+      const missing = parts.filter((p) => !storedAsDeclared(p, stored.get(p.partNumber))).map((p) => p.partNumber);
       if (missing.length) {
         throw new AppError('PRECONDITION_FAILED', `${missing.length} part(s) missing or not as declared`, { missingParts: missing.slice(0, 1000) });
       }
-      for (const p of parts) Object.assign(p, { etag: unquote(stored.get(p.partNumber)!.etag), status: 'VERIFIED' });
+      for (const p of parts) Object.assign(p, { etag: stored.get(p.partNumber)!.etag, status: 'VERIFIED' });
       try {
         await this.storage.completeMultipartUpload(session.storageKey, session.storageUploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag! })));
       } catch (e) {
@@ -252,8 +250,7 @@ export class UploadService {
       return null;
     }
     const changed = parts.filter((p) => {
-      const s = stored.get(p.partNumber);
-      const ok = !!s && s.size === p.size && (p.etag === null || unquote(s.etag) === p.etag);
+      const ok = storedAsDeclared(p, stored.get(p.partNumber));
       const status = ok ? (p.status === 'VERIFIED' ? 'VERIFIED' : 'UPLOADED') : 'PENDING';
       if (status === p.status) return false;
       p.status = status;
@@ -296,7 +293,7 @@ export class UploadService {
     changes: Change[],
   ): Promise<FileNode> {
     if (parentOf(path) !== ROOT) await this.files.ensureFolder(m, ownerId, deviceId, parentOf(path), changes);
-    let node = await m.findOne(FileNode, { where: { ownerId, pathKey: pathKey(path) }, ...lockFor(m) });
+    let node = await m.findOne(FileNode, { where: { ownerId, pathKey: pathKey(path) }, ...writeLock(m) });
     if (node?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
     checkBase(node, baseRevision);
     if (node && node.contentHash === content.contentHash && node.size === content.size) return node;
@@ -320,12 +317,15 @@ export class UploadService {
     return node;
   }
 
-  private view(session: UploadSession, parts: UploadPart[], withUrls: boolean): Promise<SessionView> | SessionView {
-    if (!withUrls || session.status !== 'ACTIVE') {
-      return { session, parts: parts.map((part) => ({ part, url: null, method: 'PUT', headers: [], urlExpiresAt: null })) };
-    }
-    return Promise.all(parts.map((p) => (p.status === 'VERIFIED' ? { part: p, url: null, method: 'PUT', headers: [], urlExpiresAt: null } : this.presign(session, p))))
-      .then((views) => ({ session, parts: views }));
+  /** The session with its parts; `withUrls` presigns a PUT for every part not yet verified. */
+  private async view(session: UploadSession, parts: UploadPart[], withUrls: boolean): Promise<SessionView> {
+    const presign = withUrls && session.status === 'ACTIVE';
+    return {
+      session,
+      parts: await Promise.all(parts.map((part) => (presign && part.status !== 'VERIFIED'
+        ? this.presign(session, part)
+        : { part, url: null, method: 'PUT', headers: [], urlExpiresAt: null }))),
+    };
   }
 
   private async presign(session: UploadSession, part: UploadPart): Promise<PartView> {
@@ -394,10 +394,10 @@ function checkBase(node: FileNode | null, baseRevision: number | null | undefine
   }
 }
 
-function lockFor(m: EntityManager) {
-  return m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' as const } };
-}
-
-function unquote(etag: string): string {
-  return etag.replace(/^"|"$/g, '');
+/**
+ * Whether the store holds a part as declared: its size, and the ETag already recorded for it
+ * (or `etag`, one a client reports). Store ETags come unquoted (the storage contract).
+ */
+function storedAsDeclared(part: UploadPart, stored: UploadedPart | undefined, etag = part.etag): boolean {
+  return !!stored && stored.size === part.size && (etag === null || stored.etag === etag);
 }

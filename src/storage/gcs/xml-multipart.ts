@@ -10,6 +10,7 @@
 import type { Readable } from 'node:stream';
 import type { Storage } from '@google-cloud/storage';
 import type { MultipartUploadInfo, UploadedPart } from '../types';
+import { unquoteEtag } from '../etag';
 import { GcsXmlError } from './errors';
 import { elements, escapeXml, text } from './xml';
 
@@ -50,7 +51,7 @@ export class XmlMultipartClient {
       data,
       retry: false,
     });
-    return unquote(String(res.headers['etag'] ?? ''));
+    return unquoteEtag(String(res.headers['etag'] ?? ''));
   }
 
   /** https://cloud.google.com/storage/docs/xml-api/get-object-multipart */
@@ -61,7 +62,7 @@ export class XmlMultipartClient {
     const body = await this.call('GET', objectPath(this.bucket, name), query);
     const parts = elements(body, 'Part').map((p) => ({
       partNumber: Number(text(p, 'PartNumber')),
-      etag: unquote(text(p, 'ETag') ?? ''),
+      etag: unquoteEtag(text(p, 'ETag') ?? ''),
       size: Number(text(p, 'Size')),
     }));
     const truncated = text(body, 'IsTruncated') === 'true';
@@ -73,14 +74,14 @@ export class XmlMultipartClient {
   async complete(name: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<string> {
     const xml =
       '<CompleteMultipartUpload>' +
-      parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>"${escapeXml(unquote(p.etag))}"</ETag></Part>`).join('') +
+      parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>"${escapeXml(unquoteEtag(p.etag))}"</ETag></Part>`).join('') +
       '</CompleteMultipartUpload>';
     const body = await this.call('POST', objectPath(this.bucket, name), { uploadId }, {
       headers: { 'Content-Type': 'application/xml' },
       data: xml,
       retry: false,
     });
-    return unquote(text(body, 'ETag') ?? '');
+    return unquoteEtag(text(body, 'ETag') ?? '');
   }
 
   /** https://cloud.google.com/storage/docs/xml-api/delete-multipart */
@@ -146,6 +147,3 @@ function queryString(query: Record<string, string>): string {
     .join('&');
 }
 
-export function unquote(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-}

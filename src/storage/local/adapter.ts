@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageError } from '../errors';
+import { unquoteEtag } from '../etag';
 import { normaliseKey } from '../keys';
 import type {
   ByteRange,
@@ -271,7 +272,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     return wanted.map((w, i) => {
       const p = byNumber.get(w.partNumber);
       if (i > 0 && w.partNumber <= wanted[i - 1].partNumber) throw new StorageError('INVALID_PART', 'parts must be ascending');
-      if (!p || p.etag !== unquote(w.etag)) throw new StorageError('INVALID_PART', `part ${w.partNumber} is missing or differs`);
+      if (!p || p.etag !== unquoteEtag(w.etag)) throw new StorageError('INVALID_PART', `part ${w.partNumber} is missing or differs`);
       if (i < wanted.length - 1 && p.size < this.limits.minPartSize) {
         throw new StorageError('PART_TOO_SMALL', `part ${w.partNumber} is under ${this.limits.minPartSize} bytes`);
       }
@@ -322,4 +323,3 @@ function fileEtag(stat: { size: number; mtimeMs: number; ino: number }): string 
   return `${stat.size.toString(16)}-${Math.floor(stat.mtimeMs * 1000).toString(16)}-${stat.ino.toString(16)}`;
 }
 
-const unquote = (etag: string) => etag.replace(/^"|"$/g, '');

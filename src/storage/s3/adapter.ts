@@ -30,6 +30,7 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { unquoteEtag } from '../etag';
 import { StorageError } from '../errors';
 import type {
   ByteRange,
@@ -114,7 +115,7 @@ export class S3StorageAdapter implements StorageAdapter {
     })));
     const parts = (out.Parts ?? []).map((p) => ({
       partNumber: p.PartNumber ?? 0,
-      etag: unquote(p.ETag),
+      etag: unquoteEtag(p.ETag),
       size: p.Size ?? 0,
     }));
     const next = out.IsTruncated ? Number(out.NextPartNumberMarker ?? parts.at(-1)?.partNumber) : undefined;
@@ -143,7 +144,7 @@ export class S3StorageAdapter implements StorageAdapter {
           CopySourceRange: rangeHeader(source.range),
         }),
       );
-      return { partNumber, etag: unquote(out.CopyPartResult?.ETag), size: length };
+      return { partNumber, etag: unquoteEtag(out.CopyPartResult?.ETag), size: length };
     } catch (error) {
       const e = translateS3Error(error, 'upload');
       // NoSuchKey names either the source object or the upload: ask which one is missing
@@ -165,7 +166,7 @@ export class S3StorageAdapter implements StorageAdapter {
       Bucket: this.bucket,
       Key: this.full(key),
       UploadId: uploadId,
-      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${unquote(p.etag)}"` })) },
+      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${unquoteEtag(p.etag)}"` })) },
     })));
     return this.head(key);
   }
@@ -210,7 +211,7 @@ export class S3StorageAdapter implements StorageAdapter {
     return {
       key,
       size: out.ContentLength ?? 0,
-      etag: out.ETag ? unquote(out.ETag) : undefined,
+      etag: out.ETag ? unquoteEtag(out.ETag) : undefined,
       contentType: out.ContentType,
       lastModified: out.LastModified,
     };
@@ -272,9 +273,6 @@ function checkRange({ offset, length }: ByteRange): void {
   }
 }
 
-function unquote(etag: string | undefined): string {
-  return (etag ?? '').replace(/^"|"$/g, '');
-}
 
 /** A key as the path part of an x-amz-copy-source (each segment URL-encoded, '/' kept). */
 function encodeKey(key: string): string {
