@@ -219,11 +219,12 @@ export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string
   return { items, hasNextPage, endCursor: items.length ? items[items.length - 1].cursor : null };
 }
 
-function encodeKeyset(name: string, id: string): string {
+/** A Relay cursor for keyset pagination by (name, id). */
+export function encodeKeyset(name: string, id: string): string {
   return Buffer.from(JSON.stringify([name, id])).toString('base64url');
 }
 
-function decodeKeyset(cursor: string): { name: string; id: string } {
+export function decodeKeyset(cursor: string): { name: string; id: string } {
   try {
     const [name, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (typeof name === 'string' && typeof id === 'string') return { name, id };

@@ -2,7 +2,7 @@ import { In, type DataSource } from 'typeorm';
 import { Change, FileNode, Share, User, type ShareRole } from '../entities';
 import type { AccessService } from './access';
 import { AppError, badInput, notFound } from './errors';
-import { pageSize, toPage, type Page } from './files';
+import { decodeKeyset, encodeKeyset, pageSize, toPage, type Page } from './files';
 import type { JournalService } from './journal';
 import { transaction } from './tx';
 
@@ -76,14 +76,14 @@ export class SharingService {
       .innerJoin(FileNode, 'f', 'f.id = s.fileId')
       .where('s.userId = :userId AND f.status = :status', { userId, status: 'AVAILABLE' });
     if (after) {
-      const { name, id } = decodeCursor(after);
+      const { name, id } = decodeKeyset(after);
       qb.andWhere('(f.name > :name OR (f.name = :name AND s.id > :id))', { name, id });
     }
     const shares = await qb.orderBy('f.name', 'ASC').addOrderBy('s.id', 'ASC').limit(limit + 1).getMany();
     const files = shares.length ? await this.ds.getRepository(FileNode).findBy({ id: In(shares.map((s) => s.fileId)) }) : [];
     const byId = new Map(files.map((f) => [f.id, f]));
     const rows = shares.map((share) => ({ share, file: byId.get(share.fileId)! })).filter((r) => r.file);
-    return toPage(rows, limit, (r) => encodeCursor(r.file.name, r.share.id));
+    return toPage(rows, limit, (r) => encodeKeyset(r.file.name, r.share.id));
   }
 
   /** Shares of many files at once (DataLoader batch), in the order of `fileIds`. */
@@ -105,16 +105,4 @@ export class SharingService {
     if (!s || (s.ownerId !== userId && s.userId !== userId)) throw notFound('share');
     return s;
   }
-}
-
-function encodeCursor(name: string, id: string): string {
-  return Buffer.from(JSON.stringify([name, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { name: string; id: string } {
-  try {
-    const [name, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof name === 'string' && typeof id === 'string') return { name, id };
-  } catch { /* fall through */ }
-  throw badInput('invalid cursor');
 }
