@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TesseraClient } from '../../clients/sdk/client';
+import { MIB } from '../../clients/sdk/hashing';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/**
+ * A TCP proxy in front of the server that cuts the first `cuts` connections carrying a blob
+ * GET after `after` bytes of the response (a dropped connection mid-body, as on a flaky link).
+ */
+async function cuttingProxy(target: URL, cuts: number, after: number) {
+  let cut = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    let doomed = false;
+    let sent = 0;
+    client.on('data', (d) => {
+      if (!doomed && cut < cuts && d.toString('latin1').startsWith('GET /blobs/object')) {
+        doomed = true;
+        cut++;
+      }
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      sent += d.length;
+      if (doomed && sent > after) {
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(d);
+    });
+    const close = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, cutCount: () => cut, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe('download over connections cut mid-body (node:http transport, real TCP)', () => {
+  let server: TestServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    dir = await mkdtemp(join(tmpdir(), 'tessera-cuts-'));
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('retries the parts whose connection dropped and ends byte-identical', async () => {
+    const data = randomBytes(3 * 8 * MIB + 5 * MIB);
+    const src = join(dir, 'src.bin');
+    await writeFile(src, data);
+    const direct = new TesseraClient({ server: server.url });
+    const email = `cuts-${Date.now()}@example.com`;
+    await direct.signUp(email, 'correct horse battery');
+    await direct.upload(src, '/cuts/file.bin');
+
+    const proxy = await cuttingProxy(new URL(server.url), 3, MIB);
+    try {
+      const client = new TesseraClient({ server: proxy.url });
+      await client.signIn(email, 'correct horse battery');
+      const dest = join(dir, 'out.bin');
+      const r = await client.download('/cuts/file.bin', dest, { concurrency: 2 });
+      expect(proxy.cutCount()).toBe(3);
+      expect(r.partsDownloaded).toBe(4);
+      expect((await readFile(dest)).equals(data)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('reports NETWORK once a part has failed on every attempt', async () => {
+    const data = randomBytes(9 * MIB);
+    const src = join(dir, 'small.bin');
+    await writeFile(src, data);
+    const direct = new TesseraClient({ server: server.url });
+    const email = `cuts-all-${Date.now()}@example.com`;
+    await direct.signUp(email, 'correct horse battery');
+    await direct.upload(src, '/cuts/small.bin');
+
+    const proxy = await cuttingProxy(new URL(server.url), 1000, 64 * 1024);
+    try {
+      const client = new TesseraClient({ server: proxy.url });
+      await client.signIn(email, 'correct horse battery');
+      await expect(client.download('/cuts/small.bin', join(dir, 'never.bin'), { partAttempts: 2 })).rejects.toMatchObject({ code: 'NETWORK' });
+    } finally {
+      await proxy.close();
+    }
+  });
+});
