@@ -94,7 +94,7 @@ export class UploadService {
 
     const sessionId = crypto.randomUUID();
     const storageKey = `u/${ownerId}/${sessionId}`;
-    const storageUploadId = await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined });
+    const storageUploadId = await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: plan.partSize });
     try {
       const session = await transaction(this.ds, async (m) => {
         const s = m.create(UploadSession, {

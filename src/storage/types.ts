@@ -75,8 +75,13 @@ export interface StorageAdapter {
   readonly limits: StorageLimits;
   readonly checksum: PartChecksum;
 
-  /** Starts a multipart upload; returns its upload id. */
-  createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string>;
+  /**
+   * Starts a multipart upload; returns its upload id. `partSize`, when the caller knows it,
+   * is the size of every part but the last: a store may use it to lay parts out (the local
+   * store writes each part straight to its offset in the object). Parts of other sizes must
+   * still work.
+   */
+  createMultipartUpload(key: string, opts?: { contentType?: string; partSize?: number }): Promise<string>;
 
   /**
    * A URL (+ headers) for one part PUT. Where the backend can, the part's checksum is bound

@@ -18,8 +18,8 @@ import type {
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
-import { Staging } from './staging';
-import { concatFiles, writeHashed } from './streams';
+import { DATA_FILE, noSuchUpload, Staging, type StagedPart } from './staging';
+import { concatRanges, writeHashed, writeHashedAt } from './streams';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -58,11 +58,15 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.limits = { minPartSize: opts.minPartSize ?? 5 * MiB, maxPartSize: 5 * GiB, maxParts: 10_000, maxObjectSize: 5 * TiB };
   }
 
-  async createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string> {
+  async createMultipartUpload(key: string, opts?: { contentType?: string; partSize?: number }): Promise<string> {
     this.objectPath(key);
+    const partSize = opts?.partSize;
+    if (partSize !== undefined && (!Number.isSafeInteger(partSize) || partSize < 1 || partSize > this.limits.maxPartSize)) {
+      throw new StorageError('INVALID_PART', `part size ${partSize} is out of bounds`);
+    }
     const uploadId = this.staging.newUploadId();
     await fsCall('INTERNAL', () =>
-      this.staging.create({ key, uploadId, contentType: opts?.contentType, initiated: new Date().toISOString() }),
+      this.staging.create({ key, uploadId, contentType: opts?.contentType, initiated: new Date().toISOString(), partSize }),
     );
     return uploadId;
   }
@@ -128,11 +132,18 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.checkCompletion(parts, await fsCall('NO_SUCH_UPLOAD', () => this.staging.parts(uploadId)));
 
     const claimed = await fsCall('NO_SUCH_UPLOAD', () => this.staging.claim(uploadId));
+    const done = await this.completedBefore(key, uploadId, claimed.dir);
+    if (done) return { ...done, contentType: meta.contentType };
     const tmp = path.join(this.tmpDir, `assemble-${path.basename(claimed.dir)}`);
     try {
-      const files = this.checkCompletion(parts, await this.staging.parts(uploadId, claimed.dir));
-      await concatFiles(files, tmp);
-      await this.moveIntoPlace(tmp, target);
+      const ranges = this.checkCompletion(parts, await this.staging.parts(uploadId, claimed.dir));
+      const inPlace = path.join(claimed.dir, DATA_FILE);
+      if (tiles(ranges, inPlace)) {
+        await this.finishInPlace(inPlace, ranges, claimed.dir, target);
+      } else {
+        await concatRanges(ranges, tmp);
+        await this.moveIntoPlace(tmp, target);
+      }
     } catch (e) {
       await fs.rm(tmp, { force: true });
       await claimed.release().catch(() => undefined);
@@ -140,6 +151,40 @@ export class LocalStorageAdapter implements StorageAdapter {
     }
     await fs.rm(claimed.dir, { recursive: true, force: true });
     return { ...(await this.head(key)), contentType: meta.contentType };
+  }
+
+  /**
+   * Parts written in place that tile the object: cut the data file to the object's size,
+   * fsync it and rename it into place (no copy). `done.json` records the object's etag first,
+   * so a completer that dies after the rename is recognised when the call is repeated.
+   */
+  private async finishInPlace(data: string, ranges: StagedPart[], dir: string, target: string): Promise<void> {
+    const size = ranges.reduce((n, r) => n + r.size, 0);
+    const fh = await fs.open(data, 'r+');
+    try {
+      const { size: onDisk } = await fh.stat();
+      if (onDisk < size) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${size} bytes`);
+      await fh.truncate(size);
+      await fh.sync();
+      await fs.writeFile(path.join(dir, DONE_FILE), JSON.stringify({ etag: fileEtag(await fh.stat()) }));
+    } finally {
+      await fh.close();
+    }
+    await this.moveIntoPlace(data, target);
+  }
+
+  /**
+   * The object, when an earlier complete of this upload got as far as renaming it into
+   * place (see finishInPlace) before its process died; null when there was none. An upload
+   * whose object has since been replaced is gone: NO_SUCH_UPLOAD.
+   */
+  private async completedBefore(key: string, uploadId: string, dir: string): Promise<ObjectInfo | null> {
+    const record = await fs.readFile(path.join(dir, DONE_FILE), 'utf8').catch(() => null);
+    if (record === null || (await fs.stat(path.join(dir, DATA_FILE)).then(() => true, () => false))) return null;
+    const object = await this.head(key).catch(() => null);
+    await fs.rm(dir, { recursive: true, force: true });
+    if (object?.etag !== (JSON.parse(record) as { etag: string }).etag) throw noSuchUpload(uploadId);
+    return object;
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
@@ -237,8 +282,22 @@ export class LocalStorageAdapter implements StorageAdapter {
     body: Readable,
   ): Promise<UploadedPart> {
     this.checkPartNumber(partNumber);
-    await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId));
+    const meta = await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId));
     return fsCall('NO_SUCH_UPLOAD', async () => {
+      const slot = await this.staging.claimSlot(uploadId, meta, partNumber, expectedSize, this.limits.maxObjectSize);
+      if (slot) {
+        try {
+          const { size, sha256 } = await writeHashedAt(body, slot.file, slot.offset, expectedSize);
+          if (size !== expectedSize || sha256 !== expectedSha256) {
+            throw new StorageError('BAD_DIGEST', 'part does not match the size and SHA-256 it was signed for');
+          }
+          const part = { partNumber, etag: sha256, size };
+          await this.staging.installInPlace(uploadId, part, slot.offset);
+          return part;
+        } finally {
+          await slot.release();
+        }
+      }
       const tmp = this.staging.tempFile(uploadId);
       const { size, sha256 } = await writeHashed(body, tmp, expectedSize);
       if (size !== expectedSize || sha256 !== expectedSha256) {
@@ -264,8 +323,8 @@ export class LocalStorageAdapter implements StorageAdapter {
     }
   }
 
-  /** INVALID_PART / PART_TOO_SMALL per the contract; returns the files to concatenate. */
-  private checkCompletion(wanted: { partNumber: number; etag: string }[], stored: (UploadedPart & { file: string })[]): string[] {
+  /** INVALID_PART / PART_TOO_SMALL per the contract; returns the parts to join, in order. */
+  private checkCompletion(wanted: { partNumber: number; etag: string }[], stored: StagedPart[]): StagedPart[] {
     if (wanted.length === 0) throw new StorageError('INVALID_PART', 'no parts given');
     const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
     let total = 0;
@@ -278,7 +337,7 @@ export class LocalStorageAdapter implements StorageAdapter {
       }
       total += p.size;
       if (total > this.limits.maxObjectSize) throw new StorageError('INVALID_PART', 'object would exceed maxObjectSize');
-      return p.file;
+      return p;
     });
   }
 
@@ -306,6 +365,19 @@ export class LocalStorageAdapter implements StorageAdapter {
       dir = path.dirname(dir);
     }
   }
+}
+
+/** Name of the record finishInPlace leaves in the claimed upload directory. */
+const DONE_FILE = 'done.json';
+
+/** True when the parts lie in `data` one after another from offset 0: the file is the object. */
+function tiles(ranges: StagedPart[], data: string): boolean {
+  let end = 0;
+  for (const r of ranges) {
+    if (r.file !== data || r.offset !== end) return false;
+    end += r.size;
+  }
+  return true;
 }
 
 function expiry(expiresIn: number): number {

@@ -13,22 +13,40 @@ export interface UploadMeta {
   contentType?: string;
   /** ISO time. */
   initiated: string;
+  /** The caller's part size, if it gave one: parts of at most this size are written in place (see Staging). */
+  partSize?: number;
+}
+
+/** A staged part and where its bytes are: `size` bytes of `file` from `offset`. */
+export interface StagedPart extends UploadedPart {
+  file: string;
+  offset: number;
 }
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 const PART_LINK = /^\d+$/;
 const PART_DATA = /^p(\d+)\.(\d+)\.([0-9a-f]{64})$/;
+const PART_SLOT = /^s(\d+)\.(\d+)\.([0-9a-f]{64})@(\d+)$/;
+/** The file parts are written into in place, each at (partNumber - 1) * partSize. */
+export const DATA_FILE = 'data';
 
 /**
  * Parts staged on disk, one directory per upload:
  *
  *   <root>/.uploads/<uploadId>/upload.json          who and when (survives restarts)
- *   <root>/.uploads/<uploadId>/p<n>.<size>.<sha256>  a part's bytes
- *   <root>/.uploads/<uploadId>/<n>                   symlink to the current bytes of part n
+ *   <root>/.uploads/<uploadId>/data                 parts written in place (uploads with a partSize)
+ *   <root>/.uploads/<uploadId>/p<n>.<size>.<sha256>  a part's bytes in a file of its own
+ *   <root>/.uploads/<uploadId>/<n>                   symlink naming the current bytes of part n
  *
- * Installing a part writes its bytes under a content-derived name, then atomically renames
- * a fresh symlink over `<n>`, so a re-uploaded part is "last write wins" and the size and
- * etag of every part are read from the link alone. Failures throw raw fs errors; callers
+ * When the upload was created with a partSize, part n of at most that size is written
+ * straight into `data` at offset (n - 1) * partSize, and `<n>` is a symlink to the name
+ * `s<n>.<size>.<sha256>@<offset>` (which never exists as a file: the name is the record). When
+ * the parts tile the object, completing is a truncate and a rename: no copy, 1x disk. The slot
+ * is used only by the first writer of part n (`claimSlot`, an O_EXCL marker, so also across
+ * processes); a re-upload of a part goes to a file of its own, so the part it replaces stays
+ * intact until the new one is verified. Installing a part renames a fresh symlink over `<n>`,
+ * so a re-uploaded part is "last write wins" and the size and etag of every part are read
+ * from the link alone. Failures throw raw fs errors; callers
  * translate them (./errors) — except an unknown or malformed upload id, which is
  * StorageError NO_SUCH_UPLOAD.
  */
@@ -106,19 +124,56 @@ export class Staging {
     const dir = this.uploadDir(uploadId);
     const data = `p${part.partNumber}.${part.size}.${part.etag}`;
     await fs.rename(tmp, path.join(dir, data));
-    const link = path.join(dir, `tmp-${randomBytes(8).toString('hex')}`);
-    await fs.symlink(data, link);
-    await fs.rename(link, path.join(dir, String(part.partNumber)));
+    await this.link(dir, part.partNumber, data);
   }
 
-  /** Every current part, ascending by number, each with the path of its bytes. */
-  async parts(uploadId: string, dir = this.uploadDir(uploadId)): Promise<(UploadedPart & { file: string })[]> {
+  /** Atomically points `<n>` at `target`. */
+  private async link(dir: string, n: number, target: string): Promise<void> {
+    const link = path.join(dir, `tmp-${randomBytes(8).toString('hex')}`);
+    await fs.symlink(target, link);
+    await fs.rename(link, path.join(dir, String(n)));
+  }
+
+  /**
+   * Claims the in-place slot of part `n` for one writer, or returns null when the part must
+   * go to a file of its own: no partSize, a larger part, a slot beyond `maxEnd`, part n
+   * already stored, or another writer on the slot. `release` must be called when done.
+   */
+  async claimSlot(uploadId: string, meta: UploadMeta, n: number, size: number, maxEnd: number): Promise<{ file: string; offset: number; release(): Promise<void> } | null> {
+    if (!meta.partSize || size > meta.partSize || n * meta.partSize > maxEnd) return null;
+    const dir = this.uploadDir(uploadId);
+    const marker = path.join(dir, `slot-${n}.lock`);
+    try {
+      await (await fs.open(marker, 'wx')).close();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return null;
+      throw e;
+    }
+    const release = () => fs.rm(marker, { force: true });
+    const stored = await fs.readlink(path.join(dir, String(n))).then(() => true, (e) => (isMissing(e) ? false : Promise.reject(e)));
+    if (stored) {
+      await release();
+      return null;
+    }
+    return { file: path.join(dir, DATA_FILE), offset: (n - 1) * meta.partSize, release };
+  }
+
+  /** Records part `n` as written in place at `offset` of the data file. */
+  async installInPlace(uploadId: string, part: UploadedPart, offset: number): Promise<void> {
+    await this.link(this.uploadDir(uploadId), part.partNumber, `s${part.partNumber}.${part.size}.${part.etag}@${offset}`);
+  }
+
+  /** Every current part, ascending by number, each with where its bytes are. */
+  async parts(uploadId: string, dir = this.uploadDir(uploadId)): Promise<StagedPart[]> {
     const names = (await fs.readdir(dir)).filter((n) => PART_LINK.test(n));
     const parts = await Promise.all(
-      names.map(async (name) => {
-        const m = PART_DATA.exec(await fs.readlink(path.join(dir, name)));
-        if (!m) return undefined;
-        return { partNumber: Number(m[1]), size: Number(m[2]), etag: m[3], file: path.join(dir, m[0]) };
+      names.map(async (name): Promise<StagedPart | undefined> => {
+        const target = await fs.readlink(path.join(dir, name));
+        const own = PART_DATA.exec(target);
+        if (own) return { partNumber: Number(own[1]), size: Number(own[2]), etag: own[3], file: path.join(dir, own[0]), offset: 0 };
+        const slot = PART_SLOT.exec(target);
+        if (slot) return { partNumber: Number(slot[1]), size: Number(slot[2]), etag: slot[3], file: path.join(dir, DATA_FILE), offset: Number(slot[4]) };
+        return undefined;
       }),
     );
     return parts.filter((p) => p !== undefined).sort((a, b) => a.partNumber - b.partNumber);
