@@ -1,18 +1,19 @@
 /**
  * Parallel, verified, resumable download: fileByPath -> chunk list + downloadUrl -> ranged GETs
- * of every part not yet on disk, each hashed as it streams into `<dest>.tessera-partial` at
- * its offset and recorded in `<dest>.tessera-partial.json` only once its SHA-256 matches
- * (a part that fails is fetched again; the partial file is never the destination) ->
+ * of every part not yet on disk, each streamed into `<dest>.tessera-partial` at its offset,
+ * hashed back from the file (on worker threads when there are several parts) and recorded in
+ * `<dest>.tessera-partial.json` only once its SHA-256 matches (a part that fails is fetched
+ * again; the partial file is never the destination) ->
  * contentHash over the verified digests -> fsync -> atomic rename. Verified bytes are flushed with
  * fdatasync every SYNC_EVERY bytes while the transfer goes on, so the final fsync has little left to
  * write. A killed download resumes by re-hashing the parts the sidecar lists (or every part present,
  * without a sidecar).
  */
 import { rename, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
-import { contentHashOf, sha256Hex } from './hashing';
+import { HashPool } from './hash-workers';
+import { contentHashOf, hashFileRange, sha256Hex, WORKER_THRESHOLD_PARTS } from './hashing';
 import { openPartial, PARTIAL_SUFFIX, SidecarFile, verifyExisting, type Part } from './partial';
 import * as ops from './operations';
 import { runPool } from './pool';
@@ -74,10 +75,15 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     for (const p of parts) if (p.size === 0) verified.set(p.index, p.sha256);
     await sidecar.save(verified);
 
-    const fetcher = new PartFetcher(api, file, parts, fh, sidecar, verified, opts);
     const todo = parts.filter((p) => !verified.has(p.index));
+    const pool = todo.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
+    const digestOf: DigestOf = pool
+      ? async (p) => (await pool.hash(partial, p.offset, p.size)).sha256
+      : (p) => hashFileRange(fh, p.offset, p.size);
+    const fetcher = new PartFetcher(api, file, parts, fh, digestOf, sidecar, verified, opts);
     fetcher.report();
-    await runPool(todo, opts.concurrency ?? 4, (p, s) => fetcher.fetchPart(p, s), signal).finally(() => fetcher.settle());
+    await runPool(todo, opts.concurrency ?? 4, (p, s) => fetcher.fetchPart(p, s), signal)
+      .finally(() => Promise.all([fetcher.settle(), pool?.close()]));
 
     const expected = file.contentHash ?? contentHashOf(parts.map((p) => p.sha256));
     if (!parts.every((p) => verified.has(p.index)) || contentHashOf(parts.map((p) => verified.get(p.index)!)) !== expected) {
@@ -110,6 +116,9 @@ function partsOf(file: FileWithChunks, size: number): Part[] {
   return parts;
 }
 
+/** SHA-256 (hex) of a part as it is on disk now; null if the file is too short. */
+type DigestOf = (part: Part) => Promise<string | null>;
+
 class PartFetcher {
   bytesReceived = 0;
   private bytesDone = 0;
@@ -124,6 +133,7 @@ class PartFetcher {
     private readonly file: FileWithChunks,
     parts: Part[],
     private readonly fh: FileHandle,
+    private readonly digestOf: DigestOf,
     private readonly sidecar: SidecarFile,
     private readonly verified: Map<number, string>,
     private readonly opts: DownloadOptions,
@@ -159,7 +169,6 @@ class PartFetcher {
           }
           throw new TesseraError('STORE', `part at ${part.offset}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status });
         }
-        const sha = createHash('sha256');
         let pos = part.offset;
         // network chunks are small: write them in batches (one syscall per WRITE_BATCH bytes)
         const batch: Uint8Array[] = [];
@@ -171,7 +180,6 @@ class PartFetcher {
         };
         for await (const chunk of res.body) {
           if (pos + chunk.length > part.offset + part.size) throw new TesseraError('STORE', `part at ${part.offset}: store sent too many bytes`);
-          sha.update(chunk);
           batch.push(chunk);
           pos += chunk.length;
           counted += chunk.length;
@@ -180,8 +188,8 @@ class PartFetcher {
           if (pos - batchAt >= WRITE_BATCH || batch.length >= 512) await flush();
         }
         await flush();
-        const digest = sha.digest('hex');
-        if (pos === part.offset + part.size && digest === part.sha256) {
+        const digest = pos === part.offset + part.size ? await this.digestOf(part) : null;
+        if (digest === part.sha256) {
           this.bytesReceived += part.size;
           this.verified.set(part.index, digest);
           this.syncInBackground(part.size);

@@ -40,15 +40,58 @@ parentPort.on('message', ({ path, offset, size, md5 }) => {
 `;
 
 interface Reply { sha256?: string; md5?: string; error?: string }
+interface Job { path: string; offset: number; size: number; md5: boolean }
 
-function run(worker: Worker, job: { path: string; offset: number; size: number; md5: boolean }): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: Reply) => { worker.off('error', onError); resolve(m); };
-    const onError = (e: Error) => { worker.off('message', onMessage); reject(e); };
-    worker.once('message', onMessage);
-    worker.once('error', onError);
-    worker.postMessage(job);
-  });
+/**
+ * Worker threads that hash byte ranges of files, each reading the range itself (from the page
+ * cache for data just written), so the caller's thread spends nothing on the bytes. Jobs queue
+ * for the first free worker. `close()` ends the threads; jobs still queued then reject.
+ */
+export class HashPool {
+  private readonly idle: Worker[];
+  private readonly all: Worker[];
+  private readonly queue: { job: Job; resolve(r: Reply): void; reject(e: unknown): void }[] = [];
+  private closed = false;
+
+  constructor(threads: number) {
+    this.all = Array.from({ length: Math.max(1, threads) }, () => new Worker(WORKER_SOURCE, { eval: true }));
+    this.idle = [...this.all];
+  }
+
+  /** SHA-256 (and MD5 if asked) of `size` bytes at `offset` of the file at `path`. */
+  async hash(path: string, offset: number, size: number, md5 = false): Promise<{ sha256: string; md5?: string }> {
+    const r = await new Promise<Reply>((resolve, reject) => {
+      if (this.closed) return reject(new Error('hash pool closed'));
+      this.queue.push({ job: { path, offset, size, md5 }, resolve, reject });
+      this.dispatch();
+    });
+    if (r.error || !r.sha256) throw new Error(`hashing ${path}: ${r.error ?? 'no digest'}`);
+    return { sha256: r.sha256, ...(r.md5 ? { md5: r.md5 } : {}) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(new Error('hash pool closed'));
+    await Promise.all(this.all.map((w) => w.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.idle.length && this.queue.length) {
+      const worker = this.idle.pop()!;
+      const { job, resolve, reject } = this.queue.shift()!;
+      const done = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        this.idle.push(worker);
+        this.dispatch();
+      };
+      const onMessage = (m: Reply) => { done(); resolve(m); };
+      const onError = (e: Error) => { done(); reject(e); };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.postMessage(job);
+    }
+  }
 }
 
 /** Digests of `spans` of the file at `path`, in order; rejects on a read error or abort. */
@@ -57,24 +100,17 @@ export async function hashSpansInWorkers(
   spans: PartSpan[],
   opts: { md5?: boolean; signal?: AbortSignal; onPart?: (span: PartSpan) => void; threads?: number } = {},
 ): Promise<PartDigest[]> {
-  const threads = Math.max(1, Math.min(opts.threads ?? os.availableParallelism(), 4, spans.length));
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true }));
+  const pool = new HashPool(Math.min(opts.threads ?? os.availableParallelism(), 4, spans.length));
   const out: PartDigest[] = new Array(spans.length);
-  let next = 0;
   try {
-    await Promise.all(workers.map(async (worker) => {
-      while (next < spans.length) {
-        opts.signal?.throwIfAborted();
-        const i = next++;
-        const span = spans[i];
-        const r = await run(worker, { path, offset: span.offset, size: span.size, md5: !!opts.md5 });
-        if (r.error || !r.sha256) throw new Error(`hashing ${path}: ${r.error ?? 'no digest'}`);
-        out[i] = { ...span, sha256: r.sha256, ...(r.md5 ? { md5: r.md5 } : {}) };
-        opts.onPart?.(span);
-      }
+    await Promise.all(spans.map(async (span, i) => {
+      opts.signal?.throwIfAborted();
+      out[i] = { ...span, ...(await pool.hash(path, span.offset, span.size, !!opts.md5)) };
+      opts.signal?.throwIfAborted();
+      opts.onPart?.(span);
     }));
     return out;
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool.close();
   }
 }

@@ -9,7 +9,7 @@ export const MIN_PART_SIZE = 8 * MIB;
 export const MAX_PARTS = 10_000;
 const READ_BUFFER = MIB;
 /** From this many parts on, parts are hashed on worker threads (small files stay on this thread). */
-const WORKER_THRESHOLD_PARTS = 3;
+export const WORKER_THRESHOLD_PARTS = 3;
 
 /** One byte range of a file, as uploaded or downloaded. partNumber is 1-based. */
 export interface PartSpan {

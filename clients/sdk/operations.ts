@@ -38,7 +38,7 @@ export const UPLOAD_PLAN = `query UploadPlan($size: BigInt!) {
 export const BEGIN_UPLOAD = `mutation BeginUpload($input: BeginUploadInput!) { beginUpload(input: $input) { ${SESSION_FIELDS} } }`;
 
 export const CONFIRM_PARTS = `mutation ConfirmParts($sessionId: ID!, $parts: [ConfirmPartInput!]!) {
-  confirmParts(sessionId: $sessionId, parts: $parts) { id status parts { partNumber status } } }`;
+  confirmParts(sessionId: $sessionId, parts: $parts) { id status } }`;
 
 export const REFRESH_PART_URLS = `mutation RefreshPartUrls($sessionId: ID!, $partNumbers: [Int!]!) {
   refreshPartUrls(sessionId: $sessionId, partNumbers: $partNumbers) { ${PART_FIELDS} } }`;

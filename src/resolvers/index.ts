@@ -5,11 +5,11 @@ import { DateTimeScalar } from '../schema/scalars';
 import { AuthResolver } from './auth.resolver';
 import { ChangeResolver } from './change.resolver';
 import { FileResolver } from './file.resolver';
-import { UploadResolver } from './upload.resolver';
+import { PartUploadResolver, UploadResolver } from './upload.resolver';
 import { RevisionResolver } from './revision.resolver';
 import { AccountResolver, FileSharingResolver, ShareLinkResolver, ShareResolver } from './share.resolver';
 
-export const resolvers = [AuthResolver, FileResolver, UploadResolver, ChangeResolver, ShareResolver, FileSharingResolver, ShareLinkResolver, AccountResolver, RevisionResolver] as const;
+export const resolvers = [AuthResolver, FileResolver, UploadResolver, PartUploadResolver, ChangeResolver, ShareResolver, FileSharingResolver, ShareLinkResolver, AccountResolver, RevisionResolver] as const;
 
 /** Subscriptions here supply their own `subscribe`; type-graphql still wants a pubSub. */
 const noPubSub = {

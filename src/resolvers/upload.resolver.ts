@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { PartView, SessionView } from '../services/uploads';
-import { BigIntScalar } from '../schema/scalars';
-import { BeginUploadInput, ConfirmPartInput, FileType, PartUploadType, UploadPlanType, UploadSessionType } from '../schema/types';
+import { BigIntScalar, DateTimeScalar } from '../schema/scalars';
+import { BeginUploadInput, ConfirmPartInput, FileType, HeaderType, PartUploadType, UploadPlanType, UploadSessionType } from '../schema/types';
 import { requireUser, type Context } from './context';
 
 @Resolver(() => UploadSessionType)
@@ -55,9 +55,38 @@ export class UploadResolver {
     return ctx.services.uploads.abort(requireUser(ctx).userId, sessionId);
   }
 
+  @FieldResolver(() => [PartUploadType])
+  parts(@Root() session: UploadSessionType) {
+    return session.loadParts();
+  }
+
   @FieldResolver(() => FileType, { nullable: true })
   file(@Root() session: UploadSessionType, @Ctx() ctx: Context) {
     return session.fileId ? ctx.services.files.get(requireUser(ctx).userId, session.fileId) : null;
+  }
+}
+
+/** Parts are read, and their URLs minted, only when a query selects them. */
+@Resolver(() => PartUploadType)
+export class PartUploadResolver {
+  @FieldResolver(() => String, { nullable: true })
+  async url(@Root() p: PartUploadType) {
+    return (await p.presigned())?.url ?? null;
+  }
+
+  @FieldResolver(() => String)
+  async method(@Root() p: PartUploadType) {
+    return (await p.presigned())?.method ?? 'PUT';
+  }
+
+  @FieldResolver(() => [HeaderType])
+  async headers(@Root() p: PartUploadType) {
+    return (await p.presigned())?.headers ?? [];
+  }
+
+  @FieldResolver(() => DateTimeScalar, { nullable: true })
+  async urlExpiresAt(@Root() p: PartUploadType) {
+    return (await p.presigned())?.urlExpiresAt ?? null;
   }
 }
 
@@ -66,13 +95,13 @@ export function toSession(view: SessionView | null): UploadSessionType | null {
   const s = view.session;
   return {
     id: s.id, path: s.path, size: s.size, partSize: s.partSize, contentHash: s.contentHash, status: s.status as UploadSessionType['status'],
-    expiresAt: s.expiresAt, fileId: s.fileId, parts: view.parts.map(toPart),
+    expiresAt: s.expiresAt, fileId: s.fileId, loadParts: async () => (await view.parts()).map(toPart),
   };
 }
 
 function toPart(v: PartView): PartUploadType {
   return {
     partNumber: v.part.partNumber, offset: v.part.offset, size: v.part.size, sha256: v.part.sha256,
-    status: v.part.status as PartUploadType['status'], url: v.url, method: v.method, headers: v.headers, urlExpiresAt: v.urlExpiresAt,
+    status: v.part.status as PartUploadType['status'], presigned: v.presigned,
   };
 }

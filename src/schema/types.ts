@@ -1,5 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { BigIntScalar, DateTimeScalar } from './scalars';
+import type { PresignedPart } from '../services/uploads';
 import { ChangeKindEnum, ChunkStatusEnum, FileStatusEnum, ShareRoleEnum, UploadStatusEnum } from './enums';
 
 @ObjectType('User')
@@ -94,10 +95,12 @@ export class PartUploadType {
   @Field(() => BigIntScalar) size: number;
   @Field() sha256: string;
   @Field(() => ChunkStatusEnum) status: ChunkStatusEnum;
-  @Field(() => String, { nullable: true, description: 'Absolute, or relative to this server. Null once verified.' }) url: string | null;
-  @Field() method: string;
-  @Field(() => [HeaderType], { description: 'Send exactly these headers with the PUT.' }) headers: HeaderType[];
-  @Field(() => DateTimeScalar, { nullable: true }) urlExpiresAt: Date | null;
+  @Field(() => String, { nullable: true, description: 'Absolute, or relative to this server. Null once verified.' }) url?: string | null;
+  @Field() method?: string;
+  @Field(() => [HeaderType], { description: 'Send exactly these headers with the PUT.' }) headers?: HeaderType[];
+  @Field(() => DateTimeScalar, { nullable: true }) urlExpiresAt?: Date | null;
+  /** Mints the PUT these four fields show, once (see PartUploadResolver). */
+  presigned: () => Promise<PresignedPart | null>;
 }
 
 @ObjectType('UploadSession')
@@ -108,9 +111,11 @@ export class UploadSessionType {
   @Field(() => BigIntScalar) partSize: number;
   @Field() contentHash: string;
   @Field(() => UploadStatusEnum) status: UploadStatusEnum;
-  @Field(() => [PartUploadType]) parts: PartUploadType[];
+  @Field(() => [PartUploadType]) parts?: PartUploadType[];
   @Field(() => DateTimeScalar) expiresAt: Date;
   fileId: string | null;
+  /** Reads the parts (see UploadResolver.parts). */
+  loadParts: () => Promise<PartUploadType[]>;
 }
 
 @ObjectType('UploadPlan')

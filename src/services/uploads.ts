@@ -25,17 +25,25 @@ export interface BeginUploadInput {
   folderId?: string | null;
 }
 
-export interface PartView {
-  part: UploadPart;
-  url: string | null;
+/** A presigned part PUT. */
+export interface PresignedPart {
+  url: string;
   method: string;
   headers: { name: string; value: string }[];
-  urlExpiresAt: Date | null;
+  urlExpiresAt: Date;
 }
 
+/** A part as the API shows it. */
+export interface PartView {
+  part: UploadPart;
+  /** Mints the part's PUT on first call (memoised); null once verified, or where URLs are not handed out. */
+  presigned(): Promise<PresignedPart | null>;
+}
+
+/** A session as the API shows it; parts are read only if asked for (a 50 GiB upload has 6,400). */
 export interface SessionView {
   session: UploadSession;
-  parts: PartView[];
+  parts(): Promise<PartView[]>;
 }
 
 export interface UploadSettings extends Omit<PlanSettings, 'limits' | 'checksum'> {
@@ -109,7 +117,7 @@ export class UploadService {
         for (let i = 0; i < rows.length; i += 500) await m.insert(UploadPart, rows.slice(i, i + 500));
         return s;
       });
-      return this.view(session, await this.parts(session.id), true);
+      return this.view(session, null, true);
     } catch (e) {
       await this.storage.abortMultipartUpload(storageKey, storageUploadId).catch(() => undefined);
       throw e;
@@ -118,17 +126,23 @@ export class UploadService {
 
   async get(userId: string, sessionId: string): Promise<SessionView> {
     const session = await this.owned(userId, sessionId);
-    return this.view(session, await this.parts(session.id), false);
+    return this.view(session, null, false);
   }
 
-  /** Marks parts verified once the store lists them with the same size and ETag. */
+  /**
+   * Marks parts verified once the store lists them with the same size and ETag. Reads only
+   * the confirmed parts and the store's listing around them, so confirming in batches costs
+   * the same whatever the file size.
+   */
   async confirmParts(userId: string, sessionId: string, confirmed: { partNumber: number; etag: string }[]): Promise<SessionView> {
     const session = await this.owned(userId, sessionId);
-    if (session.status !== 'ACTIVE') return this.view(session, await this.parts(session.id), false);
-    const parts = await this.parts(session.id);
+    if (session.status !== 'ACTIVE') return this.view(session, null, false);
+    if (confirmed.length > 10_000) throw badInput('too many parts');
+    const numbers = [...new Set(confirmed.map((c) => c.partNumber))];
+    const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
     for (const c of confirmed) if (!byNumber.has(c.partNumber)) throw badInput(`no part ${c.partNumber} in this upload`, { partNumber: c.partNumber });
-    const stored = await this.listStored(session);
+    const stored = numbers.length ? await this.listStored(session, { from: Math.min(...numbers), to: Math.max(...numbers) }) : new Map();
     const changed: UploadPart[] = [];
     for (const c of confirmed) {
       const part = byNumber.get(c.partNumber)!;
@@ -146,7 +160,7 @@ export class UploadService {
       });
       await this.bus.publish({ type: 'upload', sessionId });
     }
-    return this.view(session, parts, true);
+    return this.view(session, null, true);
   }
 
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
@@ -156,7 +170,10 @@ export class UploadService {
     const parts = await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In([...new Set(partNumbers)]) });
     if (parts.length !== new Set(partNumbers).size) throw badInput('unknown part number');
     parts.sort((a, b) => a.partNumber - b.partNumber);
-    return Promise.all(parts.map((p) => this.presign(session, p)));
+    return Promise.all(parts.map(async (p) => {
+      const presigned = await this.presign(session, p);
+      return { part: p, presigned: async () => presigned };
+    }));
   }
 
   /**
@@ -240,7 +257,7 @@ export class UploadService {
    */
   private async resume(session: UploadSession): Promise<SessionView | null> {
     const parts = await this.parts(session.id);
-    const stored = await this.listStored(session, true);
+    const stored = await this.listStored(session, { nullIfGone: true });
     if (!stored) {
       if (await this.objectExists(session.storageKey, session.size)) {
         await this.complete(session.ownerId, session.deviceId, session.id);
@@ -280,7 +297,7 @@ export class UploadService {
       return s;
     });
     await this.journal.notify(changes);
-    return { session, parts: [] };
+    return this.view(session, [], false);
   }
 
   /**
@@ -317,23 +334,27 @@ export class UploadService {
     return node;
   }
 
-  /** The session with its parts; `withUrls` presigns a PUT for every part not yet verified. */
-  private async view(session: UploadSession, parts: UploadPart[], withUrls: boolean): Promise<SessionView> {
+  /**
+   * The session with its parts (`parts`, or read when first asked for); with `withUrls`, a
+   * part not yet verified mints its PUT when first asked for.
+   */
+  private view(session: UploadSession, parts: UploadPart[] | null, withUrls: boolean): SessionView {
     const presign = withUrls && session.status === 'ACTIVE';
     return {
       session,
-      parts: await Promise.all(parts.map((part) => (presign && part.status !== 'VERIFIED'
-        ? this.presign(session, part)
-        : { part, url: null, method: 'PUT', headers: [], urlExpiresAt: null }))),
+      parts: once(async () => (parts ?? (await this.parts(session.id))).map((part) => ({
+        part,
+        presigned: once(async () => (presign && part.status !== 'VERIFIED' ? this.presign(session, part) : null)),
+      }))),
     };
   }
 
-  private async presign(session: UploadSession, part: UploadPart): Promise<PartView> {
+  private async presign(session: UploadSession, part: UploadPart): Promise<PresignedPart> {
     const req = await this.storage.presignUploadPart(session.storageKey, session.storageUploadId!, part.partNumber, {
       size: part.size, checksums: { sha256: part.sha256, md5: part.md5 ?? undefined }, expiresIn: this.settings.partUrlTtl,
     });
     return {
-      part, url: req.url, method: req.method, urlExpiresAt: req.expiresAt,
+      url: req.url, method: req.method, urlExpiresAt: req.expiresAt,
       headers: Object.entries(req.headers).map(([name, value]) => ({ name, value })),
     };
   }
@@ -348,20 +369,24 @@ export class UploadService {
     return this.ds.getRepository(UploadPart).find({ where: { sessionId }, order: { partNumber: 'ASC' } });
   }
 
-  private async listStored(session: UploadSession): Promise<Map<number, UploadedPart>>;
-  private async listStored(session: UploadSession, nullIfGone: true): Promise<Map<number, UploadedPart> | null>;
-  private async listStored(session: UploadSession, nullIfGone = false): Promise<Map<number, UploadedPart> | null> {
+  /**
+   * The parts the store holds (those numbered `from`..`to` at least, when given: pages
+   * outside are not read). With `nullIfGone`, null when the store no longer knows the upload.
+   */
+  private async listStored(session: UploadSession, opts?: { from?: number; to?: number }): Promise<Map<number, UploadedPart>>;
+  private async listStored(session: UploadSession, opts: { nullIfGone: true }): Promise<Map<number, UploadedPart> | null>;
+  private async listStored(session: UploadSession, opts: { nullIfGone?: boolean; from?: number; to?: number } = {}): Promise<Map<number, UploadedPart> | null> {
     const out = new Map<number, UploadedPart>();
     if (!session.storageUploadId) return out;
-    let marker: number | undefined;
+    let marker = opts.from && opts.from > 1 ? opts.from - 1 : undefined;
     try {
       do {
         const page = await this.storage.listParts(session.storageKey, session.storageUploadId, { marker });
         for (const p of page.parts) out.set(p.partNumber, p);
         marker = page.nextMarker;
-      } while (marker !== undefined);
+      } while (marker !== undefined && !(opts.to !== undefined && marker >= opts.to));
     } catch (e) {
-      if (isStorageError(e, 'NO_SUCH_UPLOAD')) return nullIfGone ? null : out;
+      if (isStorageError(e, 'NO_SUCH_UPLOAD')) return opts.nullIfGone ? null : out;
       throw e;
     }
     return out;
@@ -400,4 +425,10 @@ function checkBase(node: FileNode | null, baseRevision: number | null | undefine
  */
 function storedAsDeclared(part: UploadPart, stored: UploadedPart | undefined, etag = part.etag): boolean {
   return !!stored && stored.size === part.size && (etag === null || stored.etag === etag);
+}
+
+/** `fn`, called at most once; later calls share the first call's promise. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
 }

@@ -116,7 +116,7 @@ describe('local storage adapter, parts written in place', () => {
       await symlink(`s1.${PART}.${etag}@0`, path.join(dead, '1'));
       await writeFile(path.join(dead, 'done.json'), JSON.stringify({ etag: recorded }));
     }
-    await leaveDeadClaim(placed.etag);
+    await leaveDeadClaim(placed.etag!);
     const again = await fx.adapter.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]);
     expect(again.etag).toBe(placed.etag);
     expect((await readAll(await fx.adapter.getStream(key))).equals(bytes)).toBe(true);

@@ -94,7 +94,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     const marker = opts?.marker ?? 0;
     return fsCall('NO_SUCH_UPLOAD', async () => {
       await this.staging.meta(uploadId, key);
-      const after = (await this.staging.parts(uploadId)).filter((p) => p.partNumber > marker);
+      const after = await this.staging.parts(uploadId, undefined, { after: marker, limit: max + 1 });
       const page = after.slice(0, max).map(({ partNumber, etag, size }) => ({ partNumber, etag, size }));
       return { parts: page, nextMarker: after.length > max ? page[page.length - 1].partNumber : undefined };
     });

@@ -163,9 +163,15 @@ export class Staging {
     await this.link(this.uploadDir(uploadId), part.partNumber, `s${part.partNumber}.${part.size}.${part.etag}@${offset}`);
   }
 
-  /** Every current part, ascending by number, each with where its bytes are. */
-  async parts(uploadId: string, dir = this.uploadDir(uploadId)): Promise<StagedPart[]> {
-    const names = (await fs.readdir(dir)).filter((n) => PART_LINK.test(n));
+  /**
+   * The current parts, ascending by number, each with where its bytes are: all of them, or
+   * the first `window.limit` numbered above `window.after` (only their links are read).
+   */
+  async parts(uploadId: string, dir = this.uploadDir(uploadId), window?: { after: number; limit: number }): Promise<StagedPart[]> {
+    let names = (await fs.readdir(dir)).filter((n) => PART_LINK.test(n));
+    if (window) {
+      names = names.filter((n) => Number(n) > window.after).sort((a, b) => Number(a) - Number(b)).slice(0, window.limit);
+    }
     const parts = await Promise.all(
       names.map(async (name): Promise<StagedPart | undefined> => {
         const target = await fs.readlink(path.join(dir, name));
