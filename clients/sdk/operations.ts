@@ -3,7 +3,9 @@
 const FILE_FIELDS = `id name path isFolder size mimeType contentHash status revision createdAt updatedAt`;
 const USER_FIELDS = `id email name`;
 const PART_FIELDS = `partNumber offset size sha256 status url method headers { name value } urlExpiresAt`;
+const PART_STATUS_FIELDS = `partNumber offset size sha256 status`;
 const SESSION_FIELDS = `id path size partSize contentHash status expiresAt parts { ${PART_FIELDS} } file { ${FILE_FIELDS} }`;
+const SESSION_FIELDS_NO_URLS = `id path size partSize contentHash status expiresAt parts { ${PART_STATUS_FIELDS} } file { ${FILE_FIELDS} }`;
 const AUTH_FIELDS = `token user { ${USER_FIELDS} } device { id name }`;
 
 export const SIGN_UP = `mutation SignUp($email: String!, $password: String!, $name: String, $deviceName: String) {
@@ -36,6 +38,9 @@ export const UPLOAD_PLAN = `query UploadPlan($size: BigInt!) {
   uploadPlan(size: $size) { partSize partCount maxParts minPartSize maxSize checksumAlgorithm partChecksum } }`;
 
 export const BEGIN_UPLOAD = `mutation BeginUpload($input: BeginUploadInput!) { beginUpload(input: $input) { ${SESSION_FIELDS} } }`;
+
+/** beginUpload without part URLs: big files fetch them a window at a time (refreshPartUrls). */
+export const BEGIN_UPLOAD_NO_URLS = `mutation BeginUpload($input: BeginUploadInput!) { beginUpload(input: $input) { ${SESSION_FIELDS_NO_URLS} } }`;
 
 export const CONFIRM_PARTS = `mutation ConfirmParts($sessionId: ID!, $parts: [ConfirmPartInput!]!) {
   confirmParts(sessionId: $sessionId, parts: $parts) { id status } }`;

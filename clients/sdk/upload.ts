@@ -49,6 +49,8 @@ export interface UploadResult {
 }
 
 const REFRESH_MARGIN_MS = 30_000;
+/** Part URLs asked for at a time: all of them in beginUpload up to this many parts, else windows of this many. */
+const URL_WINDOW = 64;
 
 /**
  * Uploads `localPath` to `remotePath`. Rejects with TesseraError (server codes, NETWORK, STORE,
@@ -65,7 +67,8 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
     signal,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'hash', bytesDone: done, bytesTotal: total }),
   });
-  const { beginUpload: session } = await api.request<{ beginUpload: UploadSession }>(ops.BEGIN_UPLOAD, {
+  const begin = digest.parts.length <= URL_WINDOW ? ops.BEGIN_UPLOAD : ops.BEGIN_UPLOAD_NO_URLS;
+  const { beginUpload: session } = await api.request<{ beginUpload: UploadSession }>(begin, {
     input: {
       path: remotePath,
       size: String(digest.size),
@@ -86,6 +89,7 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
 
   const uploader = new PartUploader(api, localPath, session, digest.size, opts);
   const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
+  uploader.willSend(todo.map((p) => p.partNumber));
   uploader.report();
   try {
     await runPool(todo, opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY, (part, s) => uploader.send(part, s), signal);
@@ -103,6 +107,10 @@ class PartUploader {
   bytesSent = 0;
   private bytesDone = 0;
   private readonly parts = new Map<number, PartUpload>();
+  /** Part numbers in the order they will be sent, and each one's place in it. */
+  private order: number[] = [];
+  private readonly place = new Map<number, number>();
+  private readonly refreshing = new Map<number, Promise<void>>();
   private pending: { partNumber: number; etag: string }[] = [];
   private confirmChain: Promise<void> = Promise.resolve();
   private readonly fetchImpl: typeof fetch;
@@ -123,6 +131,12 @@ class PartUploader {
 
   needsUpload(partNumber: number): boolean {
     return this.parts.get(partNumber)?.status !== 'VERIFIED';
+  }
+
+  /** The parts about to be sent, in order (URLs are fetched ahead along it). */
+  willSend(partNumbers: number[]): void {
+    this.order = partNumbers;
+    partNumbers.forEach((n, i) => this.place.set(n, i));
   }
 
   report(): void {
@@ -209,12 +223,26 @@ class PartUploader {
     return Readable.toWeb(stream) as ReadableStream;
   }
 
+  /**
+   * A fresh URL for `partNumber`, fetched with those of the next parts to send that lack one
+   * (up to URL_WINDOW in one refreshPartUrls); parts already being fetched wait for that call.
+   */
   private async refresh(partNumber: number, signal: AbortSignal): Promise<PartUpload> {
-    const { refreshPartUrls } = await this.api.request<{ refreshPartUrls: PartUpload[] }>(
-      ops.REFRESH_PART_URLS, { sessionId: this.session.id, partNumbers: [partNumber] }, signal);
-    const fresh = refreshPartUrls.find((p) => p.partNumber === partNumber);
+    if (!this.refreshing.has(partNumber)) {
+      const numbers = [partNumber];
+      for (let i = (this.place.get(partNumber) ?? this.order.length) + 1; i < this.order.length && numbers.length < URL_WINDOW; i++) {
+        const n = this.order[i];
+        const known = this.parts.get(n);
+        if (!this.refreshing.has(n) && (!known?.url || expiresSoon(known))) numbers.push(n);
+      }
+      const call = this.api.request<{ refreshPartUrls: PartUpload[] }>(ops.REFRESH_PART_URLS, { sessionId: this.session.id, partNumbers: numbers }, signal)
+        .then(({ refreshPartUrls }) => { for (const p of refreshPartUrls) this.parts.set(p.partNumber, p); })
+        .finally(() => { for (const n of numbers) this.refreshing.delete(n); });
+      for (const n of numbers) this.refreshing.set(n, call);
+    }
+    await this.refreshing.get(partNumber);
+    const fresh = this.parts.get(partNumber);
     if (!fresh?.url) throw new TesseraError('PROTOCOL', `no URL for part ${partNumber} after refreshPartUrls`);
-    this.parts.set(partNumber, fresh);
     return fresh;
   }
 }
