@@ -5,14 +5,14 @@
  *       [--concurrency N] [--dd-sample-gib 8]
  *
  * Needs `npm run build`. The source is a sparse file (no disk, reads as zeros: the client still
- * reads and hashes every byte). The local store stages parts and then assembles them, so the
- * upload needs about 2x the size on disk transiently; the default size is
- * min(50 GiB, free space of --dir / 2.5), whole GiB. Raw disk write speed is measured first with
+ * reads and hashes every byte). The local store writes each part straight to its offset in the
+ * object's file and completes by renaming it, so the upload needs about 1x its size on disk; the
+ * default size is min(50 GiB, (free space of --dir - 4 GiB) / 1.1), whole GiB. Raw disk write speed is measured first with
  * `dd if=/dev/zero bs=8M conv=fdatasync` of min(size, --dd-sample-gib) (a proportionate sample).
  * The server (STORAGE=local, SQLite, throwaway DATA_DIR) and the CLI run as separate processes;
  * /proc/<pid>/status (VmHWM, VmRSS) is sampled every 250 ms and /proc/<pid>/io gives the phase
  * boundaries (client has read the file once = hashing done; server has written `size` bytes =
- * every part staged; the rest until the CLI exits = completeUpload's assembly).
+ * every part written; the rest until the CLI exits = the last confirmParts and completeUpload).
  * Everything is deleted afterwards. Prints a table; exits non-zero only on error (a failed
  * upload, or an RSS above the 300 MB goal is reported, not an error).
  */
@@ -43,14 +43,14 @@ async function main(): Promise<void> {
   const base = path.resolve(arg('dir', process.env.BENCH_DIR ?? os.tmpdir()));
   const st = fs.statfsSync(base);
   const free = st.bavail * st.bsize;
-  const cap = Math.floor(free / 2.5 / GiB);
+  const cap = Math.floor((free - 4 * GiB) / 1.1 / GiB);
   const requested = arg('size-gib', '');
   const sizeGiB = requested ? Number(requested) : Math.min(50, cap);
   const why = requested
     ? `requested with --size-gib`
-    : sizeGiB < 50 ? `min(50 GiB, free ${fmtBytes(free)} / 2.5) = ${sizeGiB} GiB: the local store needs ~2x the size transiently` : 'the 50 GiB target fits';
+    : sizeGiB < 50 ? `min(50 GiB, (free ${fmtBytes(free)} - 4 GiB) / 1.1) = ${sizeGiB} GiB` : 'the 50 GiB target fits';
   if (!(sizeGiB > 0)) throw new Error(`not enough free space under ${base} (${fmtBytes(free)})`);
-  if (sizeGiB * GiB * 2.2 > free) throw new Error(`${sizeGiB} GiB needs ~${(sizeGiB * 2.2).toFixed(0)} GiB free under ${base}; only ${fmtBytes(free)}`);
+  if (sizeGiB * GiB * 1.05 > free) throw new Error(`${sizeGiB} GiB needs ~${(sizeGiB * 1.05).toFixed(0)} GiB free under ${base}; only ${fmtBytes(free)}`);
   const size = sizeGiB * GiB;
   const ddGiB = Math.min(sizeGiB, Number(arg('dd-sample-gib', '8')));
   const conc = arg('concurrency', '');
@@ -129,11 +129,11 @@ async function main(): Promise<void> {
       ['source', 'sparse file (reads as zeros; client reads it twice: hash pass + upload pass)'],
       ['wall time, upload command', `${secs.toFixed(1)} s`],
       ['  hash pass (client read the file once)', `${hashS.toFixed(1)} s (${(size / MiB / hashS).toFixed(0)} MiB/s)`],
-      ['  parts PUT + staged by the server', `${partsS.toFixed(1)} s (${(size / MiB / partsS).toFixed(0)} MiB/s)`],
-      ['  completeUpload (assemble parts, fsync)', `${assembleS.toFixed(1)} s (${(size / MiB / assembleS).toFixed(0)} MiB/s)`],
+      ['  parts PUT, written in place by the server', `${partsS.toFixed(1)} s (${(size / MiB / partsS).toFixed(0)} MiB/s)`],
+      ['  last confirmParts + completeUpload (fsync, rename)', `${assembleS.toFixed(1)} s (${(size / MiB / assembleS).toFixed(0)} MiB/s)`],
       ['end-to-end throughput', `${(tput / MiB).toFixed(0)} MiB/s`],
       [`raw disk write (dd ${ddGiB} GiB, fdatasync)`, `${(diskBps / MiB).toFixed(0)} MiB/s`],
-      ['throughput / raw disk write', `${((tput / diskBps) * 100).toFixed(0)}% (the store writes every byte twice: staged part + assembled object)`],
+      ['throughput / raw disk write', `${((tput / diskBps) * 100).toFixed(0)}% (the store writes every byte once, in place)`],
       ['peak disk used', fmtBytes(peakStaged)],
       ['peak RSS client (VmHWM)', `${mb(clientPeak)} ${clientPeak < RSS_GOAL ? '< 300 MB goal: ok' : '>= 300 MB goal: MISSED'}`],
       ['peak RSS server (VmHWM)', `${mb(serverPeak)} ${serverPeak < RSS_GOAL ? '< 300 MB goal: ok' : '>= 300 MB goal: MISSED'}`],

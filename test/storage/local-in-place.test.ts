@@ -88,6 +88,17 @@ describe('local storage adapter, parts written in place', () => {
     expect((await readAll(await fx.adapter.getStream(key))).equals(Buffer.concat([p1, p3, p4, p5]))).toBe(true);
   });
 
+  it('copies instead of renaming while a writer still holds a slot (its bytes must not land in the object)', async () => {
+    const { key, uploadId } = await openUpload();
+    const bytes = randomBytes(PART);
+    const etag = (await put(key, uploadId, 1, bytes)).etag;
+    const data = await stat(path.join(uploadDir(uploadId), 'data'));
+    await writeFile(path.join(uploadDir(uploadId), 'slot-2.lock'), '');
+    await fx.adapter.completeMultipartUpload(key, uploadId, [{ partNumber: 1, etag }]);
+    expect((await stat(path.join(fx.root, 'objects', ...key.split('/')))).ino).not.toBe(data.ino);
+    expect((await readAll(await fx.adapter.getStream(key))).equals(bytes)).toBe(true);
+  });
+
   it('refuses to complete from a data file that lost bytes (INVALID_PART), and keeps the upload', async () => {
     const { key, uploadId } = await openUpload();
     const bytes = randomBytes(PART);

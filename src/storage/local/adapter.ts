@@ -138,7 +138,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     try {
       const ranges = this.checkCompletion(parts, await this.staging.parts(uploadId, claimed.dir));
       const inPlace = path.join(claimed.dir, DATA_FILE);
-      if (tiles(ranges, inPlace)) {
+      if (tiles(ranges, inPlace) && !(await this.staging.hasSlotWriters(claimed.dir))) {
         await this.finishInPlace(inPlace, ranges, claimed.dir, target);
       } else {
         await concatRanges(ranges, tmp);
@@ -154,7 +154,8 @@ export class LocalStorageAdapter implements StorageAdapter {
   }
 
   /**
-   * Parts written in place that tile the object: cut the data file to the object's size,
+   * Parts written in place that tile the object, and no writer still holding a slot (its
+   * bytes could land in the object after the rename): cut the data file to the object's size,
    * fsync it and rename it into place (no copy). `done.json` records the object's etag first,
    * so a completer that dies after the rename is recognised when the call is repeated.
    */

@@ -29,6 +29,8 @@ const PART_DATA = /^p(\d+)\.(\d+)\.([0-9a-f]{64})$/;
 const PART_SLOT = /^s(\d+)\.(\d+)\.([0-9a-f]{64})@(\d+)$/;
 /** The file parts are written into in place, each at (partNumber - 1) * partSize. */
 export const DATA_FILE = 'data';
+const SLOT_MARKER_SUFFIX = '.lock';
+const SLOT_MARKER = /^slot-\d+\.lock$/;
 
 /**
  * Parts staged on disk, one directory per upload:
@@ -142,7 +144,7 @@ export class Staging {
   async claimSlot(uploadId: string, meta: UploadMeta, n: number, size: number, maxEnd: number): Promise<{ file: string; offset: number; release(): Promise<void> } | null> {
     if (!meta.partSize || size > meta.partSize || n * meta.partSize > maxEnd) return null;
     const dir = this.uploadDir(uploadId);
-    const marker = path.join(dir, `slot-${n}.lock`);
+    const marker = path.join(dir, `slot-${n}${SLOT_MARKER_SUFFIX}`);
     try {
       await (await fs.open(marker, 'wx')).close();
     } catch (e) {
@@ -156,6 +158,11 @@ export class Staging {
       return null;
     }
     return { file: path.join(dir, DATA_FILE), offset: (n - 1) * meta.partSize, release };
+  }
+
+  /** True while some writer holds (or a crashed one left) a slot marker in `dir`. */
+  async hasSlotWriters(dir: string): Promise<boolean> {
+    return (await fs.readdir(dir)).some((n) => SLOT_MARKER.test(n));
   }
 
   /** Records part `n` as written in place at `offset` of the data file. */
