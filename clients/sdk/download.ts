@@ -14,7 +14,7 @@ import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
 import { HashPool } from './hash-workers';
 import { contentHashOf, hashFileRange, sha256Hex, WORKER_THRESHOLD_PARTS } from './hashing';
-import { openPartial, PARTIAL_SUFFIX, SidecarFile, verifyExisting, type Part } from './partial';
+import { openPartial, PARTIAL_SUFFIX, SidecarFile, verifyExisting, type DigestOf, type Part } from './partial';
 import * as ops from './operations';
 import { runPool } from './pool';
 import type { ProgressCallback } from './progress';
@@ -69,21 +69,20 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
   const partial = localPath + PARTIAL_SUFFIX;
   const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] });
   const fh = await openPartial(partial);
+  const pool = parts.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
+  const digestOf: DigestOf = pool
+    ? async (p) => (await pool.hash(partial, p.offset, p.size)).sha256
+    : (p) => hashFileRange(fh, p.offset, p.size);
   try {
-    const verified = await verifyExisting(fh, parts, await sidecar.load());
+    const verified = await verifyExisting(fh, parts, await sidecar.load(), digestOf);
     await fh.truncate(size);
     for (const p of parts) if (p.size === 0) verified.set(p.index, p.sha256);
     await sidecar.save(verified);
 
     const todo = parts.filter((p) => !verified.has(p.index));
-    const pool = todo.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
-    const digestOf: DigestOf = pool
-      ? async (p) => (await pool.hash(partial, p.offset, p.size)).sha256
-      : (p) => hashFileRange(fh, p.offset, p.size);
     const fetcher = new PartFetcher(api, file, parts, fh, digestOf, sidecar, verified, opts);
     fetcher.report();
-    await runPool(todo, opts.concurrency ?? 4, (p, s) => fetcher.fetchPart(p, s), signal)
-      .finally(() => Promise.all([fetcher.settle(), pool?.close()]));
+    await runPool(todo, opts.concurrency ?? 4, (p, s) => fetcher.fetchPart(p, s), signal).finally(() => fetcher.settle());
 
     const expected = file.contentHash ?? contentHashOf(parts.map((p) => p.sha256));
     if (!parts.every((p) => verified.has(p.index)) || contentHashOf(parts.map((p) => verified.get(p.index)!)) !== expected) {
@@ -95,6 +94,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     await sidecar.remove();
     return { file, localPath, bytesReceived: fetcher.bytesReceived, partsDownloaded: todo.length, partsReused: parts.length - todo.length };
   } finally {
+    await pool?.close();
     await fh.close().catch(() => undefined);
   }
 }
@@ -115,9 +115,6 @@ function partsOf(file: FileWithChunks, size: number): Part[] {
   }
   return parts;
 }
-
-/** SHA-256 (hex) of a part as it is on disk now; null if the file is too short. */
-type DigestOf = (part: Part) => Promise<string | null>;
 
 class PartFetcher {
   bytesReceived = 0;

@@ -1,12 +1,14 @@
 /** The on-disk state of an unfinished download: `<dest>.tessera-partial` and its sidecar json of verified parts. */
 import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
-import { hashFileRange } from './hashing';
 
 /** Suffix of the file a download writes before its atomic rename. */
 export const PARTIAL_SUFFIX = '.tessera-partial';
 
 /** One part of a remote file, as its chunk list describes it. */
 export interface Part { index: number; offset: number; size: number; sha256: string }
+
+/** SHA-256 (hex) of a part as it is on disk now; null if the file is too short. */
+export type DigestOf = (part: Part) => Promise<string | null>;
 
 /** What the sidecar json holds. */
 export interface Sidecar { contentHash: string; size: number; verified: number[] }
@@ -22,15 +24,15 @@ export async function openPartial(path: string): Promise<FileHandle> {
 }
 
 /** Re-hashes the parts an earlier run left (those the sidecar lists, or all without one): index -> digest. */
-export async function verifyExisting(fh: FileHandle, parts: Part[], previous: Sidecar | null): Promise<Map<number, string>> {
+export async function verifyExisting(fh: FileHandle, parts: Part[], previous: Sidecar | null, digestOf: DigestOf): Promise<Map<number, string>> {
   const ok = new Map<number, string>();
   const { size: onDisk } = await fh.stat();
   const candidates = previous ? new Set(previous.verified) : null;
-  for (const p of parts) {
-    if (p.size === 0 || p.offset + p.size > onDisk || (candidates && !candidates.has(p.index))) continue;
-    const digest = await hashFileRange(fh, p.offset, p.size);
+  await Promise.all(parts.map(async (p) => {
+    if (p.size === 0 || p.offset + p.size > onDisk || (candidates && !candidates.has(p.index))) return;
+    const digest = await digestOf(p);
     if (digest === p.sha256) ok.set(p.index, digest);
-  }
+  }));
   return ok;
 }
 
