@@ -14,6 +14,8 @@
  * the bench fails if the CLI reports "already stored". Every download is compared with the
  * source (cmp, untimed). After each tool's round trip everything under this run's prefix is
  * deleted and RGW's garbage collector is run when the memstore OSD holds more than 3 GiB.
+ * Tessera downloads twice per run: by default (fsync before the rename) and with --no-fsync
+ * (neither peer flushes to disk); both are reported.
  * Prints a table on stdout; exits non-zero only on error.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,7 +25,9 @@ import path from 'node:path';
 import { GiB, MiB, REPO, fmtBytes, log, median, mustRun, run, runBench, sameFile, sleep, startServer, table, version, writeRandomFile } from './lib';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
-interface Sample { tool: Tool; run: number; dir: 'upload' | 'download'; seconds: number; peakRss: number }
+/** A tool, or Tessera's download without fsync (`--no-fsync`, what the peers do), timed right after its default download. */
+type Variant = Tool | 'tessera --no-fsync';
+interface Sample { tool: Variant; run: number; dir: 'upload' | 'download'; seconds: number; peakRss: number }
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -118,13 +122,16 @@ async function main(): Promise<void> {
       for (const tool of TOOLS) {
         await drainRgw();
         const out = path.join(dl, `${tool}-${r}.bin`);
-        let up, down;
+        let up, down, downNoFsync;
         if (tool === 'tessera') {
           const cfg = path.join(work, `cli-${r}`);
           await mustRun(process.execPath, [cli, 'signup', '--email', `bench-${stamp}-${r}@example.com`, '--password', 'bench-password-1'], { env: cliEnv(cfg) });
           up = await mustRun(process.execPath, [cli, 'upload', ...cOpt, src, `/bench-${r}.bin`], { env: cliEnv(cfg) });
           if (/already stored|resumed/.test(up.stderr + up.stdout)) throw new Error(`Tessera upload was not a full upload: ${up.stderr.slice(-300)}`);
           down = await mustRun(process.execPath, [cli, 'download', ...cOpt, `/bench-${r}.bin`, out], { env: cliEnv(cfg) });
+          if (!sameFile(src, out)) throw new Error(`tessera run ${r}: downloaded file differs from the source`);
+          fs.rmSync(out, { force: true });
+          downNoFsync = await mustRun(process.execPath, [cli, 'download', '--no-fsync', ...cOpt, `/bench-${r}.bin`, out], { env: cliEnv(cfg) });
         } else if (tool === 'aws') {
           up = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', src, `${bucketUrl}/aws-${r}/source.bin`], { env: peerEnv });
           down = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', `${bucketUrl}/aws-${r}/source.bin`, out], { env: peerEnv });
@@ -139,7 +146,9 @@ async function main(): Promise<void> {
         fs.rmSync(out, { force: true });
         samples.push({ tool, run: r, dir: 'upload', seconds: up.seconds, peakRss: up.peakRss });
         samples.push({ tool, run: r, dir: 'download', seconds: down.seconds, peakRss: down.peakRss });
-        log(`run ${r} ${tool.padEnd(7)} upload ${up.seconds.toFixed(2)} s, download ${down.seconds.toFixed(2)} s (load ${os.loadavg()[0].toFixed(2)})`);
+        if (downNoFsync) samples.push({ tool: 'tessera --no-fsync', run: r, dir: 'download', seconds: downNoFsync.seconds, peakRss: downNoFsync.peakRss });
+        const extra = downNoFsync ? `, --no-fsync ${downNoFsync.seconds.toFixed(2)} s` : '';
+        log(`run ${r} ${tool.padEnd(7)} upload ${up.seconds.toFixed(2)} s, download ${down.seconds.toFixed(2)} s${extra} (load ${os.loadavg()[0].toFixed(2)})`);
         await cleanupPrefix();
       }
     }
@@ -150,14 +159,15 @@ async function main(): Promise<void> {
   }
 
   // report
-  const med = (tool: Tool, dir: Sample['dir']) => median(samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.seconds));
-  const peak = (tool: Tool, dir: Sample['dir']) => Math.max(...samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.peakRss));
+  const med = (tool: Variant, dir: Sample['dir']) => median(samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.seconds));
+  const peak = (tool: Variant, dir: Sample['dir']) => Math.max(...samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.peakRss));
   const rows: (string | number)[][] = [];
   for (const dir of ['upload', 'download'] as const) {
-    for (const tool of TOOLS) {
+    const variants: Variant[] = dir === 'download' && TOOLS.includes('tessera') ? [...TOOLS, 'tessera --no-fsync'] : TOOLS;
+    for (const tool of variants) {
       const m = med(tool, dir);
       const all = samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.seconds.toFixed(2)).join(', ');
-      const ratio = (peer: Tool) => (TOOLS.includes(peer) && tool === 'tessera' ? `${(m / med(peer, dir)).toFixed(2)}×` : '');
+      const ratio = (peer: Tool) => (TOOLS.includes(peer) && tool.startsWith('tessera') ? `${(m / med(peer, dir)).toFixed(2)}×` : '');
       rows.push([`${dir} ${tool}`, all, m.toFixed(2), `${(SIZE / MiB / m).toFixed(0)}`, `${(peak(tool, dir) / MiB).toFixed(0)}`, ratio('aws'), ratio('rclone')]);
     }
   }

@@ -4,6 +4,7 @@ import { basename, join, posix, resolve } from 'node:path';
 import type { CliContext } from './context';
 import { remotePath } from './files';
 import { ProgressBar } from './progress';
+import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../sdk/download';
 import { DEFAULT_UPLOAD_CONCURRENCY } from '../sdk/upload';
 
 /** `upload` and `download`, with a progress bar on a TTY. */
@@ -38,8 +39,9 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
     .description('download a file (resumes an interrupted download)')
     .argument('<remote>')
     .argument('[local]', 'local path or folder (default: ./<name>)')
-    .option('-c, --concurrency <n>', 'parts in flight', toInt, 4)
-    .action(async (remote: string, local: string | undefined, o: { concurrency: number }) => {
+    .option('-c, --concurrency <n>', 'parts in flight', toInt, DEFAULT_DOWNLOAD_CONCURRENCY)
+    .option('--no-fsync', 'do not flush the file to disk before renaming it into place (faster on slow disks; a power cut soon after may leave it incomplete)')
+    .action(async (remote: string, local: string | undefined, o: { concurrency: number; fsync: boolean }) => {
       const client = await ctx.client();
       const source = remotePath(remote);
       let localPath = resolve(ctx.io.cwd, local ?? posix.basename(source));
@@ -47,7 +49,7 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
       try {
-        const r = await client.download(source, localPath, { concurrency: o.concurrency, onProgress: bar.update, signal: stop.signal });
+        const r = await client.download(source, localPath, { concurrency: o.concurrency, fsync: o.fsync, onProgress: bar.update, signal: stop.signal });
         const how = r.partsReused > 0 ? `, resumed: ${r.partsReused} part(s) already there` : '';
         bar.finish(`downloaded ${r.file.path} -> ${localPath}${how}`, r.bytesReceived);
       } catch (e) {

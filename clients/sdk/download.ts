@@ -23,12 +23,20 @@ import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
 import type { FileWithChunks } from './types';
 
 const WRITE_BATCH = 4 * 1024 * 1024;
+/** Parts in flight by default: 8 measured faster than 4 or 12 against RGW (docs/benchmarks.md). */
+export const DEFAULT_DOWNLOAD_CONCURRENCY = 8;
 /** Verified bytes written between two background fdatasyncs. */
 const SYNC_EVERY = 64 * 1024 * 1024;
 
 export interface DownloadOptions {
-  /** Parts in flight at once (default 4). */
+  /** Parts in flight at once (default DEFAULT_DOWNLOAD_CONCURRENCY). */
   concurrency?: number;
+  /**
+   * Flush the file to disk before it takes its name (default true), so a power cut right
+   * after a download never leaves a file that differs from the cloud. false is faster where
+   * the disk is slower than the network (as aws-cli and rclone do by default).
+   */
+  fsync?: boolean;
   /** Aborting keeps the partial file and its sidecar so a later run resumes. */
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
@@ -82,13 +90,13 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     const todo = parts.filter((p) => !verified.has(p.index));
     const fetcher = new PartFetcher(api, file, parts, fh, digestOf, sidecar, verified, opts);
     fetcher.report();
-    await runPool(todo, opts.concurrency ?? 4, (p, s) => fetcher.fetchPart(p, s), signal).finally(() => fetcher.settle());
+    await runPool(todo, opts.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY, (p, s) => fetcher.fetchPart(p, s), signal).finally(() => fetcher.settle());
 
     const expected = file.contentHash ?? contentHashOf(parts.map((p) => p.sha256));
     if (!parts.every((p) => verified.has(p.index)) || contentHashOf(parts.map((p) => verified.get(p.index)!)) !== expected) {
       throw new TesseraError('INTEGRITY', `${localPath}: content hash does not match after download`);
     }
-    await fh.sync();
+    if (opts.fsync !== false) await fh.sync();
     await fh.close();
     await rename(partial, localPath);
     await sidecar.remove();
@@ -212,6 +220,7 @@ class PartFetcher {
 
   /** Starts an fdatasync once SYNC_EVERY bytes were written since the last; errors surface at the final fsync. */
   private syncInBackground(written: number): void {
+    if (this.opts.fsync === false) return;
     this.unsynced += written;
     if (this.unsynced < SYNC_EVERY || this.syncing) return;
     this.unsynced = 0;

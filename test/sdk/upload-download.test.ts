@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, truncate, writeFile, access } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, truncate, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
@@ -163,10 +163,25 @@ describe('SDK upload and download against a real server (local store, SQLite)', 
       expect(await main(['ls', '/cli'], t)).toBe(0);
       expect(t.out()).toMatch(/^-\s+19\.0 MiB\s+\S+ \S+\s+src\.bin\n$/);
 
-      t = io();
-      expect(await main(['download', '/cli/src.bin', 'cli.out'], t)).toBe(0);
-      expect((await readFile(join(dir, 'cli.out'))).equals(data)).toBe(true);
-      expect(t.err()).toMatch(/^downloaded \/cli\/src\.bin -> /);
+      // flushed to disk before the rename by default; not with --no-fsync (same bytes either way)
+      const probe = await open(join(dir, 'probe'), 'w');
+      const fileHandle = Object.getPrototypeOf(probe);
+      await probe.close();
+      const sync = jest.spyOn(fileHandle, 'sync');
+      try {
+        t = io();
+        expect(await main(['download', '/cli/src.bin', 'cli.out'], t)).toBe(0);
+        expect((await readFile(join(dir, 'cli.out'))).equals(data)).toBe(true);
+        expect(t.err()).toMatch(/^downloaded \/cli\/src\.bin -> /);
+        expect(sync).toHaveBeenCalled();
+        sync.mockClear();
+        t = io();
+        expect(await main(['download', '--no-fsync', '/cli/src.bin', 'cli-nofsync.out'], t)).toBe(0);
+        expect((await readFile(join(dir, 'cli-nofsync.out'))).equals(data)).toBe(true);
+        expect(sync).not.toHaveBeenCalled();
+      } finally {
+        sync.mockRestore();
+      }
 
       t = io();
       expect(await main(['mkdir', '/cli/sub'], t)).toBe(0);
