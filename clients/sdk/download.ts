@@ -4,9 +4,9 @@
  * hashed back from the file (on worker threads when there are several parts) and recorded in
  * `<dest>.tessera-partial.json` only once its SHA-256 matches (a part that fails is fetched
  * again; the partial file is never the destination) ->
- * contentHash over the verified digests -> fsync -> atomic rename. Verified bytes are flushed with
- * fdatasync every SYNC_EVERY bytes while the transfer goes on, so the final fsync has little left to
- * write. A killed download resumes by re-hashing the parts the sidecar lists (or every part present,
+ * contentHash over the verified digests -> fsync -> atomic rename. The partial file is written
+ * O_DSYNC (see openPartial), so the final fsync has little left to write. A killed download
+ * resumes by re-hashing the parts the sidecar lists (or every part present,
  * without a sidecar).
  */
 import { rename, type FileHandle } from 'node:fs/promises';
@@ -25,8 +25,6 @@ import type { FileWithChunks } from './types';
 const WRITE_BATCH = 4 * 1024 * 1024;
 /** Parts in flight by default: 8 measured faster than 4 or 12 against RGW (docs/benchmarks.md). */
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 8;
-/** Verified bytes written between two background fdatasyncs. */
-const SYNC_EVERY = 64 * 1024 * 1024;
 
 export interface DownloadOptions {
   /** Parts in flight at once (default DEFAULT_DOWNLOAD_CONCURRENCY). */
@@ -76,7 +74,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
 
   const partial = localPath + PARTIAL_SUFFIX;
   const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] });
-  const fh = await openPartial(partial);
+  const fh = await openPartial(partial, opts.fsync !== false);
   const pool = parts.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
   const digestOf: DigestOf = pool
     ? async (p) => (await pool.hash(partial, p.offset, p.size)).sha256
@@ -90,7 +88,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     const todo = parts.filter((p) => !verified.has(p.index));
     const fetcher = new PartFetcher(api, file, parts, fh, digestOf, sidecar, verified, opts);
     fetcher.report();
-    await runPool(todo, opts.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY, (p, s) => fetcher.fetchPart(p, s), signal).finally(() => fetcher.settle());
+    await runPool(todo, opts.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY, (p, s) => fetcher.fetchPart(p, s), signal);
 
     const expected = file.contentHash ?? contentHashOf(parts.map((p) => p.sha256));
     if (!parts.every((p) => verified.has(p.index)) || contentHashOf(parts.map((p) => verified.get(p.index)!)) !== expected) {
@@ -129,8 +127,6 @@ class PartFetcher {
   private bytesDone = 0;
   private url: string;
   private refreshing: Promise<void> | null = null;
-  private syncing: Promise<void> | null = null;
-  private unsynced = 0;
   private readonly total: number;
 
   constructor(
@@ -197,7 +193,6 @@ class PartFetcher {
         if (digest === part.sha256) {
           this.bytesReceived += part.size;
           this.verified.set(part.index, digest);
-          this.syncInBackground(part.size);
           await this.sidecar.save(this.verified);
           return;
         }
@@ -211,23 +206,6 @@ class PartFetcher {
         await backoff(attempt++, signal);
       }
     }
-  }
-
-  /** Waits for the background fdatasync, if one is running (before the file is synced or closed). */
-  async settle(): Promise<void> {
-    await this.syncing;
-  }
-
-  /** Starts an fdatasync once SYNC_EVERY bytes were written since the last; errors surface at the final fsync. */
-  private syncInBackground(written: number): void {
-    if (this.opts.fsync === false) return;
-    this.unsynced += written;
-    if (this.unsynced < SYNC_EVERY || this.syncing) return;
-    this.unsynced = 0;
-    this.syncing = this.fh.datasync().then(
-      () => { this.syncing = null; },
-      () => { this.syncing = null; },
-    );
   }
 
   private rollback(counted: number): void {

@@ -1,5 +1,5 @@
 /** The on-disk state of an unfinished download: `<dest>.tessera-partial` and its sidecar json of verified parts. */
-import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { constants, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 
 /** Suffix of the file a download writes before its atomic rename. */
 export const PARTIAL_SUFFIX = '.tessera-partial';
@@ -13,13 +13,19 @@ export type DigestOf = (part: Part) => Promise<string | null>;
 /** What the sidecar json holds. */
 export interface Sidecar { contentHash: string; size: number; verified: number[] }
 
-/** Opens (or creates) the partial file for reading and writing. */
-export async function openPartial(path: string): Promise<FileHandle> {
+/**
+ * Opens (or creates) the partial file for reading and writing. `durable` opens it O_DSYNC:
+ * every write returns once its bytes are on disk, so the disk works while the network does
+ * and the fsync before the rename has almost nothing left to flush (measured faster than
+ * periodic fdatasyncs, docs/benchmarks.md).
+ */
+export async function openPartial(path: string, durable: boolean): Promise<FileHandle> {
+  const dsync = durable ? constants.O_DSYNC : 0;
   try {
-    return await open(path, 'r+');
+    return await open(path, constants.O_RDWR | dsync);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    return open(path, 'w+');
+    return open(path, constants.O_RDWR | constants.O_CREAT | dsync);
   }
 }
 
