@@ -3,7 +3,7 @@ import { UploadSession } from '../../src/entities';
 import { isStorageError } from '../../src/storage/errors';
 import type { StorageConfig } from '../../src/storage/registry';
 import { SESSION_FIELDS, beginInput, gql, prepare, signUp } from '../helpers/gql';
-import { rgwEnv } from '../helpers/rgw';
+import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const storages: [string, () => StorageConfig | undefined][] = [
@@ -13,8 +13,12 @@ const storages: [string, () => StorageConfig | undefined][] = [
 
 describe.each(storages)('janitor on the %s store', (_name, storage) => {
   let srv: TestServer;
-  beforeAll(async () => { srv = await startTestServer({ db: 'sqlite', storage: storage() }); });
-  afterAll(async () => { await srv?.stop(); });
+  let config: StorageConfig | undefined;
+  beforeAll(async () => { config = storage(); srv = await startTestServer({ db: 'sqlite', storage: config }); });
+  afterAll(async () => {
+    await srv?.stop();
+    if (config?.kind === 's3' && config.s3.prefix) await emptyRgwPrefix(config.s3.prefix);
+  });
 
   const stillOnStore = async (key: string, uploadId: string) => {
     try {

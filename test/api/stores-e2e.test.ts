@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { StorageConfig } from '../../src/storage/registry';
 import { startGcsStandin } from '../helpers/gcs-standin';
 import { gql, sha256, signUp, uploadBytes } from '../helpers/gql';
-import { rgwEnv } from '../helpers/rgw';
+import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const MiB = 1024 * 1024;
@@ -14,7 +14,7 @@ async function storeConfig(store: Store): Promise<{ storage?: StorageConfig; cle
   const prefix = `e2e-${crypto.randomBytes(4).toString('hex')}`;
   if (store === 's3') {
     const env = rgwEnv();
-    return { storage: { kind: 's3', s3: { ...env, prefix } }, cleanup: async () => {} };
+    return { storage: { kind: 's3', s3: { ...env, prefix } }, cleanup: () => emptyRgwPrefix(prefix) };
   }
   if (store === 'gcs') {
     const standin = await startGcsStandin();

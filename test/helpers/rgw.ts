@@ -44,3 +44,34 @@ export function rgwEnv(): RgwEnv {
   };
   return cached;
 }
+
+/**
+ * Deletes everything a test left under `prefix` in the test bucket: objects and unfinished
+ * multipart uploads (RGW's memstore keeps them in RAM across test runs otherwise).
+ */
+export async function emptyRgwPrefix(prefix: string): Promise<void> {
+  const { S3Client, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } = await import('@aws-sdk/client-s3');
+  const env = rgwEnv();
+  const Prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const s3 = new S3Client({
+    endpoint: env.endpoint, region: env.region, forcePathStyle: env.forcePathStyle,
+    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+  });
+  try {
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: env.bucket, Prefix, ContinuationToken: token }));
+      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (keys.length) await s3.send(new DeleteObjectsCommand({ Bucket: env.bucket, Delete: { Objects: keys, Quiet: true } }));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    for (;;) {
+      const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: env.bucket, Prefix }));
+      const uploads = page.Uploads ?? [];
+      await Promise.all(uploads.map((u) => s3.send(new AbortMultipartUploadCommand({ Bucket: env.bucket, Key: u.Key!, UploadId: u.UploadId! }))));
+      if (!page.IsTruncated || uploads.length === 0) break;
+    }
+  } finally {
+    s3.destroy();
+  }
+}

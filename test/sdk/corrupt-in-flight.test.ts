@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
 import { MIB } from '../../clients/sdk/hashing';
 import type { StorageConfig } from '../../src/storage/registry';
-import { rgwEnv } from '../helpers/rgw';
+import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /** A fetch that flips one byte in the body of the first part PUT, as a bad link would. */
@@ -32,13 +32,16 @@ const stores: [string, () => StorageConfig | undefined][] = [
 describe.each(stores)('a part corrupted in flight on the %s store', (_name, storage) => {
   let server: TestServer;
   let dir: string;
+  let config: StorageConfig | undefined;
   beforeAll(async () => {
-    server = await startTestServer({ storage: storage() });
+    config = storage();
+    server = await startTestServer({ storage: config });
     dir = await mkdtemp(join(tmpdir(), 'tessera-corrupt-'));
   });
   afterAll(async () => {
     await server?.stop();
     await rm(dir, { recursive: true, force: true });
+    if (config?.kind === 's3' && config.s3.prefix) await emptyRgwPrefix(config.s3.prefix);
   });
 
   it('is refused by the store, sent again, and the file arrives byte-identical', async () => {

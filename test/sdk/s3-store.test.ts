@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
 import { PARTIAL_SUFFIX } from '../../clients/sdk/download';
 import { MIB } from '../../clients/sdk/hashing';
-import { rgwEnv } from '../helpers/rgw';
+import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const PART = 8 * MIB;
@@ -15,10 +15,11 @@ describe('SDK against a server on the S3 store (RGW)', () => {
   let server: TestServer;
   let dir: string;
   let client: TesseraClient;
+  const prefix = `sdk-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
     const env = rgwEnv();
-    server = await startTestServer({ storage: { kind: 's3', s3: { ...env, prefix: `sdk-${Date.now().toString(36)}` } } });
+    server = await startTestServer({ storage: { kind: 's3', s3: { ...env, prefix } } });
     dir = await mkdtemp(join(tmpdir(), 'tessera-sdk-s3-'));
     client = new TesseraClient({ server: server.url });
     await client.signUp(`s3-${Date.now()}@example.com`, 'correct horse battery');
@@ -27,6 +28,7 @@ describe('SDK against a server on the S3 store (RGW)', () => {
   afterAll(async () => {
     await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
+    await emptyRgwPrefix(prefix);
   });
 
   it('uploads with the plan\'s part checksum, resumes, downloads by ranges and verifies', async () => {

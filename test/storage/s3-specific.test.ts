@@ -4,7 +4,7 @@ import { isStorageError, type StorageErrorCode } from '../../src/storage/errors'
 import { guardKeys } from '../../src/storage/guard';
 import { S3StorageAdapter } from '../../src/storage/s3';
 import type { PresignedRequest, StorageAdapter } from '../../src/storage/types';
-import { rgwEnv, type RgwEnv } from '../helpers/rgw';
+import { emptyRgwPrefix, rgwEnv, type RgwEnv } from '../helpers/rgw';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -33,6 +33,7 @@ describe('s3 adapter on RGW', () => {
   afterAll(async () => {
     for await (const u of adapter.listMultipartUploads()) await adapter.abortMultipartUpload(u.key, u.uploadId);
     await adapter.close?.();
+    await emptyRgwPrefix(prefix);
   }, 120_000);
 
   describe('a presigned part PUT', () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { rgwEnv } from '../helpers/rgw';
+import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { freePort, killHard, requireBuild, runCli, startServerProcess, until, type ServerProcess } from './processes';
 
 const MiB = 1024 * 1024;
@@ -55,6 +55,7 @@ describe.each(stores)('kill -9 and restarts mid-upload on the %s store', (_name,
   });
   afterAll(async () => {
     if (server) await killHard(server.child);
+    if (env?.S3_PREFIX) await emptyRgwPrefix(env.S3_PREFIX);
     if (process.env.KEEP_CRASH_DIR) console.log(`kept ${work}`); else fs.rmSync(work, { recursive: true, force: true });
   });
 
