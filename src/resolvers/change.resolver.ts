@@ -3,7 +3,7 @@ import type { FileNode } from '../entities';
 import type { ChangeEntry } from '../services/journal';
 import { watch, type LiveItem } from '../services/live';
 import { ChangePageType, ChangeType, FileType, UploadSessionType } from '../schema/types';
-import { requireUser, type Context } from './context';
+import { createLoaders, requireUser, type Context } from './context';
 import { toSession } from './upload.resolver';
 
 @Resolver(() => ChangeType)
@@ -33,8 +33,9 @@ export class ChangeResolver {
       return ctx.services.live.changes(userId, deviceId, args.cursor ?? null);
     },
   })
-  changesFeed(@Root() item: LiveItem, @Arg('cursor', () => String, { nullable: true }) _cursor: string | null) {
+  changesFeed(@Root() item: LiveItem, @Arg('cursor', () => String, { nullable: true }) _cursor: string | null, @Ctx() ctx: Context) {
     if ('end' in item) throw item.end;
+    freshLoaders(ctx);
     return toChange(item);
   }
 
@@ -47,18 +48,25 @@ export class ChangeResolver {
         async () => toSession(await ctx.services.uploads.get(userId, args.sessionId)));
     },
   })
-  uploadProgress(@Root() session: UploadSessionType, @Arg('sessionId', () => ID) _sessionId: string) {
+  uploadProgress(@Root() session: UploadSessionType, @Arg('sessionId', () => ID) _sessionId: string, @Ctx() ctx: Context) {
+    freshLoaders(ctx);
     return session;
   }
 
   @FieldResolver(() => FileType, { nullable: true, description: 'The file as it is now; null when you can no longer see it.' })
-  file(@Root() change: ChangeType, @Ctx() ctx: Context): Promise<FileNode | null> {
+  async file(@Root() change: ChangeType, @Ctx() ctx: Context): Promise<FileNode | null> {
     const { userId } = requireUser(ctx);
-    return ctx.services.files.get(userId, change.fileId).catch((e) => {
+    const node = await ctx.loaders.file.load(change.fileId);
+    return ctx.services.access.authorize(userId, node, 'read').then(() => node, (e) => {
       if ((e as { code?: string })?.code === 'NOT_FOUND') return null;
       throw e;
     });
   }
+}
+
+/** A subscription's context lives as long as the subscription: each event gets loaders of its own (no stale files). */
+function freshLoaders(ctx: Context): void {
+  ctx.loaders = createLoaders(ctx.services);
 }
 
 function toChange({ change, cursor }: ChangeEntry): ChangeType {

@@ -69,4 +69,20 @@ describe.each(testDatabases)('SQL queries per listing on %s', (db) => {
     const many = await count(SHARED, {}, bob.token, 55);
     expect(many).toBe(few);
   });
+
+  test('changes with each change\'s file, its owner and shares: same count for 20 and 200 changes', async () => {
+    const feed = async (limit: number) => {
+      logger.queries = [];
+      logger.counting = true;
+      const r = await gql(srv.url, `query($l: Int) { changes(limit: $l) { changes { kind file { id name owner { id } shares { id } } } } }`, { l: limit }, alice.token);
+      logger.counting = false;
+      expect(r.errors).toBeUndefined();
+      expect(r.data.changes.changes).toHaveLength(limit);
+      expect(r.data.changes.changes.filter((c: { file: unknown }) => c.file).length).toBeGreaterThan(limit / 2);
+      return logger.queries.length;
+    };
+    const small = await feed(20);
+    const large = await feed(200);
+    expect(large).toBe(small);
+  });
 });
