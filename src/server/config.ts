@@ -32,6 +32,8 @@ export interface Config {
   journalRetentionDays: number;
   /** Trashed files are purged after this many days (TRASH_RETENTION_DAYS). */
   trashRetentionDays: number;
+  /** Earlier revisions of a file are kept this many days after a newer one replaced them (REVISION_RETENTION_DAYS). */
+  revisionRetentionDays: number;
   /** Storage quota of users without their own (DEFAULT_QUOTA_BYTES, default 1 TiB). */
   defaultQuotaBytes: number;
   /** Wrong passwords per (email, IP) for signIn and per (link, IP) for public links, per window. */
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     livePollMs: int('LIVE_POLL_MS', 30_000, 50, 3_600_000),
     journalRetentionDays: int('JOURNAL_RETENTION_DAYS', 180, 1),
     trashRetentionDays: int('TRASH_RETENTION_DAYS', 30, 1),
+    revisionRetentionDays: int('REVISION_RETENTION_DAYS', 30, 1),
     defaultQuotaBytes: int('DEFAULT_QUOTA_BYTES', 1024 * GiB, 0),
     signInMaxFailures: int('SIGNIN_MAX_FAILURES', 10, 1),
     linkPasswordMaxFailures: int('LINK_PASSWORD_MAX_FAILURES', 5, 1),

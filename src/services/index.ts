@@ -29,6 +29,7 @@ export interface ServiceSettings extends UploadSettings {
   livePollMs?: number;
   journalRetentionDays?: number;
   trashRetentionDays?: number;
+  revisionRetentionDays?: number;
 }
 
 /** Every domain service, wired once per process. */
@@ -70,6 +71,8 @@ export function createServices(ds: DataSource, storage: StorageAdapter, bus: Eve
   const live = new LiveService(ds, journal, bus, s.livePollMs);
   const revisions = new RevisionService(ds, access, journal);
   const trash = new TrashService(ds, storage, files, journal);
-  const retention = new Retention(journal, trash, s.journalRetentionDays, s.trashRetentionDays);
+  const retention = new Retention(journal, trash, revisions, {
+    journalDays: s.journalRetentionDays, trashDays: s.trashRetentionDays, revisionDays: s.revisionRetentionDays,
+  });
   return { ds, storage, bus, auth, access, journal, files, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
 }

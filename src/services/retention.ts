@@ -1,27 +1,41 @@
 import type { JournalService } from './journal';
+import type { RevisionService } from './revisions';
 import type { TrashService } from './trash';
 
 export interface RetentionReport {
   journalEntriesPruned: number;
   trashPurged: number;
+  revisionsPruned: number;
   objectsCollected: number;
+}
+
+/** Days each kind of history is kept (defaults: journal 180, trash 30, replaced revisions 30). */
+export interface RetentionDays {
+  journalDays?: number;
+  trashDays?: number;
+  revisionDays?: number;
 }
 
 const DAY = 86_400_000;
 
-/** The periodic clean-up: journal retention (older cursors get RESET), trash purge, object GC. */
+/**
+ * The periodic clean-up: journal retention (older cursors get RESET), trash purge, pruning of
+ * revisions replaced long enough ago, object GC.
+ */
 export class Retention {
   constructor(
     private readonly journal: JournalService,
     private readonly trash: TrashService,
-    private readonly journalDays = 180,
-    private readonly trashDays = 30,
+    private readonly revisions: RevisionService,
+    private readonly days: RetentionDays = {},
   ) {}
 
   async run(now = new Date()): Promise<RetentionReport> {
-    const journalEntriesPruned = await this.journal.prune(new Date(now.getTime() - this.journalDays * DAY));
-    const trashPurged = await this.trash.purgeExpired(new Date(now.getTime() - this.trashDays * DAY));
+    const ago = (days: number) => new Date(now.getTime() - days * DAY);
+    const journalEntriesPruned = await this.journal.prune(ago(this.days.journalDays ?? 180));
+    const trashPurged = await this.trash.purgeExpired(ago(this.days.trashDays ?? 30));
+    const revisionsPruned = await this.revisions.pruneReplaced(ago(this.days.revisionDays ?? 30), this.trash.gcDueAt());
     const objectsCollected = await this.trash.collectGarbage(now);
-    return { journalEntriesPruned, trashPurged, objectsCollected };
+    return { journalEntriesPruned, trashPurged, revisionsPruned, objectsCollected };
   }
 }

@@ -1,5 +1,6 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision } from '../entities';
+import { queueObjects } from './trash';
 import type { AccessService } from './access';
 import { AppError, notFound } from './errors';
 import type { JournalService } from './journal';
@@ -15,6 +16,34 @@ export class RevisionService {
     private readonly access: AccessService,
     private readonly journal: JournalService,
   ) {}
+
+  /**
+   * Deletes the revisions of live files that a newer revision replaced before `before` (the
+   * current revision always stays; a trashed file keeps all of its until the trash is purged)
+   * and queues their objects for collection at `gcDueAt` (an object another revision still
+   * uses, e.g. after restoreRevision or dedup, is never deleted). Returns how many went.
+   */
+  async pruneReplaced(before: Date, gcDueAt: Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const qb = this.ds.getRepository(FileRevision).createQueryBuilder('r');
+      const replaced = qb.subQuery().select('1').from(FileRevision, 'n')
+        .where('n.fileId = r.fileId AND n.revision > r.revision AND n.createdAt < :before').getQuery();
+      const batch = await qb.innerJoin(FileNode, 'f', 'f.id = r.fileId')
+        .where('r.createdAt < :before', { before })
+        .andWhere('f.status <> :deleted', { deleted: 'DELETED' })
+        .andWhere('(f.currentRevisionId IS NULL OR f.currentRevisionId <> r.id)')
+        .andWhere(`EXISTS ${replaced}`)
+        .orderBy('r.createdAt', 'ASC').limit(500).getMany();
+      if (!batch.length) return total;
+      await transaction(this.ds, async (m) => {
+        await queueObjects(m, batch, gcDueAt);
+        await m.delete(Chunk, { revisionId: In(batch.map((r) => r.id)) });
+        await m.delete(FileRevision, { id: In(batch.map((r) => r.id)) });
+      });
+      total += batch.length;
+    }
+  }
 
   /** Newest first. NOT_FOUND unless the caller may read the file. */
   async list(userId: string, file: FileNode): Promise<FileRevision[]> {

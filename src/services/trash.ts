@@ -113,14 +113,19 @@ export class TrashService {
     }
   }
 
+  /** When an object queued now may be collected (after the grace period). */
+  gcDueAt(): Date {
+    return new Date(Date.now() + this.gcGraceSeconds * 1000);
+  }
+
   /** Drops trashed nodes with their revisions, chunks, shares and links; queues their objects. */
   private async purge(nodes: FileNode[]): Promise<number> {
     const ids = nodes.filter((n) => n.status === 'DELETED').map((n) => n.id);
     if (!ids.length) return 0;
-    const dueAt = new Date(Date.now() + this.gcGraceSeconds * 1000);
+    const dueAt = this.gcDueAt();
     await transaction(this.ds, async (m) => {
       const revs = await m.findBy(FileRevision, { fileId: In(ids) });
-      for (const r of uniqueBy(revs, (r) => r.storageKey)) await queue(m, r, dueAt);
+      await queueObjects(m, revs, dueAt);
       if (revs.length) await m.delete(Chunk, { revisionId: In(revs.map((r) => r.id)) });
       await m.delete(FileRevision, { fileId: In(ids) });
       await m.delete(Share, { fileId: In(ids) });
@@ -129,6 +134,11 @@ export class TrashService {
     });
     return ids.length;
   }
+}
+
+/** Queues the store objects of `revs` for collection at `dueAt` (collected only if no revision references them then). */
+export async function queueObjects(m: EntityManager, revs: FileRevision[], dueAt: Date): Promise<void> {
+  for (const r of uniqueBy(revs, (r) => r.storageKey)) await queue(m, r, dueAt);
 }
 
 async function queue(m: EntityManager, r: FileRevision, dueAt: Date): Promise<void> {

@@ -146,4 +146,47 @@ describe.each(testDatabases)('revisions, trash and conflicts on %s', (db) => {
     expect((await q('{ trash { edges { node { id } } } }', {}, dave.token)).data.trash.edges).toHaveLength(0);
     expect(await objectExists(rev.storageKey)).toBe(false);
   });
+
+  test('retention prunes revisions replaced more than REVISION_RETENTION_DAYS ago, never the current one nor a shared object', async () => {
+    const eve = await signUp(srv.url);
+    const [x, y, z] = [crypto.randomBytes(900), crypto.randomBytes(901), crypto.randomBytes(902)];
+    const hist = await uploadBytes(srv.url, eve.token, '/hist.bin', x);
+    await uploadBytes(srv.url, eve.token, '/hist.bin', y);
+    await uploadBytes(srv.url, eve.token, '/hist.bin', z);
+    const same = await uploadBytes(srv.url, eve.token, '/same.bin', crypto.randomBytes(903));
+    await uploadBytes(srv.url, eve.token, '/same.bin', crypto.randomBytes(904));
+    await uploadBytes(srv.url, eve.token, '/same.bin', x); // dedup: the object of /hist.bin revision 1
+    const gone = await uploadBytes(srv.url, eve.token, '/gone.bin', crypto.randomBytes(905));
+    await uploadBytes(srv.url, eve.token, '/gone.bin', crypto.randomBytes(906));
+    await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: gone.id }, eve.token);
+    // revision 1 replaced 35 days ago, revision 2 yesterday
+    const age = async (fileId: string, days: number[]) => {
+      for (const [i, r] of (await revisionsOf(fileId)).entries()) {
+        await srv.app.services.ds.createQueryBuilder().update(FileRevision).set({ createdAt: new Date(Date.now() - days[i] * DAY) }).where('id = :id', { id: r.id }).execute();
+      }
+    };
+    for (const f of [hist, same]) await age(f.id, [40, 35, 1]);
+    await age(gone.id, [40, 35]);
+    const [h1] = await revisionsOf(hist.id);
+    const [s1] = await revisionsOf(same.id);
+    expect((await revisionsOf(same.id))[2].storageKey).toBe(h1.storageKey);
+
+    const report = await srv.app.services.retention.run();
+    expect(report.revisionsPruned).toBe(2);
+    expect((await revisionsOf(hist.id)).map((r) => r.revision)).toEqual([2, 3]);
+    expect((await revisionsOf(same.id)).map((r) => r.revision)).toEqual([2, 3]);
+    expect((await revisionsOf(gone.id)).map((r) => r.revision)).toEqual([1, 2]);
+    const listed = await q('query($id: ID!) { file(id: $id) { revisions { revision current } } }', { id: hist.id }, eve.token);
+    expect(listed.data.file.revisions).toEqual([{ revision: 3, current: true }, { revision: 2, current: false }]);
+    expect(codeOf(await q('mutation($id: ID!) { restoreRevision(fileId: $id, revision: 1) { id } }', { id: hist.id }, eve.token))).toBe('NOT_FOUND');
+
+    // after the grace period: /same.bin revision 1's object goes; /hist.bin revision 1's is /same.bin's current content, so it stays
+    expect(await objectExists(s1.storageKey)).toBe(true);
+    await srv.app.services.trash.collectGarbage(new Date(Date.now() + 2 * 3600_000));
+    expect(await objectExists(s1.storageKey)).toBe(false);
+    expect(await objectExists(h1.storageKey)).toBe(true);
+    const url = (await q('query($id: ID!) { file(id: $id) { downloadUrl } }', { id: same.id }, eve.token)).data.file.downloadUrl;
+    expect(sha256(Buffer.from(await (await fetch(new URL(url, srv.url))).arrayBuffer()))).toBe(sha256(x));
+    expect((await srv.app.services.retention.run()).revisionsPruned).toBe(0);
+  });
 });
