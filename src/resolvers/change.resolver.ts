@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { FileNode } from '../entities';
 import type { ChangeEntry } from '../services/journal';
-import { watch, type LiveItem } from '../services/live';
+import type { Ended, LiveItem } from '../services/live';
 import { ChangePageType, ChangeType, FileType, UploadSessionType } from '../schema/types';
 import { createLoaders, requireUser, type Context } from './context';
 import { toSession } from './upload.resolver';
@@ -40,17 +40,19 @@ export class ChangeResolver {
   }
 
   @Subscription(() => UploadSessionType, {
+    description: 'The session now and after every change. Ends (after an UNAUTHENTICATED error) when the device is revoked.',
     subscribe: async ({ args, context }) => {
       const ctx = context as Context;
-      const { userId } = requireUser(ctx);
+      const { userId, deviceId } = requireUser(ctx);
       await ctx.services.uploads.get(userId, args.sessionId);
-      return watch(ctx.services.bus, (e) => e.type === 'upload' && e.sessionId === args.sessionId,
+      return ctx.services.live.watch(userId, deviceId, (e) => e.type === 'upload' && e.sessionId === args.sessionId,
         async () => toSession(await ctx.services.uploads.get(userId, args.sessionId)));
     },
   })
-  uploadProgress(@Root() session: UploadSessionType, @Arg('sessionId', () => ID) _sessionId: string, @Ctx() ctx: Context) {
+  uploadProgress(@Root() item: UploadSessionType | null | Ended, @Arg('sessionId', () => ID) _sessionId: string, @Ctx() ctx: Context) {
+    if (item && 'end' in item) throw item.end;
     freshLoaders(ctx);
-    return session;
+    return item;
   }
 
   @FieldResolver(() => FileType, { nullable: true, description: 'The file as it is now; null when you can no longer see it.' })

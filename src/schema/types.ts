@@ -10,10 +10,13 @@ export class UserType {
   @Field(() => String, { nullable: true }) name: string | null;
 }
 
-@ObjectType('Device')
+@ObjectType('Device', { description: 'A signed-in client (each signUp / signIn is one); its tokens die with it.' })
 export class DeviceType {
   @Field(() => ID) id: string;
   @Field(() => String, { nullable: true }) name: string | null;
+  @Field(() => DateTimeScalar, { description: 'When it signed in.' }) createdAt: Date;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When it was signed out (revokeDevice, signOut); null while signed in.' }) revokedAt: Date | null;
+  @Field({ description: 'Whether this is the device of the token making the request (in AuthPayload: the new one).' }) current: boolean;
 }
 
 @ObjectType('AuthPayload')

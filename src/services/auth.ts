@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import jwt from 'jsonwebtoken';
-import type { DataSource } from 'typeorm';
+import { IsNull, type DataSource } from 'typeorm';
 import { Device, JournalHead, User } from '../entities';
-import { AppError, badInput } from './errors';
+import { AppError, badInput, notFound } from './errors';
+import type { EventBus } from './events';
 import type { RateLimiter } from './rate-limit';
 
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
@@ -30,6 +31,8 @@ export class AuthService {
     private readonly jwtSecret: string,
     private readonly tokenTtlSeconds = 90 * 24 * 3600,
     private readonly signInLimiter?: RateLimiter,
+    /** Hears revocations, so live feeds of a signed-out device end at once (on every instance). */
+    private readonly bus?: EventBus,
   ) {}
 
   async signUp(email: string, password: string, name: string | null, deviceName: string | null): Promise<AuthResult> {
@@ -80,8 +83,22 @@ export class AuthService {
     return { userId: claims.sub, deviceId: device.id };
   }
 
+  /** The user's devices, signed out ones too (with `revokedAt`), newest first. */
+  devices(userId: string): Promise<Device[]> {
+    return this.ds.getRepository(Device).find({ where: { userId }, order: { createdAt: 'DESC', id: 'ASC' } });
+  }
+
+  /**
+   * Signs one of the user's devices out: its tokens stop working at once and its live feeds end
+   * (a `device-revoked` event on the bus). A device of someone else is NOT_FOUND, like an unknown
+   * one. False if it was already signed out.
+   */
   async revokeDevice(userId: string, deviceId: string): Promise<boolean> {
-    const r = await this.ds.getRepository(Device).update({ id: deviceId, userId }, { revokedAt: new Date() });
+    const repo = this.ds.getRepository(Device);
+    if (!(await repo.existsBy({ id: deviceId, userId }))) throw notFound('device');
+    const r = await repo.update({ id: deviceId, userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    // also when it already was revoked: a wake-up lost the first time costs nothing to repeat
+    await this.bus?.publish({ type: 'device-revoked', userId, deviceId });
     return (r.affected ?? 0) > 0;
   }
 

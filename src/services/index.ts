@@ -57,7 +57,7 @@ export const DEFAULT_QUOTA_BYTES = 1024 ** 4;
 
 export function createServices(ds: DataSource, storage: StorageAdapter, bus: EventBus, s: ServiceSettings): Services {
   const windowMs = (s.rateLimitWindowSeconds ?? 900) * 1000;
-  const auth = new AuthService(ds, s.jwtSecret, undefined, new RateLimiter({ max: s.signInMaxFailures ?? 10, windowMs }));
+  const auth = new AuthService(ds, s.jwtSecret, undefined, new RateLimiter({ max: s.signInMaxFailures ?? 10, windowMs }), bus);
   const quota = new QuotaService(ds, s.defaultQuotaBytes ?? DEFAULT_QUOTA_BYTES);
   const access = new AccessService(ds);
   const journal = new JournalService(ds, bus);

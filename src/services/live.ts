@@ -6,15 +6,22 @@ import type { ChangeEntry, JournalService } from './journal';
 
 export const DEFAULT_POLL_MS = 30_000;
 
-/** What a live feed yields: a change, or the error that ends it (then nothing more). */
-export type LiveItem = ChangeEntry | { end: Error };
+/** The item that ends a feed with an error (then nothing more). */
+export interface Ended { end: Error }
+
+/** What a live feed yields: a change, or the error that ends it. */
+export type LiveItem = ChangeEntry | Ended;
 
 export interface LiveOptions {
-  /** Safety net: look at the journal this often even without a wake-up. */
+  /** Safety net: look at the journal (and `stillAllowed`) this often even without a wake-up. */
   pollMs?: number;
-  /** Checked on every poll tick: false ends the feed with UNAUTHENTICATED (a revoked device). */
+  /** Checked at the start, on every poll tick, after a `resync` and after a `recheckOn` event: false ends the feed with UNAUTHENTICATED (a revoked device). */
   stillAllowed?: () => Promise<boolean>;
+  /** Bus events after which `stillAllowed` is checked at once (this feed's device was revoked, on any instance). */
+  recheckOn?: (e: BusEvent) => boolean;
 }
+
+const signedOut = () => ({ end: new AppError('UNAUTHENTICATED', 'this device was signed out') });
 
 /**
  * The journal after `cursor`, then live: every change exactly once, in order. Bus events only
@@ -26,17 +33,16 @@ export interface LiveOptions {
 export function liveChanges(journal: JournalService, bus: EventBus, namespaces: string[], cursor: string | null, opts: LiveOptions = {}): AsyncIterableIterator<LiveItem> {
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
   const watched = new Set(namespaces);
-  const waker = new Waker(bus, (e) => (e.type === 'change' && watched.has(e.namespaceId)) || e.type === 'resync');
-  let recheck = false;
+  const waker = new Waker(bus, (e) => (e.type === 'change' && watched.has(e.namespaceId)) || e.type === 'resync', alerts(opts));
   let buffer: ChangeEntry[] = [];
   let position = cursor;
   return closable<LiveItem>(waker, async () => {
     while (!waker.closed) {
-      if (recheck) {
-        recheck = false;
+      if (waker.alerted) {
+        waker.alerted = false;
         if (opts.stillAllowed && !(await opts.stillAllowed())) {
           waker.close();
-          return { value: { end: new AppError('UNAUTHENTICATED', 'this device was signed out') }, done: false };
+          return { value: signedOut(), done: false };
         }
       }
       if (buffer.length) return { value: buffer.shift()!, done: false };
@@ -56,26 +62,43 @@ export function liveChanges(journal: JournalService, bus: EventBus, namespaces: 
       }
       if (await waker.sleep(pollMs)) {
         waker.pending = true;
-        recheck = true;
+        waker.alerted = true;
       }
     }
     return { value: undefined, done: true };
   });
 }
 
-/** Yields `snapshot()` now and after every event `matches` accepts, until returned. */
-export function watch<T>(bus: EventBus, matches: (e: BusEvent) => boolean, snapshot: () => Promise<T>): AsyncIterableIterator<T> {
-  const waker = new Waker(bus, matches);
-  return closable<T>(waker, async () => {
+/**
+ * Yields `snapshot()` now and after every event `matches` accepts, until returned; with
+ * `stillAllowed`, ends with UNAUTHENTICATED as a live feed does.
+ */
+export function watch<T>(bus: EventBus, matches: (e: BusEvent) => boolean, snapshot: () => Promise<T>, opts: LiveOptions = {}): AsyncIterableIterator<T | Ended> {
+  const waker = new Waker(bus, matches, alerts(opts));
+  const pollMs = opts.stillAllowed ? opts.pollMs ?? DEFAULT_POLL_MS : undefined;
+  return closable<T | Ended>(waker, async () => {
     while (!waker.closed) {
+      if (waker.alerted) {
+        waker.alerted = false;
+        if (opts.stillAllowed && !(await opts.stillAllowed())) {
+          waker.close();
+          return { value: signedOut(), done: false };
+        }
+      }
       if (waker.pending) {
         waker.pending = false;
         return { value: await snapshot(), done: false };
       }
-      await waker.sleep();
+      if (await waker.sleep(pollMs)) waker.alerted = true;
     }
     return { value: undefined, done: true };
   });
+}
+
+/** Events that make a feed check its authorisation again: a `resync` (events may be lost) and `recheckOn`. */
+function alerts(opts: LiveOptions): ((e: BusEvent) => boolean) | undefined {
+  if (!opts.stillAllowed) return undefined;
+  return (e) => e.type === 'resync' || !!opts.recheckOn?.(e);
 }
 
 /** An async iterator over `next` whose return/throw close the waker (unsubscribe, free a sleeper). */
@@ -92,24 +115,34 @@ function closable<T>(waker: Waker, next: () => Promise<IteratorResult<T>>): Asyn
   };
 }
 
-/** A flag that matching bus events raise, and a loop can sleep on; `close` unsubscribes and frees a sleeper. */
+/**
+ * Flags that bus events raise, and a loop can sleep on: `pending` (look again: events `matches`
+ * accepts) and `alerted` (check the authorisation again: events `alert` accepts). `close`
+ * unsubscribes and frees a sleeper.
+ */
 class Waker {
-  /** Raised by an event; starts raised so the first pass reads. */
+  /** Starts raised so the first pass reads. */
   pending = true;
+  /** Starts raised so the first pass checks (a revocation may have come before the subscription). */
+  alerted = true;
   closed = false;
   private release = () => {};
   private readonly unsubscribe: () => void;
 
-  constructor(bus: EventBus, matches: (e: BusEvent) => boolean) {
+  constructor(bus: EventBus, matches: (e: BusEvent) => boolean, alert?: (e: BusEvent) => boolean) {
     this.unsubscribe = bus.subscribe((e) => {
-      if (!matches(e)) return;
-      this.pending = true;
+      const read = matches(e);
+      const check = !!alert?.(e);
+      if (!read && !check) return;
+      if (read) this.pending = true;
+      if (check) this.alerted = true;
       this.release();
     });
   }
 
-  /** Resolves on the next event or close (false), or after `timeoutMs` (true). */
+  /** Resolves on the next event or close (false), or after `timeoutMs` (true); at once (false) if a flag is raised. */
   sleep(timeoutMs?: number): Promise<boolean> {
+    if (this.pending || this.alerted || this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => resolve(true), timeoutMs);
       this.release = () => { clearTimeout(timer); resolve(false); };
@@ -134,12 +167,23 @@ export class LiveService {
 
   /** The user's feed after `cursor`, then live, for as long as `deviceId` stays signed in. */
   changes(userId: string, deviceId: string, cursor: string | null): AsyncIterableIterator<LiveItem> {
-    return liveChanges(this.journal, this.bus, [userId], cursor, {
+    return liveChanges(this.journal, this.bus, [userId], cursor, this.signedIn(userId, deviceId));
+  }
+
+  /** `watch` for as long as `deviceId` stays signed in (e.g. an upload's progress). */
+  watch<T>(userId: string, deviceId: string, matches: (e: BusEvent) => boolean, snapshot: () => Promise<T>): AsyncIterableIterator<T | Ended> {
+    return watch(this.bus, matches, snapshot, this.signedIn(userId, deviceId));
+  }
+
+  /** Ends a feed when its device is revoked: at once on the `device-revoked` event, else on the poll tick. */
+  private signedIn(userId: string, deviceId: string): LiveOptions {
+    return {
       pollMs: this.pollMs,
       stillAllowed: async () => {
         const device = await this.ds.getRepository(Device).findOneBy({ id: deviceId, userId });
         return !!device && !device.revokedAt;
       },
-    });
+      recheckOn: (e) => e.type === 'device-revoked' && e.deviceId === deviceId,
+    };
   }
 }

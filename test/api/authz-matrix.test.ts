@@ -24,6 +24,8 @@ interface Row {
   doc: string;
   setup?: (f: Fx) => Promise<Fixture>;
   vars?: (fx: Fixture, f: Fx) => Record<string, unknown>;
+  /** 'fresh': run as a new device of the actor (an operation that signs its caller out). */
+  as?: 'fresh';
   expect: Expect;
 }
 interface Fx {
@@ -35,6 +37,8 @@ interface Fx {
   file(): Promise<{ fileId: string; folderId: string; n: number }>;
   /** A fresh ACTIVE upload session of the owner, its part already PUT. */
   session(): Promise<{ sessionId: string }>;
+  /** A new device of the actor (signIn again): its id and token; none for anonymous. */
+  device(actor: Actor): Promise<{ deviceId?: string; token?: string }>;
 }
 
 const ALL_OK: Expect = { owner: 'ok', editor: 'ok', viewer: 'ok', stranger: 'ok', anonymous: 'UNAUTHENTICATED' };
@@ -62,10 +66,14 @@ const ROWS: Record<string, Row> = {
   'Query.uploadSession': { doc: 'query($id: ID!) { uploadSession(id: $id) { id } }', setup: session, vars: (x) => ({ id: x.sessionId }), expect: OWNER_ONLY_NULL },
   'Query.changes': { doc: '{ changes { cursor } }', expect: ALL_OK },
   'Query.latestCursor': { doc: '{ latestCursor }', expect: ALL_OK },
+  'Query.devices': { doc: '{ devices { id current } }', expect: ALL_OK },
 
   // --- mutations
   'Mutation.signUp': { doc: 'mutation($e: String!) { signUp(email: $e, password: "correct horse battery") { token } }', vars: () => ({ e: `m${Date.now()}-${emails++}@example.com` }), expect: PUBLIC },
   'Mutation.signIn': { doc: 'mutation($e: String!) { signIn(email: $e, password: "correct horse battery") { token } }', vars: (_x, f) => ({ e: f.outsider.email }), expect: PUBLIC },
+  // a device is its user's alone: another's (even a sharer's) is NOT_FOUND
+  'Mutation.revokeDevice': { doc: 'mutation($d: ID!) { revokeDevice(id: $d) }', setup: (f) => f.device('owner'), vars: (x) => ({ d: x.deviceId }), expect: OWNER_ONLY },
+  'Mutation.signOut': { doc: 'mutation { signOut }', as: 'fresh', expect: ALL_OK },
   'Mutation.createFolder': { doc: 'mutation($f: ID!) { createFolder(path: "/new", folderId: $f) { id } }', setup: file, vars: (x) => ({ f: x.folderId }), expect: WRITE },
   'Mutation.beginUpload': {
     doc: 'mutation($i: BeginUploadInput!) { beginUpload(input: $i) { id } }', setup: file,
@@ -143,6 +151,7 @@ describe.each(testDatabases)('authorisation matrix on %s', (db) => {
     srv = await startTestServer({ db });
     const [owner, editor, viewer, stranger, outsider] = [await signUp(srv.url), await signUp(srv.url), await signUp(srv.url), await signUp(srv.url), await signUp(srv.url)];
     Object.assign(tokens, { owner: owner.token, editor: editor.token, viewer: viewer.token, stranger: stranger.token, anonymous: undefined });
+    const emailOf: Record<Actor, string | undefined> = { owner: owner.email, editor: editor.email, viewer: viewer.email, stranger: stranger.email, anonymous: undefined };
     const seed = crypto.randomBytes(64);
     await uploadBytes(srv.url, owner.token, '/seed.bin', seed);
     const seedPrep = prepare(seed, 8 * 1024 * 1024);
@@ -166,6 +175,11 @@ describe.each(testDatabases)('authorisation matrix on %s', (db) => {
         await putPart(srv.url, r.data.beginUpload.parts[0], p.parts[0].bytes);
         return { sessionId: r.data.beginUpload.id };
       },
+      async device(actor) {
+        if (!emailOf[actor]) return {};
+        const r = await gql(srv.url, 'mutation($e: String!) { signIn(email: $e, password: "correct horse battery", deviceName: "another") { token device { id } } }', { e: emailOf[actor] });
+        return { deviceId: r.data.signIn.device.id, token: r.data.signIn.token };
+      },
     };
   });
   afterAll(async () => { await srv?.stop(); });
@@ -177,9 +191,10 @@ describe.each(testDatabases)('authorisation matrix on %s', (db) => {
     const row = ROWS[op];
     const x = row.setup ? await row.setup(fx) : {};
     const variables = row.vars ? row.vars(x, fx) : {};
+    const token = row.as === 'fresh' ? (await fx.device(actor)).token : tokens[actor];
     const result = op.startsWith('Subscription.')
-      ? await subscribeOnce(srv.url, row.doc, variables, tokens[actor])
-      : await gql(srv.url, row.doc, variables, tokens[actor]);
+      ? await subscribeOnce(srv.url, row.doc, variables, token)
+      : await gql(srv.url, row.doc, variables, token);
     expect(outcome(result, op.split('.')[1])).toBe(expected);
   });
 });
