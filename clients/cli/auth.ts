@@ -5,7 +5,7 @@ import { loadConfig, saveConfig } from './config';
 import type { CliContext } from './context';
 import { createPrompter } from './prompt';
 
-/** `signup`, `login`, `logout`, `whoami`. */
+/** `signup`, `login`, `logout`, `whoami`, `devices`, `revoke-device`. */
 export function registerAuthCommands(program: Command, ctx: CliContext): void {
   program
     .command('signup')
@@ -32,12 +32,38 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
 
   program
     .command('logout')
-    .description('forget the saved token for this server')
+    .description('sign this device out on the server and forget its token')
     .action(async () => {
       const config = await loadConfig(ctx.io.env);
+      if (config.profiles[ctx.server]) {
+        // the token stops working on the server too; if the server cannot be told, it is still forgotten here
+        await (await ctx.client()).signOut().catch((e: { code?: string; message?: string }) => {
+          const why = [e?.code, e?.message].filter(Boolean).join(': ');
+          ctx.io.stderr.write(`warning: could not sign this device out on the server (${why}); revoke it from another device with \`tessera revoke-device\`\n`);
+        });
+      }
       delete config.profiles[ctx.server];
       await saveConfig(ctx.io.env, config);
       ctx.io.stdout.write(`logged out of ${ctx.server}\n`);
+    });
+
+  program
+    .command('devices')
+    .description('list the devices signed in to your account (* = this one)')
+    .action(async () => {
+      for (const d of await (await ctx.client()).devices()) {
+        const state = d.revokedAt ? `signed out ${d.revokedAt.slice(0, 10)}` : 'signed in';
+        ctx.io.stdout.write(`${d.current ? '*' : ' '} ${d.id}  ${d.createdAt.slice(0, 10)}  ${state.padEnd(21)}  ${d.name ?? ''}\n`);
+      }
+    });
+
+  program
+    .command('revoke-device')
+    .description('sign one of your devices out (e.g. a lost laptop): its token stops working at once')
+    .argument('<id>', 'device id, as `tessera devices` lists it')
+    .action(async (id: string) => {
+      const changed = await (await ctx.client()).revokeDevice(id);
+      ctx.io.stdout.write(changed ? `signed out device ${id}\n` : `device ${id} was already signed out\n`);
     });
 
   program

@@ -3,7 +3,7 @@ import { TesseraError } from './errors';
 import { GraphQLTransport, type TransportOptions } from './graphql';
 import * as ops from './operations';
 import { uploadFile, type UploadOptions, type UploadResult } from './upload';
-import type { AuthPayload, FileConnection, FileInfo, UploadPlan, User } from './types';
+import type { AuthPayload, DeviceInfo, FileConnection, FileInfo, UploadPlan, User } from './types';
 
 export type ClientOptions = TransportOptions;
 
@@ -43,6 +43,23 @@ export class TesseraClient {
     const { signIn } = await this.api.request<{ signIn: AuthPayload }>(ops.SIGN_IN, { email, password, ...opts });
     this.token = signIn.token;
     return signIn;
+  }
+
+  /** The account's devices, signed-out ones too, newest first. */
+  async devices(): Promise<DeviceInfo[]> {
+    return (await this.api.request<{ devices: DeviceInfo[] }>(ops.DEVICES)).devices;
+  }
+
+  /** Signs one of the account's devices out (its token stops working, its feeds end). False if it already was. */
+  async revokeDevice(id: string): Promise<boolean> {
+    return (await this.api.request<{ revokeDevice: boolean }>(ops.REVOKE_DEVICE, { id })).revokeDevice;
+  }
+
+  /** Signs this device out on the server; the client's token is forgotten too. */
+  async signOut(): Promise<boolean> {
+    const { signOut } = await this.api.request<{ signOut: boolean }>(ops.SIGN_OUT);
+    this.token = undefined;
+    return signOut;
   }
 
   /** The signed-in user. UNAUTHENTICATED without a valid token. */

@@ -16,6 +16,12 @@ export const SIGN_IN = `mutation SignIn($email: String!, $password: String!, $de
 
 export const ME = `query Me { me { ${USER_FIELDS} } }`;
 
+export const DEVICES = `query Devices { devices { id name createdAt revokedAt current } }`;
+
+export const REVOKE_DEVICE = `mutation RevokeDevice($id: ID!) { revokeDevice(id: $id) }`;
+
+export const SIGN_OUT = `mutation SignOut { signOut }`;
+
 export const FILE_BY_PATH = `query FileByPath($path: String!) { fileByPath(path: $path) { ${FILE_FIELDS} } }`;
 
 export const FILE_FOR_DOWNLOAD = `query FileForDownload($path: String!, $expiresIn: Int) {

@@ -8,6 +8,8 @@ export type PartChecksum = 'SHA256' | 'MD5' | 'NONE';
 
 export interface User { id: string; email: string; name: string | null }
 export interface Device { id: string; name: string | null }
+/** A device as `devices` lists it: `current` is the one asking; `revokedAt` is set once signed out. */
+export interface DeviceInfo extends Device { createdAt: string; revokedAt: string | null; current: boolean }
 export interface AuthPayload { token: string; user: User; device: Device }
 
 export interface Chunk {
