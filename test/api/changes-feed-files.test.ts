@@ -2,6 +2,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { gql, signUp } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 
 /**
  * `Change.file` is the file as it is now, event after event: a subscription's context lives as
@@ -16,13 +17,6 @@ describe('the file of each live change', () => {
     await srv?.stop();
   });
 
-  const until = async (ok: () => boolean, ms = 10_000) => {
-    const end = Date.now() + ms;
-    while (!ok()) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
 
   it('shows each event the file as it is when the event is sent (moved, then shared)', async () => {
     const alice = await signUp(srv.url);

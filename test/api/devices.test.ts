@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { freshDatabase, testDatabases, type TestDatabase } from '../helpers/db';
 import { SESSION_FIELDS, beginInput, codeOf, gql, prepare } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 
 // "Sign out my lost phone": list your devices, revoke one (or sign this one out). A revoked device's
 // next request is UNAUTHENTICATED and its open subscriptions end at once. Every server here polls
@@ -19,13 +20,6 @@ const PASSWORD = 'correct horse battery';
 interface Device { token: string; deviceId: string }
 interface Account extends Device { userId: string; email: string }
 
-const until = async (ok: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 /** A graphql-ws subscription as a client holds it: what arrived, its errors, and when it ended. */
 interface Sub { got: unknown[]; errors: unknown[]; endedAt: number | null; client: Client }

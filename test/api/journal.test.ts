@@ -6,6 +6,7 @@ import { transaction } from '../../src/services/tx';
 import { testDatabases } from '../helpers/db';
 import { codeOf, gql, uploadBytes } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 
 const FEED = 'query($c: String) { changes(cursor: $c, limit: 1000) { cursor hasMore changes { cursor kind path fromPath revision deviceId file { id path status } } } }';
 
@@ -155,13 +156,6 @@ describe.each(testDatabases)('change journal on %s', (db) => {
         complete: () => { completed = true; },
       });
       return { got, errors, done: () => completed };
-    };
-    const until = async (ok: () => boolean, ms = 10_000) => {
-      const end = Date.now() + ms;
-      while (!ok()) {
-        if (Date.now() > end) throw new Error('timed out');
-        await new Promise((r) => setTimeout(r, 20));
-      }
     };
 
     test('replays after the cursor, then streams live, in order, without a gap or a repeat', async () => {

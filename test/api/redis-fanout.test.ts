@@ -8,19 +8,13 @@ import WebSocket from 'ws';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { gql, signUp } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 
 // Several API instances behind a load balancer: a subscriber on one hears a change committed
 // through another (Redis pub/sub), and survives Redis going away (the journal is the truth).
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SUB = 'subscription($c: String) { changes(cursor: $c) { kind path } }';
 
-const until = async (ok: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 function follow(url: string, token: string, cursor: string) {
   const client = createClient({ url: url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../clients/cli/main';
-import type { CliIo } from '../../clients/cli/context';
 import { TesseraClient } from '../../clients/sdk/client';
+import { cliIo } from '../helpers/cli';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /** `tessera devices`, `revoke-device` and `logout` (which signs the device out on the server). */
@@ -20,21 +20,7 @@ describe('tessera CLI device commands (real server)', () => {
   });
 
   /** A CLI "machine": its own config dir and device name. */
-  function machine(name: string) {
-    return (): CliIo & { out: () => string; err: () => string } => {
-      const out: string[] = [];
-      const err: string[] = [];
-      return {
-        stdout: { write: (s: string) => out.push(s) },
-        stderr: { write: (s: string) => err.push(s), isTTY: false },
-        stdin: process.stdin,
-        env: { TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: join(dir, name), TESSERA_DEVICE_NAME: name },
-        cwd: dir,
-        out: () => out.join(''),
-        err: () => err.join(''),
-      };
-    };
-  }
+  const machine = (name: string) => () => cliIo({ TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: join(dir, name), TESSERA_DEVICE_NAME: name }, dir);
   const tokenOf = async (name: string) => {
     const config = JSON.parse(await readFile(join(dir, name, 'config.json'), 'utf8'));
     return config.profiles[server.url].token as string;

@@ -6,7 +6,7 @@ import { TesseraClient } from '../../clients/sdk/client';
 import { PARTIAL_SUFFIX } from '../../clients/sdk/download';
 import { MIB } from '../../clients/sdk/hashing';
 import { main } from '../../clients/cli/main';
-import type { CliIo } from '../../clients/cli/context';
+import { cliIo } from '../helpers/cli';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const PART = 8 * MIB;
@@ -133,19 +133,7 @@ describe('SDK upload and download against a real server (local store, SQLite)', 
   });
 
   describe('tessera CLI main()', () => {
-    function io(): CliIo & { out: () => string; err: () => string } {
-      const out: string[] = [];
-      const err: string[] = [];
-      return {
-        stdout: { write: (s: string) => out.push(s) },
-        stderr: { write: (s: string) => err.push(s), isTTY: false },
-        stdin: process.stdin,
-        env: { TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: join(dir, 'cli-config') },
-        cwd: dir,
-        out: () => out.join(''),
-        err: () => err.join(''),
-      };
-    }
+    const io = () => cliIo({ TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: join(dir, 'cli-config') }, dir);
 
     it('signs up, uploads, lists, downloads, moves and removes', async () => {
       const address = email();
