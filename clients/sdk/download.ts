@@ -18,7 +18,7 @@ import { openPartial, PARTIAL_SUFFIX, SidecarFile, verifyExisting, type DigestOf
 import * as ops from './operations';
 import { runPool } from './pool';
 import type { ProgressCallback } from './progress';
-import { rangeGet } from './range-get';
+import { rangeGet } from './part-http';
 import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
 import type { FileWithChunks } from './types';
 

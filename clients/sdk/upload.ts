@@ -5,12 +5,11 @@
  * to the store, streamed from disk -> confirmParts in batches -> completeUpload.
  * An aborted or killed upload resumes by running it again.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
 import { hashFileParts, type PartDigest } from './hashing';
+import { filePut, type PartResponse } from './part-http';
 import * as ops from './operations';
 import { runPool } from './pool';
 import type { ProgressCallback } from './progress';
@@ -33,6 +32,7 @@ export interface UploadOptions {
   confirmBatchSize?: number;
   /** Attempts per part PUT on network errors and 5xx (default 5). */
   partAttempts?: number;
+  /** Used for the part PUTs instead of node:http(s) (tests inject faults with it). */
   fetch?: typeof fetch;
 }
 
@@ -113,7 +113,6 @@ class PartUploader {
   private readonly refreshing = new Map<number, Promise<void>>();
   private pending: { partNumber: number; etag: string }[] = [];
   private confirmChain: Promise<void> = Promise.resolve();
-  private readonly fetchImpl: typeof fetch;
 
   constructor(
     private readonly api: GraphQLTransport,
@@ -122,7 +121,6 @@ class PartUploader {
     private readonly total: number,
     private readonly opts: UploadOptions,
   ) {
-    this.fetchImpl = opts.fetch ?? fetch;
     for (const p of session.parts) {
       this.parts.set(p.partNumber, p);
       if (p.status === 'VERIFIED') this.bytesDone += Number(p.size);
@@ -177,15 +175,10 @@ class PartUploader {
         counted = 0;
         this.report();
       };
-      let res: Response;
+      let res: PartResponse;
       try {
-        res = await this.fetchImpl(new URL(target.url!, this.api.server), {
-          method: target.method || 'PUT',
-          headers: partHeaders(target, part.size),
-          body: this.body(part, count),
-          duplex: 'half',
-          signal,
-        } as RequestInit);
+        res = await filePut(new URL(target.url!, this.api.server), target.method || 'PUT', headersOf(target),
+          { path: this.localPath, offset: part.offset, size: part.size }, count, signal, this.opts.fetch);
       } catch (e) {
         rollback();
         if (isAbortError(e) || signal.aborted || !isNetworkFailure(e) || attempt >= maxAttempts) {
@@ -194,10 +187,9 @@ class PartUploader {
         await backoff(attempt++, signal);
         continue;
       }
-      const text = res.ok ? '' : await res.text().catch(() => '');
-      if (res.ok) {
-        await res.arrayBuffer().catch(() => undefined);
-        const etag = res.headers.get('etag');
+      const text = await res.text().catch(() => '');
+      if (res.status >= 200 && res.status < 300) {
+        const etag = res.header('etag');
         if (!etag) throw new TesseraError('PROTOCOL', `part ${part.partNumber}: store sent no ETag`);
         this.bytesSent += part.size;
         return etag.replace(/^W\//, '').replace(/"/g, '');
@@ -216,12 +208,6 @@ class PartUploader {
     }
   }
 
-  private body(part: PartDigest, count: (n: number) => void): ReadableStream | undefined {
-    if (part.size === 0) return undefined;
-    const stream = createReadStream(this.localPath, { start: part.offset, end: part.offset + part.size - 1, highWaterMark: 1024 * 1024 });
-    stream.on('data', (chunk) => count(chunk.length));
-    return Readable.toWeb(stream) as ReadableStream;
-  }
 
   /**
    * A fresh URL for `partNumber`, fetched with those of the next parts to send that lack one
@@ -247,11 +233,9 @@ class PartUploader {
   }
 }
 
-function partHeaders(target: PartUpload, size: number): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const h of target.headers) headers[h.name] = h.value;
-  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')) headers['content-length'] = String(size);
-  return headers;
+/** The headers the part URL must be sent with (filePut adds content-length). */
+function headersOf(target: PartUpload): Record<string, string> {
+  return Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
 }
 
 function expiresSoon(p: PartUpload): boolean {
