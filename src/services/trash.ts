@@ -3,9 +3,9 @@ import { In, LessThan, LessThanOrEqual, type DataSource, type EntityManager } fr
 import { Change, Chunk, FileNode, FileRevision, OrphanObject, Share, ShareLink } from '../entities';
 import { isStorageError } from '../storage/errors';
 import type { StorageAdapter } from '../storage/types';
-import { AppError, notFound } from './errors';
+import { AppError, badInput, notFound } from './errors';
 import type { FileService, Page } from './files';
-import { pageSize, toPage } from './files';
+import { decodeKeyset, encodeKeyset, pageSize, toPage } from './files';
 import type { JournalService } from './journal';
 import { ROOT, parentOf, pathKey } from './paths';
 import { transaction } from './tx';
@@ -26,16 +26,23 @@ export class TrashService {
     private readonly gcGraceSeconds = 3600,
   ) {}
 
-  /** What the caller deleted (the top of each deletion), most recent first. */
+  /**
+   * What the caller deleted (the top of each deletion), most recent first; keyset pages by
+   * (deletedAt, id), so a page never skips or repeats an item when others are deleted or
+   * restored in between. BAD_USER_INPUT for a cursor this did not make.
+   */
   async list(userId: string, first: number | null | undefined, after: string | null | undefined): Promise<Page<FileNode>> {
     const limit = pageSize(first);
-    const offset = after ? Number(Buffer.from(after, 'base64url').toString()) || 0 : 0;
-    const rows = await this.ds.getRepository(FileNode).createQueryBuilder('f')
+    const qb = this.ds.getRepository(FileNode).createQueryBuilder('f')
       .where('f.ownerId = :userId AND f.status = :deleted', { userId, deleted: 'DELETED' })
-      .andWhere('(f.trashedWithId IS NULL OR f.trashedWithId = f.id)')
-      .orderBy('f.deletedAt', 'DESC').addOrderBy('f.id', 'ASC').skip(offset).take(limit + 1).getMany();
-    let i = offset;
-    return toPage(rows, limit, () => Buffer.from(String(++i)).toString('base64url'));
+      .andWhere('(f.trashedWithId IS NULL OR f.trashedWithId = f.id)');
+    if (after) {
+      const { name: at, id } = decodeKeyset(after);
+      if (Number.isNaN(Date.parse(at))) throw badInput('invalid cursor');
+      qb.andWhere('(f.deletedAt < :at OR (f.deletedAt = :at AND f.id > :id))', { at: new Date(at), id });
+    }
+    const rows = await qb.orderBy('f.deletedAt', 'DESC').addOrderBy('f.id', 'ASC').take(limit + 1).getMany();
+    return toPage(rows, limit, (n) => encodeKeyset(n.deletedAt!.toISOString(), n.id));
   }
 
   /**

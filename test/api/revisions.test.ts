@@ -189,4 +189,31 @@ describe.each(testDatabases)('revisions, trash and conflicts on %s', (db) => {
     expect(sha256(Buffer.from(await (await fetch(new URL(url, srv.url))).arrayBuffer()))).toBe(sha256(x));
     expect((await srv.app.services.retention.run()).revisionsPruned).toBe(0);
   });
+
+  test('the trash pages by keyset: no item skipped or repeated while others are restored in between', async () => {
+    const frank = await signUp(srv.url);
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const id = (await q('mutation($p: String!) { createFolder(path: $p) { id } }', { p: `/k${i}` }, frank.token)).data.createFolder.id;
+      await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id }, frank.token); // many share a deletedAt second on MariaDB
+      ids.push(id);
+    }
+    const page = async (after: string | null) => {
+      const r = await q('query($a: String) { trash(first: 3, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }', { a: after }, frank.token);
+      expect(r.errors).toBeUndefined();
+      return r.data.trash;
+    };
+    const seen: string[] = [];
+    let p = await page(null);
+    seen.push(...p.edges.map((e: any) => e.node.id));
+    // restore something already listed: the next page must neither skip nor repeat
+    await q('mutation($id: ID!) { restoreFile(id: $id) { id } }', { id: seen[0] }, frank.token);
+    while (p.pageInfo.hasNextPage) {
+      p = await page(p.pageInfo.endCursor);
+      seen.push(...p.edges.map((e: any) => e.node.id));
+    }
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen)).toEqual(new Set(ids));
+    expect(codeOf(await q('{ trash(after: "bm90LWEtY3Vyc29y") { edges { cursor } } }', {}, frank.token))).toBe('BAD_USER_INPUT');
+  });
 });
