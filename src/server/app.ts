@@ -11,7 +11,7 @@ import type { Logger as DbLogger } from 'typeorm';
 import { openDataSource } from '../../ormconfig';
 import { createLoaders, type Context } from '../resolvers/context';
 import { createSchema } from '../resolvers';
-import { createServices, type Services } from '../services';
+import { createServices, memoryRateLimiters, type RateLimiterFactory, type Services } from '../services';
 import { LocalEventBus, type EventBus } from '../services/events';
 import { createStorage, localAdapterOf } from '../storage/registry';
 import { blobRoutes } from './blob-routes';
@@ -28,7 +28,7 @@ export interface App {
   log: Logger;
   /** Listens; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
-  /** Stops taking requests, finishes those in flight, closes WebSockets, the bus and the database. */
+  /** Stops taking requests, finishes those in flight, closes WebSockets, the bus, the rate limiters' Redis connection and the database. */
   close(): Promise<void>;
 }
 
@@ -46,7 +46,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const ds = await openDataSource({ databaseUrl: config.databaseUrl, logger: opts.dbLogger });
   const storage = createStorage(config.storage);
   const bus = opts.bus ?? (await createBus(config, log));
-  const services = createServices(ds, storage, bus, config);
+  const rateLimits = await createRateLimiters(config, log);
+  const services = createServices(ds, storage, bus, config, rateLimits.factory);
   const schema = await createSchema();
   const limits = queryLimitsRule({ maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: MAX_PAGE_SIZE, defaultPageSize: 100 });
 
@@ -115,6 +116,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       clearInterval(retention);
       await apollo.stop();
       await bus.close();
+      await rateLimits.close();
       await storage.close?.();
       await ds.destroy();
     })()),
@@ -131,6 +133,18 @@ async function createBus(config: Config, log: Logger): Promise<EventBus> {
   const { RedisEventBus } = require('../services/redis-bus') as typeof import('../services/redis-bus');
   log.info('subscription fan-out through Redis');
   return new RedisEventBus(config.redisUrl, log);
+}
+
+/** Sign-in and share-link password failures: counted in Redis across instances when it is configured. */
+async function createRateLimiters(config: Config, log: Logger): Promise<{ factory: RateLimiterFactory; close(): Promise<void> }> {
+  if (!config.redisUrl) return { factory: memoryRateLimiters, close: async () => {} };
+  const { RedisRateLimiter, connectRateLimitRedis, closeRateLimitRedis } = require('../services/redis-rate-limit') as typeof import('../services/redis-rate-limit');
+  log.info('rate limits counted through Redis');
+  const redis = await connectRateLimitRedis(config.redisUrl, log);
+  return {
+    factory: (name, limit) => new RedisRateLimiter(redis, name, limit, log),
+    close: () => closeRateLimitRedis(redis),
+  };
 }
 
 /** Apollo would run a subscription sent over HTTP as a query: refuse it. */

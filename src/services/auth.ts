@@ -58,14 +58,14 @@ export class AuthService {
   async signIn(email: string, password: string, deviceName: string | null, clientKey = ''): Promise<AuthResult> {
     const normalised = email.trim().toLowerCase();
     const limitKey = `${normalised}|${clientKey}`;
-    this.signInLimiter?.check(limitKey);
+    await this.signInLimiter?.check(limitKey);
     const user = await this.ds.getRepository(User).findOneBy({ email: normalised });
     const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, DUMMY_HASH);
     if (!user || !ok) {
-      this.signInLimiter?.fail(limitKey);
+      await this.signInLimiter?.fail(limitKey);
       throw new AppError('UNAUTHENTICATED', 'wrong email or password');
     }
-    this.signInLimiter?.reset(limitKey);
+    await this.signInLimiter?.reset(limitKey);
     return this.issue(user, deviceName);
   }
 

@@ -11,7 +11,7 @@ import { Retention } from './retention';
 import { RevisionService } from './revisions';
 import { TrashService } from './trash';
 import { QuotaService } from './quota';
-import { RateLimiter } from './rate-limit';
+import { MemoryRateLimiter, type RateLimit, type RateLimiter } from './rate-limit';
 import { ShareLinkService } from './share-links';
 import { SharingService } from './sharing';
 import { UploadService, type UploadSettings } from './uploads';
@@ -52,12 +52,22 @@ export interface Services {
   retention: Retention;
 }
 
+/** Which failures a rate limiter counts: wrong sign-in passwords, wrong share-link passwords. */
+export type RateLimitName = 'signin' | 'link-password';
+
+/** Makes the rate limiters; in process memory by default, shared through Redis when it is configured. */
+export type RateLimiterFactory = (name: RateLimitName, limit: RateLimit) => RateLimiter;
+
+export const memoryRateLimiters: RateLimiterFactory = (_name, limit) => new MemoryRateLimiter(limit);
+
 /** 1 TiB unless DEFAULT_QUOTA_BYTES says otherwise. */
 export const DEFAULT_QUOTA_BYTES = 1024 ** 4;
 
-export function createServices(ds: DataSource, storage: StorageAdapter, bus: EventBus, s: ServiceSettings): Services {
+export function createServices(
+  ds: DataSource, storage: StorageAdapter, bus: EventBus, s: ServiceSettings, rateLimiter: RateLimiterFactory = memoryRateLimiters,
+): Services {
   const windowMs = (s.rateLimitWindowSeconds ?? 900) * 1000;
-  const auth = new AuthService(ds, s.jwtSecret, undefined, new RateLimiter({ max: s.signInMaxFailures ?? 10, windowMs }), bus);
+  const auth = new AuthService(ds, s.jwtSecret, undefined, rateLimiter('signin', { max: s.signInMaxFailures ?? 10, windowMs }), bus);
   const quota = new QuotaService(ds, s.defaultQuotaBytes ?? DEFAULT_QUOTA_BYTES);
   const access = new AccessService(ds);
   const journal = new JournalService(ds, bus);
@@ -66,7 +76,7 @@ export function createServices(ds: DataSource, storage: StorageAdapter, bus: Eve
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
   }, quota);
   const sharing = new SharingService(ds, access, journal);
-  const shareLinks = new ShareLinkService(ds, access, files, new RateLimiter({ max: s.linkPasswordMaxFailures ?? 5, windowMs }));
+  const shareLinks = new ShareLinkService(ds, access, files, rateLimiter('link-password', { max: s.linkPasswordMaxFailures ?? 5, windowMs }));
   const janitor = new Janitor(ds, storage, uploads);
   const live = new LiveService(ds, journal, bus, s.livePollMs);
   const revisions = new RevisionService(ds, access, journal);

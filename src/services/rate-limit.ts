@@ -7,33 +7,60 @@ export interface RateLimit {
 }
 
 /**
- * Counts failures per key (e.g. email + client IP) in a sliding window, in process memory.
- * `check` throws RATE_LIMITED (with `retryAfterSeconds`) once `max` failures happened within
- * the window; a success may `reset` the key. With several API instances each counts on its
- * own, so the effective limit is `max` times the number of instances.
+ * Counts failures per key (e.g. email + client IP) in a sliding window. `check` throws
+ * RATE_LIMITED (with `retryAfterSeconds`) once `max` failures happened within the window; `fail`
+ * records one; a success may `reset` the key.
+ *
+ * Two implementations: `MemoryRateLimiter` counts in process memory (the default without Redis;
+ * with several API instances each counts on its own, so the effective limit is `max` times the
+ * number of instances), `RedisRateLimiter` (redis-rate-limit.ts, used when REDIS_URL is set) counts
+ * in Redis, shared by every instance on that Redis, and falls back to the in-process count while
+ * Redis is unreachable.
  */
-export class RateLimiter {
+export interface RateLimiter {
+  check(key: string): Promise<void>;
+  fail(key: string): Promise<void>;
+  reset(key: string): Promise<void>;
+}
+
+/** The RATE_LIMITED error, with `retryAfterSeconds` (at least 1). */
+export const limited = (retryAfterMs: number) =>
+  new AppError('RATE_LIMITED', 'too many attempts; try again later', { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+
+/** Failures counted in this process only (see `RateLimiter`). */
+export class MemoryRateLimiter implements RateLimiter {
   private readonly failures = new Map<string, number[]>();
 
   constructor(private readonly limit: RateLimit, private readonly now: () => number = Date.now) {}
 
-  check(key: string): void {
+  async check(key: string): Promise<void> {
+    this.checkNow(key);
+  }
+
+  async fail(key: string): Promise<void> {
+    this.failNow(key);
+  }
+
+  async reset(key: string): Promise<void> {
+    this.failures.delete(key);
+  }
+
+  /** `check`, synchronously. */
+  checkNow(key: string): void {
     const recent = this.prune(key);
     if (recent.length >= this.limit.max) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((recent[0] + this.limit.windowMs - this.now()) / 1000));
-      throw new AppError('RATE_LIMITED', 'too many attempts; try again later', { retryAfterSeconds });
+      // the count falls below `max` when the max-th newest failure leaves the window
+      throw limited(recent[recent.length - this.limit.max] + this.limit.windowMs - this.now());
     }
   }
 
-  fail(key: string): void {
+  /** `fail`, synchronously. */
+  failNow(key: string): void {
     const recent = this.prune(key);
     recent.push(this.now());
-    this.failures.set(key, recent);
+    // only the newest `max` failures decide anything
+    this.failures.set(key, recent.slice(-this.limit.max));
     if (this.failures.size > 100_000) this.sweep();
-  }
-
-  reset(key: string): void {
-    this.failures.delete(key);
   }
 
   private prune(key: string): number[] {

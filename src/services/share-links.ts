@@ -91,9 +91,9 @@ export class ShareLinkService {
     if (link.passwordHash) {
       if (!password) throw new LinkError('PASSWORD_REQUIRED');
       const key = `${link.id}|${clientKey}`;
-      this.passwordLimiter.check(key);
+      await this.passwordLimiter.check(key);
       if (password.length > MAX_PASSWORD || !(await verifyPassword(password, link.passwordHash))) {
-        this.passwordLimiter.fail(key);
+        await this.passwordLimiter.fail(key);
         throw new LinkError('WRONG_PASSWORD');
       }
     }
