@@ -42,9 +42,15 @@ export async function verifyExisting(fh: FileHandle, parts: Part[], previous: Si
   return ok;
 }
 
-/** The sidecar json of verified parts, rewritten atomically and one write at a time. */
+/**
+ * The sidecar json of verified parts, rewritten atomically and one write at a time. Saves that
+ * arrive while a write is in flight share the next write (which takes the latest state), so a
+ * 6,400-part download does not write 6,400 ever-longer files.
+ */
 export class SidecarFile {
-  private chain: Promise<void> = Promise.resolve();
+  private writing: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private latest: Map<number, string> = new Map();
   constructor(private readonly path: string, private readonly base: Sidecar) {}
 
   async load(): Promise<Sidecar | null> {
@@ -56,17 +62,28 @@ export class SidecarFile {
     }
   }
 
+  /** Resolves once a write that includes `verified` as it is now is on disk. */
   save(verified: Map<number, string>): Promise<void> {
-    const body = JSON.stringify({ ...this.base, verified: [...verified.keys()].sort((a, b) => a - b) });
-    this.chain = this.chain.then(async () => {
-      await writeFile(this.path + '.tmp', body);
-      await rename(this.path + '.tmp', this.path);
+    this.latest = verified;
+    if (this.queued) return this.queued;
+    const before = this.writing ?? Promise.resolve();
+    const write: Promise<void> = before.catch(() => undefined).then(async () => {
+      this.queued = null;
+      this.writing = write;
+      try {
+        const body = JSON.stringify({ ...this.base, verified: [...this.latest.keys()].sort((a, b) => a - b) });
+        await writeFile(this.path + '.tmp', body);
+        await rename(this.path + '.tmp', this.path);
+      } finally {
+        if (this.writing === write) this.writing = null;
+      }
     });
-    return this.chain;
+    this.queued = write;
+    return write;
   }
 
   async remove(): Promise<void> {
-    await this.chain.catch(() => undefined);
+    await Promise.all([this.writing, this.queued].map((p) => p?.catch(() => undefined)));
     await unlink(this.path).catch(() => undefined);
     await unlink(this.path + '.tmp').catch(() => undefined);
   }
