@@ -27,8 +27,12 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * Local-disk store with S3 multipart semantics.
  *
  *   <root>/objects/<key>   completed objects (immutable; replaced only by an atomic rename)
- *   <root>/.uploads/...    staged parts (see ./staging)
- *   <root>/.tmp/...        assembly and copy scratch space, same file system as objects
+ *   <root>/.uploads/...    uploads in progress: parts written in place or on their own (see ./staging)
+ *   <root>/.tmp/...        claimed uploads, assembly and copy scratch space, same file system as objects
+ *
+ * Given a part size (what Tessera's uploads give), parts land at their offset in one file
+ * and completing renames that file into place: 1x disk, each byte written once. Otherwise,
+ * or when the parts do not tile, completing copies the parts into a new file.
  *
  * Part PUTs and GETs go through the server's own signed URLs (`blobRoutes`), which call
  * `verifyPartUrl`/`receivePart` and `verifyGetUrl`/`head`/`getStream`. Each part's SHA-256
