@@ -347,17 +347,25 @@ export class LocalStorageAdapter implements StorageAdapter {
   }
 
   /** PRECONDITION_FAILED when the key's path collides with another key's (`a` vs `a/b`). */
+  /**
+   * Renames `tmp` to `target` and fsyncs the directory, so the object's name survives a power
+   * cut once complete has answered (the database then points at it).
+   */
   private async moveIntoPlace(tmp: string, target: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await fs.mkdir(path.dirname(target), { recursive: true });
-        return await fs.rename(tmp, target);
+        await fs.rename(tmp, target);
+        break;
       } catch (e) {
         // A concurrent delete may prune the directory between mkdir and rename.
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
         throw translateFsError(e, 'PRECONDITION_FAILED');
       }
     }
+    await syncDir(path.dirname(target)).catch((e) => {
+      throw translateFsError(e);
+    });
   }
 
   private async pruneEmptyDirs(dir: string): Promise<void> {
@@ -369,6 +377,16 @@ export class LocalStorageAdapter implements StorageAdapter {
       }
       dir = path.dirname(dir);
     }
+  }
+}
+
+/** fsync of a directory: makes the names created or renamed in it durable. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
