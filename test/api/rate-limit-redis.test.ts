@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { codeOf, gql, signUp, uploadBytes, type GqlResult } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { freePort, spawnRedisServer } from '../helpers/ports';
+import { until } from '../helpers/wait';
 
 // Several API instances behind a load balancer count wrong passwords together through Redis, so
 // an attacker does not get the limit once per instance; without Redis, sign-in still works and
@@ -95,8 +96,7 @@ describe('two API instances on one MariaDB, rate limits shared through Redis', (
     const port = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-redis-'));
     const start = async () => {
-      redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-      await waitForPort(port);
+      redis = await spawnRedisServer(port, dir);
     };
     await start();
     const [a, b] = await twoInstances(`redis://127.0.0.1:${port}`);
@@ -142,34 +142,3 @@ describe('two API instances on one MariaDB, rate limits shared through Redis', (
   }, 60_000);
 });
 
-const until = async (ok: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`redis-server did not start on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

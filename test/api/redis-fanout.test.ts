@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
@@ -9,12 +8,12 @@ import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { gql, signUp } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { until } from '../helpers/wait';
+import { freePort, spawnRedisServer } from '../helpers/ports';
 
 // Several API instances behind a load balancer: a subscriber on one hears a change committed
 // through another (Redis pub/sub), and survives Redis going away (the journal is the truth).
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SUB = 'subscription($c: String) { changes(cursor: $c) { kind path } }';
-
 
 function follow(url: string, token: string, cursor: string) {
   const client = createClient({ url: url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
@@ -68,8 +67,7 @@ describe('two API instances on one MariaDB, fan-out through Redis', () => {
     const port = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-redis-'));
     const start = async () => {
-      redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-      await waitForPort(port);
+      redis = await spawnRedisServer(port, dir);
     };
     await start();
     const [a, b] = await twoInstances(db, `redis://127.0.0.1:${port}`, 600_000);
@@ -106,26 +104,3 @@ describe('two API instances on one MariaDB, fan-out through Redis', () => {
   }, 60_000);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`redis-server did not start on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import net from 'node:net';
 import Redis from 'ioredis';
 import pino from 'pino';
 import { AppError } from '../../src/services/errors';
 import { MemoryRateLimiter, type RateLimit, type RateLimiter } from '../../src/services/rate-limit';
 import { RATE_LIMIT_KEY_PREFIX, RedisRateLimiter, closeRateLimitRedis, connectRateLimitRedis } from '../../src/services/redis-rate-limit';
+import { freePort } from '../helpers/ports';
 
 // The sliding window of both limiters, the Redis one against the real shared Redis, with a fake
 // clock (the limiters take the time from `now`; only the keys' TTL runs on Redis's own clock).
@@ -113,7 +113,7 @@ describe('RedisRateLimiter keys', () => {
 
 describe('RedisRateLimiter without Redis', () => {
   test('counts in process, answers at once, and warns once', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const lines: { level: number; msg: string }[] = [];
     const log = pino({ level: 'info' }, { write: (s: string) => { lines.push(JSON.parse(s)); } });
     const dead = await connectRateLimitRedis(`redis://127.0.0.1:${port}`, log, 200);
@@ -138,14 +138,3 @@ describe('RedisRateLimiter without Redis', () => {
   });
 });
 
-/** A port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
