@@ -38,13 +38,7 @@ export function liveChanges(journal: JournalService, bus: EventBus, namespaces: 
   let position = cursor;
   return closable<LiveItem>(waker, async () => {
     while (!waker.closed) {
-      if (waker.alerted) {
-        waker.alerted = false;
-        if (opts.stillAllowed && !(await opts.stillAllowed())) {
-          waker.close();
-          return { value: signedOut(), done: false };
-        }
-      }
+      if (await lostAuthorisation(waker, opts)) return { value: signedOut(), done: false };
       if (buffer.length) return { value: buffer.shift()!, done: false };
       if (waker.pending) {
         waker.pending = false;
@@ -78,13 +72,7 @@ export function watch<T>(bus: EventBus, matches: (e: BusEvent) => boolean, snaps
   const pollMs = opts.stillAllowed ? opts.pollMs ?? DEFAULT_POLL_MS : undefined;
   return closable<T | Ended>(waker, async () => {
     while (!waker.closed) {
-      if (waker.alerted) {
-        waker.alerted = false;
-        if (opts.stillAllowed && !(await opts.stillAllowed())) {
-          waker.close();
-          return { value: signedOut(), done: false };
-        }
-      }
+      if (await lostAuthorisation(waker, opts)) return { value: signedOut(), done: false };
       if (waker.pending) {
         waker.pending = false;
         return { value: await snapshot(), done: false };
@@ -93,6 +81,15 @@ export function watch<T>(bus: EventBus, matches: (e: BusEvent) => boolean, snaps
     }
     return { value: undefined, done: true };
   });
+}
+
+/** After an alert, checks `stillAllowed` once; true (and the waker closed) when the feed must end. */
+async function lostAuthorisation(waker: Waker, opts: LiveOptions): Promise<boolean> {
+  if (!waker.alerted) return false;
+  waker.alerted = false;
+  if (!opts.stillAllowed || (await opts.stillAllowed())) return false;
+  waker.close();
+  return true;
 }
 
 /** Events that make a feed check its authorisation again: a `resync` (events may be lost) and `recheckOn`. */
