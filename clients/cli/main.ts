@@ -3,6 +3,8 @@ import { isAbortError, isTesseraError } from '../sdk/errors';
 import { registerAuthCommands } from './auth';
 import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
+import { registerHistoryCommands } from './history';
+import { registerSharingCommands } from './sharing';
 import { registerTransferCommands } from './transfer';
 
 /**
@@ -12,7 +14,7 @@ import { registerTransferCommands } from './transfer';
  */
 export async function main(argv: string[] = process.argv.slice(2), io: CliIo = processIo()): Promise<number> {
   const program = new Command('tessera')
-    .description('Tessera file storage: sign in, list, upload and download files')
+    .description('Tessera file storage: sign in, list, upload, download and share files')
     .option('-s, --server <url>', 'server URL (default: $TESSERA_SERVER or http://localhost:4000)')
     .exitOverride()
     .configureOutput({
@@ -23,6 +25,8 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   registerAuthCommands(program, ctx);
   registerFileCommands(program, ctx);
   registerTransferCommands(program, ctx);
+  registerSharingCommands(program, ctx);
+  registerHistoryCommands(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -3,7 +3,7 @@ import { TesseraError } from './errors';
 import { GraphQLTransport, type TransportOptions } from './graphql';
 import * as ops from './operations';
 import { uploadFile, type UploadOptions, type UploadResult } from './upload';
-import type { AuthPayload, DeviceInfo, FileConnection, FileInfo, UploadPlan, User } from './types';
+import type { AuthPayload, DeviceInfo, FileConnection, FileInfo, RevisionInfo, SharedItem, ShareInfo, UploadPlan, User } from './types';
 
 export type ClientOptions = TransportOptions;
 
@@ -79,14 +79,55 @@ export class TesseraClient {
 
   /** Every child of a folder, following pagination. NOT_FOUND if the folder does not exist. */
   async listFolder(path: string, opts: { pageSize?: number } = {}): Promise<FileInfo[]> {
-    const out: FileInfo[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.listFolderPage(path, { first: opts.pageSize ?? 200, after });
-      out.push(...page.edges.map((e) => e.node));
-      if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return out;
-      after = page.pageInfo.endCursor;
-    }
+    return allPages((after) => this.listFolderPage(path, { first: opts.pageSize ?? 200, after }), (e) => e.node);
+  }
+
+  /** Shares a file or folder (by path or `{ id }`) with `email`; sharing again changes the role. */
+  async share(target: string | { id: string }, email: string, role: 'VIEWER' | 'EDITOR'): Promise<ShareInfo> {
+    const { id } = typeof target === 'string' ? await this.requireFile(target) : target;
+    return (await this.api.request<{ shareFile: ShareInfo }>(ops.SHARE_FILE, { fileId: id, email, role })).shareFile;
+  }
+
+  /** Who a file or folder (by path or `{ id }`) is shared with. */
+  async sharesOf(target: string | { id: string }): Promise<ShareInfo[]> {
+    const { id } = typeof target === 'string' ? await this.requireFile(target) : target;
+    return (await this.api.request<{ file: { shares: ShareInfo[] } | null }>(ops.FILE_SHARES, { id })).file?.shares ?? [];
+  }
+
+  /** Ends a share (the owner, or the grantee leaving it). */
+  async unshare(shareId: string): Promise<boolean> {
+    return (await this.api.request<{ unshare: boolean }>(ops.UNSHARE, { shareId })).unshare;
+  }
+
+  /** What others share with this account, each with the share that gives access. */
+  async sharedWithMe(): Promise<SharedItem[]> {
+    type Page = { edges: { node: FileInfo; share: SharedItem['share'] }[]; pageInfo: FileConnection['pageInfo'] };
+    return allPages(
+      async (after) => (await this.api.request<{ sharedWithMe: Page }>(ops.SHARED_WITH_ME, { first: 200, after })).sharedWithMe,
+      (e) => ({ file: e.node, share: e.share }),
+    );
+  }
+
+  /** What this account deleted (the top of each deletion), most recent first. */
+  async trash(): Promise<FileInfo[]> {
+    return allPages(async (after) => (await this.api.request<{ trash: FileConnection }>(ops.TRASH, { first: 200, after })).trash, (e) => e.node);
+  }
+
+  /** Brings a trashed file or folder back to its path. CONFLICT if something now stands there. */
+  async restoreFile(id: string): Promise<FileInfo> {
+    return (await this.api.request<{ restoreFile: FileInfo }>(ops.RESTORE_FILE, { id })).restoreFile;
+  }
+
+  /** A file's revisions, newest first. */
+  async revisions(path: string): Promise<RevisionInfo[]> {
+    const { id } = await this.requireFile(path);
+    return (await this.api.request<{ file: { revisions: RevisionInfo[] } | null }>(ops.REVISIONS, { id })).file?.revisions ?? [];
+  }
+
+  /** Makes an earlier revision's content current again, as a new revision (no bytes move). */
+  async restoreRevision(path: string, revision: number): Promise<FileInfo> {
+    const { id } = await this.requireFile(path);
+    return (await this.api.request<{ restoreRevision: FileInfo }>(ops.RESTORE_REVISION, { fileId: id, revision })).restoreRevision;
   }
 
   /** Creates a folder (and missing parents). CONFLICT if a file is in the way. */
@@ -130,5 +171,17 @@ export class TesseraClient {
     const file = await this.fileByPath(path);
     if (!file) throw new TesseraError('NOT_FOUND', `no such file or folder: ${path}`);
     return file;
+  }
+}
+
+/** Every item of a paged connection, page after page. */
+async function allPages<E, T>(page: (after: string | undefined) => Promise<{ edges: E[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }>, item: (e: E) => T): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const p = await page(after);
+    out.push(...p.edges.map(item));
+    if (!p.pageInfo.hasNextPage || !p.pageInfo.endCursor) return out;
+    after = p.pageInfo.endCursor;
   }
 }

@@ -16,6 +16,28 @@ export const SIGN_IN = `mutation SignIn($email: String!, $password: String!, $de
 
 export const ME = `query Me { me { ${USER_FIELDS} } }`;
 
+export const SHARE_FILE = `mutation ShareFile($fileId: ID!, $email: String!, $role: ShareRole!) {
+  shareFile(fileId: $fileId, email: $email, role: $role) { id role createdAt user { ${USER_FIELDS} } sharedBy { ${USER_FIELDS} } } }`;
+
+export const FILE_SHARES = `query FileShares($id: ID!) {
+  file(id: $id) { shares { id role createdAt user { ${USER_FIELDS} } sharedBy { ${USER_FIELDS} } } } }`;
+
+export const UNSHARE = `mutation Unshare($shareId: ID!) { unshare(shareId: $shareId) }`;
+
+export const SHARED_WITH_ME = `query SharedWithMe($first: Int, $after: String) {
+  sharedWithMe(first: $first, after: $after) {
+    edges { node { ${FILE_FIELDS} } share { role sharedBy { ${USER_FIELDS} } } } pageInfo { hasNextPage endCursor } } }`;
+
+export const TRASH = `query Trash($first: Int, $after: String) {
+  trash(first: $first, after: $after) { edges { node { ${FILE_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;
+
+export const RESTORE_FILE = `mutation RestoreFile($id: ID!) { restoreFile(id: $id) { ${FILE_FIELDS} } }`;
+
+export const REVISIONS = `query Revisions($id: ID!) { file(id: $id) { revisions { revision size contentHash current createdAt } } }`;
+
+export const RESTORE_REVISION = `mutation RestoreRevision($fileId: ID!, $revision: Int!) {
+  restoreRevision(fileId: $fileId, revision: $revision) { ${FILE_FIELDS} } }`;
+
 export const DEVICES = `query Devices { devices { id name createdAt revokedAt current } }`;
 
 export const REVOKE_DEVICE = `mutation RevokeDevice($id: ID!) { revokeDevice(id: $id) }`;

@@ -8,6 +8,12 @@ export type PartChecksum = 'SHA256' | 'MD5' | 'NONE';
 
 export interface User { id: string; email: string; name: string | null }
 export interface Device { id: string; name: string | null }
+/** A file or folder shared with `user` by `sharedBy`. */
+export interface ShareInfo { id: string; role: 'VIEWER' | 'EDITOR'; user: User; sharedBy: User; createdAt: string }
+/** An item of `sharedWithMe`: the node and the share that gives access to it. */
+export interface SharedItem { file: FileInfo; share: { role: 'VIEWER' | 'EDITOR'; sharedBy: User } }
+/** One immutable version of a file. */
+export interface RevisionInfo { revision: number; size: BigIntString; contentHash: string; current: boolean; createdAt: string }
 /** A device as `devices` lists it: `current` is the one asking; `revokedAt` is set once signed out. */
 export interface DeviceInfo extends Device { createdAt: string; revokedAt: string | null; current: boolean }
 export interface AuthPayload { token: string; user: User; device: Device }

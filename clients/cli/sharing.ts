@@ -1,0 +1,51 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CliContext } from './context';
+import { formatEntry, remotePath } from './files';
+
+/** `share`, `shares`, `unshare`, `shared`. */
+export function registerSharingCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('share')
+    .description('share a file or folder with someone (again: change their role)')
+    .argument('<path>')
+    .argument('<email>')
+    .option('--role <role>', 'viewer or editor', toRole, 'VIEWER')
+    .action(async (path: string, email: string, o: { role: 'VIEWER' | 'EDITOR' }) => {
+      const share = await (await ctx.client()).share(remotePath(path), email, o.role);
+      ctx.io.stdout.write(`shared ${remotePath(path)} with ${share.user.email} as ${share.role.toLowerCase()} (share ${share.id})\n`);
+    });
+
+  program
+    .command('shares')
+    .description('who a file or folder is shared with')
+    .argument('<path>')
+    .action(async (path: string) => {
+      for (const s of await (await ctx.client()).sharesOf(remotePath(path))) {
+        ctx.io.stdout.write(`${s.id}  ${s.role.toLowerCase().padEnd(6)}  ${s.user.email}\n`);
+      }
+    });
+
+  program
+    .command('unshare')
+    .description('end a share (as the owner, or to leave something shared with you)')
+    .argument('<share-id>', 'as `tessera shares` or `tessera shared` lists it')
+    .action(async (shareId: string) => {
+      await (await ctx.client()).unshare(shareId);
+      ctx.io.stdout.write(`unshared ${shareId}\n`);
+    });
+
+  program
+    .command('shared')
+    .description('what others share with you')
+    .action(async () => {
+      for (const { file, share } of await (await ctx.client()).sharedWithMe()) {
+        ctx.io.stdout.write(`${formatEntry(file, false)}  (${share.role.toLowerCase()}, from ${share.sharedBy.email}, id ${file.id})\n`);
+      }
+    });
+}
+
+function toRole(value: string): 'VIEWER' | 'EDITOR' {
+  const role = value.toUpperCase();
+  if (role !== 'VIEWER' && role !== 'EDITOR') throw new InvalidArgumentError('viewer or editor');
+  return role;
+}
