@@ -24,7 +24,8 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const stop = interruptible();
       try {
         const r = await client.upload(localPath, target, { concurrency: o.concurrency, onProgress: bar.update, signal: stop.signal });
-        const how = r.deduplicated ? ', already stored' : r.partsSkipped > 0 ? `, resumed: ${r.partsSkipped} part(s) already there` : '';
+        const how = r.deduplicated ? ', already stored'
+          : [r.partsSkipped > 0 ? `, resumed: ${r.partsSkipped} part(s) already there` : '', r.partsCopied > 0 ? `, ${r.partsCopied} unchanged part(s) copied in the store` : ''].join('');
         bar.finish(`uploaded ${local} -> ${r.file.path}${how}`, r.bytesSent);
       } catch (e) {
         bar.abandon();

@@ -76,6 +76,12 @@ export const CONFIRM_PARTS = `mutation ConfirmParts($sessionId: ID!, $parts: [Co
 export const REFRESH_PART_URLS = `mutation RefreshPartUrls($sessionId: ID!, $partNumbers: [Int!]!) {
   refreshPartUrls(sessionId: $sessionId, partNumbers: $partNumbers) { ${PART_FIELDS} } }`;
 
+/** The chunk list of the file now at a path: which parts of a new version are already there. */
+export const FILE_CHUNKS = `query FileChunks($path: String!) { fileByPath(path: $path) { isFolder chunks { index offset size sha256 } } }`;
+
+export const COPY_PARTS = `mutation CopyParts($sessionId: ID!, $partNumbers: [Int!]!) {
+  copyParts(sessionId: $sessionId, partNumbers: $partNumbers) { ${PART_FIELDS} } }`;
+
 export const COMPLETE_UPLOAD = `mutation CompleteUpload($sessionId: ID!) { completeUpload(sessionId: $sessionId) { ${FILE_FIELDS} } }`;
 
 export const ABORT_UPLOAD = `mutation AbortUpload($sessionId: ID!) { abortUpload(sessionId: $sessionId) }`;

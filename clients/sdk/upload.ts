@@ -10,6 +10,7 @@ import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
 import { hashFileParts, type PartDigest } from './hashing';
 import { filePut, type PartResponse } from './part-http';
+import { copyUnchangedParts } from './reuse';
 import * as ops from './operations';
 import { runPool } from './pool';
 import type { ProgressCallback } from './progress';
@@ -44,8 +45,10 @@ export interface UploadResult {
   /** Bytes PUT by this run (not counting failed attempts). */
   bytesSent: number;
   partsSent: number;
-  /** Parts the server already had (VERIFIED at beginUpload). */
+  /** Parts the server already had (VERIFIED at beginUpload: an earlier run sent them). */
   partsSkipped: number;
+  /** Parts unchanged from the file's current version, copied inside the store instead of sent. */
+  partsCopied: number;
 }
 
 const REFRESH_MARGIN_MS = 30_000;
@@ -81,13 +84,16 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
 
   if (session.status === 'COMPLETED' && session.file) {
     opts.onProgress?.({ phase: 'upload', bytesDone: digest.size, bytesTotal: digest.size });
-    return { file: session.file, sessionId: session.id, deduplicated: true, bytesSent: 0, partsSent: 0, partsSkipped: digest.parts.length };
+    return { file: session.file, sessionId: session.id, deduplicated: true, bytesSent: 0, partsSent: 0, partsSkipped: digest.parts.length, partsCopied: 0 };
   }
   if (session.status !== 'ACTIVE' && session.status !== 'COMPLETED') {
     throw new TesseraError('CONFLICT', `upload session ${session.id} is ${session.status}`);
   }
 
   const uploader = new PartUploader(api, localPath, session, digest.size, opts);
+  const resumed = digest.parts.filter((p) => !uploader.needsUpload(p.partNumber)).length;
+  const copied = await copyUnchangedParts(api, session.id, remotePath, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
+  uploader.update(copied);
   const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
   uploader.willSend(todo.map((p) => p.partNumber));
   uploader.report();
@@ -99,7 +105,8 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
   }
   await uploader.flush();
   const { completeUpload: file } = await api.request<{ completeUpload: FileInfo }>(ops.COMPLETE_UPLOAD, { sessionId: session.id }, signal);
-  return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: todo.length, partsSkipped: digest.parts.length - todo.length };
+  return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: todo.length, partsSkipped: resumed,
+    partsCopied: copied.filter((p) => p.status === 'VERIFIED').length };
 }
 
 /** Sends parts of one session and batches their confirmations. */
@@ -129,6 +136,15 @@ class PartUploader {
 
   needsUpload(partNumber: number): boolean {
     return this.parts.get(partNumber)?.status !== 'VERIFIED';
+  }
+
+  /** Takes the server's newer view of some parts (e.g. VERIFIED after copyParts). */
+  update(parts: PartUpload[]): void {
+    for (const p of parts) {
+      const known = this.parts.get(p.partNumber);
+      if (p.status === 'VERIFIED' && known?.status !== 'VERIFIED') this.bytesDone += Number(p.size);
+      this.parts.set(p.partNumber, p);
+    }
   }
 
   /** The parts about to be sent, in order (URLs are fetched ahead along it). */

@@ -35,6 +35,17 @@ export class UploadResolver {
     return toSession(await ctx.services.uploads.confirmParts(requireUser(ctx).userId, sessionId, parts));
   }
 
+  @Mutation(() => [PartUploadType], {
+    description: 'Copies, inside the store, parts the file at this path already holds (same SHA-256 at the same place of its current revision; at most 64 per call): an edited file sends only what changed. Returns those parts: VERIFIED when copied, else still to send (with their URL).',
+  })
+  async copyParts(
+    @Arg('sessionId', () => ID) sessionId: string,
+    @Arg('partNumbers', () => [Int]) partNumbers: number[],
+    @Ctx() ctx: Context,
+  ) {
+    return (await ctx.services.uploads.copyParts(requireUser(ctx).userId, sessionId, partNumbers)).map(toPart);
+  }
+
   @Mutation(() => [PartUploadType])
   async refreshPartUrls(
     @Arg('sessionId', () => ID) sessionId: string,

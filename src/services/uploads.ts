@@ -163,6 +163,58 @@ export class UploadService {
     return this.view(session, null, true);
   }
 
+  /**
+   * Copies, inside the store, parts whose bytes the file at the session's path already holds:
+   * same part size, and the same SHA-256 and size at the same place in its current revision.
+   * An edited file then sends only the parts that changed. Copied parts are VERIFIED; a part
+   * that cannot be copied (no such content, or the store refused) stays as it was, for the
+   * client to send. At most MAX_COPY_PARTS per call, so one request stays short. Returns the
+   * parts asked for, as they are now (a part still to send comes with its URL).
+   */
+  async copyParts(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
+    const session = await this.owned(userId, sessionId);
+    if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    const numbers = [...new Set(partNumbers)];
+    if (numbers.length > MAX_COPY_PARTS) throw badInput(`at most ${MAX_COPY_PARTS} parts per call`);
+    const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
+    if (parts.length !== numbers.length) throw badInput('unknown part number');
+    const source = await this.copySource(session);
+    const copied: UploadPart[] = [];
+    const todo = parts.filter((p) => p.status !== 'VERIFIED');
+    const copyOne = async (p: UploadPart) => {
+      const c = source?.chunks.get(p.partNumber - 1);
+      if (!source || !c || c.sha256 !== p.sha256 || c.size !== p.size || c.offset !== p.offset) return;
+      try {
+        const done = await this.storage.uploadPartCopy(session.storageKey, session.storageUploadId!, p.partNumber, {
+          key: source.storageKey, range: { offset: c.offset, length: c.size },
+        });
+        if (done.size === p.size) copied.push(Object.assign(p, { status: 'VERIFIED', etag: done.etag }));
+      } catch (e) {
+        if (isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
+        // the source is gone or the store refused: the client sends this part instead
+      }
+    };
+    for (let i = 0; i < todo.length; i += COPY_CONCURRENCY) await Promise.all(todo.slice(i, i + COPY_CONCURRENCY).map(copyOne));
+    if (copied.length) {
+      await transaction(this.ds, async (m) => {
+        for (const p of copied) await m.update(UploadPart, { sessionId, partNumber: p.partNumber }, { status: p.status, etag: p.etag });
+      });
+      await this.bus.publish({ type: 'upload', sessionId });
+    }
+    parts.sort((a, b) => a.partNumber - b.partNumber);
+    return (await this.view(session, parts, true).parts());
+  }
+
+  /** The current revision of the file at the session's path, if its parts line up with the session's. */
+  private async copySource(session: UploadSession): Promise<{ storageKey: string; chunks: Map<number, Chunk> } | null> {
+    const node = await this.ds.getRepository(FileNode).findOneBy({ ownerId: session.ownerId, pathKey: session.pathKey });
+    if (!node || node.status === 'DELETED' || node.isFolder || !node.currentRevisionId) return null;
+    const rev = await this.ds.getRepository(FileRevision).findOneBy({ id: node.currentRevisionId });
+    if (!rev || rev.partSize !== session.partSize) return null;
+    const chunks = await this.ds.getRepository(Chunk).findBy({ revisionId: rev.id });
+    return { storageKey: rev.storageKey, chunks: new Map(chunks.map((c) => [c.index, c])) };
+  }
+
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
     const session = await this.owned(userId, sessionId);
     if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
@@ -426,6 +478,10 @@ function checkBase(node: FileNode | null, baseRevision: number | null | undefine
 function storedAsDeclared(part: UploadPart, stored: UploadedPart | undefined, etag = part.etag): boolean {
   return !!stored && stored.size === part.size && (etag === null || stored.etag === etag);
 }
+
+/** Parts one copyParts call copies at most, and how many at once. */
+export const MAX_COPY_PARTS = 64;
+const COPY_CONCURRENCY = 8;
 
 /** `fn`, called at most once; later calls share the first call's promise. */
 function once<T>(fn: () => Promise<T>): () => Promise<T> {

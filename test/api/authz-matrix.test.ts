@@ -81,6 +81,7 @@ const ROWS: Record<string, Row> = {
   },
   'Mutation.confirmParts': { doc: 'mutation($s: ID!) { confirmParts(sessionId: $s, parts: []) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
   'Mutation.refreshPartUrls': { doc: 'mutation($s: ID!) { refreshPartUrls(sessionId: $s, partNumbers: [1]) { partNumber } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
+  'Mutation.copyParts': { doc: 'mutation($s: ID!) { copyParts(sessionId: $s, partNumbers: [1]) { partNumber } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
   'Mutation.completeUpload': { doc: 'mutation($s: ID!) { completeUpload(sessionId: $s) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
   'Mutation.abortUpload': { doc: 'mutation($s: ID!) { abortUpload(sessionId: $s) }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
   'Mutation.moveFile': { doc: 'mutation($id: ID!, $to: String!) { moveFile(id: $id, toPath: $to) { id } }', setup: file, vars: (x) => ({ id: x.fileId, to: `/shared/c${x.n}/moved.bin` }), expect: WRITE },

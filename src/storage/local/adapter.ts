@@ -18,7 +18,7 @@ import type {
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
-import { DATA_FILE, noSuchUpload, Staging, type StagedPart } from './staging';
+import { DATA_FILE, noSuchUpload, Staging, type StagedPart, type UploadMeta } from './staging';
 import { concatRanges, writeHashed, writeHashedAt } from './streams';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -111,19 +111,10 @@ export class LocalStorageAdapter implements StorageAdapter {
     source: { key: string; range: ByteRange },
   ): Promise<UploadedPart> {
     this.checkPartNumber(partNumber);
-    await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
+    const meta = await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
     if (source.range.length > this.limits.maxPartSize) throw new StorageError('INVALID_PART', 'copied range exceeds maxPartSize');
     const bytes = await this.getStream(source.key, source.range);
-    return fsCall('NO_SUCH_UPLOAD', async () => {
-      const tmp = this.staging.tempFile(uploadId);
-      const { size, sha256 } = await writeHashed(bytes, tmp);
-      const part = { partNumber, etag: sha256, size };
-      await this.staging.install(uploadId, part, tmp).catch(async (e) => {
-        await fs.rm(tmp, { force: true });
-        throw e;
-      });
-      return part;
-    });
+    return this.storePart(uploadId, meta, partNumber, bytes, source.range.length);
   }
 
   async completeMultipartUpload(
@@ -288,15 +279,25 @@ export class LocalStorageAdapter implements StorageAdapter {
   ): Promise<UploadedPart> {
     this.checkPartNumber(partNumber);
     const meta = await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId));
+    return this.storePart(uploadId, meta, partNumber, body, expectedSize, expectedSha256);
+  }
+
+  /**
+   * Writes a part in place when its slot is free, else to a file of its own, then records it.
+   * BAD_DIGEST (nothing recorded) unless exactly `size` bytes arrive, with `sha256` when given.
+   */
+  private storePart(uploadId: string, meta: UploadMeta, partNumber: number, body: Readable, size: number, sha256?: string): Promise<UploadedPart> {
+    const checked = (got: { size: number; sha256: string }): UploadedPart => {
+      if (got.size !== size || (sha256 !== undefined && got.sha256 !== sha256)) {
+        throw new StorageError('BAD_DIGEST', 'part does not match the size and SHA-256 it was signed for');
+      }
+      return { partNumber, etag: got.sha256, size };
+    };
     return fsCall('NO_SUCH_UPLOAD', async () => {
-      const slot = await this.staging.claimSlot(uploadId, meta, partNumber, expectedSize, this.limits.maxObjectSize);
+      const slot = await this.staging.claimSlot(uploadId, meta, partNumber, size, this.limits.maxObjectSize);
       if (slot) {
         try {
-          const { size, sha256 } = await writeHashedAt(body, slot.file, slot.offset, expectedSize);
-          if (size !== expectedSize || sha256 !== expectedSha256) {
-            throw new StorageError('BAD_DIGEST', 'part does not match the size and SHA-256 it was signed for');
-          }
-          const part = { partNumber, etag: sha256, size };
+          const part = checked(await writeHashedAt(body, slot.file, slot.offset, size));
           await this.staging.installInPlace(uploadId, part, slot.offset);
           return part;
         } finally {
@@ -304,17 +305,14 @@ export class LocalStorageAdapter implements StorageAdapter {
         }
       }
       const tmp = this.staging.tempFile(uploadId);
-      const { size, sha256 } = await writeHashed(body, tmp, expectedSize);
-      if (size !== expectedSize || sha256 !== expectedSha256) {
-        await fs.rm(tmp, { force: true });
-        throw new StorageError('BAD_DIGEST', 'part does not match the size and SHA-256 it was signed for');
-      }
-      const part = { partNumber, etag: sha256, size };
-      await this.staging.install(uploadId, part, tmp).catch(async (e) => {
+      try {
+        const part = checked(await writeHashed(body, tmp, size));
+        await this.staging.install(uploadId, part, tmp);
+        return part;
+      } catch (e) {
         await fs.rm(tmp, { force: true });
         throw e;
-      });
-      return part;
+      }
     });
   }
 
