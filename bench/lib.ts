@@ -224,3 +224,30 @@ export function runBench(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** Where scripts/start-rgw.sh keeps its RGW (sockets, ceph.conf). */
+const RGW_BASE = process.env.RGW_BASE ?? '/tmp/tessera-rgw';
+
+/** Bytes the memstore OSD holds (mempool buffer_anon), or -1 if its admin socket does not answer. */
+export function osdBytes(): number {
+  const r = spawnSync('ceph', ['--admin-daemon', path.join(RGW_BASE, 'run', 'osd.0.asok'), 'perf', 'dump'], { encoding: 'utf8', timeout: 15_000 });
+  try {
+    return Number(JSON.parse(r.stdout).mempool.buffer_anon_bytes);
+  } catch {
+    return -1;
+  }
+}
+
+/** Runs RGW's garbage collector until the OSD holds less than `limit` bytes (best effort, 5 min max). */
+export async function drainRgw(limit = 3 * GiB): Promise<void> {
+  let used = osdBytes();
+  if (used < limit) return;
+  log(`RGW OSD holds ${fmtBytes(used)}: running radosgw-admin gc process --include-all`);
+  const deadline = Date.now() + 300_000;
+  while (used >= limit && Date.now() < deadline) {
+    spawnSync('radosgw-admin', ['-c', path.join(RGW_BASE, 'ceph.conf'), 'gc', 'process', '--include-all'], { stdio: 'ignore', timeout: 120_000 });
+    await sleep(2000);
+    used = osdBytes();
+  }
+  log(`RGW OSD now holds ${fmtBytes(used)}`);
+}

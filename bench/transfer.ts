@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GiB, MiB, REPO, fmtBytes, log, median, mustRun, run, runBench, sameFile, sleep, startServer, table, version, writeRandomFile } from './lib';
+import { GiB, MiB, REPO, drainRgw, fmtBytes, log, median, mustRun, runBench, sameFile, startServer, table, version, writeRandomFile } from './lib';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
 /** A tool, or Tessera's download without fsync (`--no-fsync`, what the peers do), timed right after its default download. */
@@ -38,7 +38,6 @@ const RUNS = Number(arg('runs', '3'));
 const SIZE = Number(arg('size-mib', '1024')) * MiB;
 const TESSERA_C = arg('tessera-concurrency', '');
 const TOOLS = arg('tools', 'tessera,aws,rclone').split(',') as Tool[];
-const RGW_BASE = process.env.RGW_BASE ?? '/tmp/tessera-rgw';
 /** Debian's awscli 2 (a pip-installed aws v1 may come first on PATH). */
 const AWS = arg('aws', fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws');
 
@@ -51,30 +50,6 @@ function rgwEnv(): Record<string, string> {
     if (m) env[m[1]] = m[2];
   }
   return env;
-}
-
-/** Bytes the memstore OSD holds (mempool buffer_anon), or -1 if its admin socket does not answer. */
-function osdBytes(): number {
-  const r = spawnSync('ceph', ['--admin-daemon', path.join(RGW_BASE, 'run', 'osd.0.asok'), 'perf', 'dump'], { encoding: 'utf8', timeout: 15_000 });
-  try {
-    return Number(JSON.parse(r.stdout).mempool.buffer_anon_bytes);
-  } catch {
-    return -1;
-  }
-}
-
-/** Runs RGW's garbage collector until the OSD holds less than `limit` bytes (best effort, 5 min max). */
-async function drainRgw(limit = 3 * GiB): Promise<void> {
-  let used = osdBytes();
-  if (used < limit) return;
-  log(`RGW OSD holds ${fmtBytes(used)}: running radosgw-admin gc process --include-all`);
-  const deadline = Date.now() + 300_000;
-  while (used >= limit && Date.now() < deadline) {
-    spawnSync('radosgw-admin', ['-c', path.join(RGW_BASE, 'ceph.conf'), 'gc', 'process', '--include-all'], { stdio: 'ignore', timeout: 120_000 });
-    await sleep(2000);
-    used = osdBytes();
-  }
-  log(`RGW OSD now holds ${fmtBytes(used)}`);
 }
 
 async function main(): Promise<void> {
