@@ -178,9 +178,9 @@ export class UploadService {
     if (numbers.length > MAX_COPY_PARTS) throw badInput(`at most ${MAX_COPY_PARTS} parts per call`);
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     if (parts.length !== numbers.length) throw badInput('unknown part number');
-    const source = await this.copySource(session);
-    const copied: UploadPart[] = [];
     const todo = parts.filter((p) => p.status !== 'VERIFIED');
+    const source = todo.length ? await this.copySource(session, todo.map((p) => p.partNumber - 1)) : null;
+    const copied: UploadPart[] = [];
     const copyOne = async (p: UploadPart) => {
       const c = source?.chunks.get(p.partNumber - 1);
       if (!source || !c || c.sha256 !== p.sha256 || c.size !== p.size || c.offset !== p.offset) return;
@@ -205,13 +205,13 @@ export class UploadService {
     return (await this.view(session, parts, true).parts());
   }
 
-  /** The current revision of the file at the session's path, if its parts line up with the session's. */
-  private async copySource(session: UploadSession): Promise<{ storageKey: string; chunks: Map<number, Chunk> } | null> {
+  /** The current revision of the file at the session's path, if its parts line up with the session's, with its chunks at `indexes`. */
+  private async copySource(session: UploadSession, indexes: number[]): Promise<{ storageKey: string; chunks: Map<number, Chunk> } | null> {
     const node = await this.ds.getRepository(FileNode).findOneBy({ ownerId: session.ownerId, pathKey: session.pathKey });
     if (!node || node.status === 'DELETED' || node.isFolder || !node.currentRevisionId) return null;
     const rev = await this.ds.getRepository(FileRevision).findOneBy({ id: node.currentRevisionId });
     if (!rev || rev.partSize !== session.partSize) return null;
-    const chunks = await this.ds.getRepository(Chunk).findBy({ revisionId: rev.id });
+    const chunks = await this.ds.getRepository(Chunk).findBy({ revisionId: rev.id, index: In(indexes) });
     return { storageKey: rev.storageKey, chunks: new Map(chunks.map((c) => [c.index, c])) };
   }
 
