@@ -14,8 +14,8 @@
  * the bench fails if the CLI reports "already stored". Every download is compared with the
  * source (cmp, untimed). After each tool's round trip everything under this run's prefix is
  * deleted and RGW's garbage collector is run when the memstore OSD holds more than 3 GiB.
- * Tessera downloads twice per run: by default (fsync before the rename) and with --no-fsync
- * (neither peer flushes to disk); both are reported.
+ * Tessera downloads twice per run: by default (like the peers, flushing is left to the OS) and
+ * with --fsync (durable: on disk before the rename); both are reported.
  * Prints a table on stdout; exits non-zero only on error.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,8 +25,8 @@ import path from 'node:path';
 import { GiB, MiB, REPO, drainRgw, fmtBytes, log, median, mustRun, runBench, sameFile, startServer, table, version, writeRandomFile } from './lib';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
-/** A tool, or Tessera's download without fsync (`--no-fsync`, what the peers do), timed right after its default download. */
-type Variant = Tool | 'tessera --no-fsync';
+/** A tool, or Tessera's durable download (`--fsync`, which neither peer does), timed right after its default download. */
+type Variant = Tool | 'tessera --fsync';
 interface Sample { tool: Variant; run: number; dir: 'upload' | 'download'; seconds: number; peakRss: number }
 
 function arg(name: string, fallback: string): string {
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       for (const tool of TOOLS) {
         await drainRgw();
         const out = path.join(dl, `${tool}-${r}.bin`);
-        let up, down, downNoFsync;
+        let up, down, downFsync;
         if (tool === 'tessera') {
           const cfg = path.join(work, `cli-${r}`);
           await mustRun(process.execPath, [cli, 'signup', '--email', `bench-${stamp}-${r}@example.com`, '--password', 'bench-password-1'], { env: cliEnv(cfg) });
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
           down = await mustRun(process.execPath, [cli, 'download', ...cOpt, `/bench-${r}.bin`, out], { env: cliEnv(cfg) });
           if (!sameFile(src, out)) throw new Error(`tessera run ${r}: downloaded file differs from the source`);
           fs.rmSync(out, { force: true });
-          downNoFsync = await mustRun(process.execPath, [cli, 'download', '--no-fsync', ...cOpt, `/bench-${r}.bin`, out], { env: cliEnv(cfg) });
+          downFsync = await mustRun(process.execPath, [cli, 'download', '--fsync', ...cOpt, `/bench-${r}.bin`, out], { env: cliEnv(cfg) });
         } else if (tool === 'aws') {
           up = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', src, `${bucketUrl}/aws-${r}/source.bin`], { env: peerEnv });
           down = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', `${bucketUrl}/aws-${r}/source.bin`, out], { env: peerEnv });
@@ -121,8 +121,8 @@ async function main(): Promise<void> {
         fs.rmSync(out, { force: true });
         samples.push({ tool, run: r, dir: 'upload', seconds: up.seconds, peakRss: up.peakRss });
         samples.push({ tool, run: r, dir: 'download', seconds: down.seconds, peakRss: down.peakRss });
-        if (downNoFsync) samples.push({ tool: 'tessera --no-fsync', run: r, dir: 'download', seconds: downNoFsync.seconds, peakRss: downNoFsync.peakRss });
-        const extra = downNoFsync ? `, --no-fsync ${downNoFsync.seconds.toFixed(2)} s` : '';
+        if (downFsync) samples.push({ tool: 'tessera --fsync', run: r, dir: 'download', seconds: downFsync.seconds, peakRss: downFsync.peakRss });
+        const extra = downFsync ? `, --fsync ${downFsync.seconds.toFixed(2)} s` : '';
         log(`run ${r} ${tool.padEnd(7)} upload ${up.seconds.toFixed(2)} s, download ${down.seconds.toFixed(2)} s${extra} (load ${os.loadavg()[0].toFixed(2)})`);
         await cleanupPrefix();
       }
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const peak = (tool: Variant, dir: Sample['dir']) => Math.max(...samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.peakRss));
   const rows: (string | number)[][] = [];
   for (const dir of ['upload', 'download'] as const) {
-    const variants: Variant[] = dir === 'download' && TOOLS.includes('tessera') ? [...TOOLS, 'tessera --no-fsync'] : TOOLS;
+    const variants: Variant[] = dir === 'download' && TOOLS.includes('tessera') ? [...TOOLS, 'tessera --fsync'] : TOOLS;
     for (const tool of variants) {
       const m = med(tool, dir);
       const all = samples.filter((s) => s.tool === tool && s.dir === dir).map((s) => s.seconds.toFixed(2)).join(', ');

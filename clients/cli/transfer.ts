@@ -42,8 +42,9 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
     .argument('<remote>')
     .argument('[local]', 'local path or folder (default: ./<name>)')
     .option('-c, --concurrency <n>', 'parts in flight', toInt, DEFAULT_DOWNLOAD_CONCURRENCY)
-    .option('--no-fsync', 'do not flush the file to disk before renaming it into place (faster on slow disks; a power cut soon after may leave it incomplete)')
-    .action(async (remote: string, local: string | undefined, o: { concurrency: number; fsync: boolean }) => {
+    .option('--fsync', 'flush the file to disk before it takes its name, so a power cut right after cannot leave it incomplete (slower where the disk is slower than the network)')
+    .option('--no-fsync', 'leave flushing to the operating system (the default, as aws-cli and rclone do)')
+    .action(async (remote: string, local: string | undefined, o: { concurrency: number; fsync?: boolean }) => {
       const client = await ctx.client();
       const source = remotePath(remote);
       let localPath = resolve(ctx.io.cwd, local ?? posix.basename(source));
@@ -51,7 +52,7 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
       try {
-        const r = await client.download(source, localPath, { concurrency: o.concurrency, fsync: o.fsync, onProgress: bar.update, signal: stop.signal });
+        const r = await client.download(source, localPath, { concurrency: o.concurrency, fsync: o.fsync === true, onProgress: bar.update, signal: stop.signal });
         const how = r.partsReused > 0 ? `, resumed: ${r.partsReused} part(s) already there` : '';
         bar.finish(`downloaded ${r.file.path} -> ${localPath}${how}`, r.bytesReceived);
       } catch (e) {

@@ -5,8 +5,9 @@
  * when there are several parts; read back from the file otherwise) and recorded in
  * `<dest>.tessera-partial.json` only once its SHA-256 matches (a part that fails is fetched
  * again; the partial file is never the destination) ->
- * contentHash over the verified digests -> fsync -> atomic rename. The partial file is written
- * O_DSYNC (see openPartial), so the final fsync has little left to write. A killed download
+ * contentHash over the verified digests -> (fsync, when asked) -> atomic rename. A durable
+ * download writes the partial file O_DSYNC (see openPartial), so the final fsync has little
+ * left to write. A killed download
  * resumes by re-hashing the parts the sidecar lists (or every part present,
  * without a sidecar).
  */
@@ -31,9 +32,11 @@ export interface DownloadOptions {
   /** Parts in flight at once (default DEFAULT_DOWNLOAD_CONCURRENCY). */
   concurrency?: number;
   /**
-   * Flush the file to disk before it takes its name (default true), so a power cut right
-   * after a download never leaves a file that differs from the cloud. false is faster where
-   * the disk is slower than the network (as aws-cli and rclone do by default).
+   * Flush the file to disk before it takes its name (default false), so that a power cut right
+   * after the download cannot leave a file that differs from the cloud. Off by default, as in
+   * aws-cli, rclone and cp: the bytes are verified either way, and a durable download is bound
+   * by the disk's write speed (docs/benchmarks.md). Sync clients that record a download as
+   * done should ask for it.
    */
   fsync?: boolean;
   /** Aborting keeps the partial file and its sidecar so a later run resumes. */
@@ -82,7 +85,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
   const partial = localPath + PARTIAL_SUFFIX;
   const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] });
   if (opts.reuseFrom) await seedPartial(opts.reuseFrom, partial, sidecar);
-  const fh = await openPartial(partial, opts.fsync !== false);
+  const fh = await openPartial(partial, opts.fsync === true);
   const pool = parts.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
   const digestOf: DigestOf = pool
     ? async (p) => (await pool.hash(partial, p.offset, p.size)).sha256
@@ -102,7 +105,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     if (!parts.every((p) => verified.has(p.index)) || contentHashOf(parts.map((p) => verified.get(p.index)!)) !== expected) {
       throw new TesseraError('INTEGRITY', `${localPath}: content hash does not match after download`);
     }
-    if (opts.fsync !== false) await fh.sync();
+    if (opts.fsync) await fh.sync();
     await fh.close();
     await rename(partial, localPath);
     await sidecar.remove();

@@ -151,21 +151,23 @@ describe('SDK upload and download against a real server (local store, SQLite)', 
       expect(await main(['ls', '/cli'], t)).toBe(0);
       expect(t.out()).toMatch(/^-\s+19\.0 MiB\s+\S+ \S+\s+src\.bin\n$/);
 
-      // flushed to disk before the rename by default; not with --no-fsync (same bytes either way)
+      // flushed to disk before the rename only with --fsync (same bytes either way)
       const probe = await open(join(dir, 'probe'), 'w');
       const fileHandle = Object.getPrototypeOf(probe);
       await probe.close();
       const sync = jest.spyOn(fileHandle, 'sync');
       try {
         t = io();
-        expect(await main(['download', '/cli/src.bin', 'cli.out'], t)).toBe(0);
+        expect(await main(['download', '--fsync', '/cli/src.bin', 'cli.out'], t)).toBe(0);
         expect((await readFile(join(dir, 'cli.out'))).equals(data)).toBe(true);
         expect(t.err()).toMatch(/^downloaded \/cli\/src\.bin -> /);
         expect(sync).toHaveBeenCalled();
         sync.mockClear();
-        t = io();
-        expect(await main(['download', '--no-fsync', '/cli/src.bin', 'cli-nofsync.out'], t)).toBe(0);
-        expect((await readFile(join(dir, 'cli-nofsync.out'))).equals(data)).toBe(true);
+        for (const flag of [[], ['--no-fsync']]) {
+          t = io();
+          expect(await main(['download', ...flag, '/cli/src.bin', `cli-nofsync${flag.length}.out`], t)).toBe(0);
+          expect((await readFile(join(dir, `cli-nofsync${flag.length}.out`))).equals(data)).toBe(true);
+        }
         expect(sync).not.toHaveBeenCalled();
       } finally {
         sync.mockRestore();
