@@ -58,13 +58,10 @@ export class AuthService {
   async signIn(email: string, password: string, deviceName: string | null, clientKey = ''): Promise<AuthResult> {
     const normalised = email.trim().toLowerCase();
     const limitKey = `${normalised}|${clientKey}`;
-    await this.signInLimiter?.check(limitKey);
+    await this.signInLimiter?.attempt(limitKey); // counted as a failure until it succeeds
     const user = await this.ds.getRepository(User).findOneBy({ email: normalised });
     const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, DUMMY_HASH);
-    if (!user || !ok) {
-      await this.signInLimiter?.fail(limitKey);
-      throw new AppError('UNAUTHENTICATED', 'wrong email or password');
-    }
+    if (!user || !ok) throw new AppError('UNAUTHENTICATED', 'wrong email or password');
     await this.signInLimiter?.reset(limitKey);
     return this.issue(user, deviceName);
   }

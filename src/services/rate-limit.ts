@@ -7,9 +7,12 @@ export interface RateLimit {
 }
 
 /**
- * Counts failures per key (e.g. email + client IP) in a sliding window. `check` throws
- * RATE_LIMITED (with `retryAfterSeconds`) once `max` failures happened within the window; `fail`
- * records one; a success may `reset` the key.
+ * Counts failures per key (e.g. email + client IP) in a sliding window. `attempt` is what a
+ * guarded operation calls first: in one atomic step it throws RATE_LIMITED (with
+ * `retryAfterSeconds`) once `max` failures are within the window, or else counts this attempt as
+ * a failure right away, so concurrent attempts cannot all slip past one check while a slow
+ * password hash runs; the caller forgives it when the attempt succeeded. `check` only looks,
+ * `fail` only records, and a success may `reset` the key.
  *
  * Two implementations: `MemoryRateLimiter` counts in process memory (the default without Redis;
  * with several API instances each counts on its own, so the effective limit is `max` times the
@@ -18,10 +21,15 @@ export interface RateLimit {
  * Redis is unreachable.
  */
 export interface RateLimiter {
+  /** Throws RATE_LIMITED, or counts a failure now and resolves with a function that takes it back. */
+  attempt(key: string): Promise<Forgive>;
   check(key: string): Promise<void>;
   fail(key: string): Promise<void>;
   reset(key: string): Promise<void>;
 }
+
+/** Takes back the failure an `attempt` counted (the attempt succeeded). */
+export type Forgive = () => Promise<void>;
 
 /** The RATE_LIMITED error, with `retryAfterSeconds` (at least 1). */
 export const limited = (retryAfterMs: number) =>
@@ -32,6 +40,10 @@ export class MemoryRateLimiter implements RateLimiter {
   private readonly failures = new Map<string, number[]>();
 
   constructor(private readonly limit: RateLimit, private readonly now: () => number = Date.now) {}
+
+  async attempt(key: string): Promise<Forgive> {
+    return this.attemptNow(key);
+  }
 
   async check(key: string): Promise<void> {
     this.checkNow(key);
@@ -52,6 +64,18 @@ export class MemoryRateLimiter implements RateLimiter {
       // the count falls below `max` when the max-th newest failure leaves the window
       throw limited(recent[recent.length - this.limit.max] + this.limit.windowMs - this.now());
     }
+  }
+
+  /** `attempt`, synchronously (hence atomic in this process). */
+  attemptNow(key: string): Forgive {
+    this.checkNow(key);
+    const at = this.now();
+    this.failNow(key);
+    return async () => {
+      const recent = this.failures.get(key);
+      const i = recent?.lastIndexOf(at) ?? -1;
+      if (i >= 0) recent!.splice(i, 1);
+    };
   }
 
   /** `fail`, synchronously. */

@@ -1,7 +1,23 @@
 import crypto from 'node:crypto';
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
-import { limited, MemoryRateLimiter, type RateLimit, type RateLimiter } from './rate-limit';
+import { limited, MemoryRateLimiter, type Forgive, type RateLimit, type RateLimiter } from './rate-limit';
+
+/**
+ * `attempt` in one server-side step: drop what left the window; if `max` failures remain, answer
+ * the score of the max-th newest (the caller is limited until it leaves); else add this attempt
+ * and renew the key's expiry, answering nil. KEYS[1] the set; ARGV now, window, max, member.
+ */
+const ATTEMPT_SCRIPT = `
+local key, now, window, max = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) >= max then
+  return redis.call('ZREVRANGE', key, max - 1, max - 1, 'WITHSCORES')[2]
+end
+redis.call('ZADD', key, now, ARGV[4])
+redis.call('PEXPIRE', key, window)
+return false
+`;
 
 /** Every key of a `RedisRateLimiter` starts with this. */
 export const RATE_LIMIT_KEY_PREFIX = 'tessera:rl:';
@@ -46,7 +62,8 @@ export async function closeRateLimitRedis(redis: Redis): Promise<void> {
 /**
  * Failures counted in Redis, shared by every API instance on the same Redis: one sorted set per
  * key (`tessera:rl:<name>:<sha256 of the key>`, so emails and IPs are not stored in clear), one
- * member per failure scored by its time; `fail` is one MULTI (drop what left the window, add,
+ * member per failure scored by its time; `attempt` is one Lua script (check and count atomically,
+ * across instances); `fail` is one MULTI (drop what left the window, add,
  * keep the newest `max`, PEXPIRE the window, so idle keys vanish on their own), `check` one
  * ZREVRANGEBYSCORE. Times come from this process's clock (`now`), so instances' clocks should
  * agree (NTP); a skew shifts the window by that much.
@@ -79,6 +96,21 @@ export class RedisRateLimiter implements RateLimiter {
   /** The Redis key counting `key`'s failures. */
   redisKey(key: string): string {
     return this.prefix + crypto.createHash('sha256').update(key, 'utf8').digest('base64url');
+  }
+
+  async attempt(key: string): Promise<Forgive> {
+    this.local.checkNow(key);
+    const now = this.now();
+    const rkey = this.redisKey(key);
+    const member = `${now}:${crypto.randomBytes(6).toString('hex')}`;
+    const answer = await this.shared(async () => ({
+      limitedSince: (await this.redis.eval(ATTEMPT_SCRIPT, 1, rkey, now, this.limit.windowMs, this.limit.max, member)) as string | null,
+    }));
+    if (!answer) return this.local.attemptNow(key);
+    if (answer.limitedSince !== null) throw limited(Number(answer.limitedSince) + this.limit.windowMs - now);
+    return async () => {
+      await this.shared(() => this.redis.zrem(rkey, member));
+    };
   }
 
   async check(key: string): Promise<void> {

@@ -91,11 +91,9 @@ export class ShareLinkService {
     if (link.passwordHash) {
       if (!password) throw new LinkError('PASSWORD_REQUIRED');
       const key = `${link.id}|${clientKey}`;
-      await this.passwordLimiter.check(key);
-      if (password.length > MAX_PASSWORD || !(await verifyPassword(password, link.passwordHash))) {
-        await this.passwordLimiter.fail(key);
-        throw new LinkError('WRONG_PASSWORD');
-      }
+      const forgive = await this.passwordLimiter.attempt(key); // counted as a failure until it succeeds
+      if (password.length > MAX_PASSWORD || !(await verifyPassword(password, link.passwordHash))) throw new LinkError('WRONG_PASSWORD');
+      await forgive();
     }
     // the link acts as its owner: the owner must still be able to read the file
     const node = await this.ds.getRepository(FileNode).findOneBy({ id: link.fileId });

@@ -62,6 +62,14 @@ describe('two API instances on one MariaDB, rate limits shared through Redis', (
       await right(b, other.email);
     });
 
+    test('signIn: 12 wrong passwords sent at once to both instances: only 3 are tried, the rest are RATE_LIMITED', async () => {
+      const { email } = await signUp(a.url);
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => signIn(i % 2 ? a : b, email, 'wrong password')));
+      const codes = results.map(codeOf);
+      expect(codes.filter((c) => c === 'UNAUTHENTICATED')).toHaveLength(3);
+      expect(codes.filter((c) => c === 'RATE_LIMITED')).toHaveLength(9);
+    });
+
     test('signIn: a correct password resets the count on every instance', async () => {
       const { email } = await signUp(a.url);
       await wrong(a, email);

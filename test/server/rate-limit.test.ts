@@ -73,6 +73,22 @@ describe.each([
     expect(await retryAfter(a, 'k')).toBe(57);
   });
 
+  test('attempts check and count in one step: of 10 concurrent ones on two instances exactly max pass; a forgiven one does not count', async () => {
+    const [a, b] = make();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).attempt('race')));
+    const passed = results.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<() => Promise<void>>[];
+    expect(passed).toHaveLength(LIMIT.max);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await retryAfter(a, 'race')).toBe(60);
+    await passed[0].value(); // that attempt succeeded
+    expect(await retryAfter(b, 'race')).toBeNull();
+    const forgive = await b.attempt('race');
+    await expect(a.attempt('race')).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await forgive();
+    clock += 1000;
+    await expect(a.attempt('race')).resolves.toBeInstanceOf(Function);
+  });
+
   test('reset clears the key for every instance', async () => {
     const [a, b] = make();
     for (let i = 0; i < 3; i++) await a.fail('k');
