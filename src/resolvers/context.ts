@@ -24,7 +24,16 @@ export interface Loaders {
   shareLinks: DataLoader<string, ShareLink[]>;
   /** Chunks of a revision, by revision id, in order. */
   chunks: DataLoader<string, Chunk[]>;
+  /** Part URLs this response may still mint (see MAX_PART_URLS_PER_RESPONSE), and the parts that got one. */
+  partUrls: { left: number; granted: WeakSet<object> };
 }
+
+/**
+ * Presigned part URLs one response may hold: a client that selects `url` on every part of a
+ * 10,000-part session would otherwise make the server mint and hold them all at once. The rest
+ * come from `refreshPartUrls`, which takes as many part numbers per call.
+ */
+export const MAX_PART_URLS_PER_RESPONSE = 1000;
 
 export function createLoaders(services: Services): Loaders {
   return {
@@ -45,6 +54,7 @@ export function createLoaders(services: Services): Loaders {
       for (const c of rows) { const list = byRev.get(c.revisionId); if (list) list.push(c); else byRev.set(c.revisionId, [c]); }
       return ids.map((id) => byRev.get(id) ?? []);
     }),
+    partUrls: { left: MAX_PART_URLS_PER_RESPONSE, granted: new WeakSet() },
   };
 }
 

@@ -2,7 +2,8 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { PartView, SessionView } from '../services/uploads';
 import { BigIntScalar, DateTimeScalar } from '../schema/scalars';
 import { BeginUploadInput, ConfirmPartInput, FileType, HeaderType, PartUploadType, UploadPlanType, UploadSessionType } from '../schema/types';
-import { requireUser, type Context } from './context';
+import { AppError } from '../services/errors';
+import { MAX_PART_URLS_PER_RESPONSE, requireUser, type Context } from './context';
 
 @Resolver(() => UploadSessionType)
 export class UploadResolver {
@@ -80,25 +81,39 @@ export class UploadResolver {
 /** Parts are read, and their URLs minted, only when a query selects them. */
 @Resolver(() => PartUploadType)
 export class PartUploadResolver {
-  @FieldResolver(() => String, { nullable: true })
-  async url(@Root() p: PartUploadType) {
+  @FieldResolver(() => String, { nullable: true, description: `Null once a part is verified. At most ${MAX_PART_URLS_PER_RESPONSE} per response (PAYLOAD_TOO_LARGE for the others: use refreshPartUrls).` })
+  async url(@Root() p: PartUploadType, @Ctx() ctx: Context) {
+    if (!grant(p, ctx)) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `at most ${MAX_PART_URLS_PER_RESPONSE} part URLs per response; ask refreshPartUrls for the others`);
+    }
     return (await p.presigned())?.url ?? null;
   }
 
   @FieldResolver(() => String)
-  async method(@Root() p: PartUploadType) {
-    return (await p.presigned())?.method ?? 'PUT';
+  async method(@Root() p: PartUploadType, @Ctx() ctx: Context) {
+    return (grant(p, ctx) ? await p.presigned() : null)?.method ?? 'PUT';
   }
 
   @FieldResolver(() => [HeaderType])
-  async headers(@Root() p: PartUploadType) {
-    return (await p.presigned())?.headers ?? [];
+  async headers(@Root() p: PartUploadType, @Ctx() ctx: Context) {
+    return (grant(p, ctx) ? await p.presigned() : null)?.headers ?? [];
   }
 
   @FieldResolver(() => DateTimeScalar, { nullable: true })
-  async urlExpiresAt(@Root() p: PartUploadType) {
-    return (await p.presigned())?.urlExpiresAt ?? null;
+  async urlExpiresAt(@Root() p: PartUploadType, @Ctx() ctx: Context) {
+    return (grant(p, ctx) ? await p.presigned() : null)?.urlExpiresAt ?? null;
   }
+}
+
+/** Whether this response may mint `p`'s URL: each part counts once against the response's budget. */
+function grant(p: PartUploadType, ctx: Context): boolean {
+  const budget = ctx.loaders.partUrls;
+  if (budget.granted.has(p.presigned)) return true; // field resolvers may see copies of the part: key on its minting function
+  if (p.status === 'VERIFIED') return true; // no URL to mint
+  if (budget.left <= 0) return false;
+  budget.left--;
+  budget.granted.add(p.presigned);
+  return true;
 }
 
 export function toSession(view: SessionView | null): UploadSessionType | null {

@@ -218,7 +218,7 @@ export class UploadService {
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
     const session = await this.owned(userId, sessionId);
     if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
-    if (partNumbers.length > 10_000) throw badInput('too many part numbers');
+    if (partNumbers.length > MAX_REFRESH_PARTS) throw badInput(`at most ${MAX_REFRESH_PARTS} part numbers per call`);
     const parts = await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In([...new Set(partNumbers)]) });
     if (parts.length !== new Set(partNumbers).size) throw badInput('unknown part number');
     parts.sort((a, b) => a.partNumber - b.partNumber);
@@ -478,6 +478,9 @@ function checkBase(node: FileNode | null, baseRevision: number | null | undefine
 function storedAsDeclared(part: UploadPart, stored: UploadedPart | undefined, etag = part.etag): boolean {
   return !!stored && stored.size === part.size && (etag === null || stored.etag === etag);
 }
+
+/** Part numbers one refreshPartUrls call takes at most (as many URLs as one response may hold). */
+export const MAX_REFRESH_PARTS = 1000;
 
 /** Parts one copyParts call copies at most, and how many at once. */
 export const MAX_COPY_PARTS = 64;

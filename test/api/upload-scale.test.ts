@@ -65,9 +65,19 @@ describe('upload sessions with many parts', () => {
     const verified = status.data.uploadSession.parts.filter((p: { status: string }) => p.status === 'VERIFIED').map((p: { partNumber: number }) => p.partNumber);
     expect(verified).toEqual([1, COUNT]);
     expect(presign).toHaveBeenCalledTimes(2);
-    const withUrls = await gql(srv.url, 'mutation($s: ID!) { confirmParts(sessionId: $s, parts: []) { parts { partNumber url } } }', { s: sessionId }, token);
-    const pending = withUrls.data.confirmParts.parts.filter((p: { url: string | null }) => p.url !== null);
-    expect(pending).toHaveLength(COUNT - 2);
-    expect(presign).toHaveBeenCalledTimes(2 + COUNT - 2);
+    // a response holds at most 1,000 part URLs: the other pending parts get PAYLOAD_TOO_LARGE on `url`
+    const withUrls = await gql(srv.url, 'mutation($s: ID!) { confirmParts(sessionId: $s, parts: []) { parts { partNumber url method } } }', { s: sessionId }, token);
+    const minted = withUrls.data.confirmParts.parts.filter((p: { url: string | null }) => p.url !== null);
+    expect(minted).toHaveLength(1000);
+    expect(withUrls.errors).toHaveLength(COUNT - 2 - 1000);
+    expect(new Set(withUrls.errors!.map((e) => e.extensions.code))).toEqual(new Set(['PAYLOAD_TOO_LARGE']));
+    expect(presign).toHaveBeenCalledTimes(2 + 1000);
+    const tooMany = await gql(srv.url, 'mutation($s: ID!, $n: [Int!]!) { refreshPartUrls(sessionId: $s, partNumbers: $n) { partNumber } }',
+      { s: sessionId, n: Array.from({ length: 1001 }, (_, i) => i + 2) }, token);
+    expect(tooMany.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+    const rest = await gql(srv.url, 'mutation($s: ID!, $n: [Int!]!) { refreshPartUrls(sessionId: $s, partNumbers: $n) { url } }',
+      { s: sessionId, n: Array.from({ length: 1000 }, (_, i) => i + 2) }, token);
+    expect(rest.errors).toBeUndefined();
+    expect(rest.data.refreshPartUrls.every((p: { url: string }) => !!p.url)).toBe(true);
   });
 });
