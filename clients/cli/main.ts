@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isAbortError, isTesseraError } from '../sdk/errors';
 import { registerAuthCommands } from './auth';
+import { registerChangeCommands } from './changes';
 import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
 import { registerHistoryCommands } from './history';
@@ -27,6 +28,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   registerTransferCommands(program, ctx);
   registerSharingCommands(program, ctx);
   registerHistoryCommands(program, ctx);
+  registerChangeCommands(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

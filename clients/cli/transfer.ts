@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import type { CliContext } from './context';
+import { interruptible } from './interrupt';
 import { remotePath } from './files';
 import { ProgressBar } from './progress';
 import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../sdk/download';
@@ -70,12 +71,4 @@ function toInt(v: string): number {
 
 async function isDirectory(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null))?.isDirectory() ?? false;
-}
-
-/** Turns Ctrl-C into an abort (so confirmed parts are kept for a resume) while a transfer runs. */
-function interruptible(): { signal: AbortSignal; dispose(): void } {
-  const ac = new AbortController();
-  const onSigint = () => ac.abort(new DOMException('interrupted; run the same command again to resume', 'AbortError'));
-  process.once('SIGINT', onSigint);
-  return { signal: ac.signal, dispose: () => process.off('SIGINT', onSigint) };
 }

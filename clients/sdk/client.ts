@@ -1,3 +1,4 @@
+import { changesPage, latestCursor, watchChanges, type ChangePage, type ChangeInfo, type WatchOptions } from './changes';
 import { downloadFile, type DownloadOptions, type DownloadResult } from './download';
 import { TesseraError } from './errors';
 import { GraphQLTransport, type TransportOptions } from './graphql';
@@ -155,6 +156,21 @@ export class TesseraClient {
   /** Discards an upload session. */
   async abortUpload(sessionId: string): Promise<boolean> {
     return (await this.api.request<{ abortUpload: boolean }>(ops.ABORT_UPLOAD, { sessionId })).abortUpload;
+  }
+
+  /** A cursor at the end of the change journal: changes from now on. */
+  latestCursor(): Promise<string> {
+    return latestCursor(this.api);
+  }
+
+  /** One page of the change journal after `cursor` (default limit 100). RESET for a cursor too old. */
+  changes(cursor?: string, limit?: number): Promise<ChangePage> {
+    return changesPage(this.api, cursor, limit);
+  }
+
+  /** Changes after `opts.cursor` (or from now on), then live over graphql-ws, reconnecting as needed; see ./changes. */
+  watchChanges(opts: WatchOptions = {}): AsyncGenerator<ChangeInfo, void, undefined> {
+    return watchChanges(this.api, opts);
   }
 
   /** Uploads a local file (parallel, resumable, deduplicated); see ./upload. */

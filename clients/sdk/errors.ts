@@ -8,7 +8,9 @@ export type ServerErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'PRECONDITION_FAILED'
   | 'RATE_LIMITED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** A change-feed cursor older than the journal keeps: list again, continue from latestCursor. */
+  | 'RESET';
 
 /**
  * Codes raised by the client itself: NETWORK (server or store unreachable after retries),

@@ -3,10 +3,11 @@ import { isNetworkFailure, isRetryableStatus, withRetry, type RetryOptions } fro
 
 const KNOWN_CODES = new Set([
   'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'CONFLICT',
-  'PAYLOAD_TOO_LARGE', 'PRECONDITION_FAILED', 'RATE_LIMITED', 'INTERNAL',
+  'PAYLOAD_TOO_LARGE', 'PRECONDITION_FAILED', 'RATE_LIMITED', 'INTERNAL', 'RESET',
 ]);
 
-interface GraphQLErrorJson {
+/** An error as GraphQL responses carry it. */
+export interface GraphQLErrorJson {
   message: string;
   path?: (string | number)[];
   extensions?: { code?: string; [key: string]: unknown };
@@ -75,7 +76,8 @@ export class GraphQLTransport {
   }
 }
 
-function toTesseraError(err: GraphQLErrorJson, status: number): TesseraError {
+/** The TesseraError for a GraphQL error (unknown codes become INTERNAL). */
+export function toTesseraError(err: GraphQLErrorJson, status: number): TesseraError {
   const raw = err.extensions?.code ?? 'INTERNAL';
   const code = (KNOWN_CODES.has(raw) ? raw : raw === 'GRAPHQL_VALIDATION_FAILED' || raw === 'BAD_REQUEST' ? 'BAD_USER_INPUT' : 'INTERNAL') as TesseraErrorCode;
   const { code: _code, ...extensions } = err.extensions ?? {};

@@ -8,6 +8,7 @@ export {
 } from './hashing';
 export { uploadFile, type UploadOptions, type UploadResult } from './upload';
 export { downloadFile, PARTIAL_SUFFIX, type DownloadOptions, type DownloadResult } from './download';
+export { watchChanges, changesPage, latestCursor, type ChangeInfo, type ChangeKind, type ChangePage, type WatchOptions } from './changes';
 export { withRetry, type RetryOptions } from './retry';
 export type { TransferProgress, ProgressCallback } from './progress';
 export type * from './types';
