@@ -1,31 +1,22 @@
-/**
- * The part of the change feed API the sync engine uses. Until the SDK's own
- * (TesseraClient.changes / latestCursor / watchChanges) is merged, a temporary shim serves it.
- */
+/** The part of the SDK's change feed the sync engine uses (an interface, so a test or bench can wrap it). */
 import type { TesseraClient } from '../sdk/client';
-import * as shim from './feed-shim';
+import type { ChangeInfo, ChangePage, WatchOptions } from '../sdk/changes';
+import { isTesseraError } from '../sdk/errors';
 
-export type { ChangeInfo } from './feed-shim';
-import type { ChangeInfo } from './feed-shim';
+export type { ChangeInfo, ChangePage };
 
-export interface ChangePage { changes: ChangeInfo[]; cursor: string; hasMore: boolean }
-
-/** The change feed: `changes` rejects with a TesseraError coded RESET for a cursor too old to serve. */
+/** The change feed: `changes` and `watchChanges` reject with a TesseraError coded RESET for a cursor too old to serve. */
 export interface ChangeSource {
   latestCursor(): Promise<string>;
   changes(cursor?: string, limit?: number): Promise<ChangePage>;
-  watchChanges(opts: { cursor?: string; signal?: AbortSignal }): AsyncIterable<ChangeInfo>;
+  watchChanges(opts: WatchOptions): AsyncIterable<ChangeInfo>;
 }
 
 export function changeSourceOf(client: TesseraClient): ChangeSource {
-  return {
-    latestCursor: () => shim.latestCursor(client),
-    changes: (cursor, limit) => shim.changes(client, cursor, limit),
-    watchChanges: (opts) => shim.watchChanges(client, opts),
-  };
+  return client;
 }
 
 /** True for the error a too-old cursor gets. */
 export function isReset(e: unknown): boolean {
-  return (e as { code?: unknown } | null)?.code === 'RESET';
+  return isTesseraError(e, 'RESET');
 }
