@@ -156,6 +156,7 @@ export class Executor {
       if (!isTesseraError(e, 'CONFLICT')) throw e;
       const copy = conflictedCopyPath(rel, this.ctx.deviceName, new Date(), (p) => existsSync(this.abs(p)) || this.ctx.remote.entries.has(p));
       await this.keepAside(rel, copy, local, out);
+      this.ctx.db.deleteSynced(rel);
       return;
     }
     out.bytesUp = (out.bytesUp ?? 0) + r.bytesSent;
