@@ -1,7 +1,8 @@
 /**
  * Parallel, verified, resumable download: fileByPath -> chunk list + downloadUrl -> ranged GETs
  * of every part not yet on disk, each streamed into `<dest>.tessera-partial` at its offset,
- * hashed back from the file (on worker threads when there are several parts) and recorded in
+ * hashed as it arrives (on worker threads, which receive the written buffers without a copy,
+ * when there are several parts; read back from the file otherwise) and recorded in
  * `<dest>.tessera-partial.json` only once its SHA-256 matches (a part that fails is fetched
  * again; the partial file is never the destination) ->
  * contentHash over the verified digests -> fsync -> atomic rename. The partial file is written
@@ -9,10 +10,10 @@
  * resumes by re-hashing the parts the sidecar lists (or every part present,
  * without a sidecar).
  */
-import { rename, type FileHandle } from 'node:fs/promises';
+import { copyFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
-import { HashPool } from './hash-workers';
+import { HashPool, type StreamHasher } from './hash-workers';
 import { contentHashOf, hashFileRange, sha256Hex, WORKER_THRESHOLD_PARTS } from './hashing';
 import { openPartial, PARTIAL_SUFFIX, SidecarFile, verifyExisting, type DigestOf, type Part } from './partial';
 import * as ops from './operations';
@@ -44,6 +45,12 @@ export interface DownloadOptions {
   urlExpiresIn?: number;
   /** Used for the part GETs instead of node:http(s) (tests inject faults with it). */
   fetch?: typeof fetch;
+  /**
+   * An older local copy of the file (usually `localPath` itself before an update): its parts
+   * that still match are taken from it instead of the network, so an edit in the middle of a
+   * large file downloads only the parts that changed. Ignored when a partial download exists.
+   */
+  reuseFrom?: string;
 }
 
 export interface DownloadResult {
@@ -74,6 +81,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
 
   const partial = localPath + PARTIAL_SUFFIX;
   const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] });
+  if (opts.reuseFrom) await seedPartial(opts.reuseFrom, partial, sidecar);
   const fh = await openPartial(partial, opts.fsync !== false);
   const pool = parts.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
   const digestOf: DigestOf = pool
@@ -86,7 +94,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     await sidecar.save(verified);
 
     const todo = parts.filter((p) => !verified.has(p.index));
-    const fetcher = new PartFetcher(api, file, parts, fh, digestOf, sidecar, verified, opts);
+    const fetcher = new PartFetcher(api, file, parts, fh, digestOf, pool, sidecar, verified, opts);
     fetcher.report();
     await runPool(todo, opts.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY, (p, s) => fetcher.fetchPart(p, s), signal);
 
@@ -103,6 +111,15 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     await pool?.close();
     await fh.close().catch(() => undefined);
   }
+}
+
+/** Starts the partial file as a copy of `from` (when there is no partial yet); its parts are then verified like a resumed download's. */
+async function seedPartial(from: string, partial: string, sidecar: SidecarFile): Promise<void> {
+  if (await stat(partial).then(() => true, () => false)) return;
+  await sidecar.remove();
+  await copyFile(from, partial).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
 }
 
 function partsOf(file: FileWithChunks, size: number): Part[] {
@@ -135,6 +152,7 @@ class PartFetcher {
     parts: Part[],
     private readonly fh: FileHandle,
     private readonly digestOf: DigestOf,
+    private readonly pool: HashPool | null,
     private readonly sidecar: SidecarFile,
     private readonly verified: Map<number, string>,
     private readonly opts: DownloadOptions,
@@ -155,6 +173,7 @@ class PartFetcher {
       if (!this.url) await this.refreshUrl(this.url, signal);
       const url = this.url;
       let counted = 0;
+      let hasher: StreamHasher | null = null;
       try {
         const res = await rangeGet(new URL(url, this.api.server), part.offset, part.size, signal, this.opts.fetch);
         const whole = res.status === 200 && part.offset === 0 && part.size === this.total;
@@ -171,12 +190,15 @@ class PartFetcher {
           throw new TesseraError('STORE', `part at ${part.offset}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status });
         }
         let pos = part.offset;
-        // network chunks are small: write them in batches (one syscall per WRITE_BATCH bytes)
-        const batch: Uint8Array[] = [];
+        // network chunks are small: write them in batches (one syscall per WRITE_BATCH bytes),
+        // then hand the written buffers to a hash worker
+        hasher = this.pool?.stream() ?? null;
+        let batch: Uint8Array[] = [];
         let batchAt = pos;
         const flush = async () => {
           if (pos > batchAt) await this.fh.writev(batch, batchAt);
-          batch.length = 0;
+          hasher?.update(batch);
+          batch = [];
           batchAt = pos;
         };
         for await (const chunk of res.body) {
@@ -189,7 +211,9 @@ class PartFetcher {
           if (pos - batchAt >= WRITE_BATCH || batch.length >= 512) await flush();
         }
         await flush();
-        const digest = pos === part.offset + part.size ? await this.digestOf(part) : null;
+        const complete = pos === part.offset + part.size;
+        if (!complete) hasher?.drop();
+        const digest = !complete ? null : hasher ? await hasher.digest() : await this.digestOf(part);
         if (digest === part.sha256) {
           this.bytesReceived += part.size;
           this.verified.set(part.index, digest);
@@ -200,6 +224,7 @@ class PartFetcher {
         if (attempt >= maxAttempts) throw new TesseraError('INTEGRITY', `part at ${part.offset} of ${this.file.path} failed verification ${attempt} times`);
         attempt++;
       } catch (e) {
+        hasher?.drop();
         this.rollback(counted);
         if (e instanceof TesseraError || isAbortError(e) || signal.aborted) throw e;
         if (!isNetworkFailure(e) || attempt >= maxAttempts) throw new TesseraError('NETWORK', `part at ${part.offset}: ${causeMessage(e)}`, { cause: e });

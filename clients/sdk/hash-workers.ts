@@ -3,94 +3,174 @@ import { Worker } from 'node:worker_threads';
 import type { PartDigest, PartSpan } from './hashing';
 
 /**
- * Hashes the parts of a file on worker threads, one part per job, so SHA-256 and MD5 of a
- * large file use every core while the file is still read once. The worker is plain JS,
- * evaluated from a string, so it runs the same from dist/ and under a test transformer.
+ * Hashes on worker threads, so SHA-256 and MD5 of a large file use every core while the file
+ * is still read once. Two kinds of job: a byte range of a file, which the worker reads itself
+ * (from the page cache for data just written), and a stream, whose bytes the caller hands
+ * over buffer by buffer (transferred, not copied: a download hashes what it received without
+ * reading it back). The worker is plain JS, evaluated from a string, so it runs the same from
+ * dist/ and under a test transformer.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(1 << 20);
-parentPort.on('message', ({ path, offset, size, md5 }) => {
+const streams = new Map();
+function hashRange({ path, offset, size, md5 }) {
+  const fd = fs.openSync(path, 'r');
   try {
-    const fd = fs.openSync(path, 'r');
-    try {
-      const sha = crypto.createHash('sha256');
-      const m = md5 ? crypto.createHash('md5') : null;
-      let pos = offset;
-      let left = size;
-      while (left > 0) {
-        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
-        if (n === 0) throw new Error('the file became shorter while it was hashed');
-        const chunk = buf.subarray(0, n);
-        sha.update(chunk);
-        if (m) m.update(chunk);
-        pos += n;
-        left -= n;
-      }
-      parentPort.postMessage({ sha256: sha.digest('hex'), md5: m ? m.digest('hex') : undefined });
-    } finally {
-      fs.closeSync(fd);
+    const sha = crypto.createHash('sha256');
+    const m = md5 ? crypto.createHash('md5') : null;
+    let pos = offset;
+    let left = size;
+    while (left > 0) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
+      if (n === 0) throw new Error('the file became shorter while it was hashed');
+      const chunk = buf.subarray(0, n);
+      sha.update(chunk);
+      if (m) m.update(chunk);
+      pos += n;
+      left -= n;
     }
+    return { sha256: sha.digest('hex'), md5: m ? m.digest('hex') : undefined };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+parentPort.on('message', (msg) => {
+  const { id, op } = msg;
+  try {
+    if (op === 'range') return parentPort.postMessage({ id, ...hashRange(msg) });
+    if (op === 'update') {
+      let h = streams.get(id);
+      if (!h) streams.set(id, (h = crypto.createHash('sha256')));
+      for (const c of msg.chunks) h.update(c);
+      return;
+    }
+    const h = streams.get(id) || crypto.createHash('sha256');
+    streams.delete(id);
+    if (op === 'end') parentPort.postMessage({ id, sha256: h.digest('hex') });
   } catch (e) {
-    parentPort.postMessage({ error: String((e && e.message) || e) });
+    streams.delete(id);
+    parentPort.postMessage({ id, error: String((e && e.message) || e) });
   }
 });
 `;
 
-interface Reply { sha256?: string; md5?: string; error?: string }
-interface Job { path: string; offset: number; size: number; md5: boolean }
+interface Reply { id: number; sha256?: string; md5?: string; error?: string }
+interface Pending { resolve(r: Reply): void; reject(e: unknown): void }
+interface Lane { worker: Worker; pending: Map<number, Pending>; load: number; dead?: unknown }
+
+/** A SHA-256 fed buffer by buffer on a worker thread; see HashPool.stream. */
+export interface StreamHasher {
+  /**
+   * Hands `chunks` to the worker in order. Their memory moves to the worker (the caller must
+   * not touch them afterwards); a chunk that shares its memory with other data is copied first.
+   */
+  update(chunks: readonly Uint8Array[]): void;
+  /** SHA-256 (hex) of everything handed over; rejects if the worker failed. */
+  digest(): Promise<string>;
+  /** Forgets the stream (after a failed transfer). */
+  drop(): void;
+}
 
 /**
- * Worker threads that hash byte ranges of files, each reading the range itself (from the page
- * cache for data just written), so the caller's thread spends nothing on the bytes. Jobs queue
- * for the first free worker. `close()` ends the threads; jobs still queued then reject.
+ * Worker threads that hash byte ranges of files and streams of buffers, so the caller's thread
+ * spends nothing on the bytes. A job goes to the worker with the least work queued; a stream
+ * stays on one worker. `close()` ends the threads; jobs still pending then reject.
  */
 export class HashPool {
-  private readonly idle: Worker[];
-  private readonly all: Worker[];
-  private readonly queue: { job: Job; resolve(r: Reply): void; reject(e: unknown): void }[] = [];
+  private readonly lanes: Lane[];
+  private nextId = 1;
   private closed = false;
 
   constructor(threads: number) {
-    this.all = Array.from({ length: Math.max(1, threads) }, () => new Worker(WORKER_SOURCE, { eval: true }));
-    this.idle = [...this.all];
+    this.lanes = Array.from({ length: Math.max(1, threads) }, () => {
+      const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map(), load: 0 };
+      lane.worker.on('message', (r: Reply) => {
+        const p = lane.pending.get(r.id);
+        lane.pending.delete(r.id);
+        p?.resolve(r);
+      });
+      lane.worker.on('error', (e) => this.failLane(lane, e));
+      lane.worker.on('exit', () => this.failLane(lane, (lane.dead ??= new Error('hash worker exited'))));
+      return lane;
+    });
   }
 
   /** SHA-256 (and MD5 if asked) of `size` bytes at `offset` of the file at `path`. */
   async hash(path: string, offset: number, size: number, md5 = false): Promise<{ sha256: string; md5?: string }> {
-    const r = await new Promise<Reply>((resolve, reject) => {
-      if (this.closed) return reject(new Error('hash pool closed'));
-      this.queue.push({ job: { path, offset, size, md5 }, resolve, reject });
-      this.dispatch();
-    });
-    if (r.error || !r.sha256) throw new Error(`hashing ${path}: ${r.error ?? 'no digest'}`);
-    return { sha256: r.sha256, ...(r.md5 ? { md5: r.md5 } : {}) };
+    const lane = this.pick();
+    lane.load += size;
+    try {
+      const r = await this.call(lane, { op: 'range', path, offset, size, md5 });
+      if (r.error || !r.sha256) throw new Error(`hashing ${path}: ${r.error ?? 'no digest'}`);
+      return { sha256: r.sha256, ...(r.md5 ? { md5: r.md5 } : {}) };
+    } finally {
+      lane.load -= size;
+    }
+  }
+
+  /** A SHA-256 fed with buffers as they arrive, computed on one worker. */
+  stream(): StreamHasher {
+    if (this.closed) throw new Error('hash pool closed');
+    const lane = this.pick();
+    const id = this.nextId++;
+    let queued = 0;
+    let ended = false;
+    return {
+      update: (chunks) => {
+        if (ended || !chunks.length) return;
+        const own = chunks.map((c) => (c.byteOffset === 0 && c.byteLength === c.buffer.byteLength && c.buffer instanceof ArrayBuffer ? c : c.slice()));
+        const bytes = own.reduce((n, c) => n + c.byteLength, 0);
+        queued += bytes;
+        lane.load += bytes;
+        try {
+          lane.worker.postMessage({ id, op: 'update', chunks: own }, own.map((c) => c.buffer as ArrayBuffer));
+        } catch {
+          lane.worker.postMessage({ id, op: 'update', chunks: own.map((c) => c.slice()) }); // memory the runtime will not let go
+        }
+      },
+      digest: async () => {
+        ended = true;
+        try {
+          const r = await this.call(lane, { op: 'end' }, id);
+          if (r.error || !r.sha256) throw new Error(`hashing a stream: ${r.error ?? 'no digest'}`);
+          return r.sha256;
+        } finally {
+          lane.load -= queued;
+        }
+      },
+      drop: () => {
+        if (ended) return;
+        ended = true;
+        lane.load -= queued;
+        if (!this.closed) lane.worker.postMessage({ id, op: 'drop' });
+      },
+    };
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const q of this.queue.splice(0)) q.reject(new Error('hash pool closed'));
-    await Promise.all(this.all.map((w) => w.terminate()));
+    await Promise.all(this.lanes.map((l) => l.worker.terminate()));
   }
 
-  private dispatch(): void {
-    while (this.idle.length && this.queue.length) {
-      const worker = this.idle.pop()!;
-      const { job, resolve, reject } = this.queue.shift()!;
-      const done = () => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        this.idle.push(worker);
-        this.dispatch();
-      };
-      const onMessage = (m: Reply) => { done(); resolve(m); };
-      const onError = (e: Error) => { done(); reject(e); };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.postMessage(job);
-    }
+  private pick(): Lane {
+    return this.lanes.reduce((best, l) => (l.load < best.load ? l : best));
+  }
+
+  private call(lane: Lane, msg: Record<string, unknown>, id = this.nextId++): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      if (this.closed) return reject(new Error('hash pool closed'));
+      if (lane.dead) return reject(lane.dead);
+      lane.pending.set(id, { resolve, reject });
+      lane.worker.postMessage({ ...msg, id });
+    });
+  }
+
+  private failLane(lane: Lane, e: unknown): void {
+    for (const p of lane.pending.values()) p.reject(this.closed ? new Error('hash pool closed') : e);
+    lane.pending.clear();
   }
 }
 
