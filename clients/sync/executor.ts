@@ -182,7 +182,8 @@ export class Executor {
   private async download(rel: string, expected: RemoteEntry, seen: LocalEntry | undefined, out: ActionOutcome): Promise<void> {
     const staging = join(this.ctx.folder, STATE_DIR, 'downloads', createHash('sha256').update(rel).digest('hex').slice(0, 32));
     await mkdir(dirname(staging), { recursive: true });
-    const r = await this.ctx.client.download(this.remotePath(rel), staging, { fsync: true });
+    const reuseFrom = seen?.kind === 'file' && seen.size > 0 ? this.abs(rel) : undefined;
+    const r = await this.ctx.client.download(this.remotePath(rel), staging, { fsync: true, reuseFrom });
     out.bytesDown = (out.bytesDown ?? 0) + r.bytesReceived;
     const target = this.abs(rel);
     await mkdir(dirname(target), { recursive: true });

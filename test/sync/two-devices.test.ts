@@ -64,6 +64,19 @@ describe('sync engine: two devices, one account (real server, SQLite + local sto
     expect((await eb.runOnce()).outcomes).toEqual([]);
   });
 
+  it('an edit in the middle of a 3-part file moves one part each way (copyParts up, reuseFrom down)', async () => {
+    const PART = 8 * 1024 * 1024;
+    const data = randomBytes(2 * PART + 1000);
+    await writeFile(join(A.folder, 'big.bin'), data);
+    await round();
+    randomBytes(1000).copy(data, PART + 5000);
+    await writeFile(join(A.folder, 'big.bin'), data);
+    const { a, b } = await round();
+    expect(a.bytesUp).toBe(PART);
+    expect(b.bytesDown).toBe(PART);
+    expect((await readFile(join(B.folder, 'big.bin'))).equals(data)).toBe(true);
+  });
+
   it('folders: create with content, then delete the folder', async () => {
     await mkdir(join(A.folder, 'docs/deep'), { recursive: true });
     await mkdir(join(A.folder, 'empty'));
