@@ -6,6 +6,7 @@ import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
 import { registerHistoryCommands } from './history';
 import { registerSharingCommands } from './sharing';
+import { registerSyncCommands } from './sync';
 import { registerTransferCommands } from './transfer';
 
 /**
@@ -29,6 +30,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   registerSharingCommands(program, ctx);
   registerHistoryCommands(program, ctx);
   registerChangeCommands(program, ctx);
+  registerSyncCommands(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

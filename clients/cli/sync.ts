@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { isAbortError } from '../sdk/errors';
+import { describeOutcome } from '../sync/describe';
+import { SyncEngine } from '../sync/engine';
+import type { CliContext } from './context';
+import { interruptible } from './interrupt';
+
+/**
+ * `sync <folder> [--remote /path] [--once]`: keeps a folder identical to a remote folder
+ * (state in <folder>/.tessera). `--once` runs one full cycle and exits (1 if an action failed);
+ * otherwise it watches both sides until Ctrl-C / SIGTERM. One line per action.
+ */
+export function registerSyncCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('sync')
+    .description('keep a local folder and a remote folder identical, both ways (state in <folder>/.tessera)')
+    .argument('<folder>')
+    .option('-r, --remote <path>', 'remote folder', '/')
+    .option('--once', 'run one full sync cycle and exit')
+    .action(async (folder: string, o: { remote: string; once?: boolean }) => {
+      const client = await ctx.client();
+      const print = (line: string | null) => { if (line) ctx.io.stdout.write(line + '\n'); };
+      const engine = await SyncEngine.open({
+        client, folder: resolve(ctx.io.cwd, folder), remoteRoot: o.remote,
+        onOutcome: (out) => print(describeOutcome(out)),
+        onError: (e) => ctx.io.stderr.write(`sync: ${(e as { code?: string }).code ?? 'ERROR'}: ${e.message}\n`),
+      });
+      try {
+        if (o.once) {
+          const r = await engine.runOnce();
+          for (const p of r.scanProblems) ctx.io.stderr.write(`sync: cannot read ${p.rel}: ${(p.error as Error).message}\n`);
+          if (r.errors.length > 0) throw Object.assign(new Error(`${r.errors.length} action(s) failed; they are retried on the next run`), { code: 'SYNC_INCOMPLETE' });
+          return;
+        }
+        const stop = interruptible('stopped');
+        try {
+          engine.start();
+          ctx.io.stderr.write(`syncing ${engine.folder} <-> ${engine.remoteRoot} (Ctrl-C to stop)\n`);
+          await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+        } catch (e) {
+          if (!isAbortError(e)) throw e;
+        } finally {
+          stop.dispose();
+        }
+      } finally {
+        await engine.close();
+      }
+    });
+}

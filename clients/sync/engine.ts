@@ -1,0 +1,224 @@
+import { resolve } from 'node:path';
+import type { TesseraClient } from '../sdk/client';
+import { TesseraError, isAbortError } from '../sdk/errors';
+import { ContentHasher } from './content-hash';
+import { changeSourceOf, isReset, type ChangeSource } from './feed';
+import { Executor, type ActionOutcome } from './executor';
+import { scanLocal, type ScanProblem } from './local-tree';
+import { normaliseRoot, toRemote } from './paths';
+import { planSync } from './planner';
+import { RemoteTree } from './remote-tree';
+import { StateDb } from './state-db';
+import { FolderWatcher } from './watcher';
+
+export interface SyncEngineOptions {
+  client: TesseraClient;
+  /** The local folder to keep identical to the remote root. */
+  folder: string;
+  /** Remote folder (default "/"); a folder is bound to one remote root and one account. */
+  remoteRoot?: string;
+  /** Names conflicted copies (default: this device's name on the server). */
+  deviceName?: string;
+  /** The change feed (default: the client's). */
+  feed?: ChangeSource;
+  /** Called for every action carried out (or failed). */
+  onOutcome?: (o: ActionOutcome) => void;
+  /** Called for errors outside an action (a failed cycle, the watcher, the feed); the engine keeps going. */
+  onError?: (e: Error) => void;
+  /** Wait this long after a wake-up before a cycle (default 30 ms). */
+  debounceMs?: number;
+  /** Full rescan at least this often when running (default 60 s). */
+  rescanMs?: number;
+}
+
+/** What one `runOnce` did. */
+export interface CycleReport {
+  outcomes: ActionOutcome[];
+  /** The failed ones (retried next cycle). */
+  errors: ActionOutcome[];
+  scanProblems: ScanProblem[];
+  /** The remote tree was listed again (first run or RESET). */
+  relisted: boolean;
+  /** Remote changes applied from the feed. */
+  changesApplied: number;
+  bytesDown: number;
+  bytesUp: number;
+}
+
+const MAX_PASSES = 5;
+
+/**
+ * Keeps a local folder and the signed-in user's remote folder identical (Dropbox's three
+ * trees: remote, local, synced). `runOnce` is one full cycle: apply the change feed (or list
+ * everything on the first run / after RESET), scan, plan, execute, repeated while a pass still
+ * had work (a conflict leaves some for the next pass). `start` runs cycles on file-system
+ * events, on the change subscription and periodically, until `stop`. Per-path failures are in
+ * the report and retried next cycle; `runOnce` rejects only when the server cannot be read
+ * (e.g. NETWORK, UNAUTHENTICATED) or the folder belongs to another account or remote root
+ * (BAD_USER_INPUT).
+ */
+export class SyncEngine {
+  private stopping: AbortController | null = null;
+  private running: Promise<CycleReport> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private periodic: NodeJS.Timeout | null = null;
+  private watcher: FolderWatcher | null = null;
+  private feedLoop: Promise<void> | null = null;
+
+  private constructor(
+    private readonly opts: SyncEngineOptions,
+    private readonly db: StateDb,
+    private readonly remote: RemoteTree,
+    private readonly hasher: ContentHasher,
+    private readonly feed: ChangeSource,
+    readonly folder: string,
+    readonly remoteRoot: string,
+    readonly deviceName: string,
+  ) {}
+
+  /** Opens (or initialises) the folder's state and checks it belongs to this account and remote root. */
+  static async open(opts: SyncEngineOptions): Promise<SyncEngine> {
+    const folder = resolve(opts.folder);
+    const remoteRoot = normaliseRoot(opts.remoteRoot ?? '/');
+    const { client } = opts;
+    const me = await client.me();
+    const deviceName = opts.deviceName ?? (await client.devices()).find((d) => d.current)?.name ?? 'device';
+    const db = new StateDb(folder);
+    try {
+      for (const [key, value] of [['userId', me.id], ['remoteRoot', remoteRoot], ['server', client.server]] as const) {
+        const stored = db.get(key);
+        if (stored === null) db.set(key, value);
+        else if (stored !== value) throw new TesseraError('BAD_USER_INPUT', `${folder} is synced with ${key} ${stored}, not ${value}`);
+      }
+      if (remoteRoot !== '/' && !(await client.fileByPath(remoteRoot))) await client.createFolder(remoteRoot);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    const feed = opts.feed ?? changeSourceOf(client);
+    return new SyncEngine(opts, db, new RemoteTree(client, feed, db, remoteRoot, me.id), new ContentHasher(client), feed, folder, remoteRoot, deviceName);
+  }
+
+  /** One full cycle (waits for a cycle already running, then runs a fresh one). */
+  async runOnce(): Promise<CycleReport> {
+    while (this.running) await this.running.catch(() => undefined);
+    this.running = this.cycle();
+    try {
+      return await this.running;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** Runs until `stop`: cycles on local events (debounced), remote change notifications and every `rescanMs`. */
+  start(): void {
+    if (this.stopping) return;
+    this.stopping = new AbortController();
+    this.watcher = new FolderWatcher(this.folder, () => this.schedule(), (e) => this.report(e));
+    this.watcher.start();
+    this.periodic = setInterval(() => this.schedule(), this.opts.rescanMs ?? 60_000);
+    this.feedLoop = this.listen(this.stopping.signal);
+    this.schedule();
+  }
+
+  /** Stops watching and waits for the cycle in progress. */
+  async stop(): Promise<void> {
+    if (!this.stopping) return;
+    this.stopping.abort();
+    this.watcher?.stop();
+    if (this.timer) clearTimeout(this.timer);
+    if (this.periodic) clearInterval(this.periodic);
+    this.timer = this.periodic = null;
+    await this.feedLoop;
+    while (this.running) await this.running.catch(() => undefined);
+    this.stopping = null;
+  }
+
+  /** Stops and closes the state database. */
+  async close(): Promise<void> {
+    await this.stop();
+    this.db.close();
+  }
+
+  /** Asks for a cycle soon (coalesces wake-ups). */
+  schedule(): void {
+    if (!this.stopping || this.stopping.signal.aborted) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.again = false;
+      this.runOnce().catch((e) => this.report(e)).finally(() => {
+        if (this.again) this.schedule();
+      });
+    }, this.opts.debounceMs ?? 30);
+  }
+
+  private async cycle(): Promise<CycleReport> {
+    const report: CycleReport = { outcomes: [], errors: [], scanProblems: [], relisted: false, changesApplied: 0, bytesDown: 0, bytesUp: 0 };
+    const executor = new Executor({
+      client: this.opts.client, db: this.db, remote: this.remote, folder: this.folder, remoteRoot: this.remoteRoot,
+      deviceName: this.deviceName, onOutcome: this.opts.onOutcome,
+    });
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const refreshed = await this.remote.refresh();
+      report.relisted ||= refreshed.relisted;
+      report.changesApplied += refreshed.changes;
+      const synced = this.db.loadSynced();
+      const { tree: local, problems } = await scanLocal(this.folder, synced, (p, size) => this.hasher.hash(p, size));
+      report.scanProblems = problems;
+      const plan = planSync(local, this.remote.entries, synced, { deviceName: this.deviceName, now: new Date() });
+      if (plan.length === 0) break;
+      const outcomes = await executor.run(plan);
+      report.outcomes.push(...outcomes);
+      for (const o of outcomes) {
+        report.bytesDown += o.bytesDown ?? 0;
+        report.bytesUp += o.bytesUp ?? 0;
+      }
+      const failed = outcomes.filter((o) => o.error);
+      if (failed.length === outcomes.length || (pass > 0 && outcomes.every((o) => o.action.type === 'record' || o.error))) {
+        report.errors = failed;
+        break;
+      }
+      report.errors = failed;
+    }
+    return report;
+  }
+
+  /** The change subscription as a wake-up; reconnects after errors (RESET: the next cycle re-lists). */
+  private async listen(signal: AbortSignal): Promise<void> {
+    let delay = 500;
+    while (!signal.aborted) {
+      try {
+        const cursor = this.remote.cursor ?? (await this.feed.latestCursor());
+        for await (const _change of this.feed.watchChanges({ cursor, signal })) {
+          delay = 500;
+          this.schedule();
+        }
+      } catch (e) {
+        if (signal.aborted || isAbortError(e)) return;
+        if (!isReset(e)) this.report(e as Error);
+        this.schedule();
+      }
+      if (signal.aborted) return;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, delay);
+        signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+      });
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+
+  private report(e: unknown): void {
+    this.opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  /** The remote path a relative path maps to. */
+  remotePathOf(rel: string): string {
+    return toRemote(this.remoteRoot, rel);
+  }
+}

@@ -1,0 +1,190 @@
+import { sameContent, type LocalEntry, type RemoteEntry, type SyncedEntry, type Tree } from './entries';
+import { conflictedCopyPath, isInside } from './paths';
+
+/**
+ * One step of a sync plan, on relative paths. `local` / `remote` are what the planner saw there
+ * (the executor checks the local side again right before it acts, and gives up on the path if it
+ * changed: the next cycle plans it again).
+ */
+export type Action =
+  | { type: 'upload'; path: string; local: LocalEntry; baseRevision: number }
+  | { type: 'download'; path: string; remote: RemoteEntry; local?: LocalEntry }
+  | { type: 'mkdirLocal'; path: string; remote: RemoteEntry }
+  | { type: 'mkdirRemote'; path: string; local: LocalEntry }
+  | { type: 'deleteLocal'; path: string; local: LocalEntry }
+  | { type: 'deleteRemote'; path: string; remote: RemoteEntry }
+  /** The local entry at `path` moves to `copyPath` (and is uploaded there); the remote one then takes `path`. */
+  | { type: 'conflict'; path: string; copyPath: string; local: LocalEntry; remote: RemoteEntry }
+  /** A download whose bytes are already here, in a file being deleted: rename `from` to `path`. */
+  | { type: 'moveLocal'; from: string; path: string; local: LocalEntry; remote: RemoteEntry }
+  /** An upload whose content is the remote file being deleted at `from`: move it on the server. */
+  | { type: 'moveRemote'; from: string; path: string; local: LocalEntry; remote: RemoteEntry }
+  /** Both sides agree: write (or with neither, forget) the synced entry. */
+  | { type: 'record'; path: string; local?: LocalEntry; remote?: RemoteEntry };
+
+export interface PlanOptions {
+  /** Names conflicted copies. */
+  deviceName: string;
+  now: Date;
+}
+
+/**
+ * The sync plan from the three trees, in execution order: conflicts and records, mkdirs
+ * (parents first), moves, transfers, then deletions (files, then folders deepest first).
+ * Pure: no I/O. Per path: unchanged on both sides -> nothing; changed on one side -> propagate;
+ * both changed to the same thing -> record; both changed differently -> conflicted copy of the
+ * local one; an edit beats a delete; a folder deleted on one side survives while the other side
+ * holds something new or changed in it.
+ */
+export function planSync(local: Tree<LocalEntry>, remote: Tree<RemoteEntry>, synced: Tree<SyncedEntry>, opts: PlanOptions): Action[] {
+  const actions: Action[] = [];
+  const copies = new Set<string>();
+  const taken = (p: string) => local.has(p) || remote.has(p) || synced.has(p) || copies.has(p);
+  const paths = new Set([...local.keys(), ...remote.keys(), ...synced.keys()]);
+
+  for (const path of paths) {
+    const L = local.get(path);
+    const R = remote.get(path);
+    const S = synced.get(path);
+    if (sameContent(L, R)) {
+      if (!L || !R) {
+        if (S) actions.push({ type: 'record', path });
+      } else if (!S || !sameContent(S, L) || S.fileId !== R.fileId || S.revision !== R.revision || (L.kind === 'file' && (S.mtimeMs !== L.mtimeMs || S.size !== L.size))) {
+        actions.push({ type: 'record', path, local: L, remote: R });
+      }
+      continue;
+    }
+    const localChanged = !sameContent(L, S);
+    const remoteChanged = !sameContent(R, S);
+    if (!localChanged) {
+      if (!R) actions.push({ type: 'deleteLocal', path, local: L! });
+      else actions.push(...materialiseRemote(path, R, L));
+    } else if (!remoteChanged) {
+      if (!L) actions.push({ type: 'deleteRemote', path, remote: R! });
+      else actions.push(...materialiseLocal(path, L, R));
+    } else if (L && R) {
+      const copyPath = conflictedCopyPath(path, opts.deviceName, opts.now, taken);
+      copies.add(copyPath);
+      actions.push({ type: 'conflict', path, copyPath, local: L, remote: R });
+    } else if (R) {
+      actions.push(...materialiseRemote(path, R, undefined));
+    } else {
+      actions.push(...materialiseLocal(path, L!, undefined));
+    }
+  }
+  return order(keepFoldersInUse(useMoves(actions), local, remote));
+}
+
+function materialiseRemote(path: string, R: RemoteEntry, L: LocalEntry | undefined): Action[] {
+  const out: Action[] = [];
+  if (L && L.kind === 'file' && R.kind === 'folder') out.push({ type: 'deleteLocal', path, local: L });
+  out.push(R.kind === 'folder' ? { type: 'mkdirLocal', path, remote: R } : { type: 'download', path, remote: R, local: L });
+  return out;
+}
+
+function materialiseLocal(path: string, L: LocalEntry, R: RemoteEntry | undefined): Action[] {
+  const out: Action[] = [];
+  if (R && R.kind === 'file' && L.kind === 'folder') out.push({ type: 'deleteRemote', path, remote: R });
+  out.push(L.kind === 'folder' ? { type: 'mkdirRemote', path, local: L }
+    : { type: 'upload', path, local: L, baseRevision: R && R.kind === 'file' ? R.revision : 0 });
+  return out;
+}
+
+/** Downloads of content a file being deleted locally holds become renames; likewise uploads and remote deletions. */
+function useMoves(actions: Action[]): Action[] {
+  const localDeletes = new Map<string, Extract<Action, { type: 'deleteLocal' }>[]>();
+  const remoteDeletes = new Map<string, Extract<Action, { type: 'deleteRemote' }>[]>();
+  for (const a of actions) {
+    if (a.type === 'deleteLocal' && a.local.kind === 'file' && a.local.contentHash) push(localDeletes, a.local.contentHash, a);
+    if (a.type === 'deleteRemote' && a.remote.kind === 'file' && a.remote.contentHash) push(remoteDeletes, a.remote.contentHash, a);
+  }
+  const used = new Set<Action>();
+  const out: Action[] = [];
+  for (const a of actions) {
+    if (a.type === 'download' && !a.local && a.remote.contentHash) {
+      const d = localDeletes.get(a.remote.contentHash)?.find((x) => !used.has(x));
+      if (d) {
+        used.add(d);
+        out.push({ type: 'moveLocal', from: d.path, path: a.path, local: d.local, remote: a.remote });
+        continue;
+      }
+    }
+    if (a.type === 'upload' && a.baseRevision === 0 && a.local.contentHash) {
+      const d = remoteDeletes.get(a.local.contentHash)?.find((x) => !used.has(x));
+      if (d) {
+        used.add(d);
+        out.push({ type: 'moveRemote', from: d.path, path: a.path, local: a.local, remote: d.remote });
+        continue;
+      }
+    }
+    out.push(a);
+  }
+  return out.filter((a) => !used.has(a));
+}
+
+/**
+ * A folder deleted on one side while the other side has something new or changed inside it is
+ * not deleted: it is re-created on the side that deleted it. A remote folder deletion that
+ * takes its whole subtree is one call: the descendants' own deletions are dropped (the executor
+ * forgets the subtree once the folder is gone).
+ */
+function keepFoldersInUse(actions: Action[], local: Tree<LocalEntry>, remote: Tree<RemoteEntry>): Action[] {
+  const goneLocal = new Set<string>();
+  const goneRemote = new Set<string>();
+  const newLocal = new Set<string>();
+  const newRemote = new Set<string>();
+  for (const a of actions) {
+    if (a.type === 'deleteLocal') goneLocal.add(a.path);
+    if (a.type === 'deleteRemote') goneRemote.add(a.path);
+    if (a.type === 'moveLocal') { goneLocal.add(a.from); newLocal.add(a.path); }
+    if (a.type === 'moveRemote') { goneRemote.add(a.from); newRemote.add(a.path); }
+    if (a.type === 'download' || a.type === 'mkdirLocal' || a.type === 'conflict') newLocal.add(a.path);
+    if (a.type === 'upload' || a.type === 'mkdirRemote') newRemote.add(a.path);
+    if (a.type === 'conflict') { newLocal.add(a.copyPath); newRemote.add(a.copyPath); }
+  }
+  const survives = (folder: string, tree: Iterable<string>, gone: Set<string>, added: Set<string>) =>
+    [...tree].some((p) => isInside(p, folder) && !gone.has(p)) || [...added].some((p) => isInside(p, folder));
+  const subsumed = new Set<string>();
+  const out = actions.map((a): Action => {
+    if (a.type === 'deleteLocal' && a.local.kind === 'folder' && !remote.has(a.path) && survives(a.path, local.keys(), goneLocal, newLocal)) {
+      return { type: 'mkdirRemote', path: a.path, local: a.local };
+    }
+    if (a.type === 'deleteRemote' && a.remote.kind === 'folder' && !local.has(a.path)) {
+      if (survives(a.path, remote.keys(), goneRemote, newRemote)) return { type: 'mkdirLocal', path: a.path, remote: a.remote };
+      subsumed.add(a.path);
+    }
+    return a;
+  });
+  return out.filter((a) => !(a.type === 'deleteRemote' && [...subsumed].some((f) => isInside(a.path, f))));
+}
+
+const depth = (p: string) => p.split('/').length;
+
+function phase(a: Action): number {
+  switch (a.type) {
+    case 'record': case 'conflict': return 0;
+    case 'mkdirLocal': case 'mkdirRemote': return 2;
+    case 'moveLocal': case 'moveRemote': return 3;
+    case 'upload': case 'download': return 4;
+    case 'deleteRemote': return 5;
+    case 'deleteLocal': return a.local.kind === 'file' ? 6 : 7;
+  }
+}
+
+/** Execution order; a delete that clears the way for a folder or file of the other kind comes first. */
+function order(actions: Action[]): Action[] {
+  const clears = new Set(actions.filter((a) => a.type === 'mkdirLocal' || a.type === 'mkdirRemote' || a.type === 'upload' || a.type === 'download').map((a) => a.path));
+  const rank = (a: Action) => ((a.type === 'deleteLocal' || a.type === 'deleteRemote') && clears.has(a.path) ? 1 : phase(a));
+  return actions
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => rank(x.a) - rank(y.a)
+      || (rank(x.a) === 7 ? depth(y.a.path) - depth(x.a.path) : rank(x.a) === 2 || rank(x.a) === 5 ? depth(x.a.path) - depth(y.a.path) : 0)
+      || x.i - y.i)
+    .map(({ a }) => a);
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}

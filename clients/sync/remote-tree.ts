@@ -1,0 +1,139 @@
+import type { TesseraClient } from '../sdk/client';
+import type { FileInfo } from '../sdk/types';
+import type { RemoteEntry, Tree } from './entries';
+import { isReset, type ChangeInfo, type ChangeSource } from './feed';
+import { isIgnoredPath, isInside, toRelative } from './paths';
+import type { StateDb } from './state-db';
+
+const PAGE = 500;
+
+/** What a refresh did: a full re-list (first run or RESET) or how many changes it applied. */
+export interface RemoteRefresh { relisted: boolean; changes: number }
+
+/**
+ * The remote tree: the signed-in user's own files under the remote root, persisted with the
+ * journal cursor it reflects. The first refresh takes `latestCursor` and then lists everything;
+ * later ones apply `changes(cursor)` pages, each page and its cursor in one transaction. A RESET
+ * re-lists. Changes to files owned by others (shared with this user) are ignored. Since a
+ * change carries the file as it is now, applying them in order converges on the current tree.
+ * Errors from the server (other than RESET) are thrown; the tree keeps what was applied.
+ */
+export class RemoteTree {
+  readonly entries: Tree<RemoteEntry>;
+  private readonly byId = new Map<string, string>();
+
+  constructor(
+    private readonly client: TesseraClient,
+    private readonly feed: ChangeSource,
+    private readonly db: StateDb,
+    private readonly root: string,
+    private readonly userId: string,
+  ) {
+    this.entries = db.loadRemote();
+    for (const [p, e] of this.entries) this.byId.set(e.fileId, p);
+  }
+
+  get cursor(): string | null {
+    return this.db.get('cursor');
+  }
+
+  async refresh(): Promise<RemoteRefresh> {
+    let cursor = this.cursor;
+    if (!cursor) return this.relist();
+    let applied = 0;
+    for (;;) {
+      let page;
+      try {
+        page = await this.feed.changes(cursor, PAGE);
+      } catch (e) {
+        if (isReset(e)) return this.relist();
+        throw e;
+      }
+      const edits = new Map<string, RemoteEntry | null>();
+      for (const c of page.changes) this.apply(c, edits);
+      this.db.updateRemote(edits, page.cursor);
+      applied += page.changes.length;
+      cursor = page.cursor;
+      if (!page.hasMore) return { relisted: false, changes: applied };
+    }
+  }
+
+  /** Records what this engine just did remotely (an upload, mkdir, delete or move), without moving the cursor. */
+  record(rel: string, entry: RemoteEntry | null): void {
+    const edits = new Map<string, RemoteEntry | null>();
+    if (entry) this.put(rel, entry, edits);
+    else this.removeSubtree(rel, edits);
+    this.db.updateRemote(edits);
+  }
+
+  private async relist(): Promise<RemoteRefresh> {
+    const cursor = await this.feed.latestCursor();
+    const tree: Tree<RemoteEntry> = new Map();
+    const walk = async (remote: string) => {
+      for (const f of await this.client.listFolder(remote)) {
+        const rel = toRelative(this.root, f.path);
+        if (rel === null || f.status !== 'AVAILABLE' || isIgnoredPath(rel)) continue;
+        tree.set(rel, toEntry(f));
+        if (f.isFolder) await walk(f.path);
+      }
+    };
+    await walk(this.root);
+    this.entries.clear();
+    this.byId.clear();
+    for (const [p, e] of tree) {
+      this.entries.set(p, e);
+      this.byId.set(e.fileId, p);
+    }
+    this.db.replaceRemote(tree, cursor);
+    return { relisted: true, changes: 0 };
+  }
+
+  private apply(c: ChangeInfo, edits: Map<string, RemoteEntry | null>): void {
+    const f = c.file;
+    if (f && f.owner.id !== this.userId) return;
+    const known = this.byId.get(c.fileId);
+    const rel = f && f.status === 'AVAILABLE' ? toRelative(this.root, f.path) : null;
+    if (rel === null || isIgnoredPath(rel)) {
+      if (known !== undefined) this.removeSubtree(known, edits);
+      return;
+    }
+    if (known !== undefined && known !== rel) this.moveSubtree(known, rel, edits);
+    this.put(rel, toEntry(f!), edits);
+  }
+
+  private put(rel: string, e: RemoteEntry, edits: Map<string, RemoteEntry | null>): void {
+    const prev = this.entries.get(rel);
+    if (prev && prev.fileId !== e.fileId && this.byId.get(prev.fileId) === rel) this.byId.delete(prev.fileId);
+    const old = this.byId.get(e.fileId);
+    if (old !== undefined && old !== rel) {
+      this.entries.delete(old);
+      edits.set(old, null);
+    }
+    this.entries.set(rel, e);
+    this.byId.set(e.fileId, rel);
+    edits.set(rel, e);
+  }
+
+  private removeSubtree(rel: string, edits: Map<string, RemoteEntry | null>): void {
+    for (const p of [...this.entries.keys()]) {
+      if (p !== rel && !isInside(p, rel)) continue;
+      const e = this.entries.get(p)!;
+      if (this.byId.get(e.fileId) === p) this.byId.delete(e.fileId);
+      this.entries.delete(p);
+      edits.set(p, null);
+    }
+  }
+
+  private moveSubtree(from: string, to: string, edits: Map<string, RemoteEntry | null>): void {
+    const moved: [string, RemoteEntry][] = [];
+    for (const [p, e] of this.entries) if (isInside(p, from)) moved.push([to + p.slice(from.length), e]);
+    this.removeSubtree(from, edits);
+    for (const [p, e] of moved) this.put(p, e, edits);
+  }
+}
+
+export function toEntry(f: FileInfo): RemoteEntry {
+  return f.isFolder
+    ? { kind: 'folder', size: 0, contentHash: null, fileId: f.id, revision: f.revision }
+    : { kind: 'file', size: Number(f.size), contentHash: f.contentHash, fileId: f.id, revision: f.revision };
+}
