@@ -142,10 +142,13 @@ export class TesseraClient {
     return (await this.api.request<{ moveFile: FileInfo }>(ops.MOVE_FILE, { id, toPath })).moveFile;
   }
 
-  /** Deletes a file or folder (by path or `{ id }`). NOT_FOUND if absent. */
-  async deleteFile(target: string | { id: string }): Promise<FileInfo> {
+  /**
+   * Moves a file or folder (by path or `{ id }`) to the trash. NOT_FOUND if absent; with
+   * `baseRevision`, CONFLICT if the file has changed since that revision (it is kept).
+   */
+  async deleteFile(target: string | { id: string }, opts: { baseRevision?: number } = {}): Promise<FileInfo> {
     const { id } = typeof target === 'string' ? await this.requireFile(target) : target;
-    return (await this.api.request<{ deleteFile: FileInfo }>(ops.DELETE_FILE, { id })).deleteFile;
+    return (await this.api.request<{ deleteFile: FileInfo }>(ops.DELETE_FILE, { id, baseRevision: opts.baseRevision })).deleteFile;
   }
 
   /** The server's part size, checksum and limits for a file of `size` bytes. */

@@ -60,7 +60,7 @@ export const CREATE_FOLDER = `mutation CreateFolder($path: String!) { createFold
 
 export const MOVE_FILE = `mutation MoveFile($id: ID!, $toPath: String!) { moveFile(id: $id, toPath: $toPath) { ${FILE_FIELDS} } }`;
 
-export const DELETE_FILE = `mutation DeleteFile($id: ID!) { deleteFile(id: $id) { ${FILE_FIELDS} } }`;
+export const DELETE_FILE = `mutation DeleteFile($id: ID!, $baseRevision: Int) { deleteFile(id: $id, baseRevision: $baseRevision) { ${FILE_FIELDS} } }`;
 
 export const UPLOAD_PLAN = `query UploadPlan($size: BigInt!) {
   uploadPlan(size: $size) { partSize partCount maxParts minPartSize maxSize checksumAlgorithm partChecksum } }`;

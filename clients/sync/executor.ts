@@ -113,7 +113,16 @@ export class Executor {
         db.deleteSynced(a.path, a.local.kind === 'folder');
         return;
       case 'deleteRemote':
-        await client.deleteFile({ id: a.remote.fileId }).catch((e) => { if (!isTesseraError(e, 'NOT_FOUND')) throw e; });
+        try {
+          await client.deleteFile({ id: a.remote.fileId }, a.remote.kind === 'file' ? { baseRevision: a.remote.revision } : {});
+        } catch (e) {
+          if (isTesseraError(e, 'CONFLICT')) {
+            // edited elsewhere since we saw it: the edit wins; forget the base so the next pass fetches it
+            db.deleteSynced(a.path);
+            throw e;
+          }
+          if (!isTesseraError(e, 'NOT_FOUND')) throw e;
+        }
         remote.record(a.path, null);
         db.deleteSynced(a.path, true);
         return;

@@ -47,10 +47,14 @@ export class FileResolver {
     return ctx.services.files.move(p.userId, p.deviceId, id, toPath, folderId);
   }
 
-  @Mutation(() => FileType)
-  deleteFile(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
+  @Mutation(() => FileType, { description: 'Moves a file or folder to the trash. With baseRevision (files): CONFLICT unless the file is still at that revision, so a sync client never trashes an edit it has not seen.' })
+  deleteFile(
+    @Arg('id', () => ID) id: string,
+    @Arg('baseRevision', () => Int, { nullable: true }) baseRevision: number | null,
+    @Ctx() ctx: Context,
+  ) {
     const p = requireUser(ctx);
-    return ctx.services.files.delete(p.userId, p.deviceId, id);
+    return ctx.services.files.delete(p.userId, p.deviceId, id, baseRevision);
   }
 
   @FieldResolver(() => UserType)

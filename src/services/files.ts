@@ -154,13 +154,19 @@ export class FileService {
     return moved;
   }
 
-  /** Moves a file or folder (with everything inside) to the trash. */
-  async delete(userId: string, deviceId: string | null, id: string): Promise<FileNode> {
+  /**
+   * Moves a file or folder (with everything inside) to the trash. With `baseRevision`, a file
+   * no longer at that revision is CONFLICT (`extensions.currentRevision`) and stays.
+   */
+  async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null): Promise<FileNode> {
     const changes: Change[] = [];
     const deleted = await transaction(this.ds, async (m) => {
       const node = await m.findOneBy(FileNode, { id });
       await this.access.authorize(userId, node, 'remove');
       if (node!.status === 'DELETED') return node!;
+      if (baseRevision !== null && baseRevision !== undefined && !node!.isFolder && node!.revision !== baseRevision) {
+        throw new AppError('CONFLICT', `the file is at revision ${node!.revision}, not ${baseRevision}`, { currentRevision: node!.revision });
+      }
       const now = new Date();
       for (const n of [...(node!.isFolder ? await this.descendants(m, node!) : []), node!]) {
         await m.update(FileNode, { id: n.id }, { status: 'DELETED', pathKey: null, deletedAt: now, trashedWithId: node!.id });

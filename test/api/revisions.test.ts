@@ -32,6 +32,19 @@ describe.each(testDatabases)('revisions, trash and conflicts on %s', (db) => {
   };
   const revisionsOf = (fileId: string) => srv.app.services.ds.getRepository(FileRevision).find({ where: { fileId }, order: { revision: 'ASC' } });
 
+  test('deleteFile with a baseRevision trashes only that revision: a newer one is CONFLICT and stays (folders ignore it)', async () => {
+    const f = await uploadBytes(srv.url, alice.token, '/del-base.txt', crypto.randomBytes(10));
+    await uploadBytes(srv.url, alice.token, '/del-base.txt', crypto.randomBytes(11));
+    const DEL = 'mutation($id: ID!, $b: Int) { deleteFile(id: $id, baseRevision: $b) { status revision } }';
+    const stale = await q(DEL, { id: f.id, b: 1 });
+    expect(codeOf(stale)).toBe('CONFLICT');
+    expect(stale.errors![0].extensions.currentRevision).toBe(2);
+    expect((await q('query($id: ID!) { file(id: $id) { status } }', { id: f.id })).data.file.status).toBe('AVAILABLE');
+    expect((await q(DEL, { id: f.id, b: 2 })).data.deleteFile).toEqual({ status: 'DELETED', revision: 2 });
+    const folder = (await q('mutation { createFolder(path: "/del-base-dir") { id } }')).data.createFolder.id;
+    expect((await q(DEL, { id: folder, b: 7 })).data.deleteFile.status).toBe('DELETED');
+  });
+
   test('File.revisions lists every revision; restoreRevision makes a new one with the old content, moving no bytes', async () => {
     const v1 = crypto.randomBytes(3000);
     const v2 = crypto.randomBytes(4000);

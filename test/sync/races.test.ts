@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeSource } from '../../clients/sync/feed';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -47,6 +47,33 @@ describe('sync engine races (real server)', () => {
     await eb.runOnce();
     expect(await snapshot(B.folder)).toEqual({ '/doc.txt': 'v2 from elsewhere', [`/doc (conflicted copy desk ${day}).txt`]: 'v2 from desk' });
     expect((await api.listFolder('/')).map((f) => f.name).sort()).toEqual([`doc (conflicted copy desk ${day}).txt`, 'doc.txt']);
+  });
+
+  it('a local delete of a file someone edited unseen does not trash the edit: the server refuses (CONFLICT) and the edit comes back', async () => {
+    const api = await fx.signUp();
+    const B = await fx.device('desk');
+    let lagging = false;
+    const feed: ChangeSource = {
+      latestCursor: () => B.client.latestCursor(),
+      changes: async (cursor, limit) => (lagging ? { changes: [], cursor: cursor!, hasMore: false } : B.client.changes(cursor, limit)),
+      watchChanges: (o) => B.client.watchChanges(o),
+    };
+    const eb = await fx.engine(B, { feed });
+    await writeFile(join(B.folder, 'notes.txt'), 'v1');
+    await eb.runOnce();
+    lagging = true;
+    const tmp = join(B.folder, '..', `notes-${Date.now()}.txt`);
+    await writeFile(tmp, 'v2 edited elsewhere');
+    await api.upload(tmp, '/notes.txt');
+    await rm(join(B.folder, 'notes.txt'));
+    const r = await eb.runOnce();
+    const del = r.outcomes.find((o) => o.action.type === 'deleteRemote');
+    expect(del?.error).toMatchObject({ code: 'CONFLICT' });
+    expect((await api.fileByPath('/notes.txt'))?.status).toBe('AVAILABLE');
+    lagging = false;
+    await eb.runOnce();
+    expect(await snapshot(B.folder)).toEqual({ '/notes.txt': 'v2 edited elsewhere' });
+    expect(await api.trash()).toEqual([]);
   });
 
   it('a local edit that lands while a download is in flight is kept as a conflicted copy', async () => {
