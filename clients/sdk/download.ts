@@ -193,27 +193,19 @@ class PartFetcher {
           throw new TesseraError('STORE', `part at ${part.offset}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status });
         }
         let pos = part.offset;
-        // network chunks are small: write them in batches (one syscall per WRITE_BATCH bytes),
-        // then hand the written buffers to a hash worker
+        // network chunks are small: take them in batches (one write syscall per WRITE_BATCH
+        // bytes), then hand the written buffers to a hash worker
         hasher = this.pool?.stream() ?? null;
-        let batch: Uint8Array[] = [];
-        let batchAt = pos;
-        const flush = async () => {
-          if (pos > batchAt) await this.fh.writev(batch, batchAt);
+        for await (const batch of res.batches(WRITE_BATCH)) {
+          const n = batch.reduce((sum, c) => sum + c.length, 0);
+          if (pos + n > part.offset + part.size) throw new TesseraError('STORE', `part at ${part.offset}: store sent too many bytes`);
+          await this.fh.writev(batch, pos);
           hasher?.update(batch);
-          batch = [];
-          batchAt = pos;
-        };
-        for await (const chunk of res.body) {
-          if (pos + chunk.length > part.offset + part.size) throw new TesseraError('STORE', `part at ${part.offset}: store sent too many bytes`);
-          batch.push(chunk);
-          pos += chunk.length;
-          counted += chunk.length;
-          this.bytesDone += chunk.length;
+          pos += n;
+          counted += n;
+          this.bytesDone += n;
           this.report();
-          if (pos - batchAt >= WRITE_BATCH || batch.length >= 512) await flush();
         }
-        await flush();
         const complete = pos === part.offset + part.size;
         if (!complete) hasher?.drop();
         const digest = !complete ? null : hasher ? await hasher.digest() : await this.digestOf(part);

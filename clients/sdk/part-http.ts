@@ -16,8 +16,14 @@ export interface PartResponse {
   status: number;
   /** A response header (lowercase name), or null. */
   header(name: string): string | null;
-  /** The body; iterate it once, or call `text()`. */
+  /** The body; iterate it once, or call `text()` or `batches()`. */
   body: AsyncIterable<Uint8Array>;
+  /**
+   * The body in batches of at least `bytes` (the last may be smaller), each an array of the
+   * chunks as received: one await per batch instead of per network chunk. Network failures
+   * reject like `body`'s.
+   */
+  batches(bytes: number): AsyncIterable<Uint8Array[]>;
   text(): Promise<string>;
 }
 
@@ -58,7 +64,8 @@ export async function filePut(
 }
 
 function fromFetch(res: Response): PartResponse {
-  return { status: res.status, header: (n) => res.headers.get(n), body: res.body as unknown as AsyncIterable<Uint8Array>, text: () => res.text() };
+  const body = res.body as unknown as AsyncIterable<Uint8Array>;
+  return { status: res.status, header: (n) => res.headers.get(n), body, text: () => res.text(), batches: (bytes) => grouped(body, bytes) };
 }
 
 function fromNode(res: http.IncomingMessage): PartResponse {
@@ -67,6 +74,71 @@ function fromNode(res: http.IncomingMessage): PartResponse {
     header: (n) => { const v = res.headers[n]; return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v; },
     body: networkErrorsAsTypeErrors(res),
     text: () => readText(res),
+    batches: (bytes) => nodeBatches(res, bytes),
+  };
+}
+
+async function* grouped(body: AsyncIterable<Uint8Array>, bytes: number): AsyncGenerator<Uint8Array[]> {
+  let batch: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    batch.push(chunk);
+    size += chunk.length;
+    if (size >= bytes) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** Batches from 'data' events: the stream is paused while a full batch waits for its consumer. */
+function nodeBatches(res: http.IncomingMessage, bytes: number): AsyncIterable<Uint8Array[]> {
+  let batch: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  const notify = () => { const w = wake; wake = null; w?.(); };
+  res.on('data', (chunk: Buffer) => {
+    batch.push(chunk);
+    size += chunk.length;
+    if (size >= bytes) {
+      res.pause();
+      notify();
+    }
+  });
+  res.on('end', () => { ended = true; notify(); });
+  res.on('error', (e) => { failure ??= e; notify(); });
+  res.on('close', () => {
+    if (!ended) failure ??= new Error('connection closed before the end of the body');
+    notify();
+  });
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next(): Promise<IteratorResult<Uint8Array[]>> {
+        for (;;) {
+          if (failure) {
+            res.destroy();
+            throw asNetworkError(failure);
+          }
+          if (size >= bytes || (ended && size > 0)) {
+            const out = batch;
+            batch = [];
+            size = 0;
+            if (!ended) res.resume();
+            return { value: out, done: false };
+          }
+          if (ended) return { value: undefined, done: true };
+          await new Promise<void>((r) => (wake = r));
+        }
+      },
+      async return(): Promise<IteratorResult<Uint8Array[]>> {
+        res.destroy();
+        return { value: undefined, done: true };
+      },
+    }),
   };
 }
 
