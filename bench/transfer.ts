@@ -5,7 +5,7 @@
  *       [--tessera-concurrency N] [--tools tessera,aws,rclone] [--aws /usr/bin/aws]
  *
  * Needs `npm run build` (the server and CLI under dist/), aws, rclone, and scripts/start-rgw.sh
- * (called here; idempotent). Tools run alternately in one session (ABC ABC ...), each doing its
+ * (called here; idempotent). Tools run alternately in one session (ABC BCA CAB ...), each doing its
  * upload then its download; the median wall time per tool and direction is reported with the
  * ratios Tessera/aws and Tessera/rclone. Wall time is the whole command, process start included.
  *
@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     log(`writing ${fmtBytes(SIZE)} of random data to ${src}`);
     await writeRandomFile(src, SIZE);
     for (let r = 1; r <= RUNS; r++) {
-      for (const tool of TOOLS) {
+      // the order rotates each run (ABC, BCA, CAB...): no tool always follows the same one or a GC
+      for (const tool of [...TOOLS.slice((r - 1) % TOOLS.length), ...TOOLS.slice(0, (r - 1) % TOOLS.length)]) {
         await drainRgw();
         const out = path.join(dl, `${tool}-${r}.bin`);
         let up, down, downFsync;
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
     }
   }
   const lines = [
-    `Transfers of ${fmtBytes(SIZE)} to/from Ceph RGW (memstore) on 127.0.0.1, ${RUNS} alternating run(s); ${new Date().toISOString()}`,
+    `Transfers of ${fmtBytes(SIZE)} to/from Ceph RGW (memstore) on 127.0.0.1, ${RUNS} alternating run(s), order rotating; ${new Date().toISOString()}`,
     `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), ${(os.totalmem() / GiB).toFixed(0)} GiB RAM, Node ${process.version}`,
     `tools: tessera CLI (--concurrency ${TESSERA_C || 'default'}), ${version(AWS, ['--version'])}, ${version('rclone', ['version'])}`,
     '',
