@@ -2,6 +2,7 @@ import type { MixedList } from 'typeorm';
 import { Initial1795394080670 } from './1795394080670-initial';
 import { Sharing1795395348688 } from './1795395348688-sharing';
 import { Journal1795395791204 } from './1795395791204-journal';
+import { DeviceLastSeen1795410000000 } from './1795410000000-device-last-seen';
 
 /** Every migration, in order (imported explicitly so compiled and ts-run code find the same list). */
-export const migrations: MixedList<Function> = [Initial1795394080670, Sharing1795395348688, Journal1795395791204];
+export const migrations: MixedList<Function> = [Initial1795394080670, Sharing1795395348688, Journal1795395791204, DeviceLastSeen1795410000000];

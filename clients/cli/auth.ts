@@ -53,7 +53,8 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
     .action(async () => {
       for (const d of await (await ctx.client()).devices()) {
         const state = d.revokedAt ? `signed out ${d.revokedAt.slice(0, 10)}` : 'signed in';
-        ctx.io.stdout.write(`${d.current ? '*' : ' '} ${d.id}  ${d.createdAt.slice(0, 10)}  ${state.padEnd(21)}  ${d.name ?? ''}\n`);
+        const seen = d.lastSeenAt ? `seen ${d.lastSeenAt.replace('T', ' ').slice(0, 16)}` : 'never seen';
+        ctx.io.stdout.write(`${d.current ? '*' : ' '} ${d.id}  ${d.createdAt.slice(0, 10)}  ${state.padEnd(21)}  ${seen.padEnd(21)}  ${d.name ?? ''}\n`);
       }
     });
 

@@ -38,7 +38,7 @@ export const REVISIONS = `query Revisions($id: ID!) { file(id: $id) { revisions 
 export const RESTORE_REVISION = `mutation RestoreRevision($fileId: ID!, $revision: Int!) {
   restoreRevision(fileId: $fileId, revision: $revision) { ${FILE_FIELDS} } }`;
 
-export const DEVICES = `query Devices { devices { id name createdAt revokedAt current } }`;
+export const DEVICES = `query Devices { devices { id name createdAt revokedAt lastSeenAt current } }`;
 
 export const REVOKE_DEVICE = `mutation RevokeDevice($id: ID!) { revokeDevice(id: $id) }`;
 

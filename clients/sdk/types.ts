@@ -14,8 +14,8 @@ export interface ShareInfo { id: string; role: 'VIEWER' | 'EDITOR'; user: User; 
 export interface SharedItem { file: FileInfo; share: { role: 'VIEWER' | 'EDITOR'; sharedBy: User } }
 /** One immutable version of a file. */
 export interface RevisionInfo { revision: number; size: BigIntString; contentHash: string; current: boolean; createdAt: string }
-/** A device as `devices` lists it: `current` is the one asking; `revokedAt` is set once signed out. */
-export interface DeviceInfo extends Device { createdAt: string; revokedAt: string | null; current: boolean }
+/** A device as `devices` lists it: `current` is the one asking; `revokedAt` is set once signed out; `lastSeenAt` to the minute. */
+export interface DeviceInfo extends Device { createdAt: string; revokedAt: string | null; lastSeenAt: string | null; current: boolean }
 export interface AuthPayload { token: string; user: User; device: Device }
 
 export interface Chunk {

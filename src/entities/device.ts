@@ -8,4 +8,6 @@ export class Device {
   @Column({ type: 'varchar', length: 200, nullable: true }) name: string | null;
   @CreateDateColumn() createdAt: Date;
   @Column({ type: 'datetime', nullable: true }) revokedAt: Date | null;
+  /** When a request last authenticated with it, to the minute (see AuthService.authenticate). */
+  @Column({ type: 'datetime', nullable: true }) lastSeenAt: Date | null;
 }

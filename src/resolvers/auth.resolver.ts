@@ -56,7 +56,7 @@ export class AuthResolver {
 }
 
 function toDevice(d: Device, currentDeviceId: string): DeviceType {
-  return { id: d.id, name: d.name, createdAt: d.createdAt, revokedAt: d.revokedAt, current: d.id === currentDeviceId };
+  return { id: d.id, name: d.name, createdAt: d.createdAt, revokedAt: d.revokedAt, lastSeenAt: d.lastSeenAt, current: d.id === currentDeviceId };
 }
 
 function toAuthPayload({ token, user, device }: AuthResult): AuthPayloadType {

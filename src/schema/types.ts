@@ -16,6 +16,7 @@ export class DeviceType {
   @Field(() => String, { nullable: true }) name: string | null;
   @Field(() => DateTimeScalar, { description: 'When it signed in.' }) createdAt: Date;
   @Field(() => DateTimeScalar, { nullable: true, description: 'When it was signed out (revokeDevice, signOut); null while signed in.' }) revokedAt: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When it last made a request (to the minute); null if never since this was recorded.' }) lastSeenAt: Date | null;
   @Field({ description: 'Whether this is the device of the token making the request (in AuthPayload: the new one).' }) current: boolean;
 }
 

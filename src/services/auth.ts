@@ -77,7 +77,19 @@ export class AuthService {
     if (typeof claims.sub !== 'string' || typeof claims.dev !== 'string') return null;
     const device = await this.ds.getRepository(Device).findOneBy({ id: claims.dev, userId: claims.sub });
     if (!device || device.revokedAt) return null;
+    await this.touch(device);
     return { userId: claims.sub, deviceId: device.id };
+  }
+
+  /** Records that `device` was used, at most once per SEEN_RESOLUTION_MS (one write a minute, not one per request). */
+  private async touch(device: Device): Promise<void> {
+    const now = Date.now();
+    if (device.lastSeenAt && now - device.lastSeenAt.getTime() < SEEN_RESOLUTION_MS) return;
+    const repo = this.ds.getRepository(Device);
+    const stale = new Date(now - SEEN_RESOLUTION_MS);
+    await repo.createQueryBuilder().update().set({ lastSeenAt: new Date(now) })
+      .where('id = :id AND (lastSeenAt IS NULL OR lastSeenAt < :stale)', { id: device.id, stale })
+      .execute();
   }
 
   /** The user's devices, signed out ones too (with `revokedAt`), newest first. */
@@ -100,11 +112,14 @@ export class AuthService {
   }
 
   private async issue(user: User, deviceName: string | null): Promise<AuthResult> {
-    const device = await this.ds.getRepository(Device).save({ userId: user.id, name: deviceName?.trim() || null, revokedAt: null });
+    const device = await this.ds.getRepository(Device).save({ userId: user.id, name: deviceName?.trim() || null, revokedAt: null, lastSeenAt: new Date() });
     const token = jwt.sign({ dev: device.id }, this.jwtSecret, { subject: user.id, algorithm: 'HS256', expiresIn: this.tokenTtlSeconds });
     return { token, user, device };
   }
 }
+
+/** How precisely `Device.lastSeenAt` follows use. */
+export const SEEN_RESOLUTION_MS = 60_000;
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.randomBytes(16);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { Device as DeviceEntity } from '../../src/entities';
 import { freshDatabase, testDatabases, type TestDatabase } from '../helpers/db';
 import { SESSION_FIELDS, beginInput, codeOf, gql, prepare } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -12,7 +13,7 @@ import { until } from '../helpers/wait';
 const NO_POLL = 600_000;
 const PROMPT_MS = 2000;
 
-const DEVICES = '{ devices { id name current createdAt revokedAt } }';
+const DEVICES = '{ devices { id name current createdAt revokedAt lastSeenAt } }';
 const CHANGES = 'subscription($c: String) { changes(cursor: $c) { path } }';
 const PROGRESS = 'subscription($s: ID!) { uploadProgress(sessionId: $s) { status } }';
 const PASSWORD = 'correct horse battery';
@@ -130,6 +131,19 @@ describe.each(testDatabases)('devices on %s', (db) => {
     expect(codes(again)).toEqual(['UNAUTHENTICATED']);
     expect((await gql(srv.url, 'mutation($d: ID!) { revokeDevice(id: $d) }', { d: phone.deviceId }, alice.token)).data.revokeDevice).toBe(false);
     expect(byName(await devices(alice.token))[1].revokedAt).toBe(list[1].revokedAt);
+  });
+
+  test('lastSeenAt follows use to the minute: set at sign-in, written again only once it is a minute old', async () => {
+    const alice = await account(srv.url);
+    const seen = async () => (await devices(alice.token)).find((d: { current: boolean }) => d.current).lastSeenAt as string;
+    const first = await seen();
+    expect(Date.now() - Date.parse(first)).toBeLessThan(60_000);
+    expect(await seen()).toBe(first); // within the minute: no write
+    const repo = srv.app.services.ds.getRepository(DeviceEntity);
+    const old = new Date(Date.now() - 5 * 60_000);
+    await repo.update({ id: alice.deviceId }, { lastSeenAt: old });
+    const later = await seen(); // this request is older than a minute's resolution: recorded
+    expect(Date.parse(later)).toBeGreaterThan(old.getTime() + 4 * 60_000);
   });
 
   test("revoking someone else's device (or an unknown one) is NOT_FOUND and changes nothing", async () => {

@@ -39,7 +39,7 @@ describe('tessera CLI device commands (real server)', () => {
     expect(lines).toHaveLength(2);
     const deskLine = lines.find((l) => l.endsWith('desk'))!;
     const laptopLine = lines.find((l) => l.endsWith('laptop'))!;
-    expect(deskLine).toMatch(/^\* \S+ +\d{4}-\d\d-\d\d +signed in +desk$/);
+    expect(deskLine).toMatch(/^\* \S+ +\d{4}-\d\d-\d\d +signed in +seen \d{4}-\d\d-\d\d \d\d:\d\d +desk$/);
     expect(laptopLine.startsWith('  ')).toBe(true);
     const laptopId = laptopLine.trim().split(/\s+/)[0];
 
@@ -54,7 +54,7 @@ describe('tessera CLI device commands (real server)', () => {
     expect(t.out()).toBe(`device ${laptopId} was already signed out\n`);
     t = desk();
     expect(await main(['devices'], t)).toBe(0);
-    expect(t.out()).toMatch(/signed out \d{4}-\d\d-\d\d +laptop/);
+    expect(t.out()).toMatch(/signed out \d{4}-\d\d-\d\d +seen \d{4}-\d\d-\d\d \d\d:\d\d +laptop/);
 
     // logout revokes the desk's token on the server, not just locally
     const deskToken = await tokenOf('desk');
