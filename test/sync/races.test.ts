@@ -22,10 +22,10 @@ describe('sync engine races (real server)', () => {
     await fx.cleanup();
   });
 
-  it('an upload the server refuses with CONFLICT (someone changed the file unseen) becomes a conflicted copy', async () => {
+  /** An account, and device "desk" whose engine's feed lags while `lag(true)`: it sees nothing new until `lag(false)`. */
+  async function laggingDesk() {
     const api = await fx.signUp();
     const B = await fx.device('desk');
-    // B's feed lags: it sees nothing new until told to catch up
     let lagging = false;
     const feed: ChangeSource = {
       latestCursor: () => B.client.latestCursor(),
@@ -33,9 +33,14 @@ describe('sync engine races (real server)', () => {
       watchChanges: (o) => B.client.watchChanges(o),
     };
     const eb = await fx.engine(B, { feed });
+    return { api, B, eb, lag: (on: boolean) => { lagging = on; } };
+  }
+
+  it('an upload the server refuses with CONFLICT (someone changed the file unseen) becomes a conflicted copy', async () => {
+    const { api, B, eb, lag } = await laggingDesk();
     await writeFile(join(B.folder, 'doc.txt'), 'v1');
     await eb.runOnce();
-    lagging = true;
+    lag(true);
     const tmp = join(B.folder, '..', `doc-${Date.now()}.txt`);
     await writeFile(tmp, 'v2 from elsewhere');
     await api.upload(tmp, '/doc.txt');
@@ -43,25 +48,17 @@ describe('sync engine races (real server)', () => {
     const r = await eb.runOnce();
     const up = r.outcomes.find((o) => o.action.type === 'upload');
     expect(up?.conflictCopy).toBe(`/doc (conflicted copy desk ${day}).txt`);
-    lagging = false;
+    lag(false);
     await eb.runOnce();
     expect(await snapshot(B.folder)).toEqual({ '/doc.txt': 'v2 from elsewhere', [`/doc (conflicted copy desk ${day}).txt`]: 'v2 from desk' });
     expect((await api.listFolder('/')).map((f) => f.name).sort()).toEqual([`doc (conflicted copy desk ${day}).txt`, 'doc.txt']);
   });
 
   it('a local delete of a file someone edited unseen does not trash the edit: the server refuses (CONFLICT) and the edit comes back', async () => {
-    const api = await fx.signUp();
-    const B = await fx.device('desk');
-    let lagging = false;
-    const feed: ChangeSource = {
-      latestCursor: () => B.client.latestCursor(),
-      changes: async (cursor, limit) => (lagging ? { changes: [], cursor: cursor!, hasMore: false } : B.client.changes(cursor, limit)),
-      watchChanges: (o) => B.client.watchChanges(o),
-    };
-    const eb = await fx.engine(B, { feed });
+    const { api, B, eb, lag } = await laggingDesk();
     await writeFile(join(B.folder, 'notes.txt'), 'v1');
     await eb.runOnce();
-    lagging = true;
+    lag(true);
     const tmp = join(B.folder, '..', `notes-${Date.now()}.txt`);
     await writeFile(tmp, 'v2 edited elsewhere');
     await api.upload(tmp, '/notes.txt');
@@ -70,7 +67,7 @@ describe('sync engine races (real server)', () => {
     const del = r.outcomes.find((o) => o.action.type === 'deleteRemote');
     expect(del?.error).toMatchObject({ code: 'CONFLICT' });
     expect((await api.fileByPath('/notes.txt'))?.status).toBe('AVAILABLE');
-    lagging = false;
+    lag(false);
     await eb.runOnce();
     expect(await snapshot(B.folder)).toEqual({ '/notes.txt': 'v2 edited elsewhere' });
     expect(await api.trash()).toEqual([]);
