@@ -5,6 +5,7 @@ import { registerChangeCommands } from './changes';
 import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
 import { registerHistoryCommands } from './history';
+import { registerServeCommands } from './serve';
 import { registerSharingCommands } from './sharing';
 import { registerSyncCommands } from './sync';
 import { registerTransferCommands } from './transfer';
@@ -30,6 +31,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   registerSharingCommands(program, ctx);
   registerHistoryCommands(program, ctx);
   registerChangeCommands(program, ctx);
+  registerServeCommands(program, ctx);
   registerSyncCommands(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -74,7 +74,7 @@ describe.each(testDatabases)('devices on %s', (db) => {
   const devices = async (token: string) => {
     const r = await gql(srv.url, DEVICES, {}, token);
     if (r.errors) throw new Error(JSON.stringify(r.errors));
-    return r.data.devices as { id: string; name: string; current: boolean; createdAt: string; revokedAt: string | null }[];
+    return r.data.devices as { id: string; name: string; current: boolean; createdAt: string; revokedAt: string | null; lastSeenAt: string | null }[];
   };
   const byName = <T extends { name: string }>(list: T[]) => [...list].sort((a, b) => a.name.localeCompare(b.name));
 
@@ -135,7 +135,7 @@ describe.each(testDatabases)('devices on %s', (db) => {
 
   test('lastSeenAt follows use to the minute: set at sign-in, written again only once it is a minute old', async () => {
     const alice = await account(srv.url);
-    const seen = async () => (await devices(alice.token)).find((d: { current: boolean }) => d.current).lastSeenAt as string;
+    const seen = async () => (await devices(alice.token)).find((d) => d.current)!.lastSeenAt!;
     const first = await seen();
     expect(Date.now() - Date.parse(first)).toBeLessThan(60_000);
     expect(await seen()).toBe(first); // within the minute: no write
