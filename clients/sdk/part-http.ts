@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import { rawRangeGet, UnsupportedResponse } from './raw-get';
 
 /** What a transfer needs of an HTTP response. */
 export interface PartResponse {
@@ -32,10 +33,21 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
 
-/** GETs `bytes=offset..offset+length-1` of `url`, through `fetchImpl` when one is given. */
+/**
+ * GETs `bytes=offset..offset+length-1` of `url`: through `fetchImpl` when one is given, over
+ * raw-get.ts's sockets for plain http, node:https otherwise (and for answers raw-get does not
+ * handle).
+ */
 export async function rangeGet(url: URL, offset: number, length: number, signal: AbortSignal, fetchImpl?: typeof fetch): Promise<PartResponse> {
   const headers = { range: `bytes=${offset}-${offset + length - 1}` };
   if (fetchImpl) return fromFetch(await fetchImpl(url, { headers, signal }));
+  if (url.protocol === 'http:') {
+    try {
+      return await rawRangeGet(url, offset, length, signal);
+    } catch (e) {
+      if (!(e instanceof UnsupportedResponse)) throw e;
+    }
+  }
   return fromNode(await request(url, 'GET', headers, null, signal));
 }
 
