@@ -181,7 +181,8 @@ class BodyReader {
     let at = 0;
     while (at < data.length) {
       this.current ??= Buffer.allocUnsafeSlow(Math.min(this.size, this.left + this.filled));
-      const n = data.copy(this.current, this.filled, at);
+      const n = Math.min(data.length - at, this.current.length - this.filled);
+      this.current.set(data.subarray(at, at + n), this.filled);
       at += n;
       this.filled += n;
       this.left -= n;
