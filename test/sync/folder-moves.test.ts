@@ -101,6 +101,24 @@ describe('sync engine: folder moves and case-only renames (real server)', () => 
     expect(kinds).toEqual(['MOVED /archive/docs-2024', 'UPDATED /archive/docs-2024/sub/f0.txt']);
   });
 
+  it('a folder moved locally into a new folder, with a file moved out of it and one added: one folder move, then the differences', async () => {
+    await fillFolder('music', 10);
+    await mkdir(join(A.folder, 'media'));
+    await rename(join(A.folder, 'music'), join(A.folder, 'media/tunes'));
+    await rename(join(A.folder, 'media/tunes/f1.txt'), join(A.folder, 'media/f1.txt'));
+    await writeFile(join(A.folder, 'media/tunes/new.txt'), 'new');
+    const cursor = await web.latestCursor();
+    const a = ok(await ea.runOnce());
+    expect(types(a)).toEqual(['moveRemote', 'mkdirRemote', 'moveRemote', 'upload']);
+    expect(a.bytesUp).toBe(3);
+    expect((await changesSince(cursor)).map((c) => `${c.kind} ${c.path}`))
+      .toEqual(['CREATED /media', 'MOVED /media/tunes', 'MOVED /media/f1.txt', 'CREATED /media/tunes/new.txt']);
+    const b = ok(await eb.runOnce());
+    expect(b.bytesDown).toBe(3);
+    expect(await snapshot(B.folder)).toEqual(await snapshot(A.folder));
+    expect(types(ok(await ea.runOnce()))).toEqual([]);
+  });
+
   it('case-only renames of a folder and a file, made locally, then on the server: moves both ways, no bytes', async () => {
     await mkdir(join(A.folder, 'Docs'));
     for (let i = 0; i < 5; i++) await writeFile(join(A.folder, 'Docs', `n${i}.md`), `note ${i}`);
