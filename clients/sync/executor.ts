@@ -6,7 +6,7 @@ import type { TesseraClient } from '../sdk/client';
 import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
 import type { LocalEntry, RemoteEntry } from './entries';
-import { conflictedCopyPath, STATE_DIR, toRemote } from './paths';
+import { conflictedCopyPath, isInside, STATE_DIR, toRemote } from './paths';
 import type { Action } from './planner';
 import { toEntry, type RemoteTree } from './remote-tree';
 import type { StateDb } from './state-db';
@@ -44,11 +44,17 @@ export interface ExecutorContext {
  * (verified and fsynced by the SDK) and takes its name only if the local file is still as the
  * planner saw it; otherwise the local one is kept as a conflicted copy. An upload that gets
  * CONFLICT (someone else changed the file since the synced revision) becomes a conflicted copy.
+ * A folder move re-keys the whole subtree in the state database (ids and revisions kept); when it
+ * fails, the plan's actions inside its target fail too (CHANGED) and wait for the next cycle.
  */
 export class Executor {
+  /** Targets of folder moves that failed: the actions planned inside them wait for the next cycle. */
+  private readonly failedFolderMoves: string[] = [];
+
   constructor(private readonly ctx: ExecutorContext) {}
 
   async run(actions: Action[]): Promise<ActionOutcome[]> {
+    this.failedFolderMoves.length = 0;
     const outcomes: ActionOutcome[] = [];
     for (let i = 0; i < actions.length; ) {
       let j = i + 1;
@@ -66,9 +72,12 @@ export class Executor {
   private async one(action: Action): Promise<ActionOutcome> {
     const outcome: ActionOutcome = { action };
     try {
+      const blocked = this.failedFolderMoves.find((m) => [action.path, 'from' in action ? action.from : action.path].some((p) => p === m || isInside(p, m)));
+      if (blocked !== undefined) throw new SyncError('CHANGED', `the move of the folder ${blocked} failed`);
       await this.apply(action, outcome);
     } catch (e) {
       outcome.error = e instanceof Error ? e : new Error(String(e));
+      if ((action.type === 'moveLocal' || action.type === 'moveRemote') && action.remote.kind === 'folder') this.failedFolderMoves.push(action.path);
     }
     this.ctx.onOutcome?.(outcome);
     return outcome;
@@ -128,19 +137,25 @@ export class Executor {
         return;
       case 'moveLocal': {
         await this.expectLocal(a.from, a.local);
-        await this.expectLocal(a.path, undefined);
+        await this.expectFreeFor(a.from, a.path);
         await mkdir(dirname(this.abs(a.path)), { recursive: true });
         await rename(this.abs(a.from), this.abs(a.path));
-        db.deleteSynced(a.from);
+        if (a.local.kind === 'folder') db.moveSynced(a.from, a.path);
+        else db.deleteSynced(a.from);
         db.putSynced(a.path, synced(await this.localNow(a.path), a.remote));
         return;
       }
       case 'moveRemote': {
         await this.expectLocal(a.path, a.local);
         const f = await client.moveFile({ id: a.remote.fileId }, this.remotePath(a.path));
-        remote.record(a.from, null);
-        remote.record(a.path, toEntry(f));
-        db.deleteSynced(a.from);
+        if (a.remote.kind === 'folder') {
+          remote.recordMove(a.from, a.path, toEntry(f));
+          db.moveSynced(a.from, a.path);
+        } else {
+          remote.record(a.from, null);
+          remote.record(a.path, toEntry(f));
+          db.deleteSynced(a.from);
+        }
         db.putSynced(a.path, synced(a.local, toEntry(f)));
         return;
       }
@@ -215,6 +230,18 @@ export class Executor {
     if (!matches(await this.localAt(rel), expected)) {
       throw new SyncError('CHANGED', expected ? `${rel} changed locally since the scan` : `${rel} appeared locally since the scan`);
     }
+  }
+
+  /**
+   * Throws SyncError CHANGED unless nothing is at `to`, or (a case-only rename on a
+   * case-insensitive file system) `to` is `from` itself.
+   */
+  private async expectFreeFor(from: string, to: string): Promise<void> {
+    if (from.toLowerCase() === to.toLowerCase()) {
+      const [a, b] = await Promise.all([lstat(this.abs(from)), lstat(this.abs(to)).catch(() => null)]);
+      if (!b || (a.dev === b.dev && a.ino === b.ino)) return;
+    }
+    await this.expectLocal(to, undefined);
   }
 
   private async localAt(rel: string): Promise<LocalEntry | undefined> {

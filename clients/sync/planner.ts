@@ -1,4 +1,5 @@
 import { sameContent, type LocalEntry, type RemoteEntry, type SyncedEntry, type Tree } from './entries';
+import { findFolderMoves } from './folder-moves';
 import { conflictedCopyPath, isInside } from './paths';
 
 /**
@@ -15,9 +16,15 @@ export type Action =
   | { type: 'deleteRemote'; path: string; remote: RemoteEntry }
   /** The local entry at `path` moves to `copyPath` (and is uploaded there); the remote one then takes `path`. */
   | { type: 'conflict'; path: string; copyPath: string; local: LocalEntry; remote: RemoteEntry }
-  /** A download whose bytes are already here, in a file being deleted: rename `from` to `path`. */
+  /**
+   * A download whose bytes are already here, in a file being deleted: rename `from` to `path`.
+   * For a folder (moved on the server as a whole): rename the folder with all it holds.
+   */
   | { type: 'moveLocal'; from: string; path: string; local: LocalEntry; remote: RemoteEntry }
-  /** An upload whose content is the remote file being deleted at `from`: move it on the server. */
+  /**
+   * An upload whose content is the remote file being deleted at `from`: move it on the server.
+   * For a folder (moved here as a whole): one move of the folder, which keeps its files' ids and revisions.
+   */
   | { type: 'moveRemote'; from: string; path: string; local: LocalEntry; remote: RemoteEntry }
   /** Both sides agree: write (or with neither, forget) the synced entry. */
   | { type: 'record'; path: string; local?: LocalEntry; remote?: RemoteEntry };
@@ -29,17 +36,20 @@ export interface PlanOptions {
 }
 
 /**
- * The sync plan from the three trees, in execution order: conflicts and records, mkdirs
- * (parents first), moves, transfers, then deletions (files, then folders deepest first).
- * Pure: no I/O. Per path: unchanged on both sides -> nothing; changed on one side -> propagate;
+ * The sync plan from the three trees, in execution order: folder moves, conflicts and records,
+ * mkdirs (parents first), file moves, transfers, then deletions (files, then folders deepest
+ * first). Pure: no I/O. A folder moved as a whole on one side is one move (see findFolderMoves);
+ * what differs inside it is then planned at its new path. Per path: unchanged on both sides -> nothing; changed on one side -> propagate;
  * both changed to the same thing -> record; both changed differently -> conflicted copy of the
  * local one; an edit beats a delete; a folder deleted on one side survives while the other side
  * holds something new or changed in it.
  */
-export function planSync(local: Tree<LocalEntry>, remote: Tree<RemoteEntry>, synced: Tree<SyncedEntry>, opts: PlanOptions): Action[] {
+export function planSync(localNow: Tree<LocalEntry>, remoteNow: Tree<RemoteEntry>, syncedNow: Tree<SyncedEntry>, opts: PlanOptions): Action[] {
+  const { moves, local, remote, synced } = findFolderMoves(localNow, remoteNow, syncedNow);
+  const folderMoves: Action[] = moves.map((m) => ({ type: m.side === 'remote' ? 'moveLocal' : 'moveRemote', from: m.from, path: m.to, local: m.local, remote: m.remote }));
   const actions: Action[] = [];
   const copies = new Set<string>();
-  const taken = (p: string) => local.has(p) || remote.has(p) || synced.has(p) || copies.has(p);
+  const taken = (p: string) => local.has(p) || remote.has(p) || synced.has(p) || localNow.has(p) || remoteNow.has(p) || copies.has(p);
   const paths = new Set([...local.keys(), ...remote.keys(), ...synced.keys()]);
 
   for (const path of paths) {
@@ -72,7 +82,7 @@ export function planSync(local: Tree<LocalEntry>, remote: Tree<RemoteEntry>, syn
       actions.push(...materialiseLocal(path, L!, undefined));
     }
   }
-  return order(keepFoldersInUse(useMoves(actions), local, remote));
+  return [...folderMoves, ...order(keepFoldersInUse(useMoves(actions), local, remote))];
 }
 
 function materialiseRemote(path: string, R: RemoteEntry, L: LocalEntry | undefined): Action[] {

@@ -66,6 +66,14 @@ export class RemoteTree {
     this.db.updateRemote(edits);
   }
 
+  /** Records a move this engine just made remotely: the entry at `from` and everything under it now live under `to`. */
+  recordMove(from: string, to: string, entry: RemoteEntry): void {
+    const edits = new Map<string, RemoteEntry | null>();
+    this.moveSubtree(from, to, edits);
+    this.put(to, entry, edits);
+    this.db.updateRemote(edits);
+  }
+
   private async relist(): Promise<RemoteRefresh> {
     const cursor = await this.feed.latestCursor();
     const tree: Tree<RemoteEntry> = new Map();

@@ -52,7 +52,16 @@ export class StateDb {
   /** Forgets `path` and, with `subtree`, everything under it. */
   deleteSynced(path: string, subtree = false): void {
     this.db.prepare('DELETE FROM synced WHERE path = ?').run(path);
-    if (subtree) this.db.prepare("DELETE FROM synced WHERE substr(path, 1, ?) = ?").run(path.length + 1, path + '/');
+    if (subtree) this.db.prepare("DELETE FROM synced WHERE substr(path, 1, ?) = ?").run(chars(path) + 1, path + '/');
+  }
+
+  /** Re-keys the synced entries at and under `from` to `to` (a folder or file moved), dropping what was at and under `to`. */
+  moveSynced(from: string, to: string): void {
+    const under = 'path = ? OR substr(path, 1, ?) = ?';
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM synced WHERE ${under}`).run(to, chars(to) + 1, to + '/');
+      this.db.prepare(`UPDATE synced SET path = ? || substr(path, ?) WHERE ${under}`).run(to, chars(from) + 1, from, chars(from) + 1, from + '/');
+    })();
   }
 
   loadRemote(): Tree<RemoteEntry> {
@@ -90,6 +99,9 @@ export class StateDb {
       file_id = excluded.file_id, revision = excluded.revision`).run(path, e.kind, e.size, e.contentHash, e.fileId, e.revision);
   }
 }
+
+/** Length in SQLite's characters (code points), for substr. */
+const chars = (s: string) => [...s].length;
 
 interface Row {
   path: string;

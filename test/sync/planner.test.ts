@@ -78,6 +78,74 @@ describe('planSync', () => {
     expect(plan({ '/new': lf('c') }, { '/old': rf('c') }, { '/old': sf('c') })).toEqual(['moveRemote /old -> /new']);
   });
 
+  describe('folder moves', () => {
+    const files = (dir: string, n: number, mk: (h: string) => any) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`${dir}/f${i}`, mk(`c${i}`)]));
+    const syncedOld = { '/old': sd('X'), '/old/sub': sd('Y'), '/old/sub/z': sf('z'), ...files('/old', 5, sf) };
+    const remoteOld = { '/old': rd('X'), '/old/sub': rd('Y'), '/old/sub/z': rf('z'), ...files('/old', 5, rf) };
+
+    it('a local folder rename is one moveRemote of the folder', () => {
+      const local = { '/new': ld(), '/new/sub': ld(), '/new/sub/z': lf('z'), ...files('/new', 5, lf) };
+      expect(plan(local, remoteOld, syncedOld)).toEqual(['moveRemote /old -> /new']);
+    });
+
+    it('a local folder rename with an edit, an addition and a deletion inside: the move, then those', () => {
+      const local = { '/new': ld(), '/new/sub': ld(), '/new/sub/z': lf('z2'), '/new/added': lf('a'), ...files('/new', 4, lf) };
+      expect(plan(local, remoteOld, syncedOld)).toEqual(['moveRemote /old -> /new', 'upload /new/sub/z base 1', 'upload /new/added base 0', 'deleteRemote /new/f4']);
+    });
+
+    it('a remote file added to the folder before the move reaches the new local path', () => {
+      const local = { '/new': ld(), '/new/sub': ld(), '/new/sub/z': lf('z'), ...files('/new', 5, lf) };
+      expect(plan(local, { ...remoteOld, '/old/late': rf('late') }, syncedOld)).toEqual(['moveRemote /old -> /new', 'download /new/late']);
+    });
+
+    it('a new folder that matches half or less is not a move (per-file moves, a new folder, a deletion)', () => {
+      const local = { '/new': ld(), '/new/f0': lf('c0'), '/new/f1': lf('c1'), '/new/f2': lf('c2'), '/new/o1': lf('o1'), '/new/o2': lf('o2'), '/new/o3': lf('o3') };
+      const out = plan(local, remoteOld, syncedOld);
+      expect(out.filter((a) => a.startsWith('moveRemote /old ->'))).toEqual([]);
+      expect(out).toContain('mkdirRemote /new');
+      expect(out).toContain('moveRemote /old/f0 -> /new/f0');
+      expect(out).toContain('deleteRemote /old');
+    });
+
+    it('empty folders are not matched by content, but a case-only rename is a move whatever it holds', () => {
+      expect(plan({ '/b': ld() }, { '/a': rd('A') }, { '/a': sd('A') })).toEqual(['mkdirRemote /b', 'deleteRemote /a']);
+      expect(plan({ '/docs': ld() }, { '/Docs': rd('D') }, { '/Docs': sd('D') })).toEqual(['moveRemote /Docs -> /docs']);
+      expect(plan({ '/Docs': ld(), '/Docs/x': lf('x') }, { '/docs': rd('D'), '/docs/x': rf('x') }, { '/docs': sd('D'), '/docs/x': sf('x') }))
+        .toEqual(['moveRemote /docs -> /Docs']);
+    });
+
+    it('case-only file renames are moves both ways', () => {
+      expect(plan({ '/A.txt': lf('a') }, { '/a.txt': rf('a') }, { '/a.txt': sf('a') })).toEqual(['moveRemote /a.txt -> /A.txt']);
+      expect(plan({ '/a.txt': lf('a') }, { '/A.txt': rf('a') }, { '/a.txt': sf('a') })).toEqual(['moveLocal /a.txt -> /A.txt']);
+    });
+
+    it('two copies of a deleted folder: only one is the move, the other is uploaded', () => {
+      const local = { '/n1': ld(), '/n1/x': lf('x'), '/n2': ld(), '/n2/x': lf('x') };
+      expect(plan(local, { '/o': rd('O'), '/o/x': rf('x') }, { '/o': sd('O'), '/o/x': sf('x') })).toEqual(['moveRemote /o -> /n1', 'mkdirRemote /n2', 'upload /n2/x base 0']);
+    });
+
+    it('a remote folder move (same folder id elsewhere) is one local rename, also of a nested move', () => {
+      const remote = { '/new': rd('X'), '/new/sub': rd('Y'), '/new/sub/z': rf('z'), ...files('/new', 5, rf) };
+      const local = { '/old': ld(), '/old/sub': ld(), '/old/sub/z': lf('z'), ...files('/old', 5, lf) };
+      expect(plan(local, remote, syncedOld)).toEqual(['moveLocal /old -> /new']);
+      const nested = { '/new': rd('X'), '/new/inner': rd('Y'), '/new/inner/z': rf('z'), ...files('/new', 5, rf) };
+      expect(plan(local, nested, syncedOld)).toEqual(['moveLocal /old -> /new', 'moveLocal /new/sub -> /new/inner']);
+    });
+
+    it('a remote folder move with local changes inside: they move along and are still uploaded; remote edits downloaded', () => {
+      const remote = { '/new': rd('X'), '/new/sub': rd('Y'), '/new/sub/z': rf('z'), ...files('/new', 5, rf), '/new/f0': rf('r0', 2, 'id-c0') };
+      const local = { '/old': ld(), '/old/sub': ld(), '/old/sub/z': lf('z-edited'), '/old/mine': lf('m'), ...files('/old', 5, lf) };
+      expect(plan(local, remote, syncedOld)).toEqual(['moveLocal /old -> /new', 'upload /new/sub/z base 1', 'upload /new/mine base 0', 'download /new/f0']);
+    });
+
+    it('a remote folder move onto a path taken locally is not a folder rename', () => {
+      const remote = { '/new': rd('X'), '/new/sub': rd('Y'), '/new/sub/z': rf('z'), ...files('/new', 5, rf) };
+      const local = { '/new': ld(), '/new/mine': lf('m'), '/old': ld(), '/old/sub': ld(), '/old/sub/z': lf('z'), ...files('/old', 5, lf) };
+      expect(plan(local, remote, syncedOld).filter((a) => a === 'moveLocal /old -> /new')).toEqual([]);
+    });
+  });
+
   it('orders: mkdirs parents first, transfers, then deletions with folders deepest first', () => {
     const out = plan({ '/p': ld(), '/p/q': ld(), '/p/q/f': lf('f'), '/gone': ld(), '/gone/in': ld(), '/gone/in/z': lf('z') }, {},
       { '/gone': sd('g'), '/gone/in': sd('i'), '/gone/in/z': sf('z') });
