@@ -41,7 +41,8 @@ export async function scanLocal(root: string, synced: Tree<SyncedEntry>, hash: H
  * The local tree from `previous` (a scan's tree under the same ignore rules) with only the
  * `dirty` paths looked at again: each one is lstat'ed and, for a folder, its subtree walked;
  * a path that is gone takes its subtree out of the tree. A dirty path whose parent folder the
- * previous tree does not hold is widened to its topmost missing ancestor. Same guarantees as
+ * previous tree does not hold is widened to its topmost missing ancestor; the parent folders
+ * of dirty paths get their mtime refreshed. Same guarantees as
  * `scanLocal` (unreadable paths keep their synced entries); the result equals a full scan as
  * long as every change since `previous` lies in or under a dirty path.
  */
@@ -56,6 +57,7 @@ export async function rescanLocal(
     for (const p of [...tree.keys()]) if (p === rel || isInside(p, rel)) tree.delete(p);
     await scanner.visit(rel);
   }
+  for (const dir of new Set(paths.map((p) => posix.dirname(p)))) if (dir !== '/' && !paths.some((p) => p === dir || isInside(dir, p))) await scanner.refreshFolder(dir);
   return { tree, problems: scanner.problems };
 }
 
@@ -142,6 +144,18 @@ class Scanner {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       this.problems.push({ rel, error });
       this.keepSynced(rel);
+    }
+  }
+
+  /** Updates a folder entry's mtime (its contents unchanged); a folder that is gone is left for its own event. */
+  async refreshFolder(rel: string): Promise<void> {
+    const entry = this.tree.get(rel);
+    if (entry?.kind !== 'folder') return;
+    try {
+      const st = await this.fs.lstat(join(this.root, rel));
+      if (st.isDirectory()) this.tree.set(rel, { ...entry, mtimeMs: st.mtimeMs });
+    } catch {
+      // a vanished or unreadable parent: its own event (or the next full scan) deals with it
     }
   }
 
