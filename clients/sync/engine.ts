@@ -2,9 +2,12 @@ import { resolve } from 'node:path';
 import type { TesseraClient } from '../sdk/client';
 import { TesseraError, isAbortError } from '../sdk/errors';
 import { ContentHasher } from './content-hash';
+import type { SyncedEntry, Tree } from './entries';
 import { changeSourceOf, isReset, type ChangeSource } from './feed';
 import { Executor, type ActionOutcome } from './executor';
-import { scanLocal, type ScanProblem } from './local-tree';
+import { IgnoreMatcher } from './ignore';
+import { keepIgnoredContent, loadIgnoreRules, withoutIgnored } from './ignored-content';
+import { rescanLocal, scanLocal, type ScanFs, type ScanProblem, type ScanResult } from './local-tree';
 import { normaliseRoot, toRemote } from './paths';
 import { planSync } from './planner';
 import { RemoteTree } from './remote-tree';
@@ -27,8 +30,10 @@ export interface SyncEngineOptions {
   onError?: (e: Error) => void;
   /** Wait this long after a wake-up before a cycle (default 30 ms). */
   debounceMs?: number;
-  /** Full rescan at least this often when running (default 60 s). */
+  /** Full rescan at least this often when running (default 60 s); in between, cycles look only at the paths the watcher reported. */
   rescanMs?: number;
+  /** The file-system calls of local scans (default node:fs/promises; tests count them). */
+  scanFs?: ScanFs;
 }
 
 /** What one `runOnce` did. */
@@ -46,13 +51,19 @@ export interface CycleReport {
 }
 
 const MAX_PASSES = 5;
+/** More changed paths than this between cycles: scan everything instead. */
+const MAX_DIRTY = 1_000;
 
 /**
  * Keeps a local folder and the signed-in user's remote folder identical (Dropbox's three
  * trees: remote, local, synced). `runOnce` is one full cycle: apply the change feed (or list
  * everything on the first run / after RESET), scan, plan, execute, repeated while a pass still
- * had work (a conflict leaves some for the next pass). `start` runs cycles on file-system
- * events, on the change subscription and periodically, until `stop`. Per-path failures are in
+ * had work (a conflict leaves some for the next pass). Paths the built-in junk names or the
+ * folder's `.tesseraignore` ignore are left out of all three trees (see ignore.ts). `start` runs cycles on file-system
+ * events, on the change subscription and periodically, until `stop`; while its watcher runs,
+ * a cycle rescans only the paths it reported (and what the previous pass touched), and the
+ * whole folder on the first cycle, every `rescanMs`, after a watcher error or an event without
+ * a name, when more than 1,000 paths changed, and when the ignore rules changed. Per-path failures are in
  * the report and retried next cycle; `runOnce` rejects only when the server cannot be read
  * (e.g. NETWORK, UNAUTHENTICATED) or the folder belongs to another account or remote root
  * (BAD_USER_INPUT).
@@ -65,6 +76,10 @@ export class SyncEngine {
   private periodic: NodeJS.Timeout | null = null;
   private watcher: FolderWatcher | null = null;
   private feedLoop: Promise<void> | null = null;
+  private lastScan: ScanResult | null = null;
+  private lastRules: string | null = null;
+  private dirty = new Set<string>();
+  private fullScanDue = true;
 
   private constructor(
     private readonly opts: SyncEngineOptions,
@@ -115,9 +130,16 @@ export class SyncEngine {
   start(): void {
     if (this.stopping) return;
     this.stopping = new AbortController();
-    this.watcher = new FolderWatcher(this.folder, () => this.schedule(), (e) => this.report(e));
+    this.fullScanDue = true;
+    this.watcher = new FolderWatcher(this.folder, (rel) => this.changed(rel), (e) => {
+      this.fullScanDue = true;
+      this.report(e);
+    });
     this.watcher.start();
-    this.periodic = setInterval(() => this.schedule(), this.opts.rescanMs ?? 60_000);
+    this.periodic = setInterval(() => {
+      this.fullScanDue = true;
+      this.schedule();
+    }, this.opts.rescanMs ?? 60_000);
     this.feedLoop = this.listen(this.stopping.signal);
     this.schedule();
   }
@@ -158,22 +180,61 @@ export class SyncEngine {
     }, this.opts.debounceMs ?? 30);
   }
 
+  /** A watcher event: `rel` changed (null: something did). */
+  private changed(rel: string | null): void {
+    if (rel === null || this.dirty.size >= MAX_DIRTY) {
+      this.fullScanDue = true;
+      this.dirty.clear();
+    } else if (!this.fullScanDue) {
+      this.dirty.add(rel);
+    }
+    this.schedule();
+  }
+
+  /** The local tree: a full scan, or when the watcher vouches for the rest, a rescan of the changed paths only. */
+  private async scan(synced: Tree<SyncedEntry>, matcher: IgnoreMatcher, touched: string[]): Promise<ScanResult> {
+    const opts = { ignores: (p: string, isDir: boolean) => matcher.ignores(p, isDir), fs: this.opts.scanFs };
+    const hash = (p: string, size: number) => this.hasher.hash(p, size);
+    const prev = this.lastScan;
+    const full = !this.watcher?.active || !prev || this.fullScanDue || this.lastRules !== matcher.rules.source
+      || prev.problems.some((p) => p.rel === '/');
+    let result: ScanResult;
+    if (full) {
+      this.fullScanDue = false;
+      this.dirty = new Set();
+      result = await scanLocal(this.folder, synced, hash, opts);
+    } else {
+      const dirty = [...this.dirty, ...touched, ...prev.problems.map((p) => p.rel)];
+      this.dirty = new Set();
+      result = await rescanLocal(this.folder, prev.tree, dirty, synced, hash, opts);
+    }
+    this.lastScan = result;
+    this.lastRules = matcher.rules.source;
+    return result;
+  }
+
   private async cycle(): Promise<CycleReport> {
     const report: CycleReport = { outcomes: [], errors: [], scanProblems: [], relisted: false, changesApplied: 0, bytesDown: 0, bytesUp: 0 };
     const executor = new Executor({
       client: this.opts.client, db: this.db, remote: this.remote, folder: this.folder, remoteRoot: this.remoteRoot,
       deviceName: this.deviceName, onOutcome: this.opts.onOutcome,
     });
+    let touched: string[] = [];
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const refreshed = await this.remote.refresh();
       report.relisted ||= refreshed.relisted;
       report.changesApplied += refreshed.changes;
-      const synced = this.db.loadSynced();
-      const { tree: local, problems } = await scanLocal(this.folder, synced, (p, size) => this.hasher.hash(p, size));
+      const matcher = new IgnoreMatcher(await loadIgnoreRules(this.folder));
+      const { tree: synced, ignored } = withoutIgnored(this.db.loadSynced(), matcher);
+      for (const p of ignored) this.db.deleteSynced(p);
+      const { tree: local, problems } = await this.scan(synced, matcher, touched);
       report.scanProblems = problems;
-      const plan = planSync(local, this.remote.entries, synced, { deviceName: this.deviceName, now: new Date() });
+      const remote = withoutIgnored(this.remote.entries, matcher).tree;
+      const planned = planSync(local, remote, synced, { deviceName: this.deviceName, now: new Date() });
+      const plan = await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher);
       if (plan.length === 0) break;
       const outcomes = await executor.run(plan);
+      touched = outcomes.flatMap(({ action: a }) => [a.path, ...('from' in a ? [a.from] : []), ...('copyPath' in a ? [a.copyPath] : [])]);
       report.outcomes.push(...outcomes);
       for (const o of outcomes) {
         report.bytesDown += o.bytesDown ?? 0;
