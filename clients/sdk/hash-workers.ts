@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { dropSpareBuffers, giveBuffer } from './buffer-pool';
 import type { PartDigest, PartSpan } from './hashing';
 
 /**
@@ -16,6 +17,7 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(1 << 20);
 const streams = new Map();
+const RECYCLE_MIN = 1 << 20;
 function hashRange({ path, offset, size, md5 }) {
   const fd = fs.openSync(path, 'r');
   try {
@@ -45,6 +47,9 @@ parentPort.on('message', (msg) => {
       let h = streams.get(id);
       if (!h) streams.set(id, (h = crypto.createHash('sha256')));
       for (const c of msg.chunks) h.update(c);
+      // large batch buffers go back to the caller for reuse (see buffer-pool.ts)
+      const spare = msg.chunks.filter((c) => c.byteLength >= RECYCLE_MIN && c.byteOffset === 0 && c.byteLength === c.buffer.byteLength).map((c) => c.buffer);
+      if (spare.length) parentPort.postMessage({ recycle: spare }, spare);
       return;
     }
     const h = streams.get(id) || crypto.createHash('sha256');
@@ -57,7 +62,7 @@ parentPort.on('message', (msg) => {
 });
 `;
 
-interface Reply { id: number; sha256?: string; md5?: string; error?: string }
+interface Reply { id: number; sha256?: string; md5?: string; error?: string; recycle?: ArrayBuffer[] }
 interface Pending { resolve(r: Reply): void; reject(e: unknown): void }
 interface Lane { worker: Worker; pending: Map<number, Pending>; load: number; dead?: unknown }
 
@@ -88,6 +93,7 @@ export class HashPool {
     this.lanes = Array.from({ length: Math.max(1, threads) }, () => {
       const lane: Lane = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map(), load: 0 };
       lane.worker.on('message', (r: Reply) => {
+        if (r.recycle) return r.recycle.forEach(giveBuffer);
         const p = lane.pending.get(r.id);
         lane.pending.delete(r.id);
         p?.resolve(r);
@@ -152,6 +158,7 @@ export class HashPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    dropSpareBuffers();
     await Promise.all(this.lanes.map((l) => l.worker.terminate()));
   }
 

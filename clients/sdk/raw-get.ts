@@ -12,6 +12,7 @@
  * reject with a TypeError (see `isNetworkFailure`), an abort with the signal's reason.
  */
 import net from 'node:net';
+import { takeBuffer } from './buffer-pool';
 import type { PartResponse } from './part-http';
 
 const READ_BUFFER = 256 * 1024;
@@ -180,7 +181,7 @@ class BodyReader {
     }
     let at = 0;
     while (at < data.length) {
-      this.current ??= Buffer.allocUnsafeSlow(Math.min(this.size, this.left + this.filled));
+      this.current ??= takeBuffer(Math.min(this.size, this.left + this.filled));
       const n = Math.min(data.length - at, this.current.length - this.filled);
       this.current.set(data.subarray(at, at + n), this.filled);
       at += n;
