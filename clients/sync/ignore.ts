@@ -7,7 +7,7 @@
  * (other than a trailing one) matches a name at any depth, one with a `/` is relative to the
  * root (a leading `/` only anchors); a trailing `/` matches folders only; `!` re-includes
  * (the last matching line wins), but never inside an ignored folder; `\` escapes the next
- * character. Matching is case-insensitive (like the server's paths and macOS / Windows).
+ * character. Matching is case-insensitive (as names are on macOS and Windows).
  */
 import { posix } from 'node:path';
 import { isIgnoredPath } from './paths';
