@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
 import { SyncEngine, type SyncEngineOptions } from '../../clients/sync/engine';
 
+/** A signed-in client with its own sync folder. */
+export interface Device { client: TesseraClient; folder: string }
+
 /** One account, several "devices" (each a signed-in client with its own sync folder). */
 export class SyncFixture {
   readonly email = `sync-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
@@ -18,7 +21,7 @@ export class SyncFixture {
     return c;
   }
 
-  async device(name: string): Promise<{ client: TesseraClient; folder: string }> {
+  async device(name: string): Promise<Device> {
     const client = new TesseraClient({ server: this.serverUrl });
     await client.signIn(this.email, 'correct horse battery', { deviceName: name });
     const folder = await mkdtemp(join(tmpdir(), `tessera-sync-${name}-`));
@@ -26,10 +29,18 @@ export class SyncFixture {
     return { client, folder };
   }
 
-  async engine(dev: { client: TesseraClient; folder: string }, opts: Partial<SyncEngineOptions> = {}): Promise<SyncEngine> {
+  async engine(dev: Device, opts: Partial<SyncEngineOptions> = {}): Promise<SyncEngine> {
     const e = await SyncEngine.open({ client: dev.client, folder: dev.folder, ...opts });
     this.engines.push(e);
     return e;
+  }
+
+  /** A new account ("web": the account's own client) with devices "laptop" (A) and "desk" (B), each with an engine. */
+  async twoDevices(): Promise<{ web: TesseraClient; A: Device; B: Device; ea: SyncEngine; eb: SyncEngine }> {
+    const web = await this.signUp();
+    const A = await this.device('laptop');
+    const B = await this.device('desk');
+    return { web, A, B, ea: await this.engine(A), eb: await this.engine(B) };
   }
 
   async cleanup(): Promise<void> {

@@ -4,15 +4,15 @@ import type { TesseraClient } from '../../clients/sdk/client';
 import type { ChangeInfo } from '../../clients/sdk/changes';
 import type { CycleReport, SyncEngine } from '../../clients/sync/engine';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { SyncFixture, snapshot } from './fixture';
+import { SyncFixture, snapshot, type Device } from './fixture';
 
 /** Folders moved as a whole (and case-only renames) between two devices: one server call, one local rename, no bytes. */
 describe('sync engine: folder moves and case-only renames (real server)', () => {
   let server: TestServer;
   let fx: SyncFixture;
   let web: TesseraClient;
-  let A: { client: TesseraClient; folder: string };
-  let B: { client: TesseraClient; folder: string };
+  let A: Device;
+  let B: Device;
   let ea: SyncEngine;
   let eb: SyncEngine;
 
@@ -24,11 +24,7 @@ describe('sync engine: folder moves and case-only renames (real server)', () => 
   });
   beforeEach(async () => {
     fx = new SyncFixture(server.url);
-    web = await fx.signUp();
-    A = await fx.device('laptop');
-    B = await fx.device('desk');
-    ea = await fx.engine(A);
-    eb = await fx.engine(B);
+    ({ web, A, B, ea, eb } = await fx.twoDevices());
   });
   afterEach(async () => {
     await fx.cleanup();

@@ -1,16 +1,15 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TesseraClient } from '../../clients/sdk/client';
 import type { SyncEngine } from '../../clients/sync/engine';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { SyncFixture, snapshot } from './fixture';
+import { SyncFixture, snapshot, type Device } from './fixture';
 
 /** Built-in junk and .tesseraignore rules on two devices of one account (cycles driven with runOnce). */
 describe('sync engine: ignore rules (real server, two devices)', () => {
   let server: TestServer;
   let fx: SyncFixture;
-  let A: { client: TesseraClient; folder: string };
-  let B: { client: TesseraClient; folder: string };
+  let A: Device;
+  let B: Device;
   let ea: SyncEngine;
   let eb: SyncEngine;
 
@@ -22,11 +21,7 @@ describe('sync engine: ignore rules (real server, two devices)', () => {
   });
   beforeEach(async () => {
     fx = new SyncFixture(server.url);
-    await fx.signUp();
-    A = await fx.device('laptop');
-    B = await fx.device('desk');
-    ea = await fx.engine(A);
-    eb = await fx.engine(B);
+    ({ A, B, ea, eb } = await fx.twoDevices());
   });
   afterEach(async () => {
     await fx.cleanup();

@@ -1,17 +1,16 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { TesseraClient } from '../../clients/sdk/client';
 import type { SyncEngine } from '../../clients/sync/engine';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { SyncFixture, snapshot } from './fixture';
+import { SyncFixture, snapshot, type Device } from './fixture';
 
 /** Two devices of one account, each with a sync folder; cycles driven with runOnce (no sleeps). */
 describe('sync engine: two devices, one account (real server, SQLite + local store)', () => {
   let server: TestServer;
   let fx: SyncFixture;
-  let A: { client: TesseraClient; folder: string };
-  let B: { client: TesseraClient; folder: string };
+  let A: Device;
+  let B: Device;
   let ea: SyncEngine;
   let eb: SyncEngine;
 
@@ -23,11 +22,7 @@ describe('sync engine: two devices, one account (real server, SQLite + local sto
   });
   beforeEach(async () => {
     fx = new SyncFixture(server.url);
-    await fx.signUp();
-    A = await fx.device('laptop');
-    B = await fx.device('desk');
-    ea = await fx.engine(A);
-    eb = await fx.engine(B);
+    ({ A, B, ea, eb } = await fx.twoDevices());
   });
   afterEach(async () => {
     await fx.cleanup();
