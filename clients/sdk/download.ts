@@ -14,6 +14,7 @@
 import { copyFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
+import { dropSpareBuffers } from './buffer-pool';
 import { HashPool, type StreamHasher } from './hash-workers';
 import { contentHashOf, hashFileRange, sha256Hex, WORKER_THRESHOLD_PARTS } from './hashing';
 import { openPartial, PARTIAL_SUFFIX, SidecarFile, verifyExisting, type DigestOf, type Part } from './partial';
@@ -112,6 +113,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     return { file, localPath, bytesReceived: fetcher.bytesReceived, partsDownloaded: todo.length, partsReused: parts.length - todo.length };
   } finally {
     await pool?.close();
+    dropSpareBuffers(); // the batch buffers this download's hash workers handed back
     await fh.close().catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { dropSpareBuffers, giveBuffer } from './buffer-pool';
+import { giveBuffer } from './buffer-pool';
 import type { PartDigest, PartSpan } from './hashing';
 
 /**
@@ -158,7 +158,6 @@ export class HashPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    dropSpareBuffers();
     await Promise.all(this.lanes.map((l) => l.worker.terminate()));
   }
 

@@ -3,7 +3,7 @@ import type { TesseraClient } from '../sdk/client';
 import { TesseraError, isAbortError } from '../sdk/errors';
 import { ContentHasher } from './content-hash';
 import type { SyncedEntry, Tree } from './entries';
-import { changeSourceOf, isReset, type ChangeSource } from './feed';
+import { isReset, type ChangeSource } from './feed';
 import { Executor, type ActionOutcome } from './executor';
 import { IgnoreMatcher } from './ignore';
 import { keepIgnoredContent, loadIgnoreRules, withoutIgnored } from './ignored-content';
@@ -111,7 +111,7 @@ export class SyncEngine {
       db.close();
       throw e;
     }
-    const feed = opts.feed ?? changeSourceOf(client);
+    const feed: ChangeSource = opts.feed ?? client;
     return new SyncEngine(opts, db, new RemoteTree(client, feed, db, remoteRoot, me.id), new ContentHasher(client), feed, folder, remoteRoot, deviceName);
   }
 
