@@ -82,6 +82,6 @@ export const FILE_CHUNKS = `query FileChunks($path: String!) { fileByPath(path: 
 export const COPY_PARTS = `mutation CopyParts($sessionId: ID!, $partNumbers: [Int!]!) {
   copyParts(sessionId: $sessionId, partNumbers: $partNumbers) { ${PART_FIELDS} } }`;
 
-export const COMPLETE_UPLOAD = `mutation CompleteUpload($sessionId: ID!) { completeUpload(sessionId: $sessionId) { ${FILE_FIELDS} } }`;
+export const COMPLETE_UPLOAD = `mutation CompleteUpload($sessionId: ID!, $parts: [ConfirmPartInput!]) { completeUpload(sessionId: $sessionId, parts: $parts) { ${FILE_FIELDS} } }`;
 
 export const ABORT_UPLOAD = `mutation AbortUpload($sessionId: ID!) { abortUpload(sessionId: $sessionId) }`;

@@ -60,11 +60,23 @@ const URL_WINDOW = 64;
  * PROTOCOL) or with the signal's reason when aborted.
  */
 export async function uploadFile(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {
+  const planned = { remembered: false };
+  try {
+    return await upload(api, localPath, remotePath, opts, planned);
+  } catch (e) {
+    // a plan remembered from an earlier upload may no longer be the server's: once more with a fresh one
+    if (!(e instanceof TesseraError && e.code === 'BAD_USER_INPUT' && planned.remembered)) throw e;
+    smallPlans.delete(api);
+    return upload(api, localPath, remotePath, opts, planned);
+  }
+}
+
+async function upload(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions, planned: { remembered: boolean }): Promise<UploadResult> {
   const { signal } = opts;
   const info = await stat(localPath);
   if (!info.isFile()) throw new TesseraError('BAD_USER_INPUT', `${localPath} is not a regular file`);
   const { size } = info;
-  const { uploadPlan: plan } = await api.request<{ uploadPlan: UploadPlan }>(ops.UPLOAD_PLAN, { size: String(size) }, signal);
+  const plan = await planFor(api, size, planned, signal);
   const digest = await hashFileParts(localPath, Number(plan.partSize), {
     md5: plan.partChecksum === 'MD5',
     signal,
@@ -103,10 +115,26 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
     await uploader.flush().catch(() => undefined);
     throw e;
   }
-  await uploader.flush();
-  const { completeUpload: file } = await api.request<{ completeUpload: FileInfo }>(ops.COMPLETE_UPLOAD, { sessionId: session.id }, signal);
+  // the last batch is confirmed by completeUpload itself (one round trip less; one in all for a small file)
+  const last = await uploader.unconfirmed();
+  const { completeUpload: file } = await api.request<{ completeUpload: FileInfo }>(ops.COMPLETE_UPLOAD, { sessionId: session.id, parts: last }, signal);
   return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: todo.length, partsSkipped: resumed,
     partsCopied: copied.filter((p) => p.status === 'VERIFIED').length };
+}
+
+/**
+ * The plans of all files up to the minimum part size are alike (one part): the last plan a
+ * transport fetched serves them without a round trip.
+ */
+const smallPlans = new WeakMap<GraphQLTransport, UploadPlan>();
+
+async function planFor(api: GraphQLTransport, size: number, planned: { remembered: boolean }, signal?: AbortSignal): Promise<UploadPlan> {
+  const known = smallPlans.get(api);
+  planned.remembered = !!known && size <= Number(known.minPartSize);
+  if (planned.remembered) return { ...known!, partSize: known!.minPartSize, partCount: 1 };
+  const { uploadPlan } = await api.request<{ uploadPlan: UploadPlan }>(ops.UPLOAD_PLAN, { size: String(size) }, signal);
+  smallPlans.set(api, uploadPlan);
+  return uploadPlan;
 }
 
 /** Sends parts of one session and batches their confirmations. */
@@ -172,6 +200,13 @@ class PartUploader {
       });
     }
     return this.confirmChain;
+  }
+
+  /** Waits for the confirmations in flight; returns the parts sent since, not confirmed yet. */
+  async unconfirmed(): Promise<{ partNumber: number; etag: string }[]> {
+    const batch = this.pending.splice(0);
+    await this.confirmChain;
+    return batch;
   }
 
   private async put(part: PartDigest, signal: AbortSignal): Promise<string> {

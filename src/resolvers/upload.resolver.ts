@@ -56,10 +56,16 @@ export class UploadResolver {
     return (await ctx.services.uploads.refreshPartUrls(requireUser(ctx).userId, sessionId, partNumbers)).map(toPart);
   }
 
-  @Mutation(() => FileType)
-  completeUpload(@Arg('sessionId', () => ID) sessionId: string, @Ctx() ctx: Context) {
+  @Mutation(() => FileType, {
+    description: 'Assembles the object once the store holds every part as declared, and makes it the file\'s new revision. `parts`: ETags of parts not confirmed yet (the last batch), checked as confirmParts would. Idempotent.',
+  })
+  completeUpload(
+    @Arg('sessionId', () => ID) sessionId: string,
+    @Arg('parts', () => [ConfirmPartInput], { nullable: true }) parts: ConfirmPartInput[] | null,
+    @Ctx() ctx: Context,
+  ) {
     const p = requireUser(ctx);
-    return ctx.services.uploads.complete(p.userId, p.deviceId, sessionId);
+    return ctx.services.uploads.complete(p.userId, p.deviceId, sessionId, parts ?? []);
   }
 
   @Mutation(() => Boolean)

@@ -26,14 +26,22 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Sign-up, sign-in (scrypt), device-bound JWTs and their revocation. */
 export class AuthService {
+  /**
+   * The signing key as a KeyObject, made once: given a string, jsonwebtoken first tries it as a
+   * PEM public key (and throws) on every verify, ~8% of the server's CPU under small uploads.
+   */
+  private readonly jwtKey: crypto.KeyObject;
+
   constructor(
     private readonly ds: DataSource,
-    private readonly jwtSecret: string,
+    jwtSecret: string,
     private readonly tokenTtlSeconds = 90 * 24 * 3600,
     private readonly signInLimiter?: RateLimiter,
     /** Hears revocations, so live feeds of a signed-out device end at once (on every instance). */
     private readonly bus?: EventBus,
-  ) {}
+  ) {
+    this.jwtKey = crypto.createSecretKey(Buffer.from(jwtSecret));
+  }
 
   async signUp(email: string, password: string, name: string | null, deviceName: string | null): Promise<AuthResult> {
     const normalised = email.trim().toLowerCase();
@@ -70,7 +78,7 @@ export class AuthService {
   async authenticate(token: string): Promise<Principal | null> {
     let claims: jwt.JwtPayload;
     try {
-      claims = jwt.verify(token, this.jwtSecret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+      claims = jwt.verify(token, this.jwtKey, { algorithms: ['HS256'] }) as jwt.JwtPayload;
     } catch {
       return null;
     }
@@ -113,7 +121,7 @@ export class AuthService {
 
   private async issue(user: User, deviceName: string | null): Promise<AuthResult> {
     const device = await this.ds.getRepository(Device).save({ userId: user.id, name: deviceName?.trim() || null, revokedAt: null, lastSeenAt: new Date() });
-    const token = jwt.sign({ dev: device.id }, this.jwtSecret, { subject: user.id, algorithm: 'HS256', expiresIn: this.tokenTtlSeconds });
+    const token = jwt.sign({ dev: device.id }, this.jwtKey, { subject: user.id, algorithm: 'HS256', expiresIn: this.tokenTtlSeconds });
     return { token, user, device };
   }
 }

@@ -137,7 +137,7 @@ export class UploadService {
   async confirmParts(userId: string, sessionId: string, confirmed: { partNumber: number; etag: string }[]): Promise<SessionView> {
     const session = await this.owned(userId, sessionId);
     if (session.status !== 'ACTIVE') return this.view(session, null, false);
-    if (confirmed.length > 10_000) throw badInput('too many parts');
+    if (confirmed.length > MAX_CONFIRMED_PARTS) throw badInput('too many parts');
     const numbers = [...new Set(confirmed.map((c) => c.partNumber))];
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
@@ -231,29 +231,24 @@ export class UploadService {
   /**
    * Verifies every part with the store, assembles the object, checks its size and, in one
    * transaction, creates the revision and its chunks, points the file at it and journals it.
+   * `confirmed` are ETags the client saw for parts it has not confirmed yet (its last batch):
+   * checked against the store's listing here, as confirmParts would, saving a round trip.
    * Idempotent: completing a completed session returns its file.
    */
-  async complete(userId: string, deviceId: string | null, sessionId: string): Promise<FileNode> {
+  async complete(userId: string, deviceId: string | null, sessionId: string, confirmed: { partNumber: number; etag: string }[] = []): Promise<FileNode> {
     const session = await this.owned(userId, sessionId);
     if (session.status === 'COMPLETED' && session.fileId) return this.files.get(userId, session.fileId);
     if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    if (confirmed.length > MAX_CONFIRMED_PARTS) throw badInput('too many parts');
     await this.access.authorizeAt(userId, session.ownerId, session.path, 'write'); // a share revoked meanwhile
     const parts = await this.parts(session.id);
-    let assembled = await this.objectExists(session.storageKey, session.size);
-    if (!assembled) {
-      const stored = await this.listStored(session);
-      const missing = parts.filter((p) => !storedAsDeclared(p, stored.get(p.partNumber))).map((p) => p.partNumber);
-      if (missing.length) {
-        throw new AppError('PRECONDITION_FAILED', `${missing.length} part(s) missing or not as declared`, { missingParts: missing.slice(0, 1000) });
-      }
-      for (const p of parts) Object.assign(p, { etag: stored.get(p.partNumber)!.etag, status: 'VERIFIED' });
-      try {
-        await this.storage.completeMultipartUpload(session.storageKey, session.storageUploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag! })));
-      } catch (e) {
-        if (!isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
-      }
-      assembled = await this.objectExists(session.storageKey, session.size);
-      if (!assembled) throw new AppError('PRECONDITION_FAILED', 'the assembled object does not have the declared size');
+    const reported = new Map(confirmed.map((c) => [c.partNumber, unquoteEtag(c.etag)]));
+    for (const n of reported.keys()) if (!parts.some((p) => p.partNumber === n)) throw badInput(`no part ${n} in this upload`, { partNumber: n });
+    // the store's listing first: a missing upload (already assembled, or gone) is the rare case
+    const stored = await this.listStored(session, { nullIfGone: true });
+    if (stored) await this.assemble(session, parts, stored, reported);
+    else if (!(await this.objectExists(session.storageKey, session.size))) {
+      throw new AppError('PRECONDITION_FAILED', `${parts.length} part(s) missing or not as declared`, { missingParts: parts.slice(0, 1000).map((p) => p.partNumber) });
     }
     const changes: Change[] = [];
     const file = await transaction(this.ds, async (m) => {
@@ -270,6 +265,23 @@ export class UploadService {
     await this.journal.notify(changes);
     await this.bus.publish({ type: 'upload', sessionId });
     return file;
+  }
+
+  /** Completes the multipart upload once every part is stored as declared (and as `reported`, where the client reported an ETag). */
+  private async assemble(session: UploadSession, parts: UploadPart[], stored: Map<number, UploadedPart>, reported: Map<number, string>): Promise<void> {
+    const missing = parts.filter((p) => !storedAsDeclared(p, stored.get(p.partNumber), reported.get(p.partNumber) ?? p.etag)).map((p) => p.partNumber);
+    if (missing.length) {
+      throw new AppError('PRECONDITION_FAILED', `${missing.length} part(s) missing or not as declared`, { missingParts: missing.slice(0, 1000) });
+    }
+    for (const p of parts) Object.assign(p, { etag: stored.get(p.partNumber)!.etag, status: 'VERIFIED' });
+    let object: { size: number } | null = null;
+    try {
+      object = await this.storage.completeMultipartUpload(session.storageKey, session.storageUploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag! })));
+    } catch (e) {
+      if (!isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
+    }
+    const size = object?.size ?? (await this.objectExists(session.storageKey, session.size) ? session.size : -1);
+    if (size !== session.size) throw new AppError('PRECONDITION_FAILED', 'the assembled object does not have the declared size');
   }
 
   async abort(userId: string, sessionId: string): Promise<boolean> {
@@ -478,6 +490,9 @@ function checkBase(node: FileNode | null, baseRevision: number | null | undefine
 function storedAsDeclared(part: UploadPart, stored: UploadedPart | undefined, etag = part.etag): boolean {
   return !!stored && stored.size === part.size && (etag === null || stored.etag === etag);
 }
+
+/** Parts one confirmParts or completeUpload call confirms at most. */
+const MAX_CONFIRMED_PARTS = 10_000;
 
 /** Part numbers one refreshPartUrls call takes at most (as many URLs as one response may hold). */
 export const MAX_REFRESH_PARTS = 1000;

@@ -79,6 +79,25 @@ describe.each(testDatabases)('upload protocol on %s (local store)', (db) => {
     expect(missing.errors![0].extensions.missingParts).toEqual([2]);
   });
 
+  test('completeUpload confirms the ETags it is given: a wrong one is refused, the right ones complete without confirmParts', async () => {
+    const WITH_PARTS = 'mutation($s: ID!, $p: [ConfirmPartInput!]) { completeUpload(sessionId: $s, parts: $p) { id size chunks { index etag status } } }';
+    const p = prepare(crypto.randomBytes(8 * MiB + 10), 8 * MiB);
+    const s = (await q(BEGIN, { i: beginInput('/complete-with-parts.bin', p) })).data.beginUpload;
+    const etags = await Promise.all(s.parts.map(async (part: any, i: number) => {
+      const res = await putPart(srv.url, part, p.parts[i].bytes);
+      expect(res.status).toBe(200);
+      return res.headers.get('etag')!.replace(/"/g, '');
+    }));
+    const wrong = await q(WITH_PARTS, { s: s.id, p: [{ partNumber: 1, etag: etags[0] }, { partNumber: 2, etag: 'f'.repeat(32) }] });
+    expect(codeOf(wrong)).toBe('PRECONDITION_FAILED');
+    expect(wrong.errors![0].extensions.missingParts).toEqual([2]);
+    expect(codeOf(await q(WITH_PARTS, { s: s.id, p: [{ partNumber: 3, etag: etags[0] }] }))).toBe('BAD_USER_INPUT');
+    const done = await q(WITH_PARTS, { s: s.id, p: etags.map((etag, i) => ({ partNumber: i + 1, etag: `"${etag}"` })) });
+    expect(done.errors).toBeUndefined();
+    expect(done.data.completeUpload.size).toBe(String(8 * MiB + 10));
+    expect(done.data.completeUpload.chunks.map((c: any) => [c.etag, c.status])).toEqual(etags.map((e) => [e, 'VERIFIED']));
+  });
+
   test('a session whose upload the store no longer knows is replaced by a fresh one, not stuck', async () => {
     const p = prepare(crypto.randomBytes(300), 8 * MiB);
     const s1 = (await q(BEGIN, { i: beginInput('/forgotten.bin', p) })).data.beginUpload;

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TesseraClient } from '../../clients/sdk/client';
+import { MIB } from '../../clients/sdk/hashing';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/** Small files cost few round trips: the plan is remembered, the last confirmation rides on completeUpload. */
+describe('SDK small uploads (local store, SQLite)', () => {
+  let server: TestServer;
+  let dir: string;
+  let client: TesseraClient;
+  const operations: string[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    dir = await mkdtemp(join(tmpdir(), 'tessera-small-'));
+    const counting: typeof fetch = async (input, init) => {
+      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { query: string }) : null;
+      const op = body ? /^\s*(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] : undefined;
+      if (op) operations.push(op);
+      return fetch(input, init);
+    };
+    client = new TesseraClient({ server: server.url, fetch: counting });
+    await client.signUp(`small-${process.pid}-${Date.now()}@example.com`, 'correct horse battery');
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('after the first, a small file takes two GraphQL requests: beginUpload and completeUpload', async () => {
+    for (let i = 0; i < 3; i++) {
+      const bytes = randomBytes(1000 + i);
+      await writeFile(join(dir, `s${i}.bin`), bytes);
+      operations.length = 0;
+      const r = await client.upload(join(dir, `s${i}.bin`), `/small/s${i}.bin`);
+      expect(r).toMatchObject({ deduplicated: false, partsSent: 1, bytesSent: bytes.length });
+      expect(operations).toEqual(i === 0 ? ['UploadPlan', 'BeginUpload', 'CompleteUpload'] : ['BeginUpload', 'CompleteUpload']);
+      await client.download(`/small/s${i}.bin`, join(dir, `back${i}.bin`));
+      expect((await readFile(join(dir, `back${i}.bin`))).equals(bytes)).toBe(true);
+    }
+  });
+
+  it('a remembered plan the server no longer follows is dropped and the upload made again with a fresh one', async () => {
+    await client.upload(await small(dir, 'warm.bin', 10), '/warm.bin'); // remembers the 8 MiB plan
+    // the server now cuts files in 5 MiB parts (the local store's minimum): a remembered single-part plan for 7 MiB is wrong
+    (server.app.services.uploads as unknown as { settings: { minPartSize: number } }).settings.minPartSize = 5 * MIB;
+    try {
+      const bytes = randomBytes(7 * MIB + 5);
+      await writeFile(join(dir, 'seven.bin'), bytes);
+      operations.length = 0;
+      const r = await client.upload(join(dir, 'seven.bin'), '/seven.bin');
+      expect(operations.filter((o) => o === 'UploadPlan')).toHaveLength(1);
+      expect(r.partsSent).toBe(2);
+      const info = await client.fileByPath('/seven.bin');
+      expect(info?.size).toBe(String(bytes.length));
+      await client.download('/seven.bin', join(dir, 'seven-back.bin'));
+      expect((await readFile(join(dir, 'seven-back.bin'))).equals(bytes)).toBe(true);
+    } finally {
+      (server.app.services.uploads as unknown as { settings: { minPartSize: number } }).settings.minPartSize = 8 * MIB;
+    }
+  });
+});
+
+async function small(dir: string, name: string, size: number): Promise<string> {
+  await writeFile(join(dir, name), randomBytes(size));
+  return join(dir, name);
+}
