@@ -18,39 +18,22 @@
  * with --fsync (durable: on disk before the rename); both are reported.
  * Prints a table on stdout; exits non-zero only on error.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GiB, MiB, REPO, drainRgw, fmtBytes, log, median, mustRun, runBench, sameFile, startServer, table, version, writeRandomFile } from './lib';
+import { arg, awsBinary, peerEnv, rgwEnv } from './peers';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
 /** A tool, or Tessera's durable download (`--fsync`, which neither peer does), timed right after its default download. */
 type Variant = Tool | 'tessera --fsync';
 interface Sample { tool: Variant; run: number; dir: 'upload' | 'download'; seconds: number; peakRss: number }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-}
-
 const RUNS = Number(arg('runs', '3'));
 const SIZE = Number(arg('size-mib', '1024')) * MiB;
 const TESSERA_C = arg('tessera-concurrency', '');
 const TOOLS = arg('tools', 'tessera,aws,rclone').split(',') as Tool[];
-/** Debian's awscli 2 (a pip-installed aws v1 may come first on PATH). */
-const AWS = arg('aws', fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws');
-
-function rgwEnv(): Record<string, string> {
-  const r = spawnSync(path.join(REPO, 'scripts', 'start-rgw.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error('scripts/start-rgw.sh failed');
-  const env: Record<string, string> = {};
-  for (const line of r.stdout.split('\n')) {
-    const m = /^(S3_[A-Z_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]] = m[2];
-  }
-  return env;
-}
+const AWS = awsBinary(arg('aws', ''));
 
 async function main(): Promise<void> {
   const s3 = rgwEnv();
@@ -62,19 +45,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(dl);
   log(`work dir ${work}; S3 prefix ${prefix}/ in bucket ${s3.S3_BUCKET}; ${RUNS} run(s) of ${TOOLS.join(', ')}; ${fmtBytes(SIZE)}`);
 
-  // peers: credentials and endpoint from the environment only (no user config files)
-  const emptyCfg = path.join(work, 'empty.cfg');
-  fs.writeFileSync(emptyCfg, '');
-  const peerEnv: NodeJS.ProcessEnv = { ...process.env };
-  delete peerEnv.AWS_CA_BUNDLE; // plain http endpoint; rclone refuses a CA bundle it cannot load
-  Object.assign(peerEnv, {
-    AWS_ACCESS_KEY_ID: s3.S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: s3.S3_SECRET_KEY, AWS_DEFAULT_REGION: s3.S3_REGION,
-    AWS_CONFIG_FILE: emptyCfg, AWS_SHARED_CREDENTIALS_FILE: emptyCfg, AWS_PAGER: '',
-    RCLONE_CONFIG: emptyCfg,
-    RCLONE_CONFIG_RGW_TYPE: 's3', RCLONE_CONFIG_RGW_PROVIDER: 'Ceph', RCLONE_CONFIG_RGW_ENDPOINT: s3.S3_ENDPOINT,
-    RCLONE_CONFIG_RGW_ACCESS_KEY_ID: s3.S3_ACCESS_KEY, RCLONE_CONFIG_RGW_SECRET_ACCESS_KEY: s3.S3_SECRET_KEY,
-    RCLONE_CONFIG_RGW_REGION: s3.S3_REGION, RCLONE_CONFIG_RGW_NO_CHECK_BUCKET: 'true',
-  });
+  const env = peerEnv(s3, work);
   const awsEp = ['--endpoint-url', s3.S3_ENDPOINT];
   const bucketUrl = `s3://${s3.S3_BUCKET}/${prefix}`;
 
@@ -88,7 +59,7 @@ async function main(): Promise<void> {
 
   const samples: Sample[] = [];
   const cleanupPrefix = async () => {
-    await mustRun(AWS, [...awsEp, 's3', 'rm', '--recursive', '--only-show-errors', `${bucketUrl}/`], { env: peerEnv });
+    await mustRun(AWS, [...awsEp, 's3', 'rm', '--recursive', '--only-show-errors', `${bucketUrl}/`], { env });
   };
   try {
     log(`writing ${fmtBytes(SIZE)} of random data to ${src}`);
@@ -109,12 +80,12 @@ async function main(): Promise<void> {
           fs.rmSync(out, { force: true });
           downFsync = await mustRun(process.execPath, [cli, 'download', '--fsync', ...cOpt, `/bench-${r}.bin`, out], { env: cliEnv(cfg) });
         } else if (tool === 'aws') {
-          up = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', src, `${bucketUrl}/aws-${r}/source.bin`], { env: peerEnv });
-          down = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', `${bucketUrl}/aws-${r}/source.bin`, out], { env: peerEnv });
+          up = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', src, `${bucketUrl}/aws-${r}/source.bin`], { env });
+          down = await mustRun(AWS, [...awsEp, 's3', 'cp', '--only-show-errors', `${bucketUrl}/aws-${r}/source.bin`, out], { env });
         } else {
-          up = await mustRun('rclone', ['copy', src, `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`], { env: peerEnv });
+          up = await mustRun('rclone', ['copy', src, `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`], { env });
           const d = path.join(dl, `rclone-${r}`);
-          down = await mustRun('rclone', ['copy', `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/source.bin`, d], { env: peerEnv });
+          down = await mustRun('rclone', ['copy', `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/source.bin`, d], { env });
           fs.renameSync(path.join(d, 'source.bin'), out);
           fs.rmdirSync(d);
         }
