@@ -100,6 +100,12 @@ export class ProgressBar {
     this.out.write(`${message} (${formatBytes(bytes)} in ${secs.toFixed(1)}s, ${formatBytes(rate)}/s)\n`);
   }
 
+  /** Erases the bar, so that lines can be printed before it is drawn again (or `finish` is called). */
+  clear(): void {
+    if (this.drawn) this.out.write('\r\x1b[K');
+    this.drawn = false;
+  }
+
   /** Leaves the bar's line so a following error message starts on its own line. */
   abandon(): void {
     if (this.drawn) this.out.write('\n');

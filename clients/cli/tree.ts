@@ -61,7 +61,7 @@ async function runTree<R>(
   } finally {
     stop.dispose();
   }
-  bar.abandon();
+  bar.clear();
   for (const s of r.skipped) ctx.io.stderr.write(`skipped ${s.path}: ${REASONS[s.reason]}\n`);
   for (const f of r.failed) ctx.io.stderr.write(`failed ${f.path || '.'}${f.kind === 'folder' ? '/' : ''}: ${f.code}: ${f.message}\n`);
   const moved = r.files.filter((f) => f.outcome !== 'unchanged').length;
