@@ -3,7 +3,7 @@
  * and running several files at once within one budget of parts in flight.
  */
 import { posix } from 'node:path';
-import { TesseraError, isAbortError } from './errors';
+import { TesseraError } from './errors';
 import { choosePartSize } from './hashing';
 import { PartBudget } from './part-budget';
 import { runPool } from './pool';
@@ -144,7 +144,7 @@ export async function runTreeFiles<T extends { size: number }>(
         release();
       }
     } catch (e) {
-      if (signal.aborted || (isAbortError(e) && opts.signal?.aborted)) throw e;
+      if (signal.aborted) throw e;
       onFailure(item, e);
     }
   }, opts.signal);
