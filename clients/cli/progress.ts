@@ -76,7 +76,8 @@ export class ProgressBar {
 
   constructor(private readonly out: ProgressStream) {}
 
-  readonly update = (p: TransferProgress): void => {
+  /** Draws `p`; `label` replaces the phase's name at the start of the line (e.g. a file count). */
+  readonly update = (p: TransferProgress & { label?: string }): void => {
     if (!this.out.isTTY) return;
     if (p.phase !== this.phase) {
       this.phase = p.phase;
@@ -86,7 +87,7 @@ export class ProgressBar {
     const rate = this.meter.sample(p.bytesDone, now);
     if (now - this.lastDraw < 100 && p.bytesDone < p.bytesTotal) return;
     this.lastDraw = now;
-    const label = p.phase === 'hash' ? 'hashing' : p.phase;
+    const label = p.label ?? (p.phase === 'hash' ? 'hashing' : p.phase);
     this.out.write(`\r${renderProgressLine({ label, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate }, (this.out.columns || 80) - 1)}\x1b[K`);
     this.drawn = true;
   };
@@ -97,6 +98,12 @@ export class ProgressBar {
     const rate = secs > 0 ? bytes / secs : 0;
     if (this.drawn) this.out.write('\r\x1b[K');
     this.out.write(`${message} (${formatBytes(bytes)} in ${secs.toFixed(1)}s, ${formatBytes(rate)}/s)\n`);
+  }
+
+  /** Erases the bar, so that lines can be printed before it is drawn again (or `finish` is called). */
+  clear(): void {
+    if (this.drawn) this.out.write('\r\x1b[K');
+    this.drawn = false;
   }
 
   /** Leaves the bar's line so a following error message starts on its own line. */

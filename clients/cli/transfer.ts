@@ -1,24 +1,27 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { stat } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
 import { remotePath } from './files';
 import { ProgressBar } from './progress';
+import { downloadFolder, isDirectory, uploadFolder } from './tree';
+import { DEFAULT_TREE_FILES } from '../sdk/tree';
 import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../sdk/download';
 import { DEFAULT_UPLOAD_CONCURRENCY } from '../sdk/upload';
 
-/** `upload` and `download`, with a progress bar on a TTY. */
+/** `upload` and `download` of a file or a folder tree (see ./tree), with a progress bar on a TTY. */
 export function registerTransferCommands(program: Command, ctx: CliContext): void {
   program
     .command('upload')
-    .description('upload a file (resumes an interrupted upload of the same content)')
-    .argument('<local>')
+    .description('upload a file, or a folder recursively (resumes an interrupted upload of the same content)')
+    .argument('<local>', 'file or folder')
     .argument('[remote]', 'remote path or folder (default: /<name>)')
-    .option('-c, --concurrency <n>', 'parts in flight', toInt, DEFAULT_UPLOAD_CONCURRENCY)
-    .action(async (local: string, remote: string | undefined, o: { concurrency: number }) => {
+    .option('-c, --concurrency <n>', 'parts in flight (per file)', toInt, DEFAULT_UPLOAD_CONCURRENCY)
+    .option('-j, --files <n>', 'files at once (folders)', toInt, DEFAULT_TREE_FILES)
+    .action(async (local: string, remote: string | undefined, o: { concurrency: number; files: number }) => {
       const client = await ctx.client();
       const localPath = resolve(ctx.io.cwd, local);
+      if (await isDirectory(localPath)) return uploadFolder(ctx, client, local, remote, o);
       let target = remotePath(remote ?? '/');
       if (target.endsWith('/') || (await client.fileByPath(target))?.isFolder) target = posix.join(target, basename(localPath));
       const bar = new ProgressBar(ctx.io.stderr);
@@ -38,15 +41,17 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
 
   program
     .command('download')
-    .description('download a file (resumes an interrupted download)')
-    .argument('<remote>')
+    .description('download a file, or a folder recursively (resumes an interrupted download)')
+    .argument('<remote>', 'file or folder')
     .argument('[local]', 'local path or folder (default: ./<name>)')
-    .option('-c, --concurrency <n>', 'parts in flight', toInt, DEFAULT_DOWNLOAD_CONCURRENCY)
+    .option('-c, --concurrency <n>', 'parts in flight (per file)', toInt, DEFAULT_DOWNLOAD_CONCURRENCY)
+    .option('-j, --files <n>', 'files at once (folders)', toInt, DEFAULT_TREE_FILES)
     .option('--fsync', 'flush the file to disk before it takes its name, so a power cut right after cannot leave it incomplete (slower where the disk is slower than the network)')
     .option('--no-fsync', 'leave flushing to the operating system (the default, as aws-cli and rclone do)')
-    .action(async (remote: string, local: string | undefined, o: { concurrency: number; fsync?: boolean }) => {
+    .action(async (remote: string, local: string | undefined, o: { concurrency: number; files: number; fsync?: boolean }) => {
       const client = await ctx.client();
       const source = remotePath(remote);
+      if (source === '/' || (await client.fileByPath(source.replace(/(.)\/+$/, '$1')))?.isFolder) return downloadFolder(ctx, client, remote, local, o);
       let localPath = resolve(ctx.io.cwd, local ?? posix.basename(source));
       if ((local ?? '').endsWith('/') || (await isDirectory(localPath))) localPath = join(localPath, posix.basename(source));
       const bar = new ProgressBar(ctx.io.stderr);
@@ -68,8 +73,4 @@ function toInt(v: string): number {
   const n = Number.parseInt(v, 10);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('not a positive integer');
   return n;
-}
-
-async function isDirectory(p: string): Promise<boolean> {
-  return (await stat(p).catch(() => null))?.isDirectory() ?? false;
 }

@@ -3,6 +3,8 @@ import { downloadFile, type DownloadOptions, type DownloadResult } from './downl
 import { TesseraError } from './errors';
 import { GraphQLTransport, type TransportOptions } from './graphql';
 import * as ops from './operations';
+import { downloadTree, type DownloadTreeOptions, type DownloadTreeResult } from './tree-download';
+import { uploadTree, type UploadTreeOptions, type UploadTreeResult } from './tree-upload';
 import { uploadFile, type UploadOptions, type UploadResult } from './upload';
 import type { AuthPayload, DeviceInfo, FileConnection, FileInfo, RevisionInfo, SharedItem, ShareInfo, UploadPlan, User } from './types';
 
@@ -184,6 +186,16 @@ export class TesseraClient {
   /** Downloads a file with verified ranged GETs (resumable); see ./download. */
   download(remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
     return downloadFile(this.api, remotePath, localPath, opts);
+  }
+
+  /** Uploads a local folder tree to a remote folder, several files at once; see ./tree-upload. */
+  uploadTree(localDir: string, remoteDir: string, opts: UploadTreeOptions = {}): Promise<UploadTreeResult> {
+    return uploadTree(this, localDir, remoteDir, opts);
+  }
+
+  /** Downloads a remote folder tree to a local folder, skipping files that already match; see ./tree-download. */
+  downloadTree(remoteDir: string, localDir: string, opts: DownloadTreeOptions = {}): Promise<DownloadTreeResult> {
+    return downloadTree(this, remoteDir, localDir, opts);
   }
 
   private async requireFile(path: string): Promise<FileInfo> {

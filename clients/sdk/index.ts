@@ -8,6 +8,11 @@ export {
 } from './hashing';
 export { uploadFile, type UploadOptions, type UploadResult } from './upload';
 export { downloadFile, PARTIAL_SUFFIX, type DownloadOptions, type DownloadResult } from './download';
+export {
+  DEFAULT_TREE_FILES, type TreeOptions, type TreeProgress, type TreeResult, type TreeFileResult, type TreeSkipped, type TreeFailure,
+} from './tree';
+export { uploadTree, type UploadTreeOptions, type UploadTreeResult } from './tree-upload';
+export { downloadTree, type DownloadTreeOptions, type DownloadTreeResult } from './tree-download';
 export { watchChanges, changesPage, latestCursor, type ChangeInfo, type ChangeKind, type ChangePage, type WatchOptions } from './changes';
 export { withRetry, type RetryOptions } from './retry';
 export type { TransferProgress, ProgressCallback } from './progress';

@@ -1,0 +1,43 @@
+/** Lists a remote folder tree through listFolder's paging, a few folders at a time. */
+import type { TesseraClient } from './client';
+import { runPool } from './pool';
+import type { FileInfo } from './types';
+
+export interface RemoteEntry {
+  /** Relative to the root, '/'-separated ('' is the root folder). */
+  rel: string;
+  file: FileInfo;
+}
+
+export interface RemoteTree {
+  /** Parents before children (the root is not listed). */
+  folders: RemoteEntry[];
+  files: RemoteEntry[];
+}
+
+/** Folders listed at once. */
+const LISTINGS_AT_ONCE = 4;
+
+/** Every folder and file under `root`. Rejects as listFolder does (NOT_FOUND for a missing root). */
+export async function listRemoteTree(client: TesseraClient, root: string, signal?: AbortSignal): Promise<RemoteTree> {
+  const tree: RemoteTree = { folders: [], files: [] };
+  let level: { rel: string; path: string }[] = [{ rel: '', path: root }];
+  while (level.length > 0) {
+    const next: { rel: string; path: string }[] = [];
+    const listed: RemoteEntry[][] = new Array(level.length);
+    await runPool(level.map((f, i) => ({ ...f, i })), LISTINGS_AT_ONCE, async (folder) => {
+      const children = await client.listFolder(folder.path, { pageSize: 1000 });
+      listed[folder.i] = children.map((file) => ({ rel: folder.rel ? `${folder.rel}/${file.name}` : file.name, file }));
+    }, signal);
+    for (const entry of listed.flat()) {
+      if (entry.file.isFolder) {
+        tree.folders.push(entry);
+        next.push({ rel: entry.rel, path: entry.file.path });
+      } else {
+        tree.files.push(entry);
+      }
+    }
+    level = next;
+  }
+  return tree;
+}

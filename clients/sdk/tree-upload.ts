@@ -1,0 +1,91 @@
+/**
+ * Uploads a local folder tree: walks it (./local-tree), lists what the remote folder holds,
+ * creates the folders that no file creates (empty ones), then uploads several files at once,
+ * each with the single-file upload (hashing, dedup, resume, unchanged parts copied in the
+ * store). A file whose content the remote path already has completes at once by dedup and is
+ * reported "unchanged"; no bytes move.
+ */
+import { stat } from 'node:fs/promises';
+import type { TesseraClient } from './client';
+import { TesseraError, isTesseraError } from './errors';
+import { walkLocalTree, type LocalFile } from './local-tree';
+import { runPool } from './pool';
+import { listRemoteTree, type RemoteTree } from './remote-tree';
+import { DEFAULT_TREE_FILES, TreeTally, failureOf, remoteFolder, remoteJoin, runTreeFiles, type TreeOptions, type TreeResult } from './tree';
+import { DEFAULT_UPLOAD_CONCURRENCY, type UploadResult } from './upload';
+import type { FileInfo } from './types';
+
+export type UploadTreeOptions = TreeOptions;
+export type UploadTreeResult = TreeResult<UploadResult>;
+
+/**
+ * Uploads the folder `localDir` so that `remoteDir` holds its tree (created if missing, merged
+ * into if it exists; remote files not in the tree are left alone). Resolves with what happened
+ * to each file, also when some failed (their TesseraError code, e.g. CONFLICT where a folder
+ * stands, BAD_USER_INPUT for a name the server refuses). Rejects when `localDir` is not a
+ * readable folder, when `remoteDir` is a file (CONFLICT), or with the signal's reason.
+ */
+export async function uploadTree(client: TesseraClient, localDir: string, remoteDir: string, opts: UploadTreeOptions = {}): Promise<UploadTreeResult> {
+  const { signal } = opts;
+  const root = remoteFolder(remoteDir);
+  if (!(await stat(localDir)).isDirectory()) throw new TesseraError('BAD_USER_INPUT', `${localDir} is not a folder`);
+  const [local, remote] = await Promise.all([walkLocalTree(localDir, signal), remoteTreeOrEmpty(client, root, signal)]);
+  const existing = new Map<string, FileInfo>([...remote.folders, ...remote.files].map((e) => [e.file.path, e.file]));
+  if (remote.root) existing.set(root, remote.root);
+
+  const result: UploadTreeResult = {
+    files: [], skipped: local.skipped, failed: [...local.failed], foldersCreated: 0, bytes: 0,
+    bytesTotal: local.files.reduce((n, f) => n + f.size, 0),
+  };
+  const toCreate = local.folders.filter((f) => f.empty && remoteJoin(root, f.rel) !== '/' && !existing.get(remoteJoin(root, f.rel))?.isFolder);
+  await runPool(toCreate, opts.files ?? DEFAULT_TREE_FILES, async (folder) => {
+    try {
+      await client.createFolder(remoteJoin(root, folder.rel));
+      result.foldersCreated++;
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      result.failed.push(failureOf(folder.rel, 'folder', e));
+    }
+  }, signal);
+
+  const tally = new TreeTally(result.bytesTotal, local.files.length, opts.onProgress);
+  tally.report();
+  await runTreeFiles(local.files, {
+    files: opts.files ?? DEFAULT_TREE_FILES,
+    concurrency: opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+    signal,
+  }, async (file: LocalFile, concurrency, fileSignal) => {
+    const remotePath = remoteJoin(root, file.rel);
+    const r = await client.upload(file.path, remotePath, {
+      concurrency,
+      signal: fileSignal,
+      onProgress: (p) => p.phase === 'upload' && tally.file(file.rel, p.bytesDone),
+    });
+    const before = existing.get(r.file.path);
+    const unchanged = r.deduplicated && !!before && !before.isFolder && before.contentHash === r.file.contentHash && before.revision === r.file.revision;
+    result.files.push({
+      path: file.rel, localPath: file.path, remotePath: r.file.path, size: Number(r.file.size),
+      outcome: unchanged ? 'unchanged' : 'uploaded', bytes: r.bytesSent, result: r,
+    });
+    result.bytes += r.bytesSent;
+    tally.finish(file.rel, Number(r.file.size));
+  }, (file, e) => {
+    result.failed.push(failureOf(file.rel, 'file', e));
+    tally.finish(file.rel);
+  });
+  return result;
+}
+
+/** The remote tree under `root` and the root folder (null for "/"), empty if there is no folder there yet; CONFLICT if `root` is a file. */
+async function remoteTreeOrEmpty(client: TesseraClient, root: string, signal?: AbortSignal): Promise<RemoteTree & { root: FileInfo | null }> {
+  const none = { folders: [], files: [], root: null };
+  const node = root === '/' ? null : await client.fileByPath(root);
+  if (root !== '/' && !node) return none;
+  if (node && !node.isFolder) throw new TesseraError('CONFLICT', `${root} is a file, not a folder`);
+  try {
+    return { ...(await listRemoteTree(client, root, signal)), root: node };
+  } catch (e) {
+    if (isTesseraError(e, 'NOT_FOUND')) return none;
+    throw e;
+  }
+}
