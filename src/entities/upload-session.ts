@@ -21,7 +21,10 @@ export class UploadSession {
   @Column({ type: 'varchar', length: 255, nullable: true }) mimeType: string | null;
   @Column({ type: 'varchar', length: 16 }) status: UploadStatus;
   @Column({ type: 'varchar', length: 1024 }) storageKey: string;
+  /** The store's multipart upload id (null for a one-PUT session, and for one completed at once by dedup). */
   @Column({ type: 'varchar', length: 1024, nullable: true }) storageUploadId: string | null;
+  /** The object arrives in one presigned PUT to `storageKey` (a one-part file on a store with `features.presignPut`). */
+  @Column({ type: 'boolean', default: false }) singlePut: boolean;
   @Column({ type: 'int', nullable: true }) baseRevision: number | null;
   @Column({ type: 'varchar', length: 36, nullable: true }) fileId: string | null;
   @Column({ type: 'datetime' }) expiresAt: Date;

@@ -102,12 +102,14 @@ export class UploadService {
 
     const sessionId = crypto.randomUUID();
     const storageKey = `u/${ownerId}/${sessionId}`;
-    const storageUploadId = await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: plan.partSize });
+    // a one-part file goes to the store in one PUT where the store can take one (no multipart upload to create, list and complete)
+    const singlePut = plan.partCount === 1 && this.storage.features.presignPut;
+    const storageUploadId = singlePut ? null : await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: plan.partSize });
     try {
       const session = await transaction(this.ds, async (m) => {
         const s = m.create(UploadSession, {
           id: sessionId, ownerId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
-          contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId,
+          contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId, singlePut,
           baseRevision: input.baseRevision ?? null, fileId: null, expiresAt: new Date(Date.now() + this.settings.sessionTtl * 1000),
         });
         await m.insert(UploadSession, s);
@@ -119,7 +121,7 @@ export class UploadService {
       });
       return this.view(session, null, true);
     } catch (e) {
-      await this.storage.abortMultipartUpload(storageKey, storageUploadId).catch(() => undefined);
+      if (storageUploadId) await this.storage.abortMultipartUpload(storageKey, storageUploadId).catch(() => undefined);
       throw e;
     }
   }
@@ -178,7 +180,7 @@ export class UploadService {
     if (numbers.length > MAX_COPY_PARTS) throw badInput(`at most ${MAX_COPY_PARTS} parts per call`);
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     if (parts.length !== numbers.length) throw badInput('unknown part number');
-    const todo = parts.filter((p) => p.status !== 'VERIFIED');
+    const todo = session.singlePut ? [] : parts.filter((p) => p.status !== 'VERIFIED'); // one PUT: nothing to copy into
     const source = todo.length ? await this.copySource(session, todo.map((p) => p.partNumber - 1)) : null;
     const copied: UploadPart[] = [];
     const copyOne = async (p: UploadPart) => {
@@ -274,6 +276,7 @@ export class UploadService {
       throw new AppError('PRECONDITION_FAILED', `${missing.length} part(s) missing or not as declared`, { missingParts: missing.slice(0, 1000) });
     }
     for (const p of parts) Object.assign(p, { etag: stored.get(p.partNumber)!.etag, status: 'VERIFIED' });
+    if (session.singlePut) return; // the object is there, of the part's (= the file's) size
     let object: { size: number } | null = null;
     try {
       object = await this.storage.completeMultipartUpload(session.storageKey, session.storageUploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag! })));
@@ -306,6 +309,7 @@ export class UploadService {
   }
 
   private async abortOnStore(session: UploadSession): Promise<void> {
+    if (session.singlePut) return this.storage.delete(session.storageKey);
     if (!session.storageUploadId) return;
     try {
       await this.storage.abortMultipartUpload(session.storageKey, session.storageUploadId);
@@ -414,9 +418,10 @@ export class UploadService {
   }
 
   private async presign(session: UploadSession, part: UploadPart): Promise<PresignedPart> {
-    const req = await this.storage.presignUploadPart(session.storageKey, session.storageUploadId!, part.partNumber, {
-      size: part.size, checksums: { sha256: part.sha256, md5: part.md5 ?? undefined }, expiresIn: this.settings.partUrlTtl,
-    });
+    const checksums = { sha256: part.sha256, md5: part.md5 ?? undefined };
+    const req = session.singlePut
+      ? await this.storage.presignPut(session.storageKey, { size: part.size, checksums, contentType: session.mimeType ?? undefined, expiresIn: this.settings.partUrlTtl })
+      : await this.storage.presignUploadPart(session.storageKey, session.storageUploadId!, part.partNumber, { size: part.size, checksums, expiresIn: this.settings.partUrlTtl });
     return {
       url: req.url, method: req.method, urlExpiresAt: req.expiresAt,
       headers: Object.entries(req.headers).map(([name, value]) => ({ name, value })),
@@ -441,6 +446,14 @@ export class UploadService {
   private async listStored(session: UploadSession, opts: { nullIfGone: true }): Promise<Map<number, UploadedPart> | null>;
   private async listStored(session: UploadSession, opts: { nullIfGone?: boolean; from?: number; to?: number } = {}): Promise<Map<number, UploadedPart> | null> {
     const out = new Map<number, UploadedPart>();
+    if (session.singlePut) {
+      const object = await this.storage.head(session.storageKey).catch((e) => {
+        if (isStorageError(e, 'NOT_FOUND')) return null;
+        throw e;
+      });
+      if (object) out.set(1, { partNumber: 1, etag: object.etag ?? '', size: object.size });
+      return out;
+    }
     if (!session.storageUploadId) return out;
     let marker = opts.from && opts.from > 1 ? opts.from - 1 : undefined;
     try {

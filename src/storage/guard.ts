@@ -37,6 +37,9 @@ export class GuardedStorageAdapter implements StorageAdapter {
   get checksum() {
     return this.inner.checksum;
   }
+  get features() {
+    return this.inner.features;
+  }
 
   async createMultipartUpload(...[key, opts]: Parameters<StorageAdapter['createMultipartUpload']>) {
     return this.inner.createMultipartUpload(normaliseKey(key), opts);
@@ -44,6 +47,10 @@ export class GuardedStorageAdapter implements StorageAdapter {
 
   async presignUploadPart(...[key, uploadId, partNumber, opts]: Parameters<StorageAdapter['presignUploadPart']>) {
     return this.inner.presignUploadPart(normaliseKey(key), uploadId, partNumber, opts);
+  }
+
+  async presignPut(...[key, opts]: Parameters<StorageAdapter['presignPut']>) {
+    return this.inner.presignPut(normaliseKey(key), opts);
   }
 
   async listParts(...[key, uploadId, opts]: Parameters<StorageAdapter['listParts']>) {

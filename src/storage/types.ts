@@ -69,11 +69,18 @@ export interface MultipartUploadInfo {
   initiated: Date;
 }
 
+/** Optional capabilities (as rclone's fs/features.go): what an adapter lacks, it refuses with NOT_SUPPORTED. */
+export interface StorageFeatures {
+  /** `presignPut` works: a small object can arrive in one PUT instead of a multipart upload. */
+  presignPut: boolean;
+}
+
 export interface StorageAdapter {
   /** 'local' | 's3' | 'gcs' */
   readonly name: string;
   readonly limits: StorageLimits;
   readonly checksum: PartChecksum;
+  readonly features: StorageFeatures;
 
   /**
    * Starts a multipart upload; returns its upload id. `partSize`, when the caller knows it,
@@ -95,6 +102,13 @@ export interface StorageAdapter {
     opts: { size: number; checksums: PartChecksums; expiresIn: number },
   ): Promise<PresignedRequest>;
 
+  /**
+   * A URL (+ headers) that writes the whole object `key` in one PUT of `size` bytes (at most
+   * `limits.minPartSize`), replacing what is there; its checksum is bound as in
+   * presignUploadPart. `head` then reports it with the ETag the PUT answered. NOT_SUPPORTED
+   * unless `features.presignPut`.
+   */
+  presignPut(key: string, opts: { size: number; checksums: PartChecksums; contentType?: string; expiresIn: number }): Promise<PresignedRequest>;
   /** One page of uploaded parts, ascending by part number. NO_SUCH_UPLOAD if unknown/aborted. */
   listParts(key: string, uploadId: string, opts?: { marker?: number; maxParts?: number }): Promise<ListPartsPage>;
 

@@ -351,6 +351,46 @@ export function describeStorageAdapter(name: string, factory: () => Promise<Adap
       await abort(key, uploadId);
     }, 60_000);
 
+    it('presignPut: one PUT writes the whole object (head reports its size and the PUT\'s ETag), or NOT_SUPPORTED', async () => {
+      const key = newKey('single-put.bin');
+      const bytes = randomBytes(3000);
+      const presign = () => adapter.presignPut(key, { size: bytes.length, checksums: checksumsOf(bytes), contentType: 'text/plain', expiresIn: 600 });
+      if (!adapter.features.presignPut) {
+        await expectCode(presign(), 'NOT_SUPPORTED');
+        return;
+      }
+      const res = await send(await presign(), bytes);
+      await res.arrayBuffer();
+      expect(res.status).toBe(200);
+      const info = await adapter.head(key);
+      expect(info.size).toBe(bytes.length);
+      expect(info.etag).toBe(unquote(res.headers.get('etag')!));
+      expect(await readAll(await adapter.getStream(key))).toEqual(bytes);
+      // a second PUT replaces the object
+      const again = randomBytes(10);
+      const res2 = await send(await adapter.presignPut(key, { size: again.length, checksums: checksumsOf(again), contentType: 'text/plain', expiresIn: 600 }), again);
+      await res2.arrayBuffer();
+      expect(res2.status).toBe(200);
+      expect((await adapter.head(key)).size).toBe(10);
+      await expectCode(adapter.presignPut(key, { size: adapter.limits.minPartSize + 1, checksums: checksumsOf(again), expiresIn: 600 }), 'INVALID_PART');
+    }, 60_000);
+
+    it('presignPut: bytes that do not match the bound checksum are refused and nothing is written', async () => {
+      if (!adapter.features.presignPut || adapter.checksum === 'NONE') {
+        console.log(`skipped: ${name} has no single PUT with a bound checksum (features.presignPut ${adapter.features.presignPut})`);
+        return;
+      }
+      const key = newKey('single-put-bad.bin');
+      const promised = randomBytes(256);
+      const sent = Buffer.from(promised);
+      sent[7] ^= 0xff;
+      const res = await send(await adapter.presignPut(key, { size: promised.length, checksums: checksumsOf(promised), expiresIn: 600 }), sent);
+      await res.arrayBuffer();
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      await expectCode(adapter.head(key), 'NOT_FOUND');
+    }, 60_000);
+
     it('rejects key traversal with INVALID_KEY', async () => {
       const bad = ['../x', `${prefix}/../x`, '/abs', 'a//b', 'a/./b', 'a\u0000b', 'a\nb', 'a\u007fb', 'a\\b', ''];
       for (const key of bad) {

@@ -64,6 +64,7 @@ export class GcsStorageAdapter implements StorageAdapter {
   readonly name = 'gcs';
   readonly limits = LIMITS;
   readonly checksum = 'MD5' as const;
+  readonly features = { presignPut: false };
 
   private readonly storage: Storage;
   private readonly bucket: Bucket;
@@ -91,6 +92,11 @@ export class GcsStorageAdapter implements StorageAdapter {
 
   createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string> {
     return translating(() => this.xml.initiate(this.prefix + key, opts?.contentType));
+  }
+
+  /** NOT_SUPPORTED (not built yet for GCS): small objects take a one-part multipart upload. */
+  async presignPut(): Promise<PresignedRequest> {
+    throw new StorageError('NOT_SUPPORTED', 'gcs: no single-request PUT; use a one-part multipart upload');
   }
 
   async presignUploadPart(

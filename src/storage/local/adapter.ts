@@ -44,6 +44,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export class LocalStorageAdapter implements StorageAdapter {
   readonly name = 'local';
   readonly checksum = 'SHA256' as const;
+  readonly features = { presignPut: false };
   readonly limits: StorageLimits;
   readonly root: string;
   readonly urlPrefix: string;
@@ -73,6 +74,11 @@ export class LocalStorageAdapter implements StorageAdapter {
       this.staging.create({ key, uploadId, contentType: opts?.contentType, initiated: new Date().toISOString(), partSize }),
     );
     return uploadId;
+  }
+
+  /** NOT_SUPPORTED: parts are written in place, a one-part upload costs no more than a PUT. */
+  async presignPut(): Promise<PresignedRequest> {
+    throw new StorageError('NOT_SUPPORTED', 'local: no single-request PUT; use a one-part multipart upload');
   }
 
   async presignUploadPart(

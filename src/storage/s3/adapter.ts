@@ -46,7 +46,7 @@ import type {
 } from '../types';
 import { translateS3Error, type S3ErrorContext } from './errors';
 import { createS3Client, type S3Options } from './options';
-import { presignObjectGet, presignPartPut, rangeHeader, type PresignTarget } from './presign';
+import { presignObjectGet, presignObjectPut, presignPartPut, rangeHeader, type PresignTarget } from './presign';
 
 const MiB = 1024 * 1024;
 
@@ -68,6 +68,7 @@ export class S3StorageAdapter implements StorageAdapter {
   readonly name = 's3';
   readonly limits = S3_LIMITS;
   readonly checksum: PartChecksum = 'MD5';
+  readonly features = { presignPut: true };
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -86,6 +87,11 @@ export class S3StorageAdapter implements StorageAdapter {
     })));
     if (!out.UploadId) throw new StorageError('INTERNAL', 's3: CreateMultipartUpload returned no UploadId');
     return out.UploadId;
+  }
+
+  async presignPut(key: string, opts: { size: number; checksums: PartChecksums; contentType?: string; expiresIn: number }): Promise<PresignedRequest> {
+    if (opts.size > this.limits.minPartSize) throw new StorageError('INVALID_PART', `s3: a single PUT takes at most ${this.limits.minPartSize} bytes`);
+    return presignObjectPut(this.target(key), { md5: opts.checksums.md5, contentType: opts.contentType, expiresIn: opts.expiresIn });
   }
 
   async presignUploadPart(

@@ -1,4 +1,4 @@
-import { GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ByteRange, PresignedRequest } from '../types';
 
@@ -31,6 +31,15 @@ export async function presignPartPut(
     PartNumber: partNumber,
     ContentMD5: headers['Content-MD5'],
   });
+  return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
+}
+
+/** A whole-object PUT; `md5` and `contentType` are bound as signed headers the client must send. */
+export async function presignObjectPut(t: PresignTarget, opts: { md5?: string; contentType?: string; expiresIn: number }): Promise<PresignedRequest> {
+  const headers: Record<string, string> = {};
+  if (opts.md5) headers['Content-MD5'] = Buffer.from(opts.md5, 'hex').toString('base64');
+  if (opts.contentType) headers['Content-Type'] = opts.contentType;
+  const command = new PutObjectCommand({ Bucket: t.bucket, Key: t.key, ContentMD5: headers['Content-MD5'], ContentType: opts.contentType });
   return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
 }
 
