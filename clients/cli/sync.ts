@@ -3,13 +3,15 @@ import { resolve } from 'node:path';
 import { isAbortError } from '../sdk/errors';
 import { describeOutcome } from '../sync/describe';
 import { SyncEngine } from '../sync/engine';
+import type { SyncHalted } from '../sync/halt';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
 
 /**
  * `sync <folder> [--remote /path] [--once]`: keeps a folder identical to a remote folder
  * (state in <folder>/.tessera). `--once` runs one full cycle and exits (1 if an action failed);
- * otherwise it watches both sides until Ctrl-C / SIGTERM. One line per action.
+ * otherwise it watches both sides until Ctrl-C / SIGTERM, or until going on would destroy data
+ * (the folder deleted, the remote folder moved: exit 1 with the reason). One line per action.
  */
 export function registerSyncCommands(program: Command, ctx: CliContext): void {
   program
@@ -21,8 +23,10 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
     .action(async (folder: string, o: { remote: string; once?: boolean }) => {
       const client = await ctx.client();
       const print = (line: string | null) => { if (line) ctx.io.stdout.write(line + '\n'); };
+      let haltedWith: (e: SyncHalted) => void = () => undefined;
       const engine = await SyncEngine.open({
         client, folder: resolve(ctx.io.cwd, folder), remoteRoot: o.remote,
+        onHalt: (e) => haltedWith(e),
         onOutcome: (out) => print(describeOutcome(out)),
         onError: (e) => ctx.io.stderr.write(`sync: ${(e as { code?: string }).code ?? 'ERROR'}: ${e.message}\n`),
       });
@@ -37,7 +41,11 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
         try {
           engine.start();
           ctx.io.stderr.write(`syncing ${engine.folder} <-> ${engine.remoteRoot} (Ctrl-C to stop)\n`);
-          await new Promise<void>((r) => stop.signal.addEventListener('abort', () => r(), { once: true }));
+          const halted = await new Promise<SyncHalted | null>((r) => {
+            stop.signal.addEventListener('abort', () => r(null), { once: true });
+            haltedWith = r;
+          });
+          if (halted) throw halted;
         } catch (e) {
           if (!isAbortError(e)) throw e;
         } finally {

@@ -1,14 +1,15 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TesseraClient } from '../sdk/client';
 import { TesseraError, isAbortError } from '../sdk/errors';
 import { ContentHasher } from './content-hash';
+import { SyncHalted, checkLocalRoot, folderIdentity } from './halt';
 import type { SyncedEntry, Tree } from './entries';
 import { isReset, type ChangeSource } from './feed';
 import { Executor, type ActionOutcome } from './executor';
 import { IgnoreMatcher } from './ignore';
 import { keepIgnoredContent, loadIgnoreRules, withoutIgnored } from './ignored-content';
 import { rescanLocal, scanLocal, type ScanFs, type ScanProblem, type ScanResult } from './local-tree';
-import { normaliseRoot, toRemote } from './paths';
+import { STATE_DIR, normaliseRoot, toRemote } from './paths';
 import { planSync } from './planner';
 import { RemoteTree } from './remote-tree';
 import { StateDb } from './state-db';
@@ -28,6 +29,8 @@ export interface SyncEngineOptions {
   onOutcome?: (o: ActionOutcome) => void;
   /** Called for errors outside an action (a failed cycle, the watcher, the feed); the engine keeps going. */
   onError?: (e: Error) => void;
+  /** Called when a running engine stopped itself because going on would destroy data (see SyncHalted). */
+  onHalt?: (e: SyncHalted) => void;
   /** Wait this long after a wake-up before a cycle (default 30 ms). */
   debounceMs?: number;
   /** Full rescan at least this often when running (default 60 s); in between, cycles look only at the paths the watcher reported. */
@@ -65,8 +68,10 @@ const MAX_DIRTY = 1_000;
  * whole folder on the first cycle, every `rescanMs`, after a watcher error or an event without
  * a name, when more than 1,000 paths changed, and when the ignore rules changed. Per-path failures are in
  * the report and retried next cycle; `runOnce` rejects only when the server cannot be read
- * (e.g. NETWORK, UNAUTHENTICATED) or the folder belongs to another account or remote root
- * (BAD_USER_INPUT).
+ * (e.g. NETWORK, UNAUTHENTICATED), the folder belongs to another account or remote root
+ * (BAD_USER_INPUT), or with SyncHalted when the local folder was deleted or replaced, or the
+ * remote folder moved or deleted (nothing is changed on either side then; a started engine
+ * stops and calls `onHalt`).
  */
 export class SyncEngine {
   private stopping: AbortController | null = null;
@@ -90,6 +95,8 @@ export class SyncEngine {
     readonly folder: string,
     readonly remoteRoot: string,
     readonly deviceName: string,
+    /** The local folder's identity when the engine opened (see checkLocalRoot). */
+    private readonly folderId: string,
   ) {}
 
   /** Opens (or initialises) the folder's state and checks it belongs to this account and remote root. */
@@ -100,19 +107,24 @@ export class SyncEngine {
     const me = await client.me();
     const deviceName = opts.deviceName ?? (await client.devices()).find((d) => d.current)?.name ?? 'device';
     const db = new StateDb(folder);
+    let rootId: string | null;
+    let folderId: string;
     try {
-      for (const [key, value] of [['userId', me.id], ['remoteRoot', remoteRoot], ['server', client.server]] as const) {
+      const binding = [['userId', me.id], ['remoteRoot', remoteRoot], ['server', client.server]] as const;
+      for (const [key, value] of binding) {
         const stored = db.get(key);
-        if (stored === null) db.set(key, value);
-        else if (stored !== value) throw new TesseraError('BAD_USER_INPUT', `${folder} is synced with ${key} ${stored}, not ${value}`);
+        if (stored !== null && stored !== value) throw new TesseraError('BAD_USER_INPUT', `${folder} is synced with ${key} ${stored}, not ${value}`);
       }
-      if (remoteRoot !== '/' && !(await client.fileByPath(remoteRoot))) await client.createFolder(remoteRoot);
+      rootId = await remoteRootId(client, db, remoteRoot);
+      // bound only once the remote root is known to be usable
+      for (const [key, value] of binding) if (db.get(key) === null) db.set(key, value);
+      folderId = (await folderIdentity(folder))!;
     } catch (e) {
       db.close();
       throw e;
     }
     const feed: ChangeSource = opts.feed ?? client;
-    return new SyncEngine(opts, db, new RemoteTree(client, feed, db, remoteRoot, me.id), new ContentHasher(client), feed, folder, remoteRoot, deviceName);
+    return new SyncEngine(opts, db, new RemoteTree(client, feed, db, remoteRoot, me.id, rootId), new ContentHasher(client), feed, folder, remoteRoot, deviceName, folderId);
   }
 
   /** One full cycle (waits for a cycle already running, then runs a fresh one). */
@@ -174,7 +186,7 @@ export class SyncEngine {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.again = false;
-      this.runOnce().catch((e) => this.report(e)).finally(() => {
+      this.runOnce().catch((e) => (e instanceof SyncHalted ? this.halt(e) : this.report(e))).finally(() => {
         if (this.again) this.schedule();
       });
     }, this.opts.debounceMs ?? 30);
@@ -233,6 +245,8 @@ export class SyncEngine {
       const planned = planSync(local, remote, synced, { deviceName: this.deviceName, now: new Date() });
       const plan = await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher);
       if (plan.length === 0) break;
+      // a folder deleted under a running engine scans as "everything deleted": never act on that
+      await checkLocalRoot(this.folder, this.folderId, join(this.folder, STATE_DIR, 'state.db'));
       const outcomes = await executor.run(plan);
       touched = outcomes.flatMap(({ action: a }) => [a.path, ...('from' in a ? [a.from] : []), ...('copyPath' in a ? [a.copyPath] : [])]);
       report.outcomes.push(...outcomes);
@@ -274,6 +288,11 @@ export class SyncEngine {
     }
   }
 
+  /** Stops a started engine for good (see SyncHalted) and tells `onHalt`. */
+  private halt(e: SyncHalted): void {
+    void this.stop().then(() => this.opts.onHalt?.(e));
+  }
+
   private report(e: unknown): void {
     this.opts.onError?.(e instanceof Error ? e : new Error(String(e)));
   }
@@ -282,4 +301,22 @@ export class SyncEngine {
   remotePathOf(rel: string): string {
     return toRemote(this.remoteRoot, rel);
   }
+}
+
+/**
+ * The remote root's file id (null for "/"), created on first use. A folder synced before
+ * remembers it: if the root now is another folder or none, it was moved or deleted while the
+ * engine was not running, and REMOTE_ROOT_GONE stops the engine before it deletes local files.
+ */
+async function remoteRootId(client: TesseraClient, db: StateDb, root: string): Promise<string | null> {
+  if (root === '/') return null;
+  const known = db.get('remoteRootId');
+  let node = await client.fileByPath(root);
+  if (known !== null && node?.id !== known) {
+    throw new SyncHalted('REMOTE_ROOT_GONE', `the remote folder ${root} was moved or deleted since the last sync (move it back, or sync another local folder with it)`);
+  }
+  node ??= await client.createFolder(root);
+  if (!node.isFolder) throw new TesseraError('BAD_USER_INPUT', `${root} is a file, not a folder`);
+  if (known === null) db.set('remoteRootId', node.id);
+  return node.id;
 }

@@ -3,6 +3,7 @@ import type { FileInfo } from '../sdk/types';
 import type { RemoteEntry, Tree } from './entries';
 import { isReset, type ChangeInfo, type ChangeSource } from './feed';
 import { isIgnoredPath, isInside, toRelative } from './paths';
+import { SyncHalted } from './halt';
 import type { StateDb } from './state-db';
 
 const PAGE = 500;
@@ -17,6 +18,8 @@ export interface RemoteRefresh { relisted: boolean; changes: number }
  * re-lists. Changes to files owned by others (shared with this user) are ignored. Since a
  * change carries the file as it is now, applying them in order converges on the current tree.
  * Errors from the server (other than RESET) are thrown; the tree keeps what was applied.
+ * A change that moves or deletes the root folder itself throws SyncHalted (REMOTE_ROOT_GONE)
+ * before its page is applied: the files under it did not go away.
  */
 export class RemoteTree {
   readonly entries: Tree<RemoteEntry>;
@@ -28,6 +31,8 @@ export class RemoteTree {
     private readonly db: StateDb,
     private readonly root: string,
     private readonly userId: string,
+    /** The root folder's file id (null for "/", which cannot move). */
+    private readonly rootId: string | null = null,
   ) {
     this.entries = db.loadRemote();
     for (const [p, e] of this.entries) this.byId.set(e.fileId, p);
@@ -49,6 +54,7 @@ export class RemoteTree {
         if (isReset(e)) return this.relist();
         throw e;
       }
+      for (const c of page.changes) this.checkRoot(c);
       const edits = new Map<string, RemoteEntry | null>();
       for (const c of page.changes) this.apply(c, edits);
       this.db.updateRemote(edits, page.cursor);
@@ -76,6 +82,9 @@ export class RemoteTree {
 
   private async relist(): Promise<RemoteRefresh> {
     const cursor = await this.feed.latestCursor();
+    if (this.rootId !== null && (await this.client.fileByPath(this.root))?.id !== this.rootId) {
+      throw new SyncHalted('REMOTE_ROOT_GONE', `the remote folder ${this.root} was moved or deleted: sync stopped, no local file was touched`);
+    }
     const tree: Tree<RemoteEntry> = new Map();
     const walk = async (remote: string) => {
       for (const f of await this.client.listFolder(remote)) {
@@ -94,6 +103,13 @@ export class RemoteTree {
     }
     this.db.replaceRemote(tree, cursor);
     return { relisted: true, changes: 0 };
+  }
+
+  private checkRoot(c: ChangeInfo): void {
+    if (this.rootId === null || c.fileId !== this.rootId) return;
+    if (c.file && c.file.status === 'AVAILABLE' && c.file.path === this.root) return;
+    const where = c.file && c.file.status === 'AVAILABLE' ? `moved to ${c.file.path}` : 'deleted';
+    throw new SyncHalted('REMOTE_ROOT_GONE', `the remote folder ${this.root} was ${where}: sync stopped, no local file was touched`);
   }
 
   private apply(c: ChangeInfo, edits: Map<string, RemoteEntry | null>): void {
