@@ -21,7 +21,8 @@ export function configDir(env: NodeJS.ProcessEnv): string {
 
 /** The server URL: `--server`, else `$TESSERA_SERVER`, else http://localhost:4000 (no trailing slash). */
 export function resolveServer(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return (flag || env.TESSERA_SERVER || DEFAULT_SERVER).replace(/\/+$/, '');
+  const url = (flag || env.TESSERA_SERVER || DEFAULT_SERVER).replace(/\/+$/, '');
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`; // "localhost:4000" means http://localhost:4000
 }
 
 /** Reads config.json; an absent or unreadable file is an empty config. */

@@ -28,7 +28,7 @@ export function registerSharingCommands(program: Command, ctx: CliContext): void
   program
     .command('unshare')
     .description('end a share (as the owner, or to leave something shared with you)')
-    .argument('<share-id>', 'as `tessera shares` or `tessera shared` lists it')
+    .argument('<share-id>', 'the share id `tessera shares` (owner) or `tessera shared` (to leave it) lists')
     .action(async (shareId: string) => {
       await (await ctx.client()).unshare(shareId);
       ctx.io.stdout.write(`unshared ${shareId}\n`);
@@ -39,7 +39,7 @@ export function registerSharingCommands(program: Command, ctx: CliContext): void
     .description('what others share with you')
     .action(async () => {
       for (const { file, share } of await (await ctx.client()).sharedWithMe()) {
-        ctx.io.stdout.write(`${formatEntry(file, false)}  (${share.role.toLowerCase()}, from ${share.sharedBy.email}, id ${file.id})\n`);
+        ctx.io.stdout.write(`${formatEntry(file, false)}  (${share.role.toLowerCase()}, from ${share.sharedBy.email}, share ${share.id}, file ${file.id})\n`);
       }
     });
 }

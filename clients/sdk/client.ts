@@ -123,7 +123,8 @@ export class TesseraClient {
 
   /** A file's revisions, newest first. */
   async revisions(path: string): Promise<RevisionInfo[]> {
-    const { id } = await this.requireFile(path);
+    const { id, isFolder } = await this.requireFile(path);
+    if (isFolder) throw new TesseraError('BAD_USER_INPUT', `${path} is a folder: folders have no revisions`);
     return (await this.api.request<{ file: { revisions: RevisionInfo[] } | null }>(ops.REVISIONS, { id })).file?.revisions ?? [];
   }
 

@@ -110,7 +110,8 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     await fh.close();
     await rename(partial, localPath);
     await sidecar.remove();
-    return { file, localPath, bytesReceived: fetcher.bytesReceived, partsDownloaded: todo.length, partsReused: parts.length - todo.length };
+    return { file, localPath, bytesReceived: fetcher.bytesReceived, partsDownloaded: todo.length,
+      partsReused: parts.length - todo.length - parts.filter((p) => p.size === 0).length };
   } finally {
     await pool?.close();
     dropSpareBuffers(); // the batch buffers this download's hash workers handed back

@@ -26,7 +26,7 @@ export const UNSHARE = `mutation Unshare($shareId: ID!) { unshare(shareId: $shar
 
 export const SHARED_WITH_ME = `query SharedWithMe($first: Int, $after: String) {
   sharedWithMe(first: $first, after: $after) {
-    edges { node { ${FILE_FIELDS} } share { role sharedBy { ${USER_FIELDS} } } } pageInfo { hasNextPage endCursor } } }`;
+    edges { node { ${FILE_FIELDS} } share { id role sharedBy { ${USER_FIELDS} } } } pageInfo { hasNextPage endCursor } } }`;
 
 export const TRASH = `query Trash($first: Int, $after: String) {
   trash(first: $first, after: $after) { edges { node { ${FILE_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;

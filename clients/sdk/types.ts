@@ -11,7 +11,7 @@ export interface Device { id: string; name: string | null }
 /** A file or folder shared with `user` by `sharedBy`. */
 export interface ShareInfo { id: string; role: 'VIEWER' | 'EDITOR'; user: User; sharedBy: User; createdAt: string }
 /** An item of `sharedWithMe`: the node and the share that gives access to it. */
-export interface SharedItem { file: FileInfo; share: { role: 'VIEWER' | 'EDITOR'; sharedBy: User } }
+export interface SharedItem { file: FileInfo; share: { id: string; role: 'VIEWER' | 'EDITOR'; sharedBy: User } }
 /** One immutable version of a file. */
 export interface RevisionInfo { revision: number; size: BigIntString; contentHash: string; current: boolean; createdAt: string }
 /** A device as `devices` lists it: `current` is the one asking; `revokedAt` is set once signed out; `lastSeenAt` to the minute. */

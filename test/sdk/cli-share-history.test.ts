@@ -41,7 +41,7 @@ describe('tessera CLI sharing and history commands', () => {
     r = await run(alice(), 'shares', '/team');
     expect(r.out).toBe(`${shareId}  editor  ${bobEmail}\n`);
     r = await run(bob(), 'shared');
-    expect(r.out).toMatch(new RegExp(`team/  \\(editor, from ${aliceEmail.replace(/[.]/g, '\\.')}, id \\S+\\)\\n$`));
+    expect(r.out).toMatch(new RegExp(`team/  \\(editor, from ${aliceEmail.replace(/[.]/g, '\\.')}, share ${shareId}, file \\S+\\)\\n$`));
 
     r = await run(alice(), 'share', '/team', bobEmail, '--role', 'owner');
     expect(r.code).not.toBe(0);
@@ -49,6 +49,13 @@ describe('tessera CLI sharing and history commands', () => {
 
     expect((await run(alice(), 'unshare', shareId)).out).toBe(`unshared ${shareId}\n`);
     expect((await run(bob(), 'shared')).out).toBe('');
+
+    // the grantee leaves a share with the id `shared` prints
+    expect((await run(alice(), 'share', '/team', bobEmail, '--role', 'viewer')).code).toBe(0);
+    const again = /share (\S+), file/.exec((await run(bob(), 'shared')).out)![1];
+    expect((await run(bob(), 'unshare', again)).out).toBe(`unshared ${again}\n`);
+    expect((await run(bob(), 'shared')).out).toBe('');
+    expect((await run(alice(), 'shares', '/team')).out).toBe('');
   });
 
   it('lists the trash and restores from it; lists revisions and restores one', async () => {
@@ -62,6 +69,10 @@ describe('tessera CLI sharing and history commands', () => {
     await writeFile(src, v2);
     expect((await run(carol(), 'upload', src, '/doc.bin')).code).toBe(0);
 
+    expect((await run(carol(), 'mkdir', '/a-folder')).code).toBe(0);
+    const onFolder = await run(carol(), 'revisions', '/a-folder');
+    expect(onFolder.code).not.toBe(0);
+    expect(onFolder.err).toMatch(/BAD_USER_INPUT.*is a folder/);
     let r = await run(carol(), 'revisions', '/doc.bin');
     expect(r.out.split('\n').filter(Boolean).map((l) => l.slice(0, 6))).toEqual(['*    2', '     1']);
     r = await run(carol(), 'restore-revision', '/doc.bin', '1');
