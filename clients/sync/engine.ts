@@ -10,7 +10,7 @@ import { IgnoreMatcher } from './ignore';
 import { keepIgnoredContent, loadIgnoreRules, withoutIgnored } from './ignored-content';
 import { rescanLocal, scanLocal, type ScanFs, type ScanProblem, type ScanResult } from './local-tree';
 import { STATE_DIR, normaliseRoot, toRemote } from './paths';
-import { planSync } from './planner';
+import { planSync, type Action } from './planner';
 import { RemoteTree } from './remote-tree';
 import { StateDb } from './state-db';
 import { FolderWatcher } from './watcher';
@@ -37,6 +37,12 @@ export interface SyncEngineOptions {
   rescanMs?: number;
   /** The file-system calls of local scans (default node:fs/promises; tests count them). */
   scanFs?: ScanFs;
+  /**
+   * A started engine uploads a file only once it has not changed for this long (default 300 ms),
+   * so a file still being written (a copy in progress) is sent once, whole, not as a series of
+   * partial revisions. `runOnce` called directly uploads what is there.
+   */
+  settleMs?: number;
 }
 
 /** What one `runOnce` did. */
@@ -85,6 +91,7 @@ export class SyncEngine {
   private lastRules: string | null = null;
   private dirty = new Set<string>();
   private fullScanDue = true;
+  private settleTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly opts: SyncEngineOptions,
@@ -163,7 +170,8 @@ export class SyncEngine {
     this.watcher?.stop();
     if (this.timer) clearTimeout(this.timer);
     if (this.periodic) clearInterval(this.periodic);
-    this.timer = this.periodic = null;
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.timer = this.periodic = this.settleTimer = null;
     await this.feedLoop;
     while (this.running) await this.running.catch(() => undefined);
     this.stopping = null;
@@ -243,7 +251,7 @@ export class SyncEngine {
       report.scanProblems = problems;
       const remote = withoutIgnored(this.remote.entries, matcher).tree;
       const planned = planSync(local, remote, synced, { deviceName: this.deviceName, now: new Date() });
-      const plan = await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher);
+      const plan = this.withoutUnsettled(await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher));
       if (plan.length === 0) break;
       // a folder deleted under a running engine scans as "everything deleted": never act on that
       await checkLocalRoot(this.folder, this.folderId, join(this.folder, STATE_DIR, 'state.db'));
@@ -262,6 +270,32 @@ export class SyncEngine {
       report.errors = failed;
     }
     return report;
+  }
+
+  /**
+   * In a started engine: the plan without uploads of files changed less than `settleMs` ago;
+   * their paths are scanned again (and a cycle scheduled) once they may have settled.
+   */
+  private withoutUnsettled(plan: Action[]): Action[] {
+    if (!this.stopping) return plan;
+    const settle = this.opts.settleMs ?? 300;
+    const now = Date.now();
+    let wait = 0;
+    const ready = plan.filter((a) => {
+      if (a.type !== 'upload' && a.type !== 'conflict') return true;
+      const age = now - a.local.mtimeMs;
+      if (age < 0 || age >= settle) return true;
+      wait = Math.max(wait, settle - age);
+      this.dirty.add(a.path);
+      return false;
+    });
+    if (wait > 0 && !this.settleTimer) {
+      this.settleTimer = setTimeout(() => {
+        this.settleTimer = null;
+        this.schedule();
+      }, wait + 5);
+    }
+    return ready;
   }
 
   /** The change subscription as a wake-up; reconnects after errors (RESET: the next cycle re-lists). */

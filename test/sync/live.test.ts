@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { until } from '../helpers/wait';
@@ -42,5 +42,35 @@ describe('sync engines running live (real server)', () => {
     await ea.stop();
     await eb.stop();
     expect(errors).toEqual([]);
+  });
+
+  it('a file still being written is uploaded once, whole, not as a series of partial revisions', async () => {
+    const fx2 = new SyncFixture(server.url);
+    try {
+      const web = await fx2.signUp();
+      const A = await fx2.device('laptop');
+      const errors: Error[] = [];
+      const ea = await fx2.engine(A, { onError: (e) => errors.push(e), settleMs: 400 });
+      await ea.runOnce();
+      ea.start();
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < 12; i++) { // ~1.2 s of writing, a chunk every 100 ms
+        const c = randomBytes(4096);
+        chunks.push(c);
+        await appendFile(join(A.folder, 'growing.bin'), c);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const whole = Buffer.concat(chunks);
+      await until(async () => (await web.fileByPath('/growing.bin'))?.size === String(whole.length), 15_000, 'growing.bin uploaded whole');
+      await new Promise((r) => setTimeout(r, 600));
+      await ea.stop();
+      expect(await web.revisions('/growing.bin')).toHaveLength(1);
+      await web.download('/growing.bin', join(A.folder, '..', `growing-${Date.now()}.bin`)).then(async (r) => {
+        expect((await readFile(r.localPath)).equals(whole)).toBe(true);
+      });
+      expect(errors).toEqual([]);
+    } finally {
+      await fx2.cleanup();
+    }
   });
 });
