@@ -15,9 +15,10 @@ export type ServerErrorCode =
 /**
  * Codes raised by the client itself: NETWORK (server or store unreachable after retries),
  * STORE (a part store answered with an unexpected HTTP status), INTEGRITY (bytes do not match
- * their SHA-256 / contentHash), PROTOCOL (a response the client cannot understand).
+ * their SHA-256 / contentHash), PROTOCOL (a response the client cannot understand), CHANGED (the
+ * local file changed while it was being uploaded: nothing was completed; run it again).
  */
-export type ClientErrorCode = 'NETWORK' | 'STORE' | 'INTEGRITY' | 'PROTOCOL';
+export type ClientErrorCode = 'NETWORK' | 'STORE' | 'INTEGRITY' | 'PROTOCOL' | 'CHANGED';
 
 export type TesseraErrorCode = ServerErrorCode | ClientErrorCode;
 

@@ -102,7 +102,7 @@ async function upload(api: GraphQLTransport, localPath: string, remotePath: stri
     throw new TesseraError('CONFLICT', `upload session ${session.id} is ${session.status}`);
   }
 
-  const uploader = new PartUploader(api, localPath, session, digest.size, opts);
+  const uploader = new PartUploader(api, localPath, info, session, digest.size, opts);
   const resumed = digest.parts.filter((p) => !uploader.needsUpload(p.partNumber)).length;
   const copied = await copyUnchangedParts(api, session.id, remotePath, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
   uploader.update(copied);
@@ -152,6 +152,8 @@ class PartUploader {
   constructor(
     private readonly api: GraphQLTransport,
     private readonly localPath: string,
+    /** The file as it was when it was hashed. */
+    private readonly hashed: { size: number; mtimeMs: number },
     private readonly session: UploadSession,
     private readonly total: number,
     private readonly opts: UploadOptions,
@@ -255,6 +257,9 @@ class PartUploader {
         await backoff(attempt++, signal);
         continue;
       }
+      if (res.status === 400 && await changedSince(this.localPath, this.hashed)) {
+        throw new TesseraError('CHANGED', `${this.localPath} changed while it was being uploaded (the store refused a part that no longer matches its hash); run the upload again`);
+      }
       throw new TesseraError('STORE', `part ${part.partNumber}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status });
     }
   }
@@ -282,6 +287,12 @@ class PartUploader {
     if (!fresh?.url) throw new TesseraError('PROTOCOL', `no URL for part ${partNumber} after refreshPartUrls`);
     return fresh;
   }
+}
+
+/** Whether the file at `path` is no longer the size or age it had when it was hashed. */
+async function changedSince(path: string, hashed: { size: number; mtimeMs: number }): Promise<boolean> {
+  const now = await stat(path).catch(() => null);
+  return !now || now.size !== hashed.size || now.mtimeMs !== hashed.mtimeMs;
 }
 
 /** The headers the part URL must be sent with (filePut adds content-length). */

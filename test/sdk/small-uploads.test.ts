@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,19 @@ describe('SDK small uploads (local store, SQLite)', () => {
     } finally {
       (server.app.services.uploads as unknown as { settings: { minPartSize: number } }).settings.minPartSize = 8 * MIB;
     }
+  });
+
+  it('a file that changes while it is sent fails with CHANGED (the store refused the part), and nothing is completed', async () => {
+    const path = join(dir, 'moving.bin');
+    await writeFile(path, randomBytes(3000));
+    const rewrite: typeof fetch = (input, init) => {
+      writeFileSync(path, randomBytes(3000)); // same size, other bytes, after the hash pass
+      return fetch(input, init);
+    };
+    await expect(client.upload(path, '/moving.bin', { fetch: rewrite })).rejects.toMatchObject({ code: 'CHANGED' });
+    expect(await client.fileByPath('/moving.bin')).toBeNull();
+    const r = await client.upload(path, '/moving.bin'); // run again: the file as it is now
+    expect(r.partsSent).toBe(1);
   });
 });
 
