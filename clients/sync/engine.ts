@@ -92,6 +92,8 @@ export class SyncEngine {
   private dirty = new Set<string>();
   private fullScanDue = true;
   private settleTimer: NodeJS.Timeout | null = null;
+  /** Scan problems already told to `onError` (each once while it lasts). */
+  private told = new Set<string>();
 
   private constructor(
     private readonly opts: SyncEngineOptions,
@@ -249,6 +251,7 @@ export class SyncEngine {
       for (const p of ignored) this.db.deleteSynced(p);
       const { tree: local, problems } = await this.scan(synced, matcher, touched);
       report.scanProblems = problems;
+      if (this.stopping) this.reportNew(problems); // runOnce's caller reads them in the report
       const remote = withoutIgnored(this.remote.entries, matcher).tree;
       const planned = planSync(local, remote, synced, { deviceName: this.deviceName, now: new Date() });
       const plan = this.withoutUnsettled(await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher));
@@ -320,6 +323,16 @@ export class SyncEngine {
       });
       delay = Math.min(delay * 2, 30_000);
     }
+  }
+
+  /** Tells `onError` about scan problems it has not heard of yet (a running engine would otherwise skip them silently). */
+  private reportNew(problems: ScanProblem[]): void {
+    const now = new Set(problems.map((p) => `${p.rel}\n${(p.error as Error)?.message}`));
+    for (const p of problems) {
+      const key = `${p.rel}\n${(p.error as Error)?.message}`;
+      if (!this.told.has(key)) this.report(Object.assign(new Error(`cannot sync ${p.rel}: ${(p.error as Error)?.message ?? p.error}`), { code: (p.error as { code?: string })?.code ?? 'SCAN' }));
+    }
+    this.told = now;
   }
 
   /** Stops a started engine for good (see SyncHalted) and tells `onHalt`. */

@@ -141,9 +141,13 @@ class Scanner {
         this.tree.set(rel, { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, contentHash: await this.contentHash(rel, abs, st) });
       }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      this.problems.push({ rel, error });
-      this.keepSynced(rel);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.problems.push({ rel, error });
+        this.keepSynced(rel);
+      } else if (rel.includes('\uFFFD')) {
+        // listed but not found under its decoded name: the name's bytes are not UTF-8 (a path cannot carry them)
+        this.problems.push({ rel, error: new Error('the name is not valid UTF-8: it cannot be synced (rename it)') });
+      }
     }
   }
 

@@ -99,3 +99,20 @@ describe('rescanLocal (incremental local scan)', () => {
     expect(toRel('.')).toBeNull();
   });
 });
+
+describe('scanLocal and names that are not UTF-8', () => {
+  it('reports such a file as a problem instead of skipping it silently', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tessera-scan-bytes-'));
+    try {
+      await writeFile(Buffer.from(join(root, 'ok.txt')), 'fine');
+      await writeFile(Buffer.concat([Buffer.from(root + '/bad'), Buffer.from([0xff]), Buffer.from('name.txt')]), 'bytes');
+      const { tree, problems } = await scanLocal(root, noSynced, hash);
+      expect([...tree.keys()]).toEqual(['/ok.txt']);
+      expect(problems).toHaveLength(1);
+      expect(problems[0].rel).toBe('/bad\uFFFDname.txt');
+      expect(String(problems[0].error)).toMatch(/not valid UTF-8/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
