@@ -32,7 +32,7 @@ export class RevisionResolver {
     return toConnection(await ctx.services.trash.list(requireUser(ctx).userId, first, after));
   }
 
-  @Mutation(() => FileType, { description: 'Brings a file or folder back from the trash to its path. CONFLICT if the path is taken.' })
+  @Mutation(() => FileType, { description: 'Brings a file or folder back from the trash to its path. A folder whose path holds a live folder again is merged into it (what stands stays). CONFLICT if anything else takes the path.' })
   restoreFile(@Arg('id', () => ID) id: string, @Ctx() ctx: Context) {
     const p = requireUser(ctx);
     return ctx.services.trash.restore(p.userId, p.deviceId, id);

@@ -47,7 +47,9 @@ export class TrashService {
 
   /**
    * Brings a trashed node back to its path, with what was deleted along with it; missing parent
-   * folders are created. CONFLICT (extensions.path) if something now stands at the path.
+   * folders are created. A folder whose path holds a live folder again (say, one that restoring a
+   * file of it re-created) is merged into it: its contents come back where nothing stands, and
+   * the live folder is returned. CONFLICT (extensions.path) if anything else stands at the path.
    * Journals RESTORED for every node, parents first.
    */
   async restore(userId: string, deviceId: string | null, id: string): Promise<FileNode> {
@@ -56,21 +58,30 @@ export class TrashService {
       const node = await m.findOneBy(FileNode, { id });
       if (!node || node.ownerId !== userId) throw notFound();
       if (node.status !== 'DELETED') return node;
-      if (await m.findOneBy(FileNode, { ownerId: userId, pathKey: pathKey(node.path) })) {
-        throw new AppError('CONFLICT', 'something already exists at this path', { path: node.path });
-      }
-      if (parentOf(node.path) !== ROOT) await this.files.ensureFolder(m, userId, deviceId, parentOf(node.path), changes);
+      const there = await m.findOneBy(FileNode, { ownerId: userId, pathKey: pathKey(node.path) });
+      // a folder comes back into a live folder at its path (e.g. one a restored file of it re-created): merged
+      const into = there && node.isFolder && there.isFolder ? there : null;
+      if (there && !into) throw new AppError('CONFLICT', 'something already exists at this path', { path: node.path });
+      if (!into && parentOf(node.path) !== ROOT) await this.files.ensureFolder(m, userId, deviceId, parentOf(node.path), changes);
       const batch = node.trashedWithId ?? node.id;
       const members = node.isFolder
         ? (await m.findBy(FileNode, { ownerId: userId, status: 'DELETED', trashedWithId: batch })).filter((n) => n.path.startsWith(node.path + '/'))
         : [];
-      const all = [node, ...members].sort((a, b) => a.path.split('/').length - b.path.split('/').length || (a.path < b.path ? -1 : 1));
+      const all = [...(into ? [] : [node]), ...members].sort((a, b) => a.path.split('/').length - b.path.split('/').length || (a.path < b.path ? -1 : 1));
+      const taken = new Set<string>();
       for (const n of all) {
+        // merging: what the live tree already has at a path stays, and what was under it stays in the trash
+        if ([...taken].some((t) => n.path.startsWith(t + '/'))) continue;
+        const live = into ? await m.findOneBy(FileNode, { ownerId: userId, pathKey: pathKey(n.path) }) : null;
+        if (live) {
+          if (!(live.isFolder && n.isFolder)) taken.add(n.path); // a folder is merged into, anything else stays
+          continue;
+        }
         Object.assign(n, { status: 'AVAILABLE', pathKey: pathKey(n.path), deletedAt: null, trashedWithId: null });
         await m.update(FileNode, { id: n.id }, { status: 'AVAILABLE', pathKey: n.pathKey, deletedAt: null, trashedWithId: null });
         changes.push(await this.journal.append(m, { kind: 'RESTORED', file: n, deviceId }));
       }
-      return node;
+      return into ?? node;
     });
     await this.journal.notify(changes);
     return node;

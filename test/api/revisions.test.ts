@@ -118,6 +118,24 @@ describe.each(testDatabases)('revisions, trash and conflicts on %s', (db) => {
     expect((await q('mutation($id: ID!) { restoreFile(id: $id) { path } }', { id: lone.id })).data.restoreFile.path).toBe('/gone/lone.txt');
   });
 
+  test('restoring a folder after one of its files (which re-created it) merges the rest back in', async () => {
+    const rel = await uploadBytes(srv.url, alice.token, '/m/rel.txt', crypto.randomBytes(10));
+    await uploadBytes(srv.url, alice.token, '/m/small.txt', crypto.randomBytes(11));
+    await uploadBytes(srv.url, alice.token, '/m/y/deep.txt', crypto.randomBytes(12));
+    await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: rel.id });
+    const folder = (await q('{ fileByPath(path: "/m") { id } }')).data.fileByPath.id;
+    await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: folder });
+    expect((await q('mutation($id: ID!) { restoreFile(id: $id) { path } }', { id: rel.id })).data.restoreFile.path).toBe('/m/rel.txt');
+    await uploadBytes(srv.url, alice.token, '/m/y/new.txt', crypto.randomBytes(13)); // a live /m/y too
+    await uploadBytes(srv.url, alice.token, '/m/small.txt', crypto.randomBytes(14)); // and a new small.txt: it stays
+    const merged = await q('mutation($id: ID!) { restoreFile(id: $id) { path status } }', { id: folder });
+    expect(merged.errors).toBeUndefined();
+    expect(merged.data.restoreFile).toEqual({ path: '/m', status: 'AVAILABLE' });
+    const names = async (p: string) => (await q('query($p: String!) { listFolder(path: $p) { edges { node { name size } } } }', { p })).data.listFolder.edges.map((e: any) => `${e.node.name}:${e.node.size}`);
+    expect(await names('/m')).toEqual(['rel.txt:10', 'small.txt:14', 'y:0']);
+    expect(await names('/m/y')).toEqual(['deep.txt:12', 'new.txt:13']);
+  });
+
   test('emptyTrash and garbage collection: a store object goes only when no revision references it', async () => {
     const carol = await signUp(srv.url);
     const bytes = crypto.randomBytes(5000);
