@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RemoteEntry, SyncedEntry, Tree } from './entries';
 import { forgetPid, lockStateDb } from './folder-lock';
 import { STATE_DIR } from './paths';
+
+const STATE_FILE = 'state.db';
 
 /**
  * The sync folder's state, in `<folder>/.tessera/state.db` (SQLite, WAL, synchronous=FULL):
@@ -19,7 +21,7 @@ export class StateDb {
   constructor(private readonly folder: string) {
     mkdirSync(join(folder, STATE_DIR), { recursive: true });
     // timeout 0: no one else may hold the file, so waiting for it would only delay the LOCKED error
-    this.db = new Database(join(folder, STATE_DIR, 'state.db'), { timeout: 0 });
+    this.db = new Database(join(folder, STATE_DIR, STATE_FILE), { timeout: 0 });
     try {
       lockStateDb(this.db, folder);
     } catch (e) {
@@ -34,6 +36,11 @@ export class StateDb {
       CREATE TABLE IF NOT EXISTS remote (path TEXT PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL,
         content_hash TEXT, file_id TEXT NOT NULL, revision INTEGER NOT NULL);
     `);
+  }
+
+  /** True when `folder` already has a state database (without creating or locking it). */
+  static existsIn(folder: string): boolean {
+    return existsSync(join(folder, STATE_DIR, STATE_FILE));
   }
 
   get(key: string): string | null {
