@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { TesseraClient } from '../sdk/client';
 import { TesseraError } from '../sdk/errors';
+import { exitQuietlyOnBrokenPipe } from './broken-pipe';
 import { loadConfig, resolveServer } from './config';
 import type { ProgressStream } from './progress';
 
@@ -13,8 +14,9 @@ export interface CliIo {
   cwd: string;
 }
 
-/** Defaults to the process's streams and environment. */
+/** Defaults to the process's streams and environment; a closed stdout/stderr pipe ends the process quietly (exit 0). */
 export function processIo(): CliIo {
+  exitQuietlyOnBrokenPipe();
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
 }
 

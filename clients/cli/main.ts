@@ -9,6 +9,7 @@ import { registerServeCommands } from './serve';
 import { registerSharingCommands } from './sharing';
 import { registerSyncCommands } from './sync';
 import { registerTransferCommands } from './transfer';
+import { cliVersion } from './version';
 
 /**
  * Runs the `tessera` command with `argv` (the arguments after the program name) and resolves
@@ -18,6 +19,7 @@ import { registerTransferCommands } from './transfer';
 export async function main(argv: string[] = process.argv.slice(2), io: CliIo = processIo()): Promise<number> {
   const program = new Command('tessera')
     .description('Tessera file storage: sign in, list, upload, download and share files')
+    .version(cliVersion(), '-V, --version', 'print the version')
     .option('-s, --server <url>', 'server URL (default: $TESSERA_SERVER or http://localhost:4000)')
     .exitOverride()
     .configureOutput({

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { isAbortError } from '../sdk/errors';
+import { prepareRemoteRoot } from '../sync/binding';
 import { describeOutcome } from '../sync/describe';
 import { SyncEngine } from '../sync/engine';
 import type { SyncHalted } from '../sync/halt';
@@ -9,23 +10,26 @@ import { interruptible } from './interrupt';
 
 /**
  * `sync <folder> [--remote /path] [--once]`: keeps a folder identical to a remote folder
- * (state in <folder>/.tessera). `--once` runs one full cycle and exits (1 if an action failed);
- * otherwise it watches both sides until Ctrl-C / SIGTERM, or until going on would destroy data
- * (the folder deleted, the remote folder moved: exit 1 with the reason). One line per action.
+ * (state in <folder>/.tessera). Without `--remote`, the root the folder is bound to, else "/"
+ * (binding.ts). `--once` runs one full cycle and exits (1 if an action failed); otherwise it
+ * watches both sides until Ctrl-C / SIGTERM, or until going on would destroy data (the folder
+ * deleted, the remote folder moved: exit 1 with the reason). One line per action.
  */
 export function registerSyncCommands(program: Command, ctx: CliContext): void {
   program
     .command('sync')
     .description('keep a local folder and a remote folder identical, both ways (state in <folder>/.tessera)')
     .argument('<folder>')
-    .option('-r, --remote <path>', 'remote folder', '/')
+    .option('-r, --remote <path>', 'remote folder (default: the one the folder is synced with, else /)')
     .option('--once', 'run one full sync cycle and exit')
-    .action(async (folder: string, o: { remote: string; once?: boolean }) => {
+    .action(async (dir: string, o: { remote?: string; once?: boolean }) => {
       const client = await ctx.client();
+      const folder = resolve(ctx.io.cwd, dir);
+      const remoteRoot = prepareRemoteRoot(folder, o.remote);
       const print = (line: string | null) => { if (line) ctx.io.stdout.write(line + '\n'); };
       let haltedWith: (e: SyncHalted) => void = () => undefined;
       const engine = await SyncEngine.open({
-        client, folder: resolve(ctx.io.cwd, folder), remoteRoot: o.remote,
+        client, folder, remoteRoot,
         onHalt: (e) => haltedWith(e),
         onOutcome: (out) => print(describeOutcome(out)),
         onError: (e) => ctx.io.stderr.write(`sync: ${(e as { code?: string }).code ?? 'ERROR'}: ${e.message}\n`),

@@ -1,22 +1,33 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RemoteEntry, SyncedEntry, Tree } from './entries';
+import { forgetPid, lockStateDb } from './folder-lock';
 import { STATE_DIR } from './paths';
+
+const STATE_FILE = 'state.db';
 
 /**
  * The sync folder's state, in `<folder>/.tessera/state.db` (SQLite, WAL, synchronous=FULL):
  * the synced tree (merge base), the remote tree as of `cursor`, and settings (remote root,
- * cursor). Callers write an entry only after the action it records has succeeded. Methods throw
- * better-sqlite3's errors (e.g. SQLITE_BUSY when another engine holds the folder).
+ * cursor). Callers write an entry only after the action it records has succeeded. An open
+ * StateDb holds the folder's lock (folder-lock.ts) until `close()` or the process's death: a
+ * second one on the same folder, in this process or another, throws SyncLockedError (LOCKED).
+ * Methods throw better-sqlite3's errors.
  */
 export class StateDb {
   private readonly db: Database.Database;
 
-  constructor(folder: string) {
+  constructor(private readonly folder: string) {
     mkdirSync(join(folder, STATE_DIR), { recursive: true });
-    this.db = new Database(join(folder, STATE_DIR, 'state.db'));
-    this.db.pragma('journal_mode = WAL');
+    // timeout 0: no one else may hold the file, so waiting for it would only delay the LOCKED error
+    this.db = new Database(join(folder, STATE_DIR, STATE_FILE), { timeout: 0 });
+    try {
+      lockStateDb(this.db, folder);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     this.db.pragma('synchronous = FULL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,6 +36,11 @@ export class StateDb {
       CREATE TABLE IF NOT EXISTS remote (path TEXT PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL,
         content_hash TEXT, file_id TEXT NOT NULL, revision INTEGER NOT NULL);
     `);
+  }
+
+  /** True when `folder` already has a state database (without creating or locking it). */
+  static existsIn(folder: string): boolean {
+    return existsSync(join(folder, STATE_DIR, STATE_FILE));
   }
 
   get(key: string): string | null {
@@ -89,7 +105,10 @@ export class StateDb {
     })();
   }
 
+  /** Closes the database, which releases the folder's lock. */
   close(): void {
+    if (!this.db.open) return;
+    forgetPid(this.folder);
     this.db.close();
   }
 

@@ -26,7 +26,7 @@ export interface App {
   server: http.Server;
   services: Services;
   log: Logger;
-  /** Listens; resolves with the bound port. */
+  /** Listens; resolves with the bound port. A port in use rejects with code EADDRINUSE, "port N on HOST is in use". */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops taking requests, finishes those in flight, closes WebSockets, the bus, the rate limiters' Redis connection and the database. */
   close(): Promise<void>;
@@ -54,7 +54,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const app = express();
   app.disable('x-powered-by');
   const server = http.createServer(app);
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  // noServer: attached with `server`, ws re-emits the HTTP server's errors (a failed listen) on the
+  // WebSocket server, where graphql-ws logs them as an internal error with a stack trace
+  const wss = new WebSocketServer({ noServer: true, path: '/graphql' });
+  server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
   const wsServer = useServer<Record<string, unknown>>({
     schema,
     validate: (s, doc) => validate(s, doc, [...specifiedRules, limits, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])]),
@@ -108,7 +111,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     services,
     log,
     listen: (port = config.port, host = config.host) => new Promise((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
+        ? Object.assign(new Error(`port ${port} on ${host} is in use`), { code: e.code, cause: e })
+        : e));
       server.listen(port, host, () => resolve((server.address() as { port: number }).port));
     }),
     close: () => (closed ??= (async () => {

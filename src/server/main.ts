@@ -30,6 +30,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // a port in use is the user's to fix: one line, no stack trace
+  console.error(err?.code === 'EADDRINUSE' ? `error: ${err.message}` : err);
   process.exit(1);
 });

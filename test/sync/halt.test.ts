@@ -43,8 +43,8 @@ describe('sync stops rather than destroy data (real server)', () => {
 
     const halted: SyncHalted[] = [];
     const errors: Error[] = [];
+    await ea.close(); // one engine per folder (LOCKED otherwise)
     const live = await fx.engine(A, { onHalt: (e) => halted.push(e), onError: (e) => errors.push(e) });
-    await ea.close();
     await live.runOnce();
     live.start();
     await rm(A.folder, { recursive: true, force: true });
@@ -83,8 +83,8 @@ describe('sync stops rather than destroy data (real server)', () => {
     await writeFile(join(B.folder, 'keep.txt'), 'keep');
     await eb.runOnce();
     const halted: SyncHalted[] = [];
+    await eb.close(); // one engine per folder (LOCKED otherwise)
     const live = await fx.engine(B, { remoteRoot: '/other', onHalt: (e) => halted.push(e) });
-    await eb.close();
     live.start();
     await web.deleteFile({ id: (await web.fileByPath('/other'))!.id });
     await until(() => halted.length > 0, 15_000, 'the engine halting');

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,4 +53,22 @@ describe('tessera serve', () => {
     expect(stderr).toMatch(/STORAGE/);
     expect(stderr).toContain('error: CONFIG: bad configuration');
   });
+
+  it('a port already in use: one line naming it, exit 1', async () => {
+    const taken = net.createServer();
+    const port = await new Promise<number>((r) => taken.listen(0, '127.0.0.1', () => r((taken.address() as net.AddressInfo).port)));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
+      delete env.DATABASE_URL;
+      delete env.STORAGE;
+      const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', join(dir, 'busy')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { out += d; });
+      expect(await new Promise((r) => child.on('exit', r))).toBe(1);
+      expect(out).toBe(`error: EADDRINUSE: port ${port} on 127.0.0.1 is in use\n`);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  }, 60_000);
 });
