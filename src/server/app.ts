@@ -57,7 +57,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // noServer: attached with `server`, ws re-emits the HTTP server's errors (a failed listen) on the
   // WebSocket server, where graphql-ws logs them as an internal error with a stack trace
   const wss = new WebSocketServer({ noServer: true, path: '/graphql' });
-  server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)));
+  server.on('upgrade', (req, socket, head) => {
+    if (!wss.shouldHandle(req)) return void socket.destroy(); // only /graphql upgrades, as when attached
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
   const wsServer = useServer<Record<string, unknown>>({
     schema,
     validate: (s, doc) => validate(s, doc, [...specifiedRules, limits, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])]),

@@ -67,4 +67,19 @@ describe('health, readiness and shutdown', () => {
     await expect(fetch(`${srv.url}/healthz`)).rejects.toThrow();
     await client.dispose();
   });
+
+  test('WebSockets upgrade on /graphql only', async () => {
+    const srv = await startTestServer();
+    try {
+      const outcome = (path: string) => new Promise<string>((resolve) => {
+        const ws = new WebSocket(srv.url.replace('http', 'ws') + path, 'graphql-transport-ws');
+        ws.once('open', () => { ws.close(); resolve('open'); });
+        ws.once('error', () => resolve('refused'));
+      });
+      expect(await outcome('/graphql')).toBe('open');
+      expect(await outcome('/elsewhere')).toBe('refused');
+    } finally {
+      await srv.stop();
+    }
+  });
 });
