@@ -335,9 +335,9 @@ export class SyncEngine {
     this.told = now;
   }
 
-  /** Stops a started engine for good (see SyncHalted) and tells `onHalt`. */
+  /** Stops a started engine for good (see SyncHalted), closing its state (and the folder's lock), and tells `onHalt`. */
   private halt(e: SyncHalted): void {
-    void this.stop().then(() => this.opts.onHalt?.(e));
+    void this.close().then(() => this.opts.onHalt?.(e));
   }
 
   private report(e: unknown): void {
