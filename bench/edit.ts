@@ -14,12 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MiB, REPO, drainRgw, log, median, mustRun, runBench, sameFile, startServer, table, writeRandomFile } from './lib';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { arg, MiB, REPO, drainRgw, log, median, mustRun, runBench, sameFile, startServer, table, writeRandomFile } from './lib';
 
 const RUNS = Number(arg('runs', '3'));
 const SIZE = Number(arg('size-mib', '1024')) * MiB;

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from './lib';
+import { arg, freePort } from './lib';
 
 // Small helpers kept here so this bench stands alone.
 const REPO = path.resolve(__dirname, '..', '..');
@@ -68,11 +68,6 @@ async function startServer(env: NodeJS.ProcessEnv, logFile: string) {
     proc.kill('SIGTERM');
   });
   return { url, proc, stop };
-}
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
 const pct = (xs: number[], p: number) => {

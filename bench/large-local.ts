@@ -20,12 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GiB, MiB, REPO, fmtBytes, log, mustRun, RssSampler, runBench, startServer, table, track } from './lib';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-}
+import { arg, GiB, MiB, REPO, fmtBytes, log, mustRun, RssSampler, runBench, startServer, table, track } from './lib';
 
 const RSS_GOAL = 300 * 1000 * 1000;
 

@@ -11,6 +11,12 @@ export const REPO = path.resolve(__dirname, '..', '..');
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;
 
+/** `--name value` from argv, else BENCH_NAME from the environment, else `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
+}
+
 export function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }

@@ -40,9 +40,3 @@ export function peerEnv(s3: Record<string, string>, work: string): NodeJS.Proces
     RCLONE_CONFIG_RGW_REGION: s3.S3_REGION, RCLONE_CONFIG_RGW_NO_CHECK_BUCKET: 'true',
   });
 }
-
-/** `--name value` from argv, else BENCH_NAME from the environment, else `fallback`. */
-export function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
-}

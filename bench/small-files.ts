@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MiB, REPO, drainRgw, log, median, mustRun, runBench, sameFile, startServer, table, version } from './lib';
-import { arg, awsBinary, peerEnv, rgwEnv } from './peers';
+import { arg, MiB, REPO, drainRgw, log, median, mustRun, runBench, sameFile, startServer, table, version } from './lib';
+import { awsBinary, peerEnv, rgwEnv } from './peers';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
 interface Sample { tool: Tool; dir: 'upload' | 'download'; seconds: number; peakRss: number }

@@ -16,12 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TesseraClient } from '../clients/sdk/client';
 import { SyncEngine } from '../clients/sync/engine';
-import { log, median, runBench, startServer, table } from './lib';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { arg, log, median, runBench, startServer, table } from './lib';
 
 const FILES = Number(arg('files', '30'));
 const SIZE = Number(arg('size', '4096'));

@@ -21,8 +21,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GiB, MiB, REPO, drainRgw, fmtBytes, log, median, mustRun, runBench, sameFile, startServer, table, version, writeRandomFile } from './lib';
-import { arg, awsBinary, peerEnv, rgwEnv } from './peers';
+import { arg, GiB, MiB, REPO, drainRgw, fmtBytes, log, median, mustRun, runBench, sameFile, startServer, table, version, writeRandomFile } from './lib';
+import { awsBinary, peerEnv, rgwEnv } from './peers';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
 /** A tool, or Tessera's durable download (`--fsync`, which neither peer does), timed right after its default download. */
