@@ -6,7 +6,7 @@ import * as ops from './operations';
 import { downloadTree, type DownloadTreeOptions, type DownloadTreeResult } from './tree-download';
 import { uploadTree, type UploadTreeOptions, type UploadTreeResult } from './tree-upload';
 import { uploadFile, type UploadOptions, type UploadResult } from './upload';
-import type { AuthPayload, DeviceInfo, FileConnection, FileInfo, RevisionInfo, SharedItem, ShareInfo, UploadPlan, User } from './types';
+import type { AuthPayload, DeviceInfo, FileConnection, FileInfo, FileWithChunks, PageInfo, RevisionInfo, SharedItem, ShareInfo, UploadPlan, User } from './types';
 
 export type ClientOptions = TransportOptions;
 
@@ -83,6 +83,15 @@ export class TesseraClient {
   /** Every child of a folder, following pagination. NOT_FOUND if the folder does not exist. */
   async listFolder(path: string, opts: { pageSize?: number } = {}): Promise<FileInfo[]> {
     return allPages((after) => this.listFolderPage(path, { first: opts.pageSize ?? 200, after }), (e) => e.node);
+  }
+
+  /**
+   * Every child of a folder with its chunks and a download URL (null for folders): what
+   * `download(..., { file })` needs, so a folder of small files downloads without a request per file.
+   */
+  async listFolderForDownload(path: string, opts: { urlExpiresIn?: number } = {}): Promise<FileWithChunks[]> {
+    return allPages(async (after) => (await this.api.request<{ listFolder: { edges: { cursor: string; node: FileWithChunks }[]; pageInfo: PageInfo } }>(
+      ops.LIST_FOLDER_FOR_DOWNLOAD, { path, first: 200, after, expiresIn: opts.urlExpiresIn })).listFolder, (e) => e.node);
   }
 
   /** Shares a file or folder (by path or `{ id }`) with `email`; sharing again changes the role. */

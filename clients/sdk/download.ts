@@ -50,6 +50,11 @@ export interface DownloadOptions {
   /** Used for the part GETs instead of node:http(s) (tests inject faults with it). */
   fetch?: typeof fetch;
   /**
+   * The file as a listing gave it (`listFolderForDownload`: chunks and a download URL), so no
+   * request is made for it; a URL that expired meanwhile is renewed as in any download.
+   */
+  file?: FileWithChunks;
+  /**
    * An older local copy of the file (usually `localPath` itself before an update): its parts
    * that still match are taken from it instead of the network, so an edit in the middle of a
    * large file downloads only the parts that changed. Ignored when a partial download exists.
@@ -76,15 +81,15 @@ export { PARTIAL_SUFFIX };
  */
 export async function downloadFile(api: GraphQLTransport, remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   const { signal } = opts;
-  const { fileByPath: file } = await api.request<{ fileByPath: FileWithChunks | null }>(
-    ops.FILE_FOR_DOWNLOAD, { path: remotePath, expiresIn: opts.urlExpiresIn }, signal);
+  const file = opts.file ?? (await api.request<{ fileByPath: FileWithChunks | null }>(
+    ops.FILE_FOR_DOWNLOAD, { path: remotePath, expiresIn: opts.urlExpiresIn }, signal)).fileByPath;
   if (!file || file.status === 'DELETED') throw new TesseraError('NOT_FOUND', `no such file: ${remotePath}`);
   if (file.isFolder) throw new TesseraError('BAD_USER_INPUT', `${remotePath} is a folder`);
   const size = Number(file.size);
   const parts = partsOf(file, size);
 
   const partial = localPath + PARTIAL_SUFFIX;
-  const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] });
+  const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] }, parts.length > 1);
   if (opts.reuseFrom) await seedPartial(opts.reuseFrom, partial, sidecar);
   const fh = await openPartial(partial, opts.fsync === true);
   const pool = parts.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;

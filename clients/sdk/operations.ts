@@ -52,6 +52,11 @@ export const FILE_FOR_DOWNLOAD = `query FileForDownload($path: String!, $expires
 export const DOWNLOAD_URL = `query DownloadUrl($id: ID!, $expiresIn: Int) {
   file(id: $id) { contentHash downloadUrl(expiresIn: $expiresIn) } }`;
 
+/** A folder's children with what downloading each file needs (chunk digests, a download URL): one request for a page of files. */
+export const LIST_FOLDER_FOR_DOWNLOAD = `query ListFolderForDownload($path: String!, $first: Int, $after: String, $expiresIn: Int) {
+  listFolder(path: $path, first: $first, after: $after) {
+    edges { cursor node { ${FILE_FIELDS} downloadUrl(expiresIn: $expiresIn) chunks { index offset size sha256 status } } } pageInfo { hasNextPage endCursor } } }`;
+
 export const LIST_FOLDER = `query ListFolder($path: String!, $first: Int, $after: String) {
   listFolder(path: $path, first: $first, after: $after) {
     edges { cursor node { ${FILE_FIELDS} } } pageInfo { hasNextPage endCursor } } }`;

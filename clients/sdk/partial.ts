@@ -20,13 +20,7 @@ export interface Sidecar { contentHash: string; size: number; verified: number[]
  * periodic fdatasyncs, docs/benchmarks.md).
  */
 export async function openPartial(path: string, durable: boolean): Promise<FileHandle> {
-  const dsync = durable ? constants.O_DSYNC : 0;
-  try {
-    return await open(path, constants.O_RDWR | dsync);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    return open(path, constants.O_RDWR | constants.O_CREAT | dsync);
-  }
+  return open(path, constants.O_RDWR | constants.O_CREAT | (durable ? constants.O_DSYNC : 0));
 }
 
 /** Re-hashes the parts an earlier run left (those the sidecar lists, or all without one): index -> digest. */
@@ -51,11 +45,22 @@ export class SidecarFile {
   private writing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private latest: Map<number, string> = new Map();
-  constructor(private readonly path: string, private readonly base: Sidecar) {}
+  /** False once `load` found no file and nothing was saved since: `remove` has nothing to do. */
+  private mayExist = true;
+  /**
+   * `keep` false: nothing is written (a one-part file: a resumed download re-hashes what is on
+   * disk anyway, so the file would cost two file-system calls per save for nothing); `load` and
+   * `remove` still deal with one an earlier run left.
+   */
+  constructor(private readonly path: string, private readonly base: Sidecar, private readonly keep = true) {}
 
   async load(): Promise<Sidecar | null> {
     try {
-      const s = JSON.parse(await readFile(this.path, 'utf8')) as Sidecar;
+      const text = await readFile(this.path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') this.mayExist = false;
+        throw e;
+      });
+      const s = JSON.parse(text) as Sidecar;
       return s.contentHash === this.base.contentHash && s.size === this.base.size && Array.isArray(s.verified) ? s : null;
     } catch {
       return null;
@@ -64,6 +69,8 @@ export class SidecarFile {
 
   /** Resolves once a write that includes `verified` as it is now is on disk. */
   save(verified: Map<number, string>): Promise<void> {
+    if (!this.keep) return Promise.resolve();
+    this.mayExist = true;
     this.latest = verified;
     if (this.queued) return this.queued;
     const before = this.writing ?? Promise.resolve();
@@ -83,6 +90,7 @@ export class SidecarFile {
   }
 
   async remove(): Promise<void> {
+    if (!this.mayExist) return;
     await Promise.all([this.writing, this.queued].map((p) => p?.catch(() => undefined)));
     await unlink(this.path).catch(() => undefined);
     await unlink(this.path + '.tmp').catch(() => undefined);

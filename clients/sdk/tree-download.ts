@@ -16,7 +16,7 @@ import { WORKER_THRESHOLD_PARTS, contentHashOf, hashFileRange, sha256Hex, type P
 import * as ops from './operations';
 import { listRemoteTree, type RemoteEntry } from './remote-tree';
 import { DEFAULT_TREE_FILES, TreeTally, failureOf, remoteFolder, runTreeFiles, type TreeOptions, type TreeResult } from './tree';
-import type { FileInfo } from './types';
+import type { FileWithChunks } from './types';
 
 export interface DownloadTreeOptions extends TreeOptions {
   /** Flush each file to disk before it takes its name (see DownloadOptions.fsync). */
@@ -41,7 +41,7 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
     if (!node) throw new TesseraError('NOT_FOUND', `no such folder: ${root}`);
     if (!node.isFolder) throw new TesseraError('BAD_USER_INPUT', `${root} is a file, not a folder`);
   }
-  const remote = await listRemoteTree(client, root, signal);
+  const remote = await listRemoteTree(client, root, signal, true);
   const result: DownloadTreeResult = {
     files: [], skipped: [], failed: [], foldersCreated: 0, bytes: 0,
     bytesTotal: remote.files.reduce((n, e) => n + Number(e.file.size), 0),
@@ -70,7 +70,9 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
       tally.finish(entry.rel, entry.size);
       return;
     }
+    const listed = entry.file.chunks && entry.file.downloadUrl !== undefined ? entry.file as FileWithChunks : undefined;
     const r = await client.download(entry.file.path, localPath, {
+      file: listed,
       concurrency,
       fsync: opts.fsync,
       signal: fileSignal,
@@ -92,7 +94,7 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
  * the remote file's chunk layout), or 'differs'. CONFLICT when something other than a regular
  * file stands there (a folder, a symbolic link: never followed nor replaced).
  */
-async function compareLocal(client: TesseraClient, localPath: string, file: FileInfo, signal: AbortSignal): Promise<'absent' | 'same' | 'differs'> {
+async function compareLocal(client: TesseraClient, localPath: string, file: RemoteEntry['file'], signal: AbortSignal): Promise<'absent' | 'same' | 'differs'> {
   const st = await lstat(localPath).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return null;
     throw e;
@@ -100,8 +102,9 @@ async function compareLocal(client: TesseraClient, localPath: string, file: File
   if (!st) return 'absent';
   if (!st.isFile()) throw new TesseraError('CONFLICT', `${localPath} is in the way: not a regular file`);
   if (st.size !== Number(file.size) || !file.contentHash) return 'differs';
-  const { fileByPath: chunked } = await client.api.request<{ fileByPath: { isFolder: boolean; chunks: { index: number; offset: string; size: string }[] } | null }>(
-    ops.FILE_CHUNKS, { path: file.path }, signal);
+  type Chunked = { isFolder: boolean; chunks: { index: number; offset: string; size: string }[] };
+  const chunked: Chunked | null = file.chunks ? { isFolder: file.isFolder, chunks: file.chunks }
+    : (await client.api.request<{ fileByPath: Chunked | null }>(ops.FILE_CHUNKS, { path: file.path }, signal)).fileByPath;
   if (!chunked || chunked.isFolder) return 'differs';
   const spans = spansOf(chunked.chunks, st.size);
   if (!spans) return 'differs';
