@@ -15,7 +15,7 @@ import { hashSpansInWorkers } from './hash-workers';
 import { WORKER_THRESHOLD_PARTS, contentHashOf, hashFileRange, sha256Hex, type PartSpan } from './hashing';
 import * as ops from './operations';
 import { listRemoteTree, type RemoteEntry } from './remote-tree';
-import { DEFAULT_TREE_FILES, TreeTally, failureOf, remoteFolder, runTreeFiles, type TreeOptions, type TreeResult } from './tree';
+import { DEFAULT_TREE_FILES, TreeTally, failureOf, recordFailure, recordFile, remoteFolder, runTreeFiles, type TreeOptions, type TreeResult } from './tree';
 import type { FileWithChunks } from './types';
 
 export interface DownloadTreeOptions extends TreeOptions {
@@ -66,8 +66,7 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
     const localPath = localPathOf(localDir, entry.rel);
     const local = await compareLocal(client, localPath, entry.file, fileSignal);
     if (local === 'same') {
-      result.files.push({ path: entry.rel, localPath, remotePath: entry.file.path, size: entry.size, outcome: 'unchanged', bytes: 0 });
-      tally.finish(entry.rel, entry.size);
+      recordFile(result, tally, { path: entry.rel, localPath, remotePath: entry.file.path, size: entry.size, outcome: 'unchanged', bytes: 0 });
       return;
     }
     const listed = entry.file.chunks && entry.file.downloadUrl !== undefined ? entry.file as FileWithChunks : undefined;
@@ -79,13 +78,8 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
       reuseFrom: local === 'differs' ? localPath : undefined,
       onProgress: (p) => tally.file(entry.rel, p.bytesDone),
     });
-    result.files.push({ path: entry.rel, localPath, remotePath: r.file.path, size: Number(r.file.size), outcome: 'downloaded', bytes: r.bytesReceived, result: r });
-    result.bytes += r.bytesReceived;
-    tally.finish(entry.rel, Number(r.file.size));
-  }, (entry, e) => {
-    result.failed.push(failureOf(entry.rel, 'file', e));
-    tally.finish(entry.rel);
-  });
+    recordFile(result, tally, { path: entry.rel, localPath, remotePath: r.file.path, size: Number(r.file.size), outcome: 'downloaded', bytes: r.bytesReceived, result: r });
+  }, (entry, e) => recordFailure(result, tally, entry.rel, e));
   return result;
 }
 

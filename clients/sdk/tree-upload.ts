@@ -11,7 +11,7 @@ import { TesseraError, isTesseraError } from './errors';
 import { walkLocalTree, type LocalFile } from './local-tree';
 import { runPool } from './pool';
 import { listRemoteTree, type RemoteTree } from './remote-tree';
-import { DEFAULT_TREE_FILES, TreeTally, failureOf, remoteFolder, remoteJoin, runTreeFiles, type TreeOptions, type TreeResult } from './tree';
+import { DEFAULT_TREE_FILES, TreeTally, failureOf, recordFailure, recordFile, remoteFolder, remoteJoin, runTreeFiles, type TreeOptions, type TreeResult } from './tree';
 import { DEFAULT_UPLOAD_CONCURRENCY, type UploadResult } from './upload';
 import type { FileInfo } from './types';
 
@@ -63,16 +63,11 @@ export async function uploadTree(client: TesseraClient, localDir: string, remote
     });
     const before = existing.get(r.file.path);
     const unchanged = r.deduplicated && !!before && !before.isFolder && before.contentHash === r.file.contentHash && before.revision === r.file.revision;
-    result.files.push({
+    recordFile(result, tally, {
       path: file.rel, localPath: file.path, remotePath: r.file.path, size: Number(r.file.size),
       outcome: unchanged ? 'unchanged' : 'uploaded', bytes: r.bytesSent, result: r,
     });
-    result.bytes += r.bytesSent;
-    tally.finish(file.rel, Number(r.file.size));
-  }, (file, e) => {
-    result.failed.push(failureOf(file.rel, 'file', e));
-    tally.finish(file.rel);
-  });
+  }, (file, e) => recordFailure(result, tally, file.rel, e));
   return result;
 }
 

@@ -95,6 +95,19 @@ export function remoteJoin(root: string, rel: string): string {
   return rel === '' ? root : root === '/' ? `/${rel}` : `${root}/${rel}`;
 }
 
+/** Records a file that went through (its bytes moved count in `result.bytes`) and counts it done. */
+export function recordFile<R>(result: TreeResult<R>, tally: TreeTally, file: TreeFileResult<R>): void {
+  result.files.push(file);
+  result.bytes += file.bytes;
+  tally.finish(file.path, file.size);
+}
+
+/** Records a file that failed and counts it done (with what it got so far). */
+export function recordFailure<R>(result: TreeResult<R>, tally: TreeTally, path: string, error: unknown): void {
+  result.failed.push(failureOf(path, 'file', error));
+  tally.finish(path);
+}
+
 /** Counts bytes and files across the tree and reports them. */
 export class TreeTally {
   private done = 0;

@@ -80,3 +80,13 @@ export async function uploadBytes(url: string, token: string, path: string, byte
   if (done.errors) throw new Error(JSON.stringify(done.errors));
   return done.data.completeUpload;
 }
+
+/** A fetch for an SDK client that records the name of every GraphQL operation it sends (then sends it). */
+export function countingFetch(operations: string[]): typeof fetch {
+  return async (input, init) => {
+    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { query: string }) : null;
+    const op = body ? /^\s*(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] : undefined;
+    if (op) operations.push(op);
+    return fetch(input, init);
+  };
+}

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
 import { MIB } from '../../clients/sdk/hashing';
+import { countingFetch } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /** Small files cost few round trips: the plan is remembered, the last confirmation rides on completeUpload. */
@@ -17,13 +18,7 @@ describe('SDK small uploads (local store, SQLite)', () => {
   beforeAll(async () => {
     server = await startTestServer();
     dir = await mkdtemp(join(tmpdir(), 'tessera-small-'));
-    const counting: typeof fetch = async (input, init) => {
-      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { query: string }) : null;
-      const op = body ? /^\s*(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] : undefined;
-      if (op) operations.push(op);
-      return fetch(input, init);
-    };
-    client = new TesseraClient({ server: server.url, fetch: counting });
+    client = new TesseraClient({ server: server.url, fetch: countingFetch(operations) });
     await client.signUp(`small-${process.pid}-${Date.now()}@example.com`, 'correct horse battery');
   });
 

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
+import { countingFetch } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /** A folder download lists files with what downloading them needs: no request per file, and URLs that expired meanwhile are renewed. */
@@ -15,13 +16,7 @@ describe('folder download requests (local store, SQLite)', () => {
   beforeAll(async () => {
     server = await startTestServer({ config: { downloadUrlTtl: 1 } });
     dir = await mkdtemp(join(tmpdir(), 'tessera-tree-req-'));
-    const counting: typeof fetch = async (input, init) => {
-      const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { query: string }) : null;
-      const op = body ? /^\s*(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] : undefined;
-      if (op) operations.push(op);
-      return fetch(input, init);
-    };
-    client = new TesseraClient({ server: server.url, fetch: counting });
+    client = new TesseraClient({ server: server.url, fetch: countingFetch(operations) });
     await client.signUp(`tree-req-${process.pid}-${Date.now()}@example.com`, 'correct horse battery');
   });
   afterAll(async () => {
