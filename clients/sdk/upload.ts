@@ -56,7 +56,7 @@ const REFRESH_MARGIN_MS = 30_000;
 const URL_WINDOW = 64;
 
 /**
- * Uploads `localPath` to `remotePath`. Rejects with TesseraError (server codes, NETWORK, STORE,
+ * Uploads `localPath` to `remotePath`. Rejects with TesseraError (server codes, NETWORK, STORE, CHANGED,
  * PROTOCOL) or with the signal's reason when aborted.
  */
 export async function uploadFile(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {

@@ -245,7 +245,8 @@ export class UploadService {
     await this.access.authorizeAt(userId, session.ownerId, session.path, 'write'); // a share revoked meanwhile
     const parts = await this.parts(session.id);
     const reported = new Map(confirmed.map((c) => [c.partNumber, unquoteEtag(c.etag)]));
-    for (const n of reported.keys()) if (!parts.some((p) => p.partNumber === n)) throw badInput(`no part ${n} in this upload`, { partNumber: n });
+    const numbers = new Set(parts.map((p) => p.partNumber));
+    for (const n of reported.keys()) if (!numbers.has(n)) throw badInput(`no part ${n} in this upload`, { partNumber: n });
     // the store's listing first: a missing upload (already assembled, or gone) is the rare case
     const stored = await this.listStored(session, { nullIfGone: true });
     if (stored) await this.assemble(session, parts, stored, reported);
