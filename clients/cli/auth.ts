@@ -13,9 +13,10 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
     .option('--email <email>')
     .option('--password <password>')
     .option('--name <name>')
-    .action(async (o: { email?: string; password?: string; name?: string }) => {
+    .option('--device <name>', 'name of this device (shown by `devices` and in conflicted copies; default tessera-cli@<host>)')
+    .action(async (o: { email?: string; password?: string; name?: string; device?: string }) => {
       const { email, password } = await credentials(ctx, o);
-      const auth = await ctx.anonymousClient().signUp(email, password, { name: o.name, deviceName: deviceName(ctx) });
+      const auth = await ctx.anonymousClient().signUp(email, password, { name: o.name, deviceName: deviceName(ctx, o.device) });
       await remember(ctx, auth);
     });
 
@@ -24,9 +25,10 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
     .description('log in and save the token')
     .option('--email <email>')
     .option('--password <password>')
-    .action(async (o: { email?: string; password?: string }) => {
+    .option('--device <name>', 'name of this device (shown by `devices` and in conflicted copies; default tessera-cli@<host>)')
+    .action(async (o: { email?: string; password?: string; device?: string }) => {
       const { email, password } = await credentials(ctx, o);
-      const auth = await ctx.anonymousClient().signIn(email, password, { deviceName: deviceName(ctx) });
+      const auth = await ctx.anonymousClient().signIn(email, password, { deviceName: deviceName(ctx, o.device) });
       await remember(ctx, auth);
     });
 
@@ -95,6 +97,6 @@ async function remember(ctx: CliContext, auth: AuthPayload): Promise<void> {
   ctx.io.stdout.write(`logged in to ${ctx.server} as ${auth.user.email}\n`);
 }
 
-function deviceName(ctx: CliContext): string {
-  return ctx.io.env.TESSERA_DEVICE_NAME || `tessera-cli@${hostname()}`;
+function deviceName(ctx: CliContext, flag?: string): string {
+  return flag?.trim() || ctx.io.env.TESSERA_DEVICE_NAME || `tessera-cli@${hostname()}`;
 }

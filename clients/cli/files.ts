@@ -20,8 +20,10 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
     .description('create a folder (and missing parents)')
     .argument('<path>')
     .action(async (path: string) => {
-      const folder = await (await ctx.client()).createFolder(remotePath(path));
-      ctx.io.stdout.write(`created ${folder.path}\n`);
+      const client = await ctx.client();
+      const existed = (await client.fileByPath(remotePath(path)))?.isFolder === true;
+      const folder = await client.createFolder(remotePath(path));
+      ctx.io.stdout.write(`${existed ? 'exists' : 'created'} ${folder.path}\n`);
     });
 
   program

@@ -1,10 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { basename, join, posix, resolve } from 'node:path';
+import { basename, dirname, join, posix, resolve } from 'node:path';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
 import { remotePath } from './files';
 import { ProgressBar } from './progress';
 import { downloadFolder, isDirectory, uploadFolder } from './tree';
+import { TesseraError } from '../sdk/errors';
 import { DEFAULT_TREE_FILES } from '../sdk/tree';
 import { DEFAULT_DOWNLOAD_CONCURRENCY } from '../sdk/download';
 import { DEFAULT_UPLOAD_CONCURRENCY } from '../sdk/upload';
@@ -54,6 +55,7 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       if (source === '/' || (await client.fileByPath(source.replace(/(.)\/+$/, '$1')))?.isFolder) return downloadFolder(ctx, client, remote, local, o);
       let localPath = resolve(ctx.io.cwd, local ?? posix.basename(source));
       if ((local ?? '').endsWith('/') || (await isDirectory(localPath))) localPath = join(localPath, posix.basename(source));
+      if (!(await isDirectory(dirname(localPath)))) throw new TesseraError('NOT_FOUND', `no such local folder: ${dirname(localPath)}`);
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
       try {

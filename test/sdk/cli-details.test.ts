@@ -41,4 +41,23 @@ describe('tessera CLI details', () => {
     expect(down.err() + down.out()).not.toMatch(/resumed/);
     expect((await readFile(join(dir, 'empty-back.txt'))).length).toBe(0);
   });
+
+  it('mkdir of an existing folder says so; a download into a missing local folder is NOT_FOUND; --device names the device', async () => {
+    const io = () => cliIo({ TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: join(dir, 'cfg3') }, dir);
+    expect(await main(['signup', '--email', `dev-${Date.now()}@example.com`, '--password', 'correct horse battery', '--device', 'studio-mac'], io())).toBe(0);
+    const devices = io();
+    expect(await main(['devices'], devices)).toBe(0);
+    expect(devices.out()).toContain('studio-mac');
+    const first = io();
+    expect(await main(['mkdir', '/docs'], first)).toBe(0);
+    expect(first.out()).toBe('created /docs\n');
+    const again = io();
+    expect(await main(['mkdir', '/docs'], again)).toBe(0);
+    expect(again.out()).toBe('exists /docs\n');
+    await writeFile(join(dir, 'x.txt'), 'x');
+    expect(await main(['upload', join(dir, 'x.txt'), '/x.txt'], io())).toBe(0);
+    const missing = io();
+    expect(await main(['download', '/x.txt', join(dir, 'no-such-dir', 'x.txt')], missing)).not.toBe(0);
+    expect(missing.err()).toMatch(/NOT_FOUND.*no such local folder/);
+  });
 });
