@@ -82,6 +82,7 @@ const REASONS: Record<TreeSkipped['reason'], string> = {
   symlink: 'symbolic link (not followed)',
   special: 'not a regular file or folder',
   'partial-download': 'unfinished download',
+  'sync-state': 'tessera sync state (not content)',
 };
 
 /** True when `p` is a folder (or a link to one). */

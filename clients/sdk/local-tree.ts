@@ -1,4 +1,5 @@
-/** Walks a local folder tree for an upload: regular files and folders; links and special files are reported, never followed. */
+/** Walks a local folder tree for an upload: regular files and folders; links, special files and a sync folder's state are reported, never followed. */
+import { existsSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PARTIAL_SUFFIX } from './partial';
@@ -55,6 +56,8 @@ async function walk(dir: string, rel: string, tree: LocalTree, signal: AbortSign
       tree.failed.push(failureOf(e.rel, 'file', e.stat));
     } else if (e.stat.isSymbolicLink()) {
       tree.skipped.push({ path: e.rel, reason: 'symlink' });
+    } else if (e.stat.isDirectory() && isSyncState(e.name, e.path)) {
+      tree.skipped.push({ path: e.rel, reason: 'sync-state' });
     } else if (e.stat.isDirectory()) {
       folder.empty = false;
       await walk(e.path, e.rel, tree, signal, false);
@@ -67,6 +70,11 @@ async function walk(dir: string, rel: string, tree: LocalTree, signal: AbortSign
       tree.files.push({ rel: e.rel, path: e.path, size: e.stat.size });
     }
   }
+}
+
+/** The state folder of a `tessera sync` folder (`.tessera` with its state.db): the sync client's own, never content. */
+function isSyncState(name: string, path: string): boolean {
+  return name === '.tessera' && existsSync(join(path, 'state.db'));
 }
 
 /** A download's temporary file or its sidecar (see ./partial). */

@@ -40,7 +40,7 @@ export interface TreeOptions {
 export interface TreeSkipped {
   /** Relative to the tree's root, '/'-separated. */
   path: string;
-  reason: 'symlink' | 'special' | 'partial-download';
+  reason: 'symlink' | 'special' | 'partial-download' | 'sync-state';
 }
 
 /** A file or folder that failed; the other files went on. */

@@ -54,4 +54,15 @@ describe('folder download requests (local store, SQLite)', () => {
     expect(r.bytesReceived).toBe(1003);
     expect((await readFile(join(dir, 'late.bin'))).equals(files.get('a/f3.bin')!)).toBe(true);
   });
+
+  it('a folder that is a sync root uploads without its .tessera state', async () => {
+    const root = join(dir, 'synced');
+    await mkdir(join(root, '.tessera'), { recursive: true });
+    await writeFile(join(root, '.tessera', 'state.db'), 'sqlite bytes');
+    await writeFile(join(root, 'doc.txt'), 'content');
+    const r = await client.uploadTree(root, '/synced');
+    expect(r.skipped).toEqual([{ path: '.tessera', reason: 'sync-state' }]);
+    expect(r.files.map((f) => f.path)).toEqual(['doc.txt']);
+    expect((await client.listFolder('/synced')).map((f) => f.name)).toEqual(['doc.txt']);
+  });
 });
