@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { TesseraClient } from '../sdk/client';
 import { TesseraError, isAbortError } from '../sdk/errors';
 import { ContentHasher } from './content-hash';
@@ -9,10 +9,10 @@ import { Executor, type ActionOutcome } from './executor';
 import { IgnoreMatcher } from './ignore';
 import { keepIgnoredContent, loadIgnoreRules, withoutIgnored } from './ignored-content';
 import { rescanLocal, scanLocal, type ScanFs, type ScanProblem, type ScanResult } from './local-tree';
-import { STATE_DIR, normaliseRoot, toRemote } from './paths';
+import { normaliseRoot, toRemote } from './paths';
 import { planSync, type Action } from './planner';
 import { RemoteTree } from './remote-tree';
-import { StateDb } from './state-db';
+import { StateDb, stateFileOf } from './state-db';
 import { FolderWatcher } from './watcher';
 
 export interface SyncEngineOptions {
@@ -257,7 +257,7 @@ export class SyncEngine {
       const plan = this.withoutUnsettled(await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher));
       if (plan.length === 0) break;
       // a folder deleted under a running engine scans as "everything deleted": never act on that
-      await checkLocalRoot(this.folder, this.folderId, join(this.folder, STATE_DIR, 'state.db'));
+      await checkLocalRoot(this.folder, this.folderId, stateFileOf(this.folder));
       const outcomes = await executor.run(plan);
       touched = outcomes.flatMap(({ action: a }) => [a.path, ...('from' in a ? [a.from] : []), ...('copyPath' in a ? [a.copyPath] : [])]);
       report.outcomes.push(...outcomes);
@@ -327,10 +327,10 @@ export class SyncEngine {
 
   /** Tells `onError` about scan problems it has not heard of yet (a running engine would otherwise skip them silently). */
   private reportNew(problems: ScanProblem[]): void {
-    const now = new Set(problems.map((p) => `${p.rel}\n${(p.error as Error)?.message}`));
+    const keyOf = (p: ScanProblem) => `${p.rel}\n${(p.error as Error)?.message}`;
+    const now = new Set(problems.map(keyOf));
     for (const p of problems) {
-      const key = `${p.rel}\n${(p.error as Error)?.message}`;
-      if (!this.told.has(key)) this.report(Object.assign(new Error(`cannot sync ${p.rel}: ${(p.error as Error)?.message ?? p.error}`), { code: (p.error as { code?: string })?.code ?? 'SCAN' }));
+      if (!this.told.has(keyOf(p))) this.report(Object.assign(new Error(`cannot sync ${p.rel}: ${(p.error as Error)?.message ?? p.error}`), { code: (p.error as { code?: string })?.code ?? 'SCAN' }));
     }
     this.told = now;
   }

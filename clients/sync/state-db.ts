@@ -5,7 +5,10 @@ import type { RemoteEntry, SyncedEntry, Tree } from './entries';
 import { forgetPid, lockStateDb } from './folder-lock';
 import { STATE_DIR } from './paths';
 
-const STATE_FILE = 'state.db';
+/** Where a sync folder's state database lives. */
+export function stateFileOf(folder: string): string {
+  return join(folder, STATE_DIR, 'state.db');
+}
 
 /**
  * The sync folder's state, in `<folder>/.tessera/state.db` (SQLite, WAL, synchronous=FULL):
@@ -21,7 +24,7 @@ export class StateDb {
   constructor(private readonly folder: string) {
     mkdirSync(join(folder, STATE_DIR), { recursive: true });
     // timeout 0: no one else may hold the file, so waiting for it would only delay the LOCKED error
-    this.db = new Database(join(folder, STATE_DIR, STATE_FILE), { timeout: 0 });
+    this.db = new Database(stateFileOf(folder), { timeout: 0 });
     try {
       lockStateDb(this.db, folder);
     } catch (e) {
@@ -40,7 +43,7 @@ export class StateDb {
 
   /** True when `folder` already has a state database (without creating or locking it). */
   static existsIn(folder: string): boolean {
-    return existsSync(join(folder, STATE_DIR, STATE_FILE));
+    return existsSync(stateFileOf(folder));
   }
 
   get(key: string): string | null {
