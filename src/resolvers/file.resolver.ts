@@ -68,10 +68,14 @@ export class FileResolver {
     return chunks.map((c) => ({ ...c, status: 'VERIFIED', updatedAt: c.createdAt }));
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'A signed GET of the current revision (default lifetime: DOWNLOAD_URL_TTL).' })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'A signed GET of the current revision. expiresIn: seconds, default DOWNLOAD_URL_TTL; more than DOWNLOAD_URL_MAX_TTL (default 3600) is clamped to it, less than 1 is BAD_USER_INPUT. '
+      + 'On the local store the URL stops working as soon as the access it was minted under ends (this device signed out, the share removed, the file trashed); '
+      + 'on S3/GCS it works until it expires.',
+  })
   downloadUrl(@Root() file: FileNode, @Arg('expiresIn', () => Int, { nullable: true }) expiresIn: number | null, @Ctx() ctx: Context) {
-    requireUser(ctx);
-    return ctx.services.files.downloadUrl(file, expiresIn);
+    return ctx.services.files.downloadUrl(file, expiresIn, { deviceId: requireUser(ctx).deviceId });
   }
 }
 

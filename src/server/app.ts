@@ -92,7 +92,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     res.status(db === 'ok' && store === 'ok' ? 200 : 503).json({ database: db, storage: store });
   });
   const local = localAdapterOf(storage);
-  if (local) app.use('/blobs', blobRoutes(local));
+  if (local) app.use('/blobs', blobRoutes(local, { allowGet: (grant) => services.downloadGrants.allows(grant) }));
   app.use(shareLinkRoutes(services.shareLinks));
   app.use(graphiqlRouter());
   app.use('/graphql', express.json({ limit: '10mb' }), expressMiddleware(apollo, {

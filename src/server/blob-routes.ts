@@ -4,6 +4,16 @@ import { isStorageError, type StorageErrorCode } from '../storage/errors';
 import type { LocalStorageAdapter } from '../storage/local';
 import type { ByteRange } from '../storage/types';
 
+export interface BlobRouteOptions {
+  /**
+   * Asked on every GET/HEAD of an object, after the signature checked out, with the grant the
+   * URL was signed with (undefined if none): false answers 403 ACCESS_DENIED. The server passes
+   * a check against the database (DownloadGrantService), so a URL dies with the access it was
+   * minted under; without this option (storage tests) a valid signature is enough.
+   */
+  allowGet?: (grant: string | undefined) => Promise<boolean>;
+}
+
 /**
  * HTTP routes behind the local store's presigned URLs, relative to where the server mounts
  * them (`/blobs`):
@@ -12,12 +22,13 @@ import type { ByteRange } from '../storage/types';
  *                     SIGNATURE_EXPIRED; 400 BAD_DIGEST (size/hash differ, nothing stored);
  *                     404 NO_SUCH_UPLOAD
  *   GET  /object?...  an object (or HEAD), honouring `Range: bytes=a-b` within the signed
- *                     range; 206 + Content-Range, 416 when unsatisfiable; 404 NOT_FOUND
+ *                     range; 206 + Content-Range, 416 when unsatisfiable; 404 NOT_FOUND;
+ *                     403 ACCESS_DENIED when `allowGet` refuses the URL's grant
  *
  * Errors answer with a JSON body `{ code, message }`. CORS is open (the signature is the
  * credential) and exposes ETag so browsers can read it.
  */
-export function blobRoutes(adapter: LocalStorageAdapter): express.Router {
+export function blobRoutes(adapter: LocalStorageAdapter, opts: BlobRouteOptions = {}): express.Router {
   const router = express.Router();
 
   router.use((req, res, next) => {
@@ -48,6 +59,9 @@ export function blobRoutes(adapter: LocalStorageAdapter): express.Router {
   router.get('/object', async (req, res) => {
     try {
       const claims = adapter.verifyGetUrl(queryOf(req));
+      if (opts.allowGet && !(await opts.allowGet(claims.grant))) {
+        return sendError(res, 'ACCESS_DENIED', 'the access this URL was issued under has ended');
+      }
       const info = await adapter.head(claims.key);
       const window = claims.range ?? { offset: 0, length: info.size };
       if (window.offset + window.length > info.size) return unsatisfiable(res, info.size);

@@ -16,8 +16,14 @@ export interface Config {
   storage: StorageConfig;
   /** Lifetime of presigned part URLs, seconds. */
   partUrlTtl: number;
-  /** Default lifetime of signed download URLs, seconds. */
+  /** Default lifetime of signed download URLs, seconds (DOWNLOAD_URL_TTL, at most downloadUrlMaxTtl). */
   downloadUrlTtl: number;
+  /**
+   * Longest lifetime of a signed download URL, seconds (DOWNLOAD_URL_MAX_TTL, default 1 hour, at
+   * most 7 days, S3's and GCS's own limit): a larger `expiresIn` is clamped to it. On S3/GCS it is
+   * how long a URL can outlive a revoked access; the local store checks access on every request.
+   */
+  downloadUrlMaxTtl: number;
   /** Abandoned upload sessions expire after this many seconds. */
   sessionTtl: number;
   /** Smallest part size the upload plan hands out. */
@@ -137,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     storage,
     partUrlTtl: int('PART_URL_TTL', 3600, 1, 7 * 24 * 3600),
     downloadUrlTtl: int('DOWNLOAD_URL_TTL', 300, 1, 7 * 24 * 3600),
+    downloadUrlMaxTtl: int('DOWNLOAD_URL_MAX_TTL', 3600, 1, 7 * 24 * 3600),
     sessionTtl: int('UPLOAD_SESSION_TTL', 7 * 24 * 3600, 60),
     minPartSize: int('MIN_PART_SIZE', 8 * MiB, 1),
     maxFileSize: int('MAX_FILE_SIZE', 50 * GiB, 0),
@@ -154,6 +161,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxQueryComplexity: int('GRAPHQL_MAX_COMPLEXITY', 250_000, 1),
     ...overrides,
   };
+  if (config.downloadUrlTtl > config.downloadUrlMaxTtl) {
+    problems.push(`DOWNLOAD_URL_TTL (${config.downloadUrlTtl}) must not exceed DOWNLOAD_URL_MAX_TTL (${config.downloadUrlMaxTtl})`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -3,6 +3,7 @@ import { transaction } from './tx';
 import { Change, Chunk, FileNode, FileRevision } from '../entities';
 import type { StorageAdapter } from '../storage/types';
 import type { AccessService } from './access';
+import { encodeGrant, type UrlHolder } from './download-grants';
 import { AppError, badInput, notFound } from './errors';
 import type { JournalService } from './journal';
 import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
@@ -23,6 +24,7 @@ export class FileService {
     private readonly access: AccessService,
     private readonly journal: JournalService,
     private readonly downloadUrlTtl: number,
+    private readonly downloadUrlMaxTtl = 3600,
   ) {}
 
   async get(userId: string, id: string): Promise<FileNode> {
@@ -184,13 +186,22 @@ export class FileService {
     return this.ds.getRepository(Chunk).find({ where: { revisionId: node.currentRevisionId }, order: { index: 'ASC' } });
   }
 
-  /** A signed GET of the current revision; null for folders and files still uploading. */
-  async downloadUrl(node: FileNode, expiresIn?: number | null): Promise<string | null> {
+  /**
+   * A signed GET of the current revision for `holder` (the asking device, or a public link);
+   * null for folders and files still uploading. `expiresIn` (default DOWNLOAD_URL_TTL) above
+   * DOWNLOAD_URL_MAX_TTL is clamped to it; below 1 second it is BAD_USER_INPUT. On the local
+   * store the URL also dies as soon as the holder's access does (see DownloadGrantService).
+   */
+  async downloadUrl(node: FileNode, expiresIn: number | null | undefined, holder: UrlHolder): Promise<string | null> {
     if (node.isFolder || node.status !== 'AVAILABLE' || !node.currentRevisionId) return null;
-    const ttl = expiresIn ?? this.downloadUrlTtl;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 24 * 3600) throw badInput('expiresIn must be between 1 and 604800 seconds');
+    const asked = expiresIn ?? this.downloadUrlTtl;
+    if (!Number.isInteger(asked) || asked < 1) throw badInput('expiresIn must be a whole number of seconds, at least 1', { field: 'expiresIn' });
+    let ttl = Math.min(asked, this.downloadUrlMaxTtl);
+    if ('until' in holder && holder.until) ttl = Math.max(1, Math.min(ttl, Math.ceil((holder.until.getTime() - Date.now()) / 1000)));
     const rev = await this.ds.getRepository(FileRevision).findOneByOrFail({ id: node.currentRevisionId });
-    const signed = await this.storage.presignGet(rev.storageKey, { expiresIn: ttl, fileName: node.name, contentType: node.mimeType ?? undefined });
+    const signed = await this.storage.presignGet(rev.storageKey, {
+      expiresIn: ttl, fileName: node.name, contentType: node.mimeType ?? undefined, grant: encodeGrant(holder, rev.id),
+    });
     return signed.url;
   }
 

@@ -3,6 +3,7 @@ import type { StorageAdapter } from '../storage/types';
 import { AccessService } from './access';
 import { AuthService } from './auth';
 import type { EventBus } from './events';
+import { DownloadGrantService } from './download-grants';
 import { FileService } from './files';
 import { Janitor } from './janitor';
 import { JournalService } from './journal';
@@ -19,6 +20,8 @@ import { UploadService, type UploadSettings } from './uploads';
 export interface ServiceSettings extends UploadSettings {
   jwtSecret: string;
   downloadUrlTtl: number;
+  /** Longest download URL lifetime, seconds (DOWNLOAD_URL_MAX_TTL; default 3600). */
+  downloadUrlMaxTtl?: number;
   /** Storage quota of a user without their own `quotaBytes`. */
   defaultQuotaBytes?: number;
   /** Wrong passwords allowed per (email, IP) for signIn, and per (link, IP) for links, per window. */
@@ -41,6 +44,7 @@ export interface Services {
   access: AccessService;
   journal: JournalService;
   files: FileService;
+  downloadGrants: DownloadGrantService;
   uploads: UploadService;
   sharing: SharingService;
   shareLinks: ShareLinkService;
@@ -71,7 +75,8 @@ export function createServices(
   const quota = new QuotaService(ds, s.defaultQuotaBytes ?? DEFAULT_QUOTA_BYTES);
   const access = new AccessService(ds);
   const journal = new JournalService(ds, bus);
-  const files = new FileService(ds, storage, access, journal, s.downloadUrlTtl);
+  const files = new FileService(ds, storage, access, journal, s.downloadUrlTtl, s.downloadUrlMaxTtl);
+  const downloadGrants = new DownloadGrantService(ds, access);
   const uploads = new UploadService(ds, storage, access, files, journal, bus, {
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
   }, quota);
@@ -84,5 +89,5 @@ export function createServices(
   const retention = new Retention(journal, trash, revisions, {
     journalDays: s.journalRetentionDays, trashDays: s.trashRetentionDays, revisionDays: s.revisionRetentionDays,
   });
-  return { ds, storage, bus, auth, access, journal, files, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
+  return { ds, storage, bus, auth, access, journal, files, downloadGrants, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
 }

@@ -103,7 +103,8 @@ export class ShareLinkService {
       if (e instanceof AppError) throw new LinkError('NOT_FOUND');
       throw e;
     }
-    const url = node!.status === 'AVAILABLE' ? await this.files.downloadUrl(node!) : null;
+    // the URL dies with the link on the local store (checked per request), and never outlives its expiry
+    const url = node!.status === 'AVAILABLE' ? await this.files.downloadUrl(node!, null, { linkId: link.id, until: link.expiresAt }) : null;
     if (!url) throw new LinkError('NOT_FOUND');
     return url;
   }

@@ -136,10 +136,15 @@ export interface StorageAdapter {
   /** Multipart uploads in progress (for the janitor), optionally under a key prefix. */
   listMultipartUploads(opts?: { prefix?: string }): AsyncIterable<MultipartUploadInfo>;
 
-  /** A signed GET, optionally ranged, with a download file name (Content-Disposition). */
+  /**
+   * A signed GET, optionally ranged, with a download file name (Content-Disposition).
+   * `grant` is an opaque string for stores that serve their own URLs (local): it is covered by
+   * the signature and handed back on every request (GetClaims.grant) so the server can check
+   * that the access the URL was minted under still holds. Presigning stores (S3, GCS) ignore it.
+   */
   presignGet(
     key: string,
-    opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string },
+    opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string; grant?: string },
   ): Promise<PresignedRequest>;
 
   /** NOT_FOUND if absent. */

@@ -207,12 +207,12 @@ export class LocalStorageAdapter implements StorageAdapter {
 
   async presignGet(
     key: string,
-    opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string },
+    opts: { expiresIn: number; range?: ByteRange; fileName?: string; contentType?: string; grant?: string },
   ): Promise<PresignedRequest> {
     this.objectPath(key);
     if (opts.range) checkRange(opts.range);
     const expires = expiry(opts.expiresIn);
-    const query = this.signer.signGet({ key, expires, range: opts.range, fileName: opts.fileName, contentType: opts.contentType });
+    const query = this.signer.signGet({ key, expires, range: opts.range, fileName: opts.fileName, contentType: opts.contentType, grant: opts.grant });
     return { url: `${this.urlPrefix}/object?${query}`, method: 'GET', headers: {}, expiresAt: new Date(expires) };
   }
 

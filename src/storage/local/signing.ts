@@ -20,10 +20,12 @@ export interface GetClaims {
   range?: ByteRange;
   fileName?: string;
   contentType?: string;
+  /** Opaque to the store: what the server minted the URL under, re-checked per request by it. */
+  grant?: string;
 }
 
 const PART_FIELDS = ['key', 'upload', 'part', 'size', 'sha256', 'exp'] as const;
-const GET_FIELDS = ['key', 'exp', 'off', 'len', 'fn', 'ct'] as const;
+const GET_FIELDS = ['key', 'exp', 'off', 'len', 'fn', 'ct', 'g'] as const;
 
 /**
  * HMAC-SHA256 URL signatures for the local store. The signature covers the method and
@@ -55,6 +57,7 @@ export class UrlSigner {
       len: c.range ? String(c.range.length) : '',
       fn: c.fileName ?? '',
       ct: c.contentType ?? '',
+      g: c.grant ?? '',
     });
   }
 
@@ -78,6 +81,7 @@ export class UrlSigner {
       range: f.off === '' ? undefined : { offset: int(f.off), length: int(f.len) },
       fileName: f.fn || undefined,
       contentType: f.ct || undefined,
+      grant: f.g || undefined,
     };
   }
 
