@@ -10,15 +10,21 @@ import type { ByteRange } from '../storage/types';
  *
  *   PUT  /part?...    one part's bytes; 200 + `ETag: "<sha256>"`; 403 SIGNATURE_INVALID |
  *                     SIGNATURE_EXPIRED; 400 BAD_DIGEST (size/hash differ, nothing stored);
- *                     404 NO_SUCH_UPLOAD
+ *                     404 NO_SUCH_UPLOAD; a body idle for `idleTimeoutMs` is cut (nothing stored)
  *   GET  /object?...  an object (or HEAD), honouring `Range: bytes=a-b` within the signed
  *                     range; 206 + Content-Range, 416 when unsatisfiable; 404 NOT_FOUND
  *
  * Errors answer with a JSON body `{ code, message }`. CORS is open (the signature is the
  * credential) and exposes ETag so browsers can read it.
  */
-export function blobRoutes(adapter: LocalStorageAdapter): express.Router {
+export interface BlobRouteOptions {
+  /** A part upload whose connection moves no byte for this long is cut (nothing is stored); default 60 s. */
+  idleTimeoutMs?: number;
+}
+
+export function blobRoutes(adapter: LocalStorageAdapter, opts: BlobRouteOptions = {}): express.Router {
   const router = express.Router();
+  const idleMs = opts.idleTimeoutMs ?? 60_000;
 
   router.use((req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -31,6 +37,8 @@ export function blobRoutes(adapter: LocalStorageAdapter): express.Router {
   });
 
   router.put('/part', async (req, res) => {
+    // a client that promised more bytes than it sends (or went away silently) must not hold the request for ever
+    req.setTimeout(idleMs, () => req.destroy(new Error(`part upload idle for ${idleMs} ms`)));
     try {
       const claims = adapter.verifyPartUrl(queryOf(req));
       const declared = req.get('content-length');
