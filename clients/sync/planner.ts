@@ -123,12 +123,14 @@ function materialiseLocal(path: string, L: LocalEntry, R: RemoteEntry | undefine
 function useMoves(actions: Action[]): Action[] {
   const localDeletes = new Map<string, Extract<Action, { type: 'deleteLocal' }>[]>();
   const remoteDeletes = new Map<string, Extract<Action, { type: 'deleteRemote' }>[]>();
-  // a path whose entry of the other kind is deleted first takes no rename: the rename would
-  // have to wait for the deletion, which may hold the rename's source (a folder flattened into its file)
-  const cleared = new Set(actions.filter((a) => a.type === 'deleteLocal' || a.type === 'deleteRemote').map((a) => a.path));
+  // a path whose entry of the other kind is deleted first (see order) takes part in no rename:
+  // the deletion runs before renames, so the rename's target is not free yet, and a source
+  // inside it would be gone (a folder flattened into its file, a folder replaced by a file)
+  const cleared = clearingDeletes(actions);
+  const inCleared = (p: string) => cleared.has(p) || [...cleared].some((c) => isInside(p, c));
   for (const a of actions) {
-    if (a.type === 'deleteLocal' && a.local.kind === 'file' && a.local.contentHash) push(localDeletes, a.local.contentHash, a);
-    if (a.type === 'deleteRemote' && a.remote.kind === 'file' && a.remote.contentHash) push(remoteDeletes, a.remote.contentHash, a);
+    if (a.type === 'deleteLocal' && a.local.kind === 'file' && a.local.contentHash && !inCleared(a.path)) push(localDeletes, a.local.contentHash, a);
+    if (a.type === 'deleteRemote' && a.remote.kind === 'file' && a.remote.contentHash && !inCleared(a.path)) push(remoteDeletes, a.remote.contentHash, a);
   }
   const used = new Set<Action>();
   const out: Action[] = [];
@@ -190,6 +192,12 @@ function keepFoldersInUse(actions: Action[], local: Tree<LocalEntry>, remote: Tr
   return out.filter((a) => !(a.type === 'deleteRemote' && [...subsumed].some((f) => isInside(a.path, f))));
 }
 
+/** Paths deleted to clear the way for an entry of the other kind (a folder or file created, uploaded or downloaded there). */
+function clearingDeletes(actions: Action[]): Set<string> {
+  const made = new Set(actions.filter((a) => a.type === 'mkdirLocal' || a.type === 'mkdirRemote' || a.type === 'upload' || a.type === 'download').map((a) => a.path));
+  return new Set(actions.filter((a) => (a.type === 'deleteLocal' || a.type === 'deleteRemote') && made.has(a.path)).map((a) => a.path));
+}
+
 const depth = (p: string) => p.split('/').length;
 
 function phase(a: Action): number {
@@ -208,9 +216,8 @@ function phase(a: Action): number {
  * first, after the deletions inside it (deepest first), so a folder is empty when it goes.
  */
 function order(actions: Action[]): Action[] {
-  const clears = new Set(actions.filter((a) => a.type === 'mkdirLocal' || a.type === 'mkdirRemote' || a.type === 'upload' || a.type === 'download').map((a) => a.path));
   const isDelete = (a: Action) => a.type === 'deleteLocal' || a.type === 'deleteRemote';
-  const clearing = new Set(actions.filter((a) => isDelete(a) && clears.has(a.path)).map((a) => a.path));
+  const clearing = clearingDeletes(actions);
   const insideClearing = (p: string) => clearing.size > 0 && [...clearing].some((c) => isInside(p, c));
   const rank = (a: Action) => (isDelete(a) && (clearing.has(a.path) || insideClearing(a.path)) ? 1 : phase(a));
   return actions
