@@ -59,8 +59,9 @@ const URL_WINDOW = 64;
 
 /**
  * Uploads `localPath` to `remotePath`. Rejects with TesseraError (server codes, NETWORK, STORE, CHANGED,
- * PROTOCOL) or with the signal's reason when aborted. CHANGED comes at once, without retries,
- * when the file is missing, shrinks or vanishes during the upload (nothing is completed).
+ * PROTOCOL) or with the signal's reason when aborted; a file missing from the start is the fs
+ * error (ENOENT). CHANGED comes at once, without retries, when the file shrinks or vanishes
+ * during the upload (nothing is completed).
  */
 export async function uploadFile(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {
   const planned = { remembered: false };
@@ -76,7 +77,7 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
 
 async function upload(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions, planned: { remembered: boolean }): Promise<UploadResult> {
   const { signal } = opts;
-  const info = await stat(localPath).catch(vanished(localPath));
+  const info = await stat(localPath); // a file missing from the start is the fs error (ENOENT), as for any command
   if (!info.isFile()) throw new TesseraError('BAD_USER_INPUT', `${localPath} is not a regular file`);
   const { size } = info;
   const plan = await planFor(api, size, planned, signal);
@@ -295,7 +296,7 @@ class PartUploader {
 /** A rejection handler: a file that is not there (any more) is CHANGED, at once; other errors pass. */
 function vanished(path: string): (e: unknown) => never {
   return (e) => {
-    if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') throw new TesseraError('CHANGED', `${path} vanished before it was uploaded`, { cause: e });
+    if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') throw new TesseraError('CHANGED', `${path} vanished while it was being uploaded`, { cause: e });
     throw e;
   };
 }
