@@ -44,6 +44,10 @@ export interface ExecutorContext {
  * (verified and fsynced by the SDK) and takes its name only if the local file is still as the
  * planner saw it; otherwise the local one is kept as a conflicted copy. An upload that gets
  * CONFLICT (someone else changed the file since the synced revision) becomes a conflicted copy.
+ * Remote deletions and file moves carry preconditions (a file's synced revision; for a folder,
+ * the cursor the remote tree reflects): CONFLICT fails the action without losing anything, and
+ * the engine plans again from the refreshed remote tree. After a move, a file is recorded as
+ * synced only if the server moved the revision and content we hold.
  * A folder move re-keys the whole subtree in the state database (ids and revisions kept); when it
  * fails, the plan's actions inside its target fail too (CHANGED) and wait for the next cycle.
  */

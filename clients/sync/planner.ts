@@ -42,7 +42,10 @@ export interface PlanOptions {
  * what differs inside it is then planned at its new path. Per path: unchanged on both sides -> nothing; changed on one side -> propagate;
  * both changed to the same thing -> record; both changed differently -> conflicted copy of the
  * local one; an edit beats a delete; a folder deleted on one side survives while the other side
- * holds something new or changed in it.
+ * holds something new or changed in it. A folder one side replaced by a file (or the reverse)
+ * is replaced on the other side, its contents deleted first; when that side has something new
+ * or changed inside the folder, the two are a conflict instead (a local folder is moved aside
+ * whole, and nothing else is planned inside it this pass).
  */
 export function planSync(localNow: Tree<LocalEntry>, remoteNow: Tree<RemoteEntry>, syncedNow: Tree<SyncedEntry>, opts: PlanOptions): Action[] {
   const { moves, local, remote, synced } = findFolderMoves(localNow, remoteNow, syncedNow);
