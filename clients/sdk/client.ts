@@ -148,19 +148,24 @@ export class TesseraClient {
     return (await this.api.request<{ createFolder: FileInfo }>(ops.CREATE_FOLDER, { path })).createFolder;
   }
 
-  /** Moves or renames a file or folder (by path or `{ id }`). NOT_FOUND if absent; CONFLICT if `toPath` is taken. */
-  async moveFile(from: string | { id: string }, toPath: string): Promise<FileInfo> {
+  /**
+   * Moves or renames a file or folder (by path or `{ id }`). NOT_FOUND if absent; CONFLICT if
+   * `toPath` is taken, or with `baseRevision`, if the file is no longer at that revision (nothing moves).
+   */
+  async moveFile(from: string | { id: string }, toPath: string, opts: { baseRevision?: number } = {}): Promise<FileInfo> {
     const { id } = typeof from === 'string' ? await this.requireFile(from) : from;
-    return (await this.api.request<{ moveFile: FileInfo }>(ops.MOVE_FILE, { id, toPath })).moveFile;
+    return (await this.api.request<{ moveFile: FileInfo }>(ops.MOVE_FILE, { id, toPath, baseRevision: opts.baseRevision })).moveFile;
   }
 
   /**
    * Moves a file or folder (by path or `{ id }`) to the trash. NOT_FOUND if absent; with
-   * `baseRevision`, CONFLICT if the file has changed since that revision (it is kept).
+   * `baseRevision`, CONFLICT if the file has changed since that revision (it is kept); with
+   * `ifUnchangedSince` (a change-feed cursor), CONFLICT if it or anything inside the folder
+   * changed after that cursor (nothing is deleted).
    */
-  async deleteFile(target: string | { id: string }, opts: { baseRevision?: number } = {}): Promise<FileInfo> {
+  async deleteFile(target: string | { id: string }, opts: { baseRevision?: number; ifUnchangedSince?: string } = {}): Promise<FileInfo> {
     const { id } = typeof target === 'string' ? await this.requireFile(target) : target;
-    return (await this.api.request<{ deleteFile: FileInfo }>(ops.DELETE_FILE, { id, baseRevision: opts.baseRevision })).deleteFile;
+    return (await this.api.request<{ deleteFile: FileInfo }>(ops.DELETE_FILE, { id, baseRevision: opts.baseRevision, ifUnchangedSince: opts.ifUnchangedSince })).deleteFile;
   }
 
   /** The server's part size, checksum and limits for a file of `size` bytes. */

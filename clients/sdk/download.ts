@@ -49,6 +49,8 @@ export interface DownloadOptions {
   urlExpiresIn?: number;
   /** Used for the part GETs instead of node:http(s) (tests inject faults with it). */
   fetch?: typeof fetch;
+  /** A part GET whose connection moves no byte for this long fails (retried as a network failure); default 60 s. */
+  idleTimeoutMs?: number;
   /**
    * The file as a listing gave it (`listFolderForDownload`: chunks and a download URL), so no
    * request is made for it; a URL that expired meanwhile is renewed as in any download.
@@ -186,7 +188,7 @@ class PartFetcher {
       let counted = 0;
       let hasher: StreamHasher | null = null;
       try {
-        const res = await rangeGet(new URL(url, this.api.server), part.offset, part.size, signal, this.opts.fetch);
+        const res = await rangeGet(new URL(url, this.api.server), part.offset, part.size, signal, this.opts.fetch, { idleTimeoutMs: this.opts.idleTimeoutMs });
         const whole = res.status === 200 && part.offset === 0 && part.size === this.total;
         if (res.status !== 206 && !whole) {
           const text = await res.text().catch(() => '');

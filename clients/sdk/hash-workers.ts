@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { giveBuffer } from './buffer-pool';
+import { TesseraError } from './errors';
 import type { PartDigest, PartSpan } from './hashing';
 
 /**
@@ -27,7 +28,7 @@ function hashRange({ path, offset, size, md5 }) {
     let left = size;
     while (left > 0) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
-      if (n === 0) throw new Error('the file became shorter while it was hashed');
+      if (n === 0) throw Object.assign(new Error('the file became shorter while it was hashed'), { code: 'CHANGED' });
       const chunk = buf.subarray(0, n);
       sha.update(chunk);
       if (m) m.update(chunk);
@@ -57,12 +58,12 @@ parentPort.on('message', (msg) => {
     if (op === 'end') parentPort.postMessage({ id, sha256: h.digest('hex') });
   } catch (e) {
     streams.delete(id);
-    parentPort.postMessage({ id, error: String((e && e.message) || e) });
+    parentPort.postMessage({ id, error: String((e && e.message) || e), code: e && e.code });
   }
 });
 `;
 
-interface Reply { id: number; sha256?: string; md5?: string; error?: string; recycle?: ArrayBuffer[] }
+interface Reply { id: number; sha256?: string; md5?: string; error?: string; code?: string; recycle?: ArrayBuffer[] }
 interface Pending { resolve(r: Reply): void; reject(e: unknown): void }
 interface Lane { worker: Worker; pending: Map<number, Pending>; load: number; dead?: unknown }
 
@@ -110,6 +111,7 @@ export class HashPool {
     lane.load += size;
     try {
       const r = await this.call(lane, { op: 'range', path, offset, size, md5 });
+      if (r.code === 'CHANGED' || r.code === 'ENOENT') throw new TesseraError('CHANGED', `hashing ${path}: ${r.error}`);
       if (r.error || !r.sha256) throw new Error(`hashing ${path}: ${r.error ?? 'no digest'}`);
       return { sha256: r.sha256, ...(r.md5 ? { md5: r.md5 } : {}) };
     } finally {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { TesseraError, isTesseraError } from './errors';
 import { hashSpansInWorkers } from './hash-workers';
 
 export const MIB = 1024 * 1024;
@@ -73,8 +74,8 @@ export function sha256Hex(data: Uint8Array | string): string {
 
 /**
  * Hashes a file part by part in one sequential pass with a fixed 1 MiB buffer (flat memory
- * for any file size). Rejects with the fs error if the file cannot be read, or an Error if it
- * shrinks while being read; with the signal's reason when aborted.
+ * for any file size). Rejects with the fs error if the file cannot be read, with TesseraError
+ * CHANGED if it shrinks while being read; with the signal's reason when aborted.
  */
 export async function hashFileParts(
   path: string,
@@ -119,7 +120,7 @@ export async function hashFileRange(fh: FileHandle, offset: number, size: number
   try {
     await readRange(fh, Buffer.allocUnsafe(Math.min(READ_BUFFER, Math.max(size, 1))), offset, size, (c) => sha.update(c));
   } catch (e) {
-    if ((e as Error).message?.startsWith('short read')) return null;
+    if (isTesseraError(e, 'CHANGED')) return null;
     throw e;
   }
   return sha.digest('hex');
@@ -130,7 +131,7 @@ async function readRange(fh: FileHandle, buf: Buffer, offset: number, size: numb
   const end = offset + size;
   while (pos < end) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
-    if (bytesRead === 0) throw new Error(`short read at offset ${pos}: file changed while reading`);
+    if (bytesRead === 0) throw new TesseraError('CHANGED', `short read at offset ${pos}: the file shrank while it was read`);
     onChunk(buf.subarray(0, bytesRead));
     pos += bytesRead;
   }

@@ -63,9 +63,10 @@ export const LIST_FOLDER = `query ListFolder($path: String!, $first: Int, $after
 
 export const CREATE_FOLDER = `mutation CreateFolder($path: String!) { createFolder(path: $path) { ${FILE_FIELDS} } }`;
 
-export const MOVE_FILE = `mutation MoveFile($id: ID!, $toPath: String!) { moveFile(id: $id, toPath: $toPath) { ${FILE_FIELDS} } }`;
+export const MOVE_FILE = `mutation MoveFile($id: ID!, $toPath: String!, $baseRevision: Int) { moveFile(id: $id, toPath: $toPath, baseRevision: $baseRevision) { ${FILE_FIELDS} } }`;
 
-export const DELETE_FILE = `mutation DeleteFile($id: ID!, $baseRevision: Int) { deleteFile(id: $id, baseRevision: $baseRevision) { ${FILE_FIELDS} } }`;
+export const DELETE_FILE = `mutation DeleteFile($id: ID!, $baseRevision: Int, $ifUnchangedSince: String) {
+  deleteFile(id: $id, baseRevision: $baseRevision, ifUnchangedSince: $ifUnchangedSince) { ${FILE_FIELDS} } }`;
 
 export const UPLOAD_PLAN = `query UploadPlan($size: BigInt!) {
   uploadPlan(size: $size) { partSize partCount maxParts minPartSize maxSize checksumAlgorithm partChecksum } }`;

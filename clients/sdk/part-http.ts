@@ -10,7 +10,20 @@ import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import { TesseraError } from './errors';
 import { rawRangeGet, UnsupportedResponse } from './raw-get';
+
+/**
+ * Default idle timeout of a part transfer: a request whose connection moves no byte (sending
+ * or receiving) for this long fails as a network failure (and is retried like one).
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** Per-request transfer options. */
+export interface TransferOptions {
+  /** Idle timeout in ms (default DEFAULT_IDLE_TIMEOUT_MS); not applied to a custom `fetchImpl`. */
+  idleTimeoutMs?: number;
+}
 
 /** What a transfer needs of an HTTP response. */
 export interface PartResponse {
@@ -38,30 +51,33 @@ const agents = {
  * raw-get.ts's sockets for plain http, node:https otherwise (and for answers raw-get does not
  * handle).
  */
-export async function rangeGet(url: URL, offset: number, length: number, signal: AbortSignal, fetchImpl?: typeof fetch): Promise<PartResponse> {
+export async function rangeGet(url: URL, offset: number, length: number, signal: AbortSignal, fetchImpl?: typeof fetch, opts: TransferOptions = {}): Promise<PartResponse> {
   const headers = { range: `bytes=${offset}-${offset + length - 1}` };
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   if (fetchImpl) return fromFetch(await fetchImpl(url, { headers, signal }));
   if (url.protocol === 'http:') {
     try {
-      return await rawRangeGet(url, offset, length, signal);
+      return await rawRangeGet(url, offset, length, signal, idleMs);
     } catch (e) {
       if (!(e instanceof UnsupportedResponse)) throw e;
     }
   }
-  return fromNode(await request(url, 'GET', headers, null, signal));
+  return fromNode(await request(url, 'GET', headers, null, signal, idleMs));
 }
 
 /**
  * Sends `size` bytes of the file at `path` from `offset` as the body of a `method` request
- * (`content-length` is set unless given); `onBytes` hears every chunk read for sending.
+ * (`content-length` is set unless given); `onBytes` hears every chunk read for sending. A file
+ * that no longer has those bytes (it shrank, or vanished) rejects with TesseraError CHANGED
+ * at once, the request cut before its promised length (never retried: the bytes are not there).
  */
 export async function filePut(
   url: URL, method: string, headers: Record<string, string>, file: { path: string; offset: number; size: number },
-  onBytes: (n: number) => void, signal: AbortSignal, fetchImpl?: typeof fetch,
+  onBytes: (n: number) => void, signal: AbortSignal, fetchImpl?: typeof fetch, opts: TransferOptions = {},
 ): Promise<PartResponse> {
   const body = () => {
     if (file.size === 0) return null;
-    const stream = createReadStream(file.path, { start: file.offset, end: file.offset + file.size - 1, highWaterMark: 1024 * 1024 });
+    const stream = Readable.from(exactRange(file), { objectMode: false, highWaterMark: 1024 * 1024 });
     stream.on('data', (chunk) => onBytes(chunk.length));
     return stream;
   };
@@ -72,7 +88,24 @@ export async function filePut(
       method, headers: all, body: stream ? (Readable.toWeb(stream) as ReadableStream) : undefined, duplex: 'half', signal,
     } as RequestInit));
   }
-  return fromNode(await request(url, method, all, body(), signal));
+  return fromNode(await request(url, method, all, body(), signal, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
+}
+
+/** Exactly `size` bytes of the file from `offset`; TesseraError CHANGED when it has fewer or cannot be opened any more (ENOENT). */
+async function* exactRange(file: { path: string; offset: number; size: number }): AsyncGenerator<Buffer> {
+  let sent = 0;
+  try {
+    for await (const chunk of createReadStream(file.path, { start: file.offset, end: file.offset + file.size - 1, highWaterMark: 1024 * 1024 })) {
+      sent += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TesseraError('CHANGED', `${file.path} vanished while it was being uploaded`, { cause: e });
+    throw e;
+  }
+  if (sent < file.size) {
+    throw new TesseraError('CHANGED', `${file.path} shrank while it was being uploaded (${file.offset + sent} bytes, ${file.offset + file.size} hashed); run the upload again`);
+  }
 }
 
 function fromFetch(res: Response): PartResponse {
@@ -154,23 +187,33 @@ function nodeBatches(res: http.IncomingMessage, bytes: number): AsyncIterable<Ui
   };
 }
 
-function request(url: URL, method: string, headers: Record<string, string>, body: Readable | null, signal: AbortSignal): Promise<http.IncomingMessage> {
+/**
+ * One request; its socket may stay idle (nothing sent or received) at most `idleMs`, through the
+ * whole exchange until the response body is read, or the request is destroyed (a network
+ * failure). A failure of the body (e.g. CHANGED from `exactRange`) rejects as itself.
+ */
+function request(url: URL, method: string, headers: Record<string, string>, body: Readable | null, signal: AbortSignal, idleMs: number): Promise<http.IncomingMessage> {
   const mod = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
   if (!mod) return Promise.reject(new TypeError(`unsupported URL scheme: ${url.protocol}`));
   return new Promise((resolve, reject) => {
+    let bodyFailure: unknown = null;
     const req = mod.request(url, { method, agent: agents[url.protocol as 'http:' | 'https:'], headers, signal }, (res) => {
       body?.destroy(); // an early answer (e.g. 403): stop reading the file
       resolve(res);
     });
+    req.setTimeout(idleMs, () => req.destroy(new TypeError(`network failure: no data moved for ${idleMs} ms`)));
     req.on('error', (e) => {
       body?.destroy();
-      reject(asNetworkError(e));
+      reject(bodyFailure ?? asNetworkError(e));
     });
     if (!body) {
       req.end();
       return;
     }
-    body.on('error', (e) => req.destroy(e));
+    body.on('error', (e) => {
+      bodyFailure ??= e;
+      req.destroy(e);
+    });
     body.pipe(req);
   });
 }

@@ -87,14 +87,30 @@ function release(conn: Conn): void {
   conn.idleTimer = setTimeout(() => conn.socket.destroy(), IDLE_MS).unref();
 }
 
-/** GETs `bytes=offset..offset+length-1` of a plain-http `url`; see the file comment for what it rejects with. */
-export function rawRangeGet(url: URL, offset: number, length: number, signal: AbortSignal): Promise<PartResponse> {
+/**
+ * GETs `bytes=offset..offset+length-1` of a plain-http `url`; see the file comment for what it
+ * rejects with. While it waits for bytes (not while its reader holds the socket paused), a
+ * connection silent for `idleMs` fails as a network failure.
+ */
+export function rawRangeGet(url: URL, offset: number, length: number, signal: AbortSignal, idleMs = 60_000): Promise<PartResponse> {
   signal.throwIfAborted();
   const conn = acquire(url);
   return new Promise<PartResponse>((resolve, reject) => {
     let head: Buffer | null = Buffer.alloc(0);
     let body: BodyReader | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    const watch = {
+      quiet: () => {
+        if (timer) clearTimeout(timer);
+        timer = null;
+      },
+      kick: () => {
+        watch.quiet();
+        timer = setTimeout(() => fail(new TypeError(`network failure: no data for ${idleMs} ms`)), idleMs);
+      },
+    };
     const fail = (err: unknown) => {
+      watch.quiet();
       signal.removeEventListener('abort', onAbort);
       conn.socket.destroy();
       if (body) body.fail(err);
@@ -103,7 +119,9 @@ export function rawRangeGet(url: URL, offset: number, length: number, signal: Ab
     const onAbort = () => fail(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     conn.onGone = (err) => fail(new TypeError(`network failure: ${err.message}`, { cause: err }));
+    watch.kick();
     conn.onData = (data) => {
+      watch.kick();
       if (body) return body.push(data);
       head = Buffer.concat([head!, data]);
       const end = head.indexOf('\r\n\r\n');
@@ -115,7 +133,10 @@ export function rawRangeGet(url: URL, offset: number, length: number, signal: Ab
       const rest = head.subarray(end + 4);
       head = null;
       if (!parsed) return fail(new UnsupportedResponse('response without Content-Length')), false;
-      body = new BodyReader(conn, parsed.length, parsed.keepAlive, () => signal.removeEventListener('abort', onAbort));
+      body = new BodyReader(conn, parsed.length, parsed.keepAlive, () => {
+        watch.quiet();
+        signal.removeEventListener('abort', onAbort);
+      }, watch);
       resolve({
         status: parsed.status,
         header: (n) => parsed.headers.get(n) ?? null,
@@ -164,7 +185,11 @@ class BodyReader {
   private paused = false;
   private complete = false;
 
-  constructor(private readonly conn: Conn, length: number, private readonly keepAlive: boolean, private readonly done: () => void) {
+  constructor(
+    private readonly conn: Conn, length: number, private readonly keepAlive: boolean, private readonly done: () => void,
+    /** The idle watchdog: quiet while the socket is paused for the reader, kicked when it resumes. */
+    private readonly watch: { quiet(): void; kick(): void },
+  ) {
     this.left = length;
     if (length === 0) this.finish();
   }
@@ -192,6 +217,7 @@ class BodyReader {
     if (this.left === 0) this.finish();
     this.notify();
     this.paused = this.ready.length > QUEUED_BATCHES && this.left > 0;
+    if (this.paused) this.watch.quiet();
     return !this.paused;
   }
 
@@ -207,7 +233,10 @@ class BodyReader {
     const early = this.early;
     this.early = null;
     for (const data of early) if (!this.push(data) && this.failure) break;
-    if (this.paused) this.conn.socket.pause();
+    if (this.paused) {
+      this.conn.socket.pause();
+      this.watch.quiet();
+    }
     try {
       for (;;) {
         if (this.ready.length) {
@@ -215,6 +244,7 @@ class BodyReader {
           if (this.paused && this.ready.length <= QUEUED_BATCHES) {
             this.paused = false;
             this.conn.socket.resume();
+            if (!this.complete && !this.failure) this.watch.kick();
           }
           yield [out];
           continue;

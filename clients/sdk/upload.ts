@@ -35,6 +35,8 @@ export interface UploadOptions {
   partAttempts?: number;
   /** Used for the part PUTs instead of node:http(s) (tests inject faults with it). */
   fetch?: typeof fetch;
+  /** A part PUT whose connection moves no byte for this long fails (retried as a network failure); default 60 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface UploadResult {
@@ -57,7 +59,9 @@ const URL_WINDOW = 64;
 
 /**
  * Uploads `localPath` to `remotePath`. Rejects with TesseraError (server codes, NETWORK, STORE, CHANGED,
- * PROTOCOL) or with the signal's reason when aborted.
+ * PROTOCOL) or with the signal's reason when aborted; a file missing from the start is the fs
+ * error (ENOENT). CHANGED comes at once, without retries, when the file shrinks or vanishes
+ * during the upload (nothing is completed).
  */
 export async function uploadFile(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {
   const planned = { remembered: false };
@@ -73,7 +77,7 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
 
 async function upload(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions, planned: { remembered: boolean }): Promise<UploadResult> {
   const { signal } = opts;
-  const info = await stat(localPath);
+  const info = await stat(localPath); // a file missing from the start is the fs error (ENOENT), as for any command
   if (!info.isFile()) throw new TesseraError('BAD_USER_INPUT', `${localPath} is not a regular file`);
   const { size } = info;
   const plan = await planFor(api, size, planned, signal);
@@ -81,7 +85,7 @@ async function upload(api: GraphQLTransport, localPath: string, remotePath: stri
     md5: plan.partChecksum === 'MD5',
     signal,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'hash', bytesDone: done, bytesTotal: total }),
-  });
+  }).catch(vanished(localPath));
   const begin = digest.parts.length <= URL_WINDOW ? ops.BEGIN_UPLOAD : ops.BEGIN_UPLOAD_NO_URLS;
   const { beginUpload: session } = await api.request<{ beginUpload: UploadSession }>(begin, {
     input: {
@@ -231,7 +235,7 @@ class PartUploader {
       let res: PartResponse;
       try {
         res = await filePut(new URL(target.url!, this.api.server), target.method || 'PUT', headersOf(target),
-          { path: this.localPath, offset: part.offset, size: part.size }, count, signal, this.opts.fetch);
+          { path: this.localPath, offset: part.offset, size: part.size }, count, signal, this.opts.fetch, { idleTimeoutMs: this.opts.idleTimeoutMs });
       } catch (e) {
         rollback();
         if (isAbortError(e) || signal.aborted || !isNetworkFailure(e) || attempt >= maxAttempts) {
@@ -287,6 +291,14 @@ class PartUploader {
     if (!fresh?.url) throw new TesseraError('PROTOCOL', `no URL for part ${partNumber} after refreshPartUrls`);
     return fresh;
   }
+}
+
+/** A rejection handler: a file that is not there (any more) is CHANGED, at once; other errors pass. */
+function vanished(path: string): (e: unknown) => never {
+  return (e) => {
+    if ((e as NodeJS.ErrnoException)?.code === 'ENOENT') throw new TesseraError('CHANGED', `${path} vanished while it was being uploaded`, { cause: e });
+    throw e;
+  };
 }
 
 /** Whether the file at `path` is no longer the size or age it had when it was hashed. */

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { TesseraClient } from '../sdk/client';
-import { TesseraError, isAbortError } from '../sdk/errors';
+import { TesseraError, isAbortError, isTesseraError } from '../sdk/errors';
 import { ContentHasher } from './content-hash';
 import { SyncHalted, checkLocalRoot, folderIdentity } from './halt';
 import type { SyncedEntry, Tree } from './entries';
@@ -12,6 +12,7 @@ import { rescanLocal, scanLocal, type ScanFs, type ScanProblem, type ScanResult 
 import { normaliseRoot, toRemote } from './paths';
 import { planSync, type Action } from './planner';
 import { RemoteTree } from './remote-tree';
+import { cleanStaging } from './staging';
 import { StateDb, stateFileOf } from './state-db';
 import { FolderWatcher } from './watcher';
 
@@ -255,6 +256,7 @@ export class SyncEngine {
       const remote = withoutIgnored(this.remote.entries, matcher).tree;
       const planned = planSync(local, remote, synced, { deviceName: this.deviceName, now: new Date() });
       const plan = this.withoutUnsettled(await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher));
+      await cleanStaging(this.folder, planned); // every download still wanted keeps its partial (also one waiting to settle)
       if (plan.length === 0) break;
       // a folder deleted under a running engine scans as "everything deleted": never act on that
       await checkLocalRoot(this.folder, this.folderId, stateFileOf(this.folder));
@@ -266,7 +268,9 @@ export class SyncEngine {
         report.bytesUp += o.bytesUp ?? 0;
       }
       const failed = outcomes.filter((o) => o.error);
-      if (failed.length === outcomes.length || (pass > 0 && outcomes.every((o) => o.action.type === 'record' || o.error))) {
+      // a CONFLICT (the server refused a precondition) is planned again at once from the fresh remote tree
+      const replan = failed.some((o) => isTesseraError(o.error, 'CONFLICT'));
+      if (!replan && (failed.length === outcomes.length || (pass > 0 && outcomes.every((o) => o.action.type === 'record' || o.error)))) {
         report.errors = failed;
         break;
       }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -6,9 +5,10 @@ import type { TesseraClient } from '../sdk/client';
 import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
 import type { LocalEntry, RemoteEntry } from './entries';
-import { conflictedCopyPath, isInside, STATE_DIR, toRemote } from './paths';
+import { conflictedCopyPath, isInside, toRemote } from './paths';
 import type { Action } from './planner';
 import { toEntry, type RemoteTree } from './remote-tree';
+import { stagingPathOf } from './staging';
 import type { StateDb } from './state-db';
 
 /** Transfers in flight at once within a plan. */
@@ -44,6 +44,10 @@ export interface ExecutorContext {
  * (verified and fsynced by the SDK) and takes its name only if the local file is still as the
  * planner saw it; otherwise the local one is kept as a conflicted copy. An upload that gets
  * CONFLICT (someone else changed the file since the synced revision) becomes a conflicted copy.
+ * Remote deletions and file moves carry preconditions (a file's synced revision; for a folder,
+ * the cursor the remote tree reflects): CONFLICT fails the action without losing anything, and
+ * the engine plans again from the refreshed remote tree. After a move, a file is recorded as
+ * synced only if the server moved the revision and content we hold.
  * A folder move re-keys the whole subtree in the state database (ids and revisions kept); when it
  * fails, the plan's actions inside its target fail too (CHANGED) and wait for the next cycle.
  */
@@ -123,11 +127,14 @@ export class Executor {
         return;
       case 'deleteRemote':
         try {
-          await client.deleteFile({ id: a.remote.fileId }, a.remote.kind === 'file' ? { baseRevision: a.remote.revision } : {});
+          // a file: the revision we saw; a folder: nothing inside changed since the remote tree's cursor
+          const cursor = remote.cursor;
+          await client.deleteFile({ id: a.remote.fileId }, a.remote.kind === 'file' ? { baseRevision: a.remote.revision } : cursor ? { ifUnchangedSince: cursor } : {});
         } catch (e) {
           if (isTesseraError(e, 'CONFLICT')) {
-            // edited elsewhere since we saw it: the edit wins; forget the base so the next pass fetches it
-            db.deleteSynced(a.path);
+            // edited elsewhere since we saw it: the edit wins; for a file forget the base so the next
+            // pass fetches it; for a folder the next pass sees what changed inside and keeps that
+            if (a.remote.kind === 'file') db.deleteSynced(a.path);
             throw e;
           }
           if (!isTesseraError(e, 'NOT_FOUND')) throw e;
@@ -147,16 +154,24 @@ export class Executor {
       }
       case 'moveRemote': {
         await this.expectLocal(a.path, a.local);
-        const f = await client.moveFile({ id: a.remote.fileId }, this.remotePath(a.path));
+        // a file moves only at the revision we saw (CONFLICT otherwise: the next pass re-plans)
+        const f = await client.moveFile({ id: a.remote.fileId }, this.remotePath(a.path), a.remote.kind === 'file' ? { baseRevision: a.remote.revision } : {});
+        const moved = toEntry(f);
         if (a.remote.kind === 'folder') {
-          remote.recordMove(a.from, a.path, toEntry(f));
+          remote.recordMove(a.from, a.path, moved);
           db.moveSynced(a.from, a.path);
         } else {
           remote.record(a.from, null);
-          remote.record(a.path, toEntry(f));
+          remote.record(a.path, moved);
           db.deleteSynced(a.from);
         }
-        db.putSynced(a.path, synced(a.local, toEntry(f)));
+        // record as synced only what we know both sides hold: a file the server moved at another
+        // revision or content than ours stays unsynced (the next pass compares it, nothing is assumed)
+        if (a.remote.kind === 'folder' || (moved.revision === a.remote.revision && moved.contentHash === a.local.contentHash)) {
+          db.putSynced(a.path, synced(a.local, moved));
+        } else {
+          db.deleteSynced(a.path);
+        }
         return;
       }
       case 'conflict':
@@ -204,21 +219,27 @@ export class Executor {
   }
 
   private async download(rel: string, expected: RemoteEntry, seen: LocalEntry | undefined, out: ActionOutcome): Promise<void> {
-    const staging = join(this.ctx.folder, STATE_DIR, 'downloads', createHash('sha256').update(rel).digest('hex').slice(0, 32));
+    const staging = stagingPathOf(this.ctx.folder, rel);
     await mkdir(dirname(staging), { recursive: true });
     const reuseFrom = seen?.kind === 'file' && seen.size > 0 ? this.abs(rel) : undefined;
     const r = await this.ctx.client.download(this.remotePath(rel), staging, { fsync: true, reuseFrom });
     out.bytesDown = (out.bytesDown ?? 0) + r.bytesReceived;
     const target = this.abs(rel);
-    await mkdir(dirname(target), { recursive: true });
-    const now = await this.localAt(rel);
-    if (!matches(now, seen)) {
-      if (now?.kind !== 'file') throw new SyncError('CHANGED', `${rel} changed locally during the download`);
-      const copy = conflictedCopyPath(rel, this.ctx.deviceName, new Date(), (p) => existsSync(this.abs(p)) || this.ctx.remote.entries.has(p));
-      await rename(target, this.abs(copy));
-      out.conflictCopy = copy;
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      const now = await this.localAt(rel);
+      if (!matches(now, seen)) {
+        if (now?.kind !== 'file') throw new SyncError('CHANGED', `${rel} changed locally during the download`);
+        const copy = conflictedCopyPath(rel, this.ctx.deviceName, new Date(), (p) => existsSync(this.abs(p)) || this.ctx.remote.entries.has(p));
+        await rename(target, this.abs(copy));
+        out.conflictCopy = copy;
+      }
+      await rename(staging, target);
+    } catch (e) {
+      // the download could not take its name: nothing is left behind in the staging folder
+      await unlink(staging).catch(() => undefined);
+      throw e;
     }
-    await rename(staging, target);
     await fsyncDir(dirname(target));
     const file = toEntry(r.file);
     if (file.revision !== expected.revision || file.fileId !== expected.fileId) this.ctx.remote.record(rel, file);

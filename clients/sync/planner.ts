@@ -42,7 +42,10 @@ export interface PlanOptions {
  * what differs inside it is then planned at its new path. Per path: unchanged on both sides -> nothing; changed on one side -> propagate;
  * both changed to the same thing -> record; both changed differently -> conflicted copy of the
  * local one; an edit beats a delete; a folder deleted on one side survives while the other side
- * holds something new or changed in it.
+ * holds something new or changed in it. A folder one side replaced by a file (or the reverse)
+ * is replaced on the other side, its contents deleted first; when that side has something new
+ * or changed inside the folder, the two are a conflict instead (a local folder is moved aside
+ * whole, and nothing else is planned inside it this pass).
  */
 export function planSync(localNow: Tree<LocalEntry>, remoteNow: Tree<RemoteEntry>, syncedNow: Tree<SyncedEntry>, opts: PlanOptions): Action[] {
   const { moves, local, remote, synced } = findFolderMoves(localNow, remoteNow, syncedNow);
@@ -64,8 +67,9 @@ export function planSync(localNow: Tree<LocalEntry>, remoteNow: Tree<RemoteEntry
       }
       continue;
     }
-    const localChanged = !sameContent(L, S);
-    const remoteChanged = !sameContent(R, S);
+    // a folder the other side replaced by a file counts as changed while anything inside it is new or edited
+    const localChanged = !sameContent(L, S) || (L?.kind === 'folder' && R?.kind === 'file' && changedInside(local, synced, path));
+    const remoteChanged = !sameContent(R, S) || (R?.kind === 'folder' && L?.kind === 'file' && changedInside(remote, synced, path));
     if (!localChanged) {
       if (!R) actions.push({ type: 'deleteLocal', path, local: L! });
       else actions.push(...materialiseRemote(path, R, L));
@@ -82,19 +86,37 @@ export function planSync(localNow: Tree<LocalEntry>, remoteNow: Tree<RemoteEntry
       actions.push(...materialiseLocal(path, L!, undefined));
     }
   }
-  return [...folderMoves, ...order(keepFoldersInUse(useMoves(actions), local, remote))];
+  return [...folderMoves, ...order(keepFoldersInUse(useMoves(withoutInsideAside(actions)), local, remote))];
+}
+
+/** Something at or under `folder` in `tree` that the synced tree does not hold as it is (new or edited; deletions do not count). */
+function changedInside<E extends LocalEntry | RemoteEntry>(tree: Tree<E>, synced: Tree<SyncedEntry>, folder: string): boolean {
+  for (const [p, e] of tree) if (isInside(p, folder) && !sameContent(e, synced.get(p))) return true;
+  return false;
+}
+
+/**
+ * A conflict that moves a local folder aside (to its conflicted-copy name) takes everything
+ * inside it along: the actions planned inside it are dropped (the next pass plans them at the
+ * copy's path), so none acts on a path that is a file by then.
+ */
+function withoutInsideAside(actions: Action[]): Action[] {
+  const aside = actions.filter((a) => a.type === 'conflict' && a.local.kind === 'folder').map((a) => a.path);
+  if (aside.length === 0) return actions;
+  const inside = (p: string) => aside.some((f) => isInside(p, f));
+  return actions.filter((a) => !inside(a.path) && !('from' in a && inside(a.from)));
 }
 
 function materialiseRemote(path: string, R: RemoteEntry, L: LocalEntry | undefined): Action[] {
   const out: Action[] = [];
-  if (L && L.kind === 'file' && R.kind === 'folder') out.push({ type: 'deleteLocal', path, local: L });
-  out.push(R.kind === 'folder' ? { type: 'mkdirLocal', path, remote: R } : { type: 'download', path, remote: R, local: L });
+  if (L && L.kind !== R.kind) out.push({ type: 'deleteLocal', path, local: L });
+  out.push(R.kind === 'folder' ? { type: 'mkdirLocal', path, remote: R } : { type: 'download', path, remote: R, local: L?.kind === 'file' ? L : undefined });
   return out;
 }
 
 function materialiseLocal(path: string, L: LocalEntry, R: RemoteEntry | undefined): Action[] {
   const out: Action[] = [];
-  if (R && R.kind === 'file' && L.kind === 'folder') out.push({ type: 'deleteRemote', path, remote: R });
+  if (R && R.kind !== L.kind) out.push({ type: 'deleteRemote', path, remote: R });
   out.push(L.kind === 'folder' ? { type: 'mkdirRemote', path, local: L }
     : { type: 'upload', path, local: L, baseRevision: R && R.kind === 'file' ? R.revision : 0 });
   return out;
@@ -104,14 +126,19 @@ function materialiseLocal(path: string, L: LocalEntry, R: RemoteEntry | undefine
 function useMoves(actions: Action[]): Action[] {
   const localDeletes = new Map<string, Extract<Action, { type: 'deleteLocal' }>[]>();
   const remoteDeletes = new Map<string, Extract<Action, { type: 'deleteRemote' }>[]>();
+  // a path whose entry of the other kind is deleted first (see order) takes part in no rename:
+  // the deletion runs before renames, so the rename's target is not free yet, and a source
+  // inside it would be gone (a folder flattened into its file, a folder replaced by a file)
+  const cleared = clearingDeletes(actions);
+  const inCleared = (p: string) => cleared.has(p) || [...cleared].some((c) => isInside(p, c));
   for (const a of actions) {
-    if (a.type === 'deleteLocal' && a.local.kind === 'file' && a.local.contentHash) push(localDeletes, a.local.contentHash, a);
-    if (a.type === 'deleteRemote' && a.remote.kind === 'file' && a.remote.contentHash) push(remoteDeletes, a.remote.contentHash, a);
+    if (a.type === 'deleteLocal' && a.local.kind === 'file' && a.local.contentHash && !inCleared(a.path)) push(localDeletes, a.local.contentHash, a);
+    if (a.type === 'deleteRemote' && a.remote.kind === 'file' && a.remote.contentHash && !inCleared(a.path)) push(remoteDeletes, a.remote.contentHash, a);
   }
   const used = new Set<Action>();
   const out: Action[] = [];
   for (const a of actions) {
-    if (a.type === 'download' && !a.local && a.remote.contentHash) {
+    if (a.type === 'download' && !a.local && a.remote.contentHash && !cleared.has(a.path)) {
       const d = localDeletes.get(a.remote.contentHash)?.find((x) => !used.has(x));
       if (d) {
         used.add(d);
@@ -119,7 +146,7 @@ function useMoves(actions: Action[]): Action[] {
         continue;
       }
     }
-    if (a.type === 'upload' && a.baseRevision === 0 && a.local.contentHash) {
+    if (a.type === 'upload' && a.baseRevision === 0 && a.local.contentHash && !cleared.has(a.path)) {
       const d = remoteDeletes.get(a.local.contentHash)?.find((x) => !used.has(x));
       if (d) {
         used.add(d);
@@ -168,6 +195,12 @@ function keepFoldersInUse(actions: Action[], local: Tree<LocalEntry>, remote: Tr
   return out.filter((a) => !(a.type === 'deleteRemote' && [...subsumed].some((f) => isInside(a.path, f))));
 }
 
+/** Paths deleted to clear the way for an entry of the other kind (a folder or file created, uploaded or downloaded there). */
+function clearingDeletes(actions: Action[]): Set<string> {
+  const made = new Set(actions.filter((a) => a.type === 'mkdirLocal' || a.type === 'mkdirRemote' || a.type === 'upload' || a.type === 'download').map((a) => a.path));
+  return new Set(actions.filter((a) => (a.type === 'deleteLocal' || a.type === 'deleteRemote') && made.has(a.path)).map((a) => a.path));
+}
+
 const depth = (p: string) => p.split('/').length;
 
 function phase(a: Action): number {
@@ -181,14 +214,19 @@ function phase(a: Action): number {
   }
 }
 
-/** Execution order; a delete that clears the way for a folder or file of the other kind comes first. */
+/**
+ * Execution order; a delete that clears the way for a folder or file of the other kind comes
+ * first, after the deletions inside it (deepest first), so a folder is empty when it goes.
+ */
 function order(actions: Action[]): Action[] {
-  const clears = new Set(actions.filter((a) => a.type === 'mkdirLocal' || a.type === 'mkdirRemote' || a.type === 'upload' || a.type === 'download').map((a) => a.path));
-  const rank = (a: Action) => ((a.type === 'deleteLocal' || a.type === 'deleteRemote') && clears.has(a.path) ? 1 : phase(a));
+  const isDelete = (a: Action) => a.type === 'deleteLocal' || a.type === 'deleteRemote';
+  const clearing = clearingDeletes(actions);
+  const insideClearing = (p: string) => clearing.size > 0 && [...clearing].some((c) => isInside(p, c));
+  const rank = (a: Action) => (isDelete(a) && (clearing.has(a.path) || insideClearing(a.path)) ? 1 : phase(a));
   return actions
     .map((a, i) => ({ a, i }))
     .sort((x, y) => rank(x.a) - rank(y.a)
-      || (rank(x.a) === 7 ? depth(y.a.path) - depth(x.a.path) : rank(x.a) === 2 || rank(x.a) === 5 ? depth(x.a.path) - depth(y.a.path) : 0)
+      || (rank(x.a) === 7 || rank(x.a) === 1 ? depth(y.a.path) - depth(x.a.path) : rank(x.a) === 2 || rank(x.a) === 5 ? depth(x.a.path) - depth(y.a.path) : 0)
       || x.i - y.i)
     .map(({ a }) => a);
 }

@@ -41,20 +41,22 @@ export class FileResolver {
     @Arg('id', () => ID) id: string,
     @Arg('toPath', { description: "In the file owner's tree, or relative to folderId when given." }) toPath: string,
     @Arg('folderId', () => ID, { nullable: true }) folderId: string | null,
+    @Arg('baseRevision', () => Int, { nullable: true, description: 'Files: CONFLICT (nothing moves) unless the file is still at this revision, so a rename never carries an edit the client has not seen.' }) baseRevision: number | null,
     @Ctx() ctx: Context,
   ) {
     const p = requireUser(ctx);
-    return ctx.services.files.move(p.userId, p.deviceId, id, toPath, folderId);
+    return ctx.services.files.move(p.userId, p.deviceId, id, toPath, folderId, baseRevision);
   }
 
   @Mutation(() => FileType, { description: 'Moves a file or folder to the trash. With baseRevision (files): CONFLICT unless the file is still at that revision, so a sync client never trashes an edit it has not seen.' })
   deleteFile(
     @Arg('id', () => ID) id: string,
     @Arg('baseRevision', () => Int, { nullable: true }) baseRevision: number | null,
+    @Arg('ifUnchangedSince', () => String, { nullable: true, description: 'A cursor of your change feed (changes / latestCursor): CONFLICT (nothing deleted) if the file or anything inside the folder changed after it.' }) ifUnchangedSince: string | null,
     @Ctx() ctx: Context,
   ) {
     const p = requireUser(ctx);
-    return ctx.services.files.delete(p.userId, p.deviceId, id, baseRevision);
+    return ctx.services.files.delete(p.userId, p.deviceId, id, baseRevision, ifUnchangedSince);
   }
 
   @FieldResolver(() => UserType)

@@ -12,6 +12,8 @@ export interface BlobRouteOptions {
    * minted under; without this option (storage tests) a valid signature is enough.
    */
   allowGet?: (grant: string | undefined) => Promise<boolean>;
+  /** A part upload whose connection moves no byte for this long is cut (nothing is stored); default 60 s. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface BlobRouteOptions {
  *
  *   PUT  /part?...    one part's bytes; 200 + `ETag: "<sha256>"`; 403 SIGNATURE_INVALID |
  *                     SIGNATURE_EXPIRED; 400 BAD_DIGEST (size/hash differ, nothing stored);
- *                     404 NO_SUCH_UPLOAD
+ *                     404 NO_SUCH_UPLOAD; a body idle for `idleTimeoutMs` is cut (nothing stored)
  *   GET  /object?...  an object (or HEAD), honouring `Range: bytes=a-b` within the signed
  *                     range; 206 + Content-Range, 416 when unsatisfiable; 404 NOT_FOUND;
  *                     403 ACCESS_DENIED when `allowGet` refuses the URL's grant
@@ -30,6 +32,7 @@ export interface BlobRouteOptions {
  */
 export function blobRoutes(adapter: LocalStorageAdapter, opts: BlobRouteOptions = {}): express.Router {
   const router = express.Router();
+  const idleMs = opts.idleTimeoutMs ?? 60_000;
 
   router.use((req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -42,6 +45,8 @@ export function blobRoutes(adapter: LocalStorageAdapter, opts: BlobRouteOptions 
   });
 
   router.put('/part', async (req, res) => {
+    // a client that promised more bytes than it sends (or went away silently) must not hold the request for ever
+    req.setTimeout(idleMs, () => req.destroy(new Error(`part upload idle for ${idleMs} ms`)));
     try {
       const claims = adapter.verifyPartUrl(queryOf(req));
       const declared = req.get('content-length');

@@ -6,6 +6,7 @@ import type { AccessService } from './access';
 import { encodeGrant, type UrlHolder } from './download-grants';
 import { AppError, badInput, notFound } from './errors';
 import type { JournalService } from './journal';
+import { checkRevision, checkUnchangedSince } from './preconditions';
 import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 
 export interface Page<T> {
@@ -118,8 +119,11 @@ export class FileService {
     return folder!;
   }
 
-  /** Moves or renames a file or folder (with everything inside). CONFLICT if the target exists. */
-  async move(userId: string, deviceId: string | null, id: string, toPath: string, folderId?: string | null): Promise<FileNode> {
+  /**
+   * Moves or renames a file or folder (with everything inside). CONFLICT if the target exists,
+   * and with `baseRevision`, if the file is no longer at that revision (nothing moves).
+   */
+  async move(userId: string, deviceId: string | null, id: string, toPath: string, folderId?: string | null, baseRevision?: number | null): Promise<FileNode> {
     // toPath is in the moved node's owner's tree, or relative to folderId (same tree only)
     let target = normalisePath(toPath);
     if (folderId) {
@@ -136,6 +140,7 @@ export class FileService {
       await this.access.authorize(userId, node, 'remove');
       if (node!.status !== 'AVAILABLE') throw notFound();
       await this.access.authorizeAt(userId, node!.ownerId, target, 'write');
+      checkRevision(node!, baseRevision);
       if (node!.path === target) return node!;
       if (node!.isFolder && isInside(target, node!.path)) throw badInput('cannot move a folder into itself');
       if (await m.findOneBy(FileNode, { ownerId: node!.ownerId, pathKey: pathKey(target) })) {
@@ -158,19 +163,21 @@ export class FileService {
 
   /**
    * Moves a file or folder (with everything inside) to the trash. With `baseRevision`, a file
-   * no longer at that revision is CONFLICT (`extensions.currentRevision`) and stays.
+   * no longer at that revision is CONFLICT (`extensions.currentRevision`) and stays. With
+   * `ifUnchangedSince` (a cursor of the caller's change feed), a node of the subtree that
+   * changed after that cursor is CONFLICT (`extensions.changedPath`) and nothing is deleted.
    */
-  async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null): Promise<FileNode> {
+  async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null, ifUnchangedSince?: string | null): Promise<FileNode> {
     const changes: Change[] = [];
     const deleted = await transaction(this.ds, async (m) => {
       const node = await m.findOneBy(FileNode, { id });
       await this.access.authorize(userId, node, 'remove');
       if (node!.status === 'DELETED') return node!;
-      if (baseRevision !== null && baseRevision !== undefined && !node!.isFolder && node!.revision !== baseRevision) {
-        throw new AppError('CONFLICT', `the file is at revision ${node!.revision}, not ${baseRevision}`, { currentRevision: node!.revision });
-      }
+      checkRevision(node!, baseRevision);
+      const subtree = [...(node!.isFolder ? await this.descendants(m, node!) : []), node!];
+      await checkUnchangedSince(m, userId, ifUnchangedSince, subtree);
       const now = new Date();
-      for (const n of [...(node!.isFolder ? await this.descendants(m, node!) : []), node!]) {
+      for (const n of subtree) {
         await m.update(FileNode, { id: n.id }, { status: 'DELETED', pathKey: null, deletedAt: now, trashedWithId: node!.id });
       }
       Object.assign(node!, { status: 'DELETED', pathKey: null, deletedAt: now });
