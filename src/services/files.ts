@@ -6,6 +6,7 @@ import type { AccessService } from './access';
 import { AppError, badInput, notFound } from './errors';
 import type { JournalService } from './journal';
 import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
+import { safeMediaType } from './media-type';
 
 export interface Page<T> {
   items: { cursor: string; node: T }[];
@@ -190,7 +191,7 @@ export class FileService {
     const ttl = expiresIn ?? this.downloadUrlTtl;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 24 * 3600) throw badInput('expiresIn must be between 1 and 604800 seconds');
     const rev = await this.ds.getRepository(FileRevision).findOneByOrFail({ id: node.currentRevisionId });
-    const signed = await this.storage.presignGet(rev.storageKey, { expiresIn: ttl, fileName: node.name, contentType: node.mimeType ?? undefined });
+    const signed = await this.storage.presignGet(rev.storageKey, { expiresIn: ttl, fileName: node.name, contentType: node.mimeType ? safeMediaType(node.mimeType) : undefined });
     return signed.url;
   }
 
