@@ -19,7 +19,7 @@ import type { Config } from './config';
 import { formatError } from './errors';
 import { graphiqlRouter } from './graphiql';
 import { errorHandler, notFoundHandler } from './http-errors';
-import { requestLimitRules } from './query-limits';
+import { limitChecker } from './query-limits';
 import { trackWebSockets } from './ws-limits';
 import { shareLinkRoutes } from './share-link-routes';
 import { MAX_PAGE_SIZE } from '../services/files';
@@ -51,11 +51,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const rateLimits = await createRateLimiters(config, log);
   const services = createServices(ds, storage, bus, config, rateLimits.factory);
   const schema = await createSchema();
-  const limits = requestLimitRules({
+  const checkLimits = limitChecker(schema, {
     maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: MAX_PAGE_SIZE, defaultPageSize: 100,
     maxAliases: config.maxQueryAliases, maxDirectives: config.maxQueryDirectives, maxMutations: config.maxMutationsPerRequest, maxTokens: config.maxQueryTokens,
   });
-  const rules = [...specifiedRules, ...limits, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const rules = [...specifiedRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 
   const app = express();
   app.disable('x-powered-by');
@@ -82,8 +82,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     connectionInitWaitTimeout: config.wsInitTimeoutMs,
     onConnect: sockets.onConnect,
     onClose: sockets.onClose,
-    // parse (token limit) and validate here, so that a refusal is an error message with a code
+    // the request limits first, then parse and validate here, so that every refusal is an error message with a code
     onSubscribe: (_ctx, _id, payload) => {
+      const refused = checkLimits(String(payload.query));
+      if (refused.length) return [...refused];
       let document: DocumentNode;
       try {
         document = parse(payload.query, { maxTokens: config.maxQueryTokens });
@@ -110,7 +112,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.introspection,
-    validationRules: limits,
+    includeStacktraceInErrorResponses: false, // whatever NODE_ENV says
+    validationRules: config.introspection ? [] : [NoSchemaIntrospectionCustomRule],
     parseOptions: { maxTokens: config.maxQueryTokens },
     formatError: (formatted, error) => formatError(formatted, error, log),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), rejectHttpSubscriptions, closeWebSockets(wsServer)],
@@ -127,7 +130,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (local) app.use('/blobs', blobRoutes(local));
   app.use(shareLinkRoutes(services.shareLinks));
   app.use(graphiqlRouter());
-  app.use('/graphql', express.json({ limit: config.maxRequestBytes }), bodyAlways, expressMiddleware(apollo, {
+  app.use('/graphql', express.json({ limit: config.maxRequestBytes }), bodyAlways, enforceLimits(checkLimits), expressMiddleware(apollo, {
     context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '' }),
   }));
 
@@ -195,6 +198,22 @@ const bodyAlways: express.RequestHandler = (req, _res, next) => {
   if (!('body' in req)) (req as { body?: unknown }).body = undefined;
   next();
 };
+
+/**
+ * The request limits (query-limits.ts) on the query's text (POST body or GET `query`), before
+ * Apollo parses and validates it: a refusal answers 400 with every limit error, each coded.
+ * Other malformed requests (batches, a missing query) are Apollo's to refuse.
+ */
+function enforceLimits(check: (query: string) => readonly GraphQLError[]): express.RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as { query?: unknown } | undefined;
+    const query = body && !Array.isArray(body) && typeof body.query === 'string' ? body.query
+      : typeof req.query.query === 'string' ? req.query.query : undefined;
+    const refused = query === undefined ? [] : check(query);
+    if (!refused.length) return next();
+    res.status(400).json({ errors: refused.map((e) => e.toJSON()) });
+  };
+}
 
 /** Apollo would run a subscription sent over HTTP as a query: refuse it. */
 const rejectHttpSubscriptions: ApolloServerPlugin<Context> = {

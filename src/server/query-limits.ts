@@ -3,7 +3,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import type { GraphQLArmorCallbackConfiguration } from '@escape.tech/graphql-armor-types';
 import {
-  GraphQLError, Kind, getNamedType, getNullableType, isListType, isObjectType, isInterfaceType,
+  GraphQLError, Kind, getNamedType, parse, validate, type GraphQLSchema, getNullableType, isListType, isObjectType, isInterfaceType,
   type FieldNode, type FragmentDefinitionNode, type GraphQLNamedType, type SelectionSetNode, type ValidationContext, type ValidationRule,
 } from 'graphql';
 
@@ -49,6 +49,36 @@ export function requestLimitRules(limits: RequestLimits): ValidationRule[] {
     queryLimitsRule(limits),
     maxMutationsRule(limits.maxMutations),
   ];
+}
+
+/**
+ * Checks a document's text against `limits` before anything else looks at it: parsing stops
+ * after `maxTokens` tokens, then only the limit rules run (one linear pass), so an abusive
+ * document is refused in milliseconds, before the standard validation rules (some of which are
+ * quadratic in the document) see it. Returns the refusals (BAD_USER_INPUT, `extensions.limit`);
+ * none for a document within the limits, or one with a syntax error (the caller's own parse
+ * reports that). Documents found within the limits are remembered (up to 500 short ones), so a
+ * client's repeated operations are checked once.
+ */
+export function limitChecker(schema: GraphQLSchema, limits: RequestLimits): (query: string) => readonly GraphQLError[] {
+  const rules = requestLimitRules(limits);
+  const accepted = new Set<string>();
+  return (query) => {
+    if (accepted.has(query)) return [];
+    let document;
+    try {
+      document = parse(query, { maxTokens: limits.maxTokens });
+    } catch (e) {
+      const tooLong = e instanceof GraphQLError && /more th[ae]n \d+ tokens/.test(e.message); // graphql 16 says "more that"
+      return tooLong ? [limitError(`the document has more than ${limits.maxTokens} tokens`, 'tokens', { maxTokens: limits.maxTokens })] : [];
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length === 0 && query.length <= 10_000) {
+      if (accepted.size >= 500) accepted.clear();
+      accepted.add(query);
+    }
+    return errors;
+  };
 }
 
 const limitError = (message: string, limit: string, extra: Record<string, unknown> = {}) =>
