@@ -16,13 +16,13 @@ export function isMediaType(value: string): boolean {
 }
 
 /**
- * A file's media type as stored: trimmed, null when absent or empty. Anything but
+ * A file's media type as stored: without surrounding spaces, null when absent or empty. Anything but
  * `type/subtype` (RFC 6838 names) with optional `; name=value` parameters (token or quoted
  * string), or longer than MAX_MEDIA_TYPE_LENGTH, is BAD_USER_INPUT (field `mimeType`): a CR or LF
  * would make every download of the file fail, as would other controls.
  */
 export function checkMediaType(value: string | null | undefined): string | null {
-  const type = value?.trim() || null;
+  const type = value?.replace(/^[ \t]+|[ \t]+$/g, '') || null; // not trim(): a CR or LF anywhere is refused
   if (type === null) return null;
   if (!isMediaType(type)) throw badInput('mimeType is not a media type (type/subtype[; name=value])', { field: 'mimeType' });
   return type;
