@@ -172,7 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxQueryAliases: int('GRAPHQL_MAX_ALIASES', 15, 0),
     maxQueryDirectives: int('GRAPHQL_MAX_DIRECTIVES', 50, 0),
     maxMutationsPerRequest: int('GRAPHQL_MAX_MUTATIONS', 10, 1),
-    maxQueryTokens: int('GRAPHQL_MAX_TOKENS', 2000, 100),
+    maxQueryTokens: int('GRAPHQL_MAX_TOKENS', 1000, 100),
     maxRequestBytes: int('MAX_REQUEST_BYTES', 10 * MiB, 1024),
     wsInitTimeoutMs: int('WS_INIT_TIMEOUT_MS', 3000, 100),
     wsAnonymousMs: int('WS_ANONYMOUS_MS', 5000, 100),

@@ -69,7 +69,7 @@ export function limitChecker(schema: GraphQLSchema, limits: RequestLimits): (que
     try {
       document = parse(query, { maxTokens: limits.maxTokens });
     } catch (e) {
-      const tooLong = e instanceof GraphQLError && /more th[ae]n \d+ tokens/.test(e.message); // graphql 16 says "more that"
+      const tooLong = e instanceof GraphQLError && /more tha[nt] \d+ tokens/.test(e.message); // graphql 16 says "more that"
       return tooLong ? [limitError(`the document has more than ${limits.maxTokens} tokens`, 'tokens', { maxTokens: limits.maxTokens })] : [];
     }
     const errors = validate(schema, document, rules);
