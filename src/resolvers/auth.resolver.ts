@@ -15,7 +15,7 @@ export class AuthResolver {
     @Arg('deviceName', () => String, { nullable: true }) deviceName: string | null,
     @Ctx() ctx: Context,
   ) {
-    return toAuthPayload(await ctx.services.auth.signUp(email, password, name ?? null, deviceName ?? null));
+    return toAuthPayload(await ctx.services.auth.signUp(email, password, name ?? null, deviceName ?? null, ctx.ip ?? ''));
   }
 
   @Mutation(() => AuthPayloadType)

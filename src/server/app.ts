@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -18,7 +18,9 @@ import { blobRoutes } from './blob-routes';
 import type { Config } from './config';
 import { formatError } from './errors';
 import { graphiqlRouter } from './graphiql';
-import { queryLimitsRule } from './query-limits';
+import { errorHandler, notFoundHandler } from './http-errors';
+import { limitChecker } from './query-limits';
+import { trackWebSockets } from './ws-limits';
 import { shareLinkRoutes } from './share-link-routes';
 import { MAX_PAGE_SIZE } from '../services/files';
 
@@ -49,21 +51,52 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const rateLimits = await createRateLimiters(config, log);
   const services = createServices(ds, storage, bus, config, rateLimits.factory);
   const schema = await createSchema();
-  const limits = queryLimitsRule({ maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: MAX_PAGE_SIZE, defaultPageSize: 100 });
+  const checkLimits = limitChecker(schema, {
+    maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: MAX_PAGE_SIZE, defaultPageSize: 100,
+    maxAliases: config.maxQueryAliases, maxDirectives: config.maxQueryDirectives, maxMutations: config.maxMutationsPerRequest, maxTokens: config.maxQueryTokens,
+  });
+  const rules = [...specifiedRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use((_req, res, next) => { res.setHeader('X-Content-Type-Options', 'nosniff'); next(); });
   const server = http.createServer(app);
   // noServer: attached with `server`, ws re-emits the HTTP server's errors (a failed listen) on the
   // WebSocket server, where graphql-ws logs them as an internal error with a stack trace
-  const wss = new WebSocketServer({ noServer: true, path: '/graphql' });
+  // maxPayload: a message larger than an HTTP body may be is refused (close 1009) before it is buffered
+  const wss = new WebSocketServer({ noServer: true, path: '/graphql', maxPayload: config.maxRequestBytes });
   server.on('upgrade', (req, socket, head) => {
     if (!wss.shouldHandle(req)) return void socket.destroy(); // only /graphql upgrades, as when attached
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      wss.emit('connection', ws, req);
+      // graphql-ws prints every socket error (an oversized message too) to the console with its
+      // stack: a client's protocol error is not the server's, log it at debug instead
+      ws.removeAllListeners('error');
+      ws.on('error', (err) => { log.debug({ err: err.message }, 'websocket closed on a protocol error'); ws.terminate(); });
+    });
   });
+  const sockets = trackWebSockets(services, { anonymousMs: config.wsAnonymousMs, maxPerUser: config.wsMaxConnectionsPerUser });
   const wsServer = useServer<Record<string, unknown>>({
     schema,
-    validate: (s, doc) => validate(s, doc, [...specifiedRules, limits, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])]),
+    connectionInitWaitTimeout: config.wsInitTimeoutMs,
+    onConnect: sockets.onConnect,
+    onClose: sockets.onClose,
+    // the request limits first, then parse and validate here, so that every refusal is an error message with a code
+    onSubscribe: (_ctx, _id, payload) => {
+      const refused = checkLimits(String(payload.query));
+      if (refused.length) return [...refused];
+      let document: DocumentNode;
+      try {
+        document = parse(payload.query, { maxTokens: config.maxQueryTokens });
+      } catch (e) {
+        return [new GraphQLError(e instanceof GraphQLError ? e.message : 'invalid query', { extensions: { code: 'BAD_USER_INPUT' } })];
+      }
+      const errors = validate(schema, document, rules);
+      if (errors.length) return errors;
+      return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+    },
+    onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log)),
     context: async (ctx) => ({
       principal: await authenticate(services, String(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization ?? '')),
       services,
@@ -79,7 +112,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.introspection,
-    validationRules: [limits],
+    includeStacktraceInErrorResponses: false, // whatever NODE_ENV says
+    validationRules: config.introspection ? [] : [NoSchemaIntrospectionCustomRule],
+    parseOptions: { maxTokens: config.maxQueryTokens },
     formatError: (formatted, error) => formatError(formatted, error, log),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), rejectHttpSubscriptions, closeWebSockets(wsServer)],
   });
@@ -95,9 +130,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (local) app.use('/blobs', blobRoutes(local, { allowGet: (grant) => services.downloadGrants.allows(grant) }));
   app.use(shareLinkRoutes(services.shareLinks));
   app.use(graphiqlRouter());
-  app.use('/graphql', express.json({ limit: '10mb' }), expressMiddleware(apollo, {
+  app.use('/graphql', express.json({ limit: config.maxRequestBytes }), bodyAlways, enforceLimits(checkLimits), expressMiddleware(apollo, {
     context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '' }),
   }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
 
   const janitor = setInterval(() => {
     services.janitor.run().catch((err) => log.warn({ err }, 'janitor failed'));
@@ -152,6 +190,28 @@ async function createRateLimiters(config: Config, log: Logger): Promise<{ factor
   return {
     factory: (name, limit) => new RedisRateLimiter(redis, name, limit, log),
     close: () => closeRateLimitRedis(redis),
+  };
+}
+
+/** A body express.json did not parse (not JSON) is absent: Apollo then answers a coded 400, not its 500 "req.body is not set". */
+const bodyAlways: express.RequestHandler = (req, _res, next) => {
+  if (!('body' in req)) (req as { body?: unknown }).body = undefined;
+  next();
+};
+
+/**
+ * The request limits (query-limits.ts) on the query's text (POST body or GET `query`), before
+ * Apollo parses and validates it: a refusal answers 400 with every limit error, each coded.
+ * Other malformed requests (batches, a missing query) are Apollo's to refuse.
+ */
+function enforceLimits(check: (query: string) => readonly GraphQLError[]): express.RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as { query?: unknown } | undefined;
+    const query = body && !Array.isArray(body) && typeof body.query === 'string' ? body.query
+      : typeof req.query.query === 'string' ? req.query.query : undefined;
+    const refused = query === undefined ? [] : check(query);
+    if (!refused.length) return next();
+    res.status(400).json({ errors: refused.map((e) => e.toJSON()) });
   };
 }
 

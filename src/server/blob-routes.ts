@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { isStorageError, type StorageErrorCode } from '../storage/errors';
 import type { LocalStorageAdapter } from '../storage/local';
 import type { ByteRange } from '../storage/types';
+import { safeMediaType } from '../services/media-type';
 
 export interface BlobRouteOptions {
   /**
@@ -36,6 +37,7 @@ export function blobRoutes(adapter: LocalStorageAdapter, opts: BlobRouteOptions 
 
   router.use((req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('X-Content-Type-Options', 'nosniff'); // a download is never rendered as what it is not declared as
     res.setHeader('Access-Control-Expose-Headers', 'ETag, Content-Length, Content-Range, Content-Disposition, Accept-Ranges');
     if (req.method !== 'OPTIONS') return next();
     res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, PUT, OPTIONS');
@@ -78,7 +80,7 @@ export function blobRoutes(adapter: LocalStorageAdapter, opts: BlobRouteOptions 
 
       res.status(partial ? 206 : 200);
       res.setHeader('Accept-Ranges', 'bytes');
-      res.setHeader('Content-Type', claims.contentType ?? 'application/octet-stream');
+      res.setHeader('Content-Type', safeMediaType(claims.contentType));
       res.setHeader('Content-Length', String(range.length));
       if (partial) res.setHeader('Content-Range', `bytes ${range.offset}-${range.offset + range.length - 1}/${info.size}`);
       if (info.etag) res.setHeader('ETag', `"${info.etag}"`);

@@ -49,6 +49,23 @@ export interface Config {
   /** GraphQL limits: selection depth and estimated cost (lists multiply by `first`). */
   maxQueryDepth: number;
   maxQueryComplexity: number;
+  /** More GraphQL limits per operation: aliases, directives, mutations (root fields), tokens per document. */
+  maxQueryAliases: number;
+  maxQueryDirectives: number;
+  maxMutationsPerRequest: number;
+  maxQueryTokens: number;
+  /** Largest HTTP request body and graphql-ws message, bytes (MAX_REQUEST_BYTES). */
+  maxRequestBytes: number;
+  /** A WebSocket must send connection_init within this many ms (WS_INIT_TIMEOUT_MS). */
+  wsInitTimeoutMs: number;
+  /** A WebSocket without a valid token is closed (4401) this many ms after connection_init (WS_ANONYMOUS_MS). */
+  wsAnonymousMs: number;
+  /** Open WebSockets per user on one instance; more are closed with 4429 (WS_MAX_CONNECTIONS_PER_USER). */
+  wsMaxConnectionsPerUser: number;
+  /** signUp attempts per client address per RATE_LIMIT_WINDOW (SIGNUP_MAX_PER_WINDOW). */
+  signUpMaxPerWindow: number;
+  /** Express's `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-For names the client address. */
+  trustProxy: boolean | number | string;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +176,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     rateLimitWindowSeconds: int('RATE_LIMIT_WINDOW', 900, 1),
     maxQueryDepth: int('GRAPHQL_MAX_DEPTH', 12, 1),
     maxQueryComplexity: int('GRAPHQL_MAX_COMPLEXITY', 250_000, 1),
+    maxQueryAliases: int('GRAPHQL_MAX_ALIASES', 15, 0),
+    maxQueryDirectives: int('GRAPHQL_MAX_DIRECTIVES', 50, 0),
+    maxMutationsPerRequest: int('GRAPHQL_MAX_MUTATIONS', 10, 1),
+    maxQueryTokens: int('GRAPHQL_MAX_TOKENS', 1000, 100),
+    maxRequestBytes: int('MAX_REQUEST_BYTES', 10 * MiB, 1024),
+    wsInitTimeoutMs: int('WS_INIT_TIMEOUT_MS', 3000, 100),
+    wsAnonymousMs: int('WS_ANONYMOUS_MS', 5000, 100),
+    wsMaxConnectionsPerUser: int('WS_MAX_CONNECTIONS_PER_USER', 20, 1),
+    signUpMaxPerWindow: int('SIGNUP_MAX_PER_WINDOW', 20, 1),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     ...overrides,
   };
   if (config.downloadUrlTtl > config.downloadUrlMaxTtl) {
@@ -166,6 +193,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** TRUST_PROXY: unset/false (the socket's address), true, a hop count, or Express's address list ("loopback, 10.0.0.0/8"). */
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (!raw || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
 }
 
 /** A random secret generated once and kept under the data directory (mode 0600). */

@@ -29,11 +29,17 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   }
   const code = (original instanceof GraphQLError ? original.extensions?.code : undefined) ?? formatted.extensions?.code;
   if (typeof code === 'string' && CLIENT_CODES[code]) {
-    return { ...formatted, extensions: { code: CLIENT_CODES[code] } };
+    return { ...formatted, extensions: { ...details(formatted.extensions), code: CLIENT_CODES[code] } };
   }
   if (original instanceof GraphQLError && !original.originalError && code === undefined) {
     return { ...formatted, extensions: { code: 'BAD_USER_INPUT' } };
   }
   log.error({ err: original, path: formatted.path }, 'unexpected error');
   return { message: 'internal error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL' } };
+}
+
+/** What a client error's extensions may tell besides its code (e.g. which request limit, and its value): never a stack trace. */
+function details(extensions: GraphQLFormattedError['extensions']): Record<string, unknown> {
+  const { code: _code, stacktrace: _stack, http: _http, exception: _exception, ...rest } = (extensions ?? {}) as Record<string, unknown>;
+  return rest;
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import jwt from 'jsonwebtoken';
-import { IsNull, type DataSource } from 'typeorm';
+import { IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { Device, JournalHead, User } from '../entities';
 import { AppError, badInput, notFound } from './errors';
 import type { EventBus } from './events';
@@ -24,6 +24,24 @@ export interface AuthResult {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** Longest user and device names, in characters (the columns' length). */
+export const MAX_NAME_LENGTH = 200;
+/** Longest email address (RFC 5321's 320, the column's length) and password accepted. */
+export const MAX_EMAIL_LENGTH = 320;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+/**
+ * A user or device name as stored: trimmed, null when empty. Longer than MAX_NAME_LENGTH
+ * characters or holding control characters: BAD_USER_INPUT naming `field`.
+ */
+export function checkName(value: string | null | undefined, field: string): string | null {
+  const name = value?.trim() || null;
+  if (name === null) return null;
+  if ([...name].length > MAX_NAME_LENGTH) throw badInput(`${field} longer than ${MAX_NAME_LENGTH} characters`, { field });
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw badInput(`${field} holds control characters`, { field });
+  return name;
+}
+
 /** Sign-up, sign-in (scrypt), device-bound JWTs and their revocation. */
 export class AuthService {
   /**
@@ -39,39 +57,52 @@ export class AuthService {
     private readonly signInLimiter?: RateLimiter,
     /** Hears revocations, so live feeds of a signed-out device end at once (on every instance). */
     private readonly bus?: EventBus,
+    /** Counts every signUp per client address (`clientKey`). */
+    private readonly signUpLimiter?: RateLimiter,
   ) {
     this.jwtKey = crypto.createSecretKey(Buffer.from(jwtSecret));
   }
 
-  async signUp(email: string, password: string, name: string | null, deviceName: string | null): Promise<AuthResult> {
-    const normalised = email.trim().toLowerCase();
-    if (!EMAIL.test(normalised) || normalised.length > 320) throw badInput('invalid email address', { field: 'email' });
+  /**
+   * Creates an account and its first device in one transaction (a refusal writes nothing).
+   * BAD_USER_INPUT (with `field`): an invalid email or one over MAX_EMAIL_LENGTH, a password under
+   * 8 or over MAX_PASSWORD_LENGTH characters, a name or device name refused by `checkName`.
+   * CONFLICT: the email has an account. RATE_LIMITED (with `retryAfterSeconds`): more than the
+   * limiter's `max` sign-ups from `clientKey` (the client's address) in its window; every valid
+   * attempt counts, successful or not. Without a `clientKey` (in-process callers) no limit applies.
+   */
+  async signUp(email: string, password: string, name: string | null, deviceName: string | null, clientKey?: string): Promise<AuthResult> {
+    const normalised = String(email).trim().toLowerCase();
+    if (!EMAIL.test(normalised) || normalised.length > MAX_EMAIL_LENGTH) throw badInput('invalid email address', { field: 'email' });
     if (typeof password !== 'string' || password.length < 8) throw badInput('password must have at least 8 characters', { field: 'password' });
-    if (password.length > 1024) throw badInput('password too long', { field: 'password' });
+    if (password.length > MAX_PASSWORD_LENGTH) throw badInput('password too long', { field: 'password' });
+    const userName = checkName(name, 'name');
+    const device = checkName(deviceName, 'deviceName');
+    if (clientKey !== undefined) await this.signUpLimiter?.attempt(clientKey);
     const passwordHash = await hashPassword(password);
-    const user = await this.ds.transaction(async (m) => {
+    return this.ds.transaction(async (m) => {
       if (await m.findOneBy(User, { email: normalised })) throw new AppError('CONFLICT', 'an account with this email exists');
-      const u = await m.save(m.create(User, { email: normalised, name: name?.trim() || null, passwordHash, quotaBytes: null }));
+      const u = await m.save(m.create(User, { email: normalised, name: userName, passwordHash, quotaBytes: null }));
       await m.insert(JournalHead, { namespaceId: u.id, lastSeq: 0 });
-      return u;
+      return this.issue(u, device, m);
     }).catch((e) => {
       if (e instanceof AppError) throw e;
       if (/unique|duplicate/i.test(String(e?.message))) throw new AppError('CONFLICT', 'an account with this email exists');
       throw e;
     });
-    return this.issue(user, deviceName);
   }
 
   /** Wrong passwords are rate limited per email and `clientKey` (the client's IP): RATE_LIMITED. */
   async signIn(email: string, password: string, deviceName: string | null, clientKey = ''): Promise<AuthResult> {
-    const normalised = email.trim().toLowerCase();
+    const normalised = String(email).trim().toLowerCase();
+    const device = checkName(deviceName, 'deviceName');
     const limitKey = `${normalised}|${clientKey}`;
     await this.signInLimiter?.attempt(limitKey); // counted as a failure until it succeeds
     const user = await this.ds.getRepository(User).findOneBy({ email: normalised });
     const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, DUMMY_HASH);
     if (!user || !ok) throw new AppError('UNAUTHENTICATED', 'wrong email or password');
     await this.signInLimiter?.reset(limitKey);
-    return this.issue(user, deviceName);
+    return this.issue(user, device);
   }
 
   /** Resolves a bearer token to its principal; null for a bad, expired or revoked token. */
@@ -119,8 +150,9 @@ export class AuthService {
     return (r.affected ?? 0) > 0;
   }
 
-  private async issue(user: User, deviceName: string | null): Promise<AuthResult> {
-    const device = await this.ds.getRepository(Device).save({ userId: user.id, name: deviceName?.trim() || null, revokedAt: null, lastSeenAt: new Date() });
+  /** A new device of `user` (named as `checkName` returned) and its token; in `m`'s transaction when given. */
+  private async issue(user: User, deviceName: string | null, m: EntityManager = this.ds.manager): Promise<AuthResult> {
+    const device = await m.getRepository(Device).save({ userId: user.id, name: deviceName, revokedAt: null, lastSeenAt: new Date() });
     const token = jwt.sign({ dev: device.id }, this.jwtKey, { subject: user.id, algorithm: 'HS256', expiresIn: this.tokenTtlSeconds });
     return { token, user, device };
   }

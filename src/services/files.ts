@@ -8,6 +8,7 @@ import { AppError, badInput, notFound } from './errors';
 import type { JournalService } from './journal';
 import { checkRevision, checkUnchangedSince } from './preconditions';
 import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
+import { safeMediaType } from './media-type';
 
 export interface Page<T> {
   items: { cursor: string; node: T }[];
@@ -207,7 +208,7 @@ export class FileService {
     if ('until' in holder && holder.until) ttl = Math.max(1, Math.min(ttl, Math.ceil((holder.until.getTime() - Date.now()) / 1000)));
     const rev = await this.ds.getRepository(FileRevision).findOneByOrFail({ id: node.currentRevisionId });
     const signed = await this.storage.presignGet(rev.storageKey, {
-      expiresIn: ttl, fileName: node.name, contentType: node.mimeType ?? undefined, grant: encodeGrant(holder, rev.id),
+      expiresIn: ttl, fileName: node.name, contentType: node.mimeType ? safeMediaType(node.mimeType) : undefined, grant: encodeGrant(holder, rev.id),
     });
     return signed.url;
   }

@@ -28,6 +28,8 @@ export interface ServiceSettings extends UploadSettings {
   signInMaxFailures?: number;
   linkPasswordMaxFailures?: number;
   rateLimitWindowSeconds?: number;
+  /** signUps per client address per window. */
+  signUpMaxPerWindow?: number;
   /** Live feeds look at the journal at least this often (wake-ups may be lost). */
   livePollMs?: number;
   journalRetentionDays?: number;
@@ -56,8 +58,8 @@ export interface Services {
   retention: Retention;
 }
 
-/** Which failures a rate limiter counts: wrong sign-in passwords, wrong share-link passwords. */
-export type RateLimitName = 'signin' | 'link-password';
+/** What a rate limiter counts: wrong sign-in passwords, wrong share-link passwords, sign-ups per client address. */
+export type RateLimitName = 'signin' | 'link-password' | 'signup';
 
 /** Makes the rate limiters; in process memory by default, shared through Redis when it is configured. */
 export type RateLimiterFactory = (name: RateLimitName, limit: RateLimit) => RateLimiter;
@@ -71,7 +73,8 @@ export function createServices(
   ds: DataSource, storage: StorageAdapter, bus: EventBus, s: ServiceSettings, rateLimiter: RateLimiterFactory = memoryRateLimiters,
 ): Services {
   const windowMs = (s.rateLimitWindowSeconds ?? 900) * 1000;
-  const auth = new AuthService(ds, s.jwtSecret, undefined, rateLimiter('signin', { max: s.signInMaxFailures ?? 10, windowMs }), bus);
+  const auth = new AuthService(ds, s.jwtSecret, undefined, rateLimiter('signin', { max: s.signInMaxFailures ?? 10, windowMs }), bus,
+    rateLimiter('signup', { max: s.signUpMaxPerWindow ?? 20, windowMs }));
   const quota = new QuotaService(ds, s.defaultQuotaBytes ?? DEFAULT_QUOTA_BYTES);
   const access = new AccessService(ds);
   const journal = new JournalService(ds, bus);

@@ -12,7 +12,8 @@ export interface RateLimit {
  * `retryAfterSeconds`) once `max` failures are within the window, or else counts this attempt as
  * a failure right away, so concurrent attempts cannot all slip past one check while a slow
  * password hash runs; the caller forgives it when the attempt succeeded. `check` only looks,
- * `fail` only records, and a success may `reset` the key.
+ * `fail` only records, and a success may `reset` the key. signUp counts every attempt per client
+ * address this way and forgives none (a rate rather than a failure limit).
  *
  * Two implementations: `MemoryRateLimiter` counts in process memory (the default without Redis;
  * with several API instances each counts on its own, so the effective limit is `max` times the

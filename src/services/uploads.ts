@@ -13,6 +13,7 @@ import type { JournalService } from './journal';
 import type { QuotaService } from './quota';
 import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
+import { checkMediaType } from './media-type';
 
 export interface BeginUploadInput {
   path: string;
@@ -73,13 +74,13 @@ export class UploadService {
   }
 
   async begin(userId: string, deviceId: string | null, input: BeginUploadInput): Promise<SessionView> {
+    const mimeType = checkMediaType(input.mimeType);
     // the tree written to: the caller's, or the owner's of a folder shared with the caller
     const { ownerId, path } = await this.files.resolveTarget(userId, input.folderId, input.path);
     if (path === ROOT) throw badInput('cannot upload onto the root folder');
     checkSize(input.size, this.planSettings());
     const plan = this.plan(input.size);
     const parts = validateParts(input.size, input.contentHash, input.parts, plan);
-    const mimeType = input.mimeType?.slice(0, 255) || null;
     const existing = await this.ds.getRepository(FileNode).findOneBy({ ownerId, pathKey: pathKey(path) });
     if (existing?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
     checkBase(existing, input.baseRevision);

@@ -35,6 +35,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...base,
     ...(opts.storage ? { storage: opts.storage } : {}),
     logLevel: 'silent',
+    // every suite signs many users up from 127.0.0.1; test/server/abuse*.test.ts tests the real limit
+    signUpMaxPerWindow: 1_000_000,
     ...opts.config,
   };
   const app = await createApp(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), dbLogger: opts.dbLogger });

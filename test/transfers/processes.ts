@@ -22,7 +22,7 @@ export interface ServerProcess {
 /** Starts `node dist/src/server/main.js` and waits for /healthz. */
 export async function startServerProcess(env: Record<string, string>, port: number): Promise<ServerProcess> {
   const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'kill-test', SIGNING_SECRET: 'kill-test', ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'kill-test', SIGNING_SECRET: 'kill-test', SIGNUP_MAX_PER_WINDOW: '1000000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (env.DATA_DIR) {
