@@ -28,7 +28,7 @@ export class FileService {
 
   async get(userId: string, id: string, m: EntityManager = this.ds.manager): Promise<FileNode> {
     const node = await m.findOneBy(FileNode, { id });
-    await this.access.authorize(userId, node, 'read');
+    await this.access.authorize(userId, node, 'read', m);
     return node!;
   }
 
@@ -68,7 +68,7 @@ export class FileService {
     const folder = await this.get(userId, folderId, m);
     if (!folder.isFolder || folder.status !== 'AVAILABLE') throw badInput('folderId is not a folder', { folderId });
     const full = rel === ROOT ? folder.path : folder.path + rel;
-    await this.access.authorizeAt(userId, folder.ownerId, full, 'write');
+    await this.access.authorizeAt(userId, folder.ownerId, full, 'write', m);
     return { ownerId: folder.ownerId, path: full };
   }
 
@@ -143,7 +143,7 @@ export class FileService {
       const target = folderId ? (await this.resolveTarget(userId, folderId, toPath, m)).path : normalisePath(toPath);
       if (target === ROOT) throw badInput('cannot move onto the root folder');
       const node = await this.liveNode(m, userId, id, 'remove');
-      await this.access.authorizeAt(userId, ownerId, target, 'write');
+      await this.access.authorizeAt(userId, ownerId, target, 'write', m);
       if (node.path === target) return node;
       if (node.isFolder && isInside(target, node.path)) throw badInput('cannot move a folder into itself');
       if (await m.findOneBy(FileNode, { ownerId, pathKey: pathKey(target) })) {
@@ -206,7 +206,7 @@ export class FileService {
   /** Inside a locked transaction: the node as it is now, if live and the caller may `action` it; else NOT_FOUND (or FORBIDDEN). */
   private async liveNode(m: EntityManager, userId: string, id: string, action: 'remove'): Promise<FileNode> {
     const node = await m.findOneBy(FileNode, { id });
-    await this.access.authorize(userId, node, action);
+    await this.access.authorize(userId, node, action, m);
     if (node!.status !== 'AVAILABLE' || node!.pathKey === null) throw notFound();
     return node!;
   }

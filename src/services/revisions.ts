@@ -64,7 +64,7 @@ export class RevisionService {
     const node = await transaction(this.ds, async (m) => {
       if (ownerId) await lockOwner(m, ownerId); // the owner's tree and usage change
       const file = await m.findOne(FileNode, { where: { id: fileId }, ...writeLock(m) });
-      await this.access.authorize(userId, file, 'write');
+      await this.access.authorize(userId, file, 'write', m);
       if (file!.isFolder) throw new AppError('PRECONDITION_FAILED', 'folders have no revisions');
       if (file!.status !== 'AVAILABLE') throw new AppError('PRECONDITION_FAILED', 'restore the file from the trash first');
       const old = await m.findOneBy(FileRevision, { fileId, revision });

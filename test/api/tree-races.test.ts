@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { Change, FileNode } from '../../src/entities';
 import { testDatabases } from '../helpers/db';
-import { signUp } from '../helpers/gql';
+import { gql, signUp } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { treeViolations } from '../helpers/tree-invariants';
 import { treeOps, type Outcome } from '../helpers/tree-ops';
@@ -86,4 +86,18 @@ describe.each(testDatabases)('concurrent tree mutations on %s', (db) => {
       await expectInvariants();
     }
   });
+
+  test("more concurrent writes to one owner's tree than database connections (an editor in a shared folder) all finish", async () => {
+    const owner = await signUp(srv.url);
+    const editor = await signUp(srv.url);
+    const shared = ok(await treeOps(srv.url, owner.token).createFolder('/shared'));
+    const s = await gql(srv.url, 'mutation($f: ID!, $e: String!) { shareFile(fileId: $f, email: $e, role: EDITOR) { id } }', { f: shared.id, e: editor.email }, owner.token);
+    expect(s.errors).toBeUndefined();
+    const started = Date.now();
+    const made = await Promise.all(Array.from({ length: 24 }, (_, k) =>
+      gql(srv.url, 'mutation($p: String!, $f: ID) { createFolder(path: $p, folderId: $f) { id path } }', { p: `/x${k}`, f: shared.id }, editor.token)));
+    for (const r of made) expect(r.errors).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(15_000); // a lock holder starved of connections would wait for the lock timeout (50 s)
+    expect(await treeViolations(srv.app.services.ds, [owner.userId])).toEqual([]);
+  }, 120_000);
 });
