@@ -1,12 +1,12 @@
 import { Change, FileNode } from '../../src/entities';
 import { testDatabases } from '../helpers/db';
-import { signUp } from '../helpers/gql';
+import { gql, signUp } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { treeViolations } from '../helpers/tree-invariants';
 import { signInDevice, treeOps, type Outcome } from '../helpers/tree-ops';
 
 // Seeded randomized concurrency (issue 12, item 2): several devices of one user create folders,
-// upload small files, move, delete and restore on one small shared subtree for a bounded time,
+// upload small files, move, delete restore and empty the trash on one small shared subtree for a bounded time,
 // through real HTTP. Then: the tree and quota invariants hold; replaying the owner's journal in
 // order gives exactly the live tree in the database (every MOVED starts where the node was,
 // every DELETED/UPDATED finds it where it is); and every success a client was told of is in
@@ -30,7 +30,7 @@ function prng(seed: number): () => number {
   };
 }
 
-type Op = 'createFolder' | 'upload' | 'move' | 'delete' | 'restore';
+type Op = 'createFolder' | 'upload' | 'move' | 'delete' | 'restore' | 'emptyTrash';
 interface Done { op: Op; id?: string; target?: string; outcome: Outcome }
 
 describe.each(testDatabases)('randomized concurrent tree mutations on %s', (db) => {
@@ -55,13 +55,18 @@ describe.each(testDatabases)('randomized concurrent tree mutations on %s', (db) 
       const path = () => '/s' + Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => '/' + pick(NAMES)).join('');
       while (Date.now() < deadline) {
         const r = rnd();
-        const op: Op = r < 0.2 ? 'createFolder' : r < 0.4 ? 'upload' : r < 0.65 ? 'move' : r < 0.85 ? 'delete' : 'restore';
+        const op: Op = r < 0.2 ? 'createFolder' : r < 0.4 ? 'upload' : r < 0.65 ? 'move' : r < 0.84 ? 'delete' : r < 0.98 ? 'restore' : 'emptyTrash';
         const ids = op === 'restore' ? [...trashed] : [...known.keys()];
-        const id = op === 'createFolder' || op === 'upload' ? undefined : ids.length ? pick(ids) : undefined;
+        const id = op === 'createFolder' || op === 'upload' || op === 'emptyTrash' ? undefined : ids.length ? pick(ids) : undefined;
         const target = op === 'move' || op === 'createFolder' || op === 'upload' ? path() : undefined;
         if ((op === 'move' || op === 'delete' || op === 'restore') && !id) continue;
         const size = 16 + Math.floor(rnd() * 500);
         const bytes = Buffer.from(Array.from({ length: size }, () => Math.floor(rnd() * 256)));
+        if (op === 'emptyTrash') { // purges racing restores and deletes
+          const emptied = await gql(srv.url, 'mutation { emptyTrash }', {}, tokens[k]);
+          if (emptied.errors) done.push({ op, outcome: { ok: false, code: String(emptied.errors[0].extensions.code) } });
+          continue;
+        }
         const outcome = op === 'createFolder' ? await ops.createFolder(target!)
           : op === 'upload' ? await ops.upload(target!, bytes)
             : op === 'move' ? await ops.move(id!, target!)
