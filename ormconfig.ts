@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DataSource, type Logger } from 'typeorm';
 import { entities } from './src/entities';
 import { migrations } from './migrations';
+import { backfillUsage } from './src/services/quota';
 
 export interface DataSourceOptions {
   /** `sqlite:<file>` or `sqlite::memory:`, or a mysql:// / mariadb:// URL. */
@@ -67,6 +68,7 @@ export async function openDataSource(opts: DataSourceOptions): Promise<DataSourc
   const ds = createDataSource(opts);
   await ds.initialize();
   if (ds.options.type !== 'better-sqlite3') await ds.runMigrations({ transaction: 'each' });
+  await backfillUsage(ds); // a SQLite database from before the quota counters (synchronize added them as NULL)
   return ds;
 }
 

@@ -26,6 +26,8 @@ export class UploadSession {
   /** The object arrives in one presigned PUT to `storageKey` (a one-part file on a store with `features.presignPut`). */
   @Column({ type: 'boolean', default: false }) singlePut: boolean;
   @Column({ type: 'int', nullable: true }) baseRevision: number | null;
+  /** Quota this session holds while ACTIVE (quota.ts): its size less the size of the live file it replaced at begin. */
+  @Column({ ...bigint, default: 0 }) reservedBytes: number;
   @Column({ type: 'varchar', length: 36, nullable: true }) fileId: string | null;
   @Column({ type: 'datetime' }) expiresAt: Date;
   @CreateDateColumn() createdAt: Date;

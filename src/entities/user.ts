@@ -11,5 +11,12 @@ export class User {
   @Column({ type: 'varchar', length: 255 }) passwordHash: string;
   /** Storage quota in bytes; null means the configured default. */
   @Column({ ...bigint, nullable: true }) quotaBytes: number | null;
+  /**
+   * Bytes of the user's live files (quota.ts), changed under the owner lock with every change to
+   * them. Null only in a database from before the counter, until start-up's backfill (backfillUsage).
+   */
+  @Column({ ...bigint, nullable: true }) usedBytes: number | null = 0;
+  /** Bytes reserved by the user's ACTIVE upload sessions (the sum of their `reservedBytes`). */
+  @Column({ ...bigint, default: 0 }) reservedBytes: number = 0;
   @CreateDateColumn() createdAt: Date;
 }

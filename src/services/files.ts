@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { transaction } from './tx';
+import { addUsage, countedBytes } from './quota';
+import { lockOwner, transaction } from './tx';
 import { Change, Chunk, FileNode, FileRevision } from '../entities';
 import type { StorageAdapter } from '../storage/types';
 import type { AccessService } from './access';
@@ -29,9 +30,9 @@ export class FileService {
     private readonly downloadUrlMaxTtl = 3600,
   ) {}
 
-  async get(userId: string, id: string): Promise<FileNode> {
-    const node = await this.ds.getRepository(FileNode).findOneBy({ id });
-    await this.access.authorize(userId, node, 'read');
+  async get(userId: string, id: string, m: EntityManager = this.ds.manager): Promise<FileNode> {
+    const node = await m.findOneBy(FileNode, { id });
+    await this.access.authorize(userId, node, 'read', m);
     return node!;
   }
 
@@ -63,15 +64,15 @@ export class FileService {
   /**
    * Where a path given with an optional `folderId` lands: without it, the caller's own tree;
    * with it, `path` is relative to that folder (which may be shared with the caller) in its
-   * owner's tree. Authorises writing there.
+   * owner's tree. Authorises writing there. With `m`, reads inside that transaction.
    */
-  async resolveTarget(userId: string, folderId: string | null | undefined, path: string): Promise<{ ownerId: string; path: string }> {
+  async resolveTarget(userId: string, folderId: string | null | undefined, path: string, m?: EntityManager): Promise<{ ownerId: string; path: string }> {
     const rel = normalisePath(path);
     if (!folderId) return { ownerId: userId, path: rel };
-    const folder = await this.get(userId, folderId);
+    const folder = await this.get(userId, folderId, m);
     if (!folder.isFolder || folder.status !== 'AVAILABLE') throw badInput('folderId is not a folder', { folderId });
     const full = rel === ROOT ? folder.path : folder.path + rel;
-    await this.access.authorizeAt(userId, folder.ownerId, full, 'write');
+    await this.access.authorizeAt(userId, folder.ownerId, full, 'write', m);
     return { ownerId: folder.ownerId, path: full };
   }
 
@@ -90,19 +91,26 @@ export class FileService {
     return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
   }
 
-  /** Creates a folder and any missing parents; an existing folder is returned as is. */
+  /**
+   * Creates a folder and any missing parents; an existing folder is returned as is. Runs under
+   * the owner lock (tx.ts `lockOwner`), resolving `folderId` again inside it.
+   */
   async createFolder(userId: string, deviceId: string | null, path: string, folderId?: string | null): Promise<FileNode> {
-    const { ownerId, path: p } = await this.resolveTarget(userId, folderId, path);
-    if (p === ROOT) throw badInput('the root folder always exists');
+    const { ownerId } = await this.resolveTarget(userId, folderId, path);
     const changes: Change[] = [];
-    const folder = await transaction(this.ds, (m) => this.ensureFolder(m, ownerId, deviceId, p, changes));
+    const folder = await transaction(this.ds, async (m) => {
+      await lockOwner(m, ownerId);
+      const { path: p } = await this.resolveTarget(userId, folderId, path, m);
+      if (p === ROOT) throw badInput('the root folder always exists');
+      return this.ensureFolder(m, ownerId, deviceId, p, changes);
+    });
     await this.journal.notify(changes);
     return folder;
   }
 
   /**
-   * Inside a transaction: returns the folder at `path`, creating it and its parents.
-   * CONFLICT if a file stands at the path or one of its ancestors.
+   * Inside a transaction holding the owner lock: returns the folder at `path`, creating it and
+   * its parents. CONFLICT if a file stands at the path or one of its ancestors.
    */
   async ensureFolder(m: EntityManager, ownerId: string, deviceId: string | null, path: string, changes: Change[]): Promise<FileNode> {
     let folder: FileNode | null = null;
@@ -121,72 +129,92 @@ export class FileService {
   }
 
   /**
-   * Moves or renames a file or folder (with everything inside). CONFLICT if the target exists,
-   * and with `baseRevision`, if the file is no longer at that revision (nothing moves).
+   * Moves or renames a file or folder (with everything inside). Under the owner lock, on the
+   * node as it is then: NOT_FOUND if it is no longer live (deleted meanwhile), CONFLICT if the
+   * target exists, or with `baseRevision`, if the file is no longer at that revision (nothing
+   * moves); BAD_USER_INPUT for a folder moved into itself. Missing parents of the target are created.
    */
   async move(userId: string, deviceId: string | null, id: string, toPath: string, folderId?: string | null, baseRevision?: number | null): Promise<FileNode> {
-    // toPath is in the moved node's owner's tree, or relative to folderId (same tree only)
-    let target = normalisePath(toPath);
+    const ownerId = await this.ownerOf(userId, id);
     if (folderId) {
       const dest = await this.resolveTarget(userId, folderId, toPath);
-      const node = await this.ds.getRepository(FileNode).findOneBy({ id });
-      await this.access.authorize(userId, node, 'read');
-      if (dest.ownerId !== node!.ownerId) throw badInput("cannot move between two users' trees");
-      target = dest.path;
-    }
-    if (target === ROOT) throw badInput('cannot move onto the root folder');
+      if (dest.ownerId !== ownerId) throw badInput("cannot move between two users' trees");
+    } else if (normalisePath(toPath) === ROOT) throw badInput('cannot move onto the root folder');
     const changes: Change[] = [];
     const moved = await transaction(this.ds, async (m) => {
-      const node = await m.findOneBy(FileNode, { id });
-      await this.access.authorize(userId, node, 'remove');
-      if (node!.status !== 'AVAILABLE') throw notFound();
-      await this.access.authorizeAt(userId, node!.ownerId, target, 'write');
-      checkRevision(node!, baseRevision);
-      if (node!.path === target) return node!;
-      if (node!.isFolder && isInside(target, node!.path)) throw badInput('cannot move a folder into itself');
-      if (await m.findOneBy(FileNode, { ownerId: node!.ownerId, pathKey: pathKey(target) })) {
+      await lockOwner(m, ownerId);
+      // toPath is in the moved node's owner's tree, or relative to folderId (same tree only), as they are now
+      const target = folderId ? (await this.resolveTarget(userId, folderId, toPath, m)).path : normalisePath(toPath);
+      if (target === ROOT) throw badInput('cannot move onto the root folder');
+      const node = await this.liveNode(m, userId, id, 'remove');
+      await this.access.authorizeAt(userId, ownerId, target, 'write', m);
+      checkRevision(node, baseRevision);
+      if (node.path === target) return node;
+      if (node.isFolder && isInside(target, node.path)) throw badInput('cannot move a folder into itself');
+      if (await m.findOneBy(FileNode, { ownerId, pathKey: pathKey(target) })) {
         throw new AppError('CONFLICT', 'something already exists at the target path', { path: target });
       }
-      if (parentOf(target) !== ROOT) await this.ensureFolder(m, node!.ownerId, deviceId, parentOf(target), changes);
-      const from = node!.path;
-      for (const d of node!.isFolder ? await this.descendants(m, node!) : []) {
+      if (parentOf(target) !== ROOT) await this.ensureFolder(m, ownerId, deviceId, parentOf(target), changes);
+      const from = node.path;
+      for (const d of node.isFolder ? await this.descendants(m, node) : []) {
         const p = target + d.path.slice(from.length);
         await m.update(FileNode, { id: d.id }, { path: p, pathKey: pathKey(p), parentKey: parentKeyOf(p) });
       }
-      Object.assign(node!, { path: target, pathKey: pathKey(target), parentKey: parentKeyOf(target), name: nameOf(target) });
-      await m.save(node!);
-      changes.push(await this.journal.append(m, { kind: 'MOVED', file: node!, deviceId, fromPath: from }));
-      return node!;
+      Object.assign(node, { path: target, pathKey: pathKey(target), parentKey: parentKeyOf(target), name: nameOf(target) });
+      await m.save(node);
+      changes.push(await this.journal.append(m, { kind: 'MOVED', file: node, deviceId, fromPath: from }));
+      return node;
     });
     await this.journal.notify(changes);
     return moved;
   }
 
   /**
-   * Moves a file or folder (with everything inside) to the trash. With `baseRevision`, a file
-   * no longer at that revision is CONFLICT (`extensions.currentRevision`) and stays. With
-   * `ifUnchangedSince` (a cursor of the caller's change feed), a node of the subtree that
-   * changed after that cursor is CONFLICT (`extensions.changedPath`) and nothing is deleted.
+   * Moves a file or folder (with everything inside) to the trash. Under the owner lock, on the
+   * node as it is then: NOT_FOUND if it is no longer live (already in the trash). With
+   * `baseRevision`, a file no longer at that revision is CONFLICT (`extensions.currentRevision`)
+   * and stays. With `ifUnchangedSince` (a cursor of the caller's change feed), a node of the
+   * subtree that changed after that cursor is CONFLICT (`extensions.changedPath`) and nothing is
+   * deleted. The owner's usage drops by the live files trashed, in the same transaction.
    */
   async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null, ifUnchangedSince?: string | null): Promise<FileNode> {
+    const ownerId = await this.ownerOf(userId, id);
     const changes: Change[] = [];
     const deleted = await transaction(this.ds, async (m) => {
-      const node = await m.findOneBy(FileNode, { id });
-      await this.access.authorize(userId, node, 'remove');
-      if (node!.status === 'DELETED') return node!;
-      checkRevision(node!, baseRevision);
-      const subtree = [...(node!.isFolder ? await this.descendants(m, node!) : []), node!];
-      await checkUnchangedSince(m, userId, ifUnchangedSince, subtree);
+      await lockOwner(m, ownerId);
+      const node = await this.liveNode(m, userId, id, 'remove');
+      checkRevision(node, baseRevision);
+      const members = [...(node.isFolder ? await this.descendants(m, node) : []), node];
+      await checkUnchangedSince(m, userId, ifUnchangedSince, members);
       const now = new Date();
-      for (const n of subtree) {
-        await m.update(FileNode, { id: n.id }, { status: 'DELETED', pathKey: null, deletedAt: now, trashedWithId: node!.id });
+      await addUsage(m, ownerId, -countedBytes(members));
+      for (const n of members) {
+        await m.update(FileNode, { id: n.id }, { status: 'DELETED', pathKey: null, deletedAt: now, trashedWithId: node.id });
       }
-      Object.assign(node!, { status: 'DELETED', pathKey: null, deletedAt: now });
-      changes.push(await this.journal.append(m, { kind: 'DELETED', file: node!, deviceId }));
-      return node!;
+      Object.assign(node, { status: 'DELETED', pathKey: null, deletedAt: now, trashedWithId: node.id });
+      changes.push(await this.journal.append(m, { kind: 'DELETED', file: node, deviceId }));
+      return node;
     });
     await this.journal.notify(changes);
     return deleted;
+  }
+
+  /**
+   * The owner of a node the caller may read (NOT_FOUND otherwise), read before the transaction
+   * that locks that owner: a node never changes owner, so this value is never stale.
+   */
+  private async ownerOf(userId: string, id: string): Promise<string> {
+    const node = await this.ds.getRepository(FileNode).findOneBy({ id });
+    await this.access.authorize(userId, node, 'read');
+    return node!.ownerId;
+  }
+
+  /** Inside a locked transaction: the node as it is now, if live and the caller may `action` it; else NOT_FOUND (or FORBIDDEN). */
+  private async liveNode(m: EntityManager, userId: string, id: string, action: 'remove'): Promise<FileNode> {
+    const node = await m.findOneBy(FileNode, { id });
+    await this.access.authorize(userId, node, action, m);
+    if (node!.status !== 'AVAILABLE' || node!.pathKey === null) throw notFound();
+    return node!;
   }
 
   async chunks(node: FileNode): Promise<Chunk[]> {

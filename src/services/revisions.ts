@@ -4,7 +4,8 @@ import { queueObjects } from './trash';
 import type { AccessService } from './access';
 import { AppError, notFound } from './errors';
 import type { JournalService } from './journal';
-import { transaction, writeLock } from './tx';
+import { addUsage } from './quota';
+import { lockOwner, transaction, writeLock } from './tx';
 
 /**
  * A file's revisions. Objects are immutable per revision, so restoring an old revision makes a
@@ -59,9 +60,11 @@ export class RevisionService {
    */
   async restore(userId: string, deviceId: string | null, fileId: string, revision: number): Promise<FileNode> {
     const changes: Change[] = [];
+    const ownerId = (await this.ds.getRepository(FileNode).findOneBy({ id: fileId }))?.ownerId; // never changes
     const node = await transaction(this.ds, async (m) => {
+      if (ownerId) await lockOwner(m, ownerId); // the owner's tree and usage change
       const file = await m.findOne(FileNode, { where: { id: fileId }, ...writeLock(m) });
-      await this.access.authorize(userId, file, 'write');
+      await this.access.authorize(userId, file, 'write', m);
       if (file!.isFolder) throw new AppError('PRECONDITION_FAILED', 'folders have no revisions');
       if (file!.status !== 'AVAILABLE') throw new AppError('PRECONDITION_FAILED', 'restore the file from the trash first');
       const old = await m.findOneBy(FileRevision, { fileId, revision });
@@ -75,6 +78,7 @@ export class RevisionService {
       const chunks = await m.find(Chunk, { where: { revisionId: old.id }, order: { index: 'ASC' } });
       const rows = chunks.map(({ createdAt: _c, ...c }) => m.create(Chunk, { ...c, revisionId: rev.id }));
       for (let i = 0; i < rows.length; i += 500) await m.insert(Chunk, rows.slice(i, i + 500));
+      await addUsage(m, file!.ownerId, old.size - file!.size);
       Object.assign(file!, { size: old.size, contentHash: old.contentHash, mimeType: old.mimeType, revision: rev.revision, currentRevisionId: rev.id });
       await m.update(FileNode, { id: fileId }, { size: old.size, contentHash: old.contentHash, mimeType: old.mimeType, revision: rev.revision, currentRevisionId: rev.id });
       changes.push(await this.journal.append(m, { kind: 'UPDATED', file: file!, deviceId }));

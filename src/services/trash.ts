@@ -8,7 +8,8 @@ import type { FileService, Page } from './files';
 import { decodeKeyset, encodeKeyset, pageSize, toPage } from './files';
 import type { JournalService } from './journal';
 import { ROOT, parentOf, pathKey } from './paths';
-import { transaction } from './tx';
+import { addUsage, countedBytes } from './quota';
+import { lockOwner, transaction } from './tx';
 
 /**
  * The trash: `deleteFile` puts a node (with everything inside) here; `restore` brings it back,
@@ -50,11 +51,14 @@ export class TrashService {
    * folders are created. A folder whose path holds a live folder again (say, one that restoring a
    * file of it re-created) is merged into it: its contents come back where nothing stands, and
    * the live folder is returned. CONFLICT (extensions.path) if anything else stands at the path.
-   * Journals RESTORED for every node, parents first.
+   * Journals RESTORED for every node, parents first. Runs under the owner lock on the nodes as
+   * they are then (a node restored or purged meanwhile: returned as is, or NOT_FOUND); the
+   * owner's usage grows by the files brought back (never refused for quota: see quota.ts).
    */
   async restore(userId: string, deviceId: string | null, id: string): Promise<FileNode> {
     const changes: Change[] = [];
     const node = await transaction(this.ds, async (m) => {
+      await lockOwner(m, userId); // a node of another owner is NOT_FOUND below
       const node = await m.findOneBy(FileNode, { id });
       if (!node || node.ownerId !== userId) throw notFound();
       if (node.status !== 'DELETED') return node;
@@ -69,6 +73,7 @@ export class TrashService {
         : [];
       const all = [...(into ? [] : [node]), ...members].sort((a, b) => a.path.split('/').length - b.path.split('/').length || (a.path < b.path ? -1 : 1));
       const taken = new Set<string>();
+      const restored: FileNode[] = [];
       for (const n of all) {
         // merging: what the live tree already has at a path stays, and what was under it stays in the trash
         if ([...taken].some((t) => n.path.startsWith(t + '/'))) continue;
@@ -79,8 +84,10 @@ export class TrashService {
         }
         Object.assign(n, { status: 'AVAILABLE', pathKey: pathKey(n.path), deletedAt: null, trashedWithId: null });
         await m.update(FileNode, { id: n.id }, { status: 'AVAILABLE', pathKey: n.pathKey, deletedAt: null, trashedWithId: null });
+        restored.push(n);
         changes.push(await this.journal.append(m, { kind: 'RESTORED', file: n, deviceId }));
       }
+      await addUsage(m, userId, countedBytes(restored));
       return into ?? node;
     });
     await this.journal.notify(changes);
@@ -136,12 +143,25 @@ export class TrashService {
     return new Date(Date.now() + this.gcGraceSeconds * 1000);
   }
 
-  /** Drops trashed nodes with their revisions, chunks, shares and links; queues their objects. */
+  /**
+   * Drops trashed nodes with their revisions, chunks, shares and links; queues their objects.
+   * One transaction per owner, under the owner lock, on the nodes still in the trash then (one
+   * restored meanwhile stays, with its revisions). Returns how many went.
+   */
   private async purge(nodes: FileNode[]): Promise<number> {
-    const ids = nodes.filter((n) => n.status === 'DELETED').map((n) => n.id);
-    if (!ids.length) return 0;
+    const byOwner = new Map<string, string[]>();
+    for (const n of nodes) byOwner.set(n.ownerId, [...(byOwner.get(n.ownerId) ?? []), n.id]);
+    let total = 0;
+    for (const [ownerId, candidates] of byOwner) total += await this.purgeOwned(ownerId, candidates);
+    return total;
+  }
+
+  private async purgeOwned(ownerId: string, candidates: string[]): Promise<number> {
     const dueAt = this.gcDueAt();
-    await transaction(this.ds, async (m) => {
+    return transaction(this.ds, async (m) => {
+      await lockOwner(m, ownerId);
+      const ids = (await m.findBy(FileNode, { id: In(candidates), ownerId, status: 'DELETED' })).map((n) => n.id);
+      if (!ids.length) return 0;
       const revs = await m.findBy(FileRevision, { fileId: In(ids) });
       await queueObjects(m, revs, dueAt);
       if (revs.length) await m.delete(Chunk, { revisionId: In(revs.map((r) => r.id)) });
@@ -149,8 +169,8 @@ export class TrashService {
       await m.delete(Share, { fileId: In(ids) });
       await m.delete(ShareLink, { fileId: In(ids) });
       await m.delete(FileNode, { id: In(ids), status: 'DELETED' });
+      return ids.length;
     });
-    return ids.length;
   }
 }
 

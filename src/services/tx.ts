@@ -31,3 +31,21 @@ export async function transaction<T>(ds: DataSource, work: (m: EntityManager) =>
 export function writeLock(m: EntityManager): { lock?: { mode: 'pessimistic_write' } } {
   return m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' } };
 }
+
+/**
+ * Serialises one owner's tree and quota changes: locks the owners' user rows (sorted, so two
+ * transactions never wait on each other in a cycle) until the transaction ends. Every
+ * transaction that changes a tree (folders, moves, deletes, restores, revisions, purges) or a
+ * user's quota counters calls it FIRST, before any other read, and then reads the nodes it
+ * acts on: on MariaDB a REPEATABLE READ snapshot is taken at the first plain read, so reads
+ * after the lock see everything the previous holder committed. One owner's mutations thus run
+ * one at a time; different owners' run in parallel. On SQLite every transaction is already
+ * serialised (ormconfig.ts), so this costs nothing there.
+ */
+export async function lockOwner(m: EntityManager, ...ownerIds: string[]): Promise<void> {
+  if (m.connection.options.type === 'better-sqlite3') return;
+  const ids = [...new Set(ownerIds)].sort();
+  if (!ids.length) return;
+  await m.createQueryBuilder().select('u.id', 'id').from('users', 'u')
+    .where('u.id IN (:...ids)', { ids }).orderBy('u.id', 'ASC').setLock('pessimistic_write').getRawMany();
+}

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { transaction, writeLock } from './tx';
+import { lockOwner, transaction, writeLock } from './tx';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
 import { unquoteEtag } from '../storage/etag';
@@ -10,7 +10,7 @@ import { AppError, badInput, notFound } from './errors';
 import type { EventBus } from './events';
 import type { FileService } from './files';
 import type { JournalService } from './journal';
-import type { QuotaService } from './quota';
+import { addUsage, releaseReservation, type QuotaService } from './quota';
 import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
 import { checkMediaType } from './media-type';
@@ -66,7 +66,7 @@ export class UploadService {
     private readonly journal: JournalService,
     private readonly bus: EventBus,
     private readonly settings: UploadSettings,
-    private readonly quota?: QuotaService,
+    private readonly quota: QuotaService,
   ) {}
 
   plan(size: number): UploadPlan {
@@ -84,7 +84,7 @@ export class UploadService {
     const existing = await this.ds.getRepository(FileNode).findOneBy({ ownerId, pathKey: pathKey(path) });
     if (existing?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
     checkBase(existing, input.baseRevision);
-    await this.quota?.check(ownerId, input.size - (existing?.status === 'AVAILABLE' ? existing.size : 0));
+    await this.quota.precheck(ownerId, reservationFor(existing, input.size)); // refused before the store is asked for anything
 
     const resumable = await this.ds.getRepository(UploadSession).findOne({
       where: { ownerId, pathKey: pathKey(path), contentHash: input.contentHash, status: 'ACTIVE' },
@@ -108,10 +108,16 @@ export class UploadService {
     const storageUploadId = singlePut ? null : await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: plan.partSize });
     try {
       const session = await transaction(this.ds, async (m) => {
+        // the reservation, under the owner lock and against the file at the path as it is now
+        await lockOwner(m, ownerId);
+        const current = await m.findOneBy(FileNode, { ownerId, pathKey: pathKey(path) });
+        if (current?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
+        const reservedBytes = reservationFor(current, input.size);
+        await this.quota.reserve(m, ownerId, reservedBytes);
         const s = m.create(UploadSession, {
           id: sessionId, ownerId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
           contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId, singlePut,
-          baseRevision: input.baseRevision ?? null, fileId: null, expiresAt: new Date(Date.now() + this.settings.sessionTtl * 1000),
+          baseRevision: input.baseRevision ?? null, fileId: null, expiresAt: new Date(Date.now() + this.settings.sessionTtl * 1000), reservedBytes,
         });
         await m.insert(UploadSession, s);
         const rows = parts.map((p) => m.create(UploadPart, {
@@ -256,14 +262,17 @@ export class UploadService {
     }
     const changes: Change[] = [];
     const file = await transaction(this.ds, async (m) => {
+      await lockOwner(m, session.ownerId);
       const fresh = await m.findOneByOrFail(UploadSession, { id: session.id });
       if (fresh.status === 'COMPLETED' && fresh.fileId) return m.findOneByOrFail(FileNode, { id: fresh.fileId });
-      const node = await this.commitRevision(m, session.ownerId, deviceId, session.path, session.mimeType, session.baseRevision, {
+      if (fresh.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${fresh.status}`); // aborted or expired meanwhile
+      const node = await this.commitRevision(m, session.ownerId, deviceId, session.path, session.mimeType, session.baseRevision, fresh.reservedBytes, {
         size: session.size, contentHash: session.contentHash, storageKey: session.storageKey, partSize: session.partSize,
         chunks: parts.map((p) => ({ index: p.partNumber - 1, offset: p.offset, size: p.size, sha256: p.sha256, etag: p.etag })),
       }, changes);
       for (const p of parts) await m.update(UploadPart, { sessionId: session.id, partNumber: p.partNumber }, { status: 'VERIFIED', etag: p.etag });
       await m.update(UploadSession, { id: session.id }, { status: 'COMPLETED', fileId: node.id });
+      await releaseReservation(m, session.ownerId, fresh.reservedBytes);
       return node;
     });
     await this.journal.notify(changes);
@@ -294,7 +303,7 @@ export class UploadService {
     if (session.status === 'COMPLETED') throw new AppError('PRECONDITION_FAILED', 'upload already completed');
     if (session.status !== 'ACTIVE') return false;
     await this.abortOnStore(session);
-    await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'ABORTED' });
+    await this.end(session, 'ABORTED');
     await this.bus.publish({ type: 'upload', sessionId });
     return true;
   }
@@ -305,9 +314,24 @@ export class UploadService {
       .where('s.status = :active AND s.expiresAt < :now', { active: 'ACTIVE', now }).limit(500).getMany();
     for (const s of stale) {
       await this.abortOnStore(s);
-      await this.ds.getRepository(UploadSession).update({ id: s.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
+      await this.end(s, 'EXPIRED');
     }
     return stale.length;
+  }
+
+  /**
+   * Ends an ACTIVE session as ABORTED or EXPIRED and releases its quota reservation, in one
+   * transaction under the owner lock. False if it was no longer ACTIVE (completed or ended meanwhile).
+   */
+  private end(session: UploadSession, status: 'ABORTED' | 'EXPIRED'): Promise<boolean> {
+    return transaction(this.ds, async (m) => {
+      await lockOwner(m, session.ownerId);
+      const fresh = await m.findOneBy(UploadSession, { id: session.id });
+      if (fresh?.status !== 'ACTIVE') return false;
+      await m.update(UploadSession, { id: session.id }, { status });
+      await releaseReservation(m, session.ownerId, fresh.reservedBytes);
+      return true;
+    });
   }
 
   private async abortOnStore(session: UploadSession): Promise<void> {
@@ -333,7 +357,7 @@ export class UploadService {
         await this.complete(session.ownerId, session.deviceId, session.id);
         return this.get(session.ownerId, session.id);
       }
-      await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
+      await this.end(session, 'EXPIRED');
       return null;
     }
     const changed = parts.filter((p) => {
@@ -354,7 +378,8 @@ export class UploadService {
     const chunks = await this.ds.getRepository(Chunk).find({ where: { revisionId: same.id }, order: { index: 'ASC' } });
     const changes: Change[] = [];
     const session = await transaction(this.ds, async (m) => {
-      const node = await this.commitRevision(m, userId, deviceId, path, mimeType, input.baseRevision ?? null, {
+      await lockOwner(m, userId);
+      const node = await this.commitRevision(m, userId, deviceId, path, mimeType, input.baseRevision ?? null, 0, {
         size: same.size, contentHash: same.contentHash, storageKey: same.storageKey, partSize: same.partSize,
         chunks: chunks.map((c) => ({ index: c.index, offset: c.offset, size: c.size, sha256: c.sha256, etag: c.etag })),
       }, changes);
@@ -371,11 +396,13 @@ export class UploadService {
   }
 
   /**
-   * Inside a transaction: the file at `path` gets a new revision with this content (unless it
-   * already has exactly this content). CONFLICT when `baseRevision` is not the current one.
+   * Inside a transaction holding the owner lock: the file at `path` gets a new revision with
+   * this content (unless it already has exactly this content), and the owner's usage changes by
+   * the size difference. CONFLICT when `baseRevision` is not the current one; PAYLOAD_TOO_LARGE
+   * when the growth exceeds `reserved` (the session's reservation) and the quota has no room for it.
    */
   private async commitRevision(
-    m: EntityManager, ownerId: string, deviceId: string | null, path: string, mimeType: string | null, baseRevision: number | null,
+    m: EntityManager, ownerId: string, deviceId: string | null, path: string, mimeType: string | null, baseRevision: number | null, reserved: number,
     content: { size: number; contentHash: string; storageKey: string; partSize: number; chunks: Omit<Chunk, 'revisionId' | 'createdAt'>[] },
     changes: Change[],
   ): Promise<FileNode> {
@@ -384,6 +411,9 @@ export class UploadService {
     if (node?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
     checkBase(node, baseRevision);
     if (node && node.contentHash === content.contentHash && node.size === content.size) return node;
+    const delta = content.size - (node?.status === 'AVAILABLE' ? node.size : 0);
+    await this.quota.checkCommit(m, ownerId, delta, reserved);
+    await addUsage(m, ownerId, delta);
     const created = !node;
     node ??= m.create(FileNode, {
       ownerId, path, pathKey: pathKey(path), parentKey: parentKeyOf(path), name: nameOf(path), isFolder: false,
@@ -488,6 +518,11 @@ export class UploadService {
 /** Sessions are the uploader's (an editor uploading into a shared folder, or the owner). */
 function uploaderOf(session: UploadSession): string {
   return session.uploaderId ?? session.ownerId;
+}
+
+/** What a session of `size` bytes reserves: the growth over the live file it replaces (never negative). */
+function reservationFor(existing: FileNode | null, size: number): number {
+  return Math.max(0, size - (existing && !existing.isFolder && existing.status === 'AVAILABLE' ? existing.size : 0));
 }
 
 function checkBase(node: FileNode | null, baseRevision: number | null | undefined): void {
