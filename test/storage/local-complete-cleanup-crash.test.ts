@@ -72,4 +72,35 @@ describe('a kill -9 while complete removes its staging folder (issue 12.1)', () 
     expect({ firstCode, errors: done.errors, sha256: back && sha256(back), contentHash: file?.contentHash })
       .toEqual({ firstCode: undefined, errors: undefined, sha256: sha256(f.bytes), contentHash: f.contentHash });
   });
+
+  test('an object whose bytes are not the declared parts never becomes a revision (same size, other bytes)', async () => {
+    const { token } = await signUp(server.url);
+    const f = prepare(randomBytes(2 * P + 5), P);
+    const begun = await gql(server.url, `mutation($i: BeginUploadInput!) { beginUpload(input: $i) { ${SESSION_FIELDS} } }`, { i: beginInput('/tampered.bin', f) }, token);
+    const session = begun.data.beginUpload;
+    for (const p of session.parts) expect((await putPart(server.url, p, f.parts[p.partNumber - 1].bytes)).status).toBe(200);
+    const [uploadId] = fs.readdirSync(path.join(root, '.uploads'));
+    const meta = JSON.parse(fs.readFileSync(path.join(root, '.uploads', uploadId, 'upload.json'), 'utf8')) as { key: string };
+    const store = new LocalStorageAdapter({ root, signingSecret: SECRET, minPartSize: P });
+    await store.completeMultipartUpload(meta.key, uploadId, f.parts.map((p) => ({ partNumber: p.partNumber, etag: p.sha256 })));
+    // the object at the session's key: the right size, one byte different
+    const object = path.join(root, 'objects', ...meta.key.split('/'));
+    const fd = fs.openSync(object, 'r+');
+    fs.writeSync(fd, Buffer.from([f.bytes[P + 7] ^ 0xff]), 0, 1, P + 7);
+    fs.closeSync(fd);
+
+    const done = await gql(server.url, 'mutation($s: ID!) { completeUpload(sessionId: $s) { id contentHash } }', { s: session.id }, token);
+    expect(codeOf(done)).toBe('PRECONDITION_FAILED');
+    const listed = await gql(server.url, 'query { listFolder(path: "/") { edges { node { name } } } }', {}, token);
+    expect(listed.errors).toBeUndefined();
+    expect(JSON.stringify(listed.data)).not.toContain('tampered.bin');
+    expect(fs.existsSync(object)).toBe(false);
+    // the client starts afresh: a new session (the broken one is not resumed), and the upload completes
+    const again = await gql(server.url, `mutation($i: BeginUploadInput!) { beginUpload(input: $i) { ${SESSION_FIELDS} } }`, { i: beginInput('/tampered.bin', f) }, token);
+    expect(again.data.beginUpload.id).not.toBe(session.id);
+    for (const p of again.data.beginUpload.parts) await putPart(server.url, p, f.parts[p.partNumber - 1].bytes);
+    const ok = await gql(server.url, 'mutation($s: ID!) { completeUpload(sessionId: $s) { contentHash downloadUrl } }', { s: again.data.beginUpload.id }, token);
+    expect(ok.errors).toBeUndefined();
+    expect(sha256(Buffer.from(await (await fetch(new URL(ok.data.completeUpload.downloadUrl, server.url))).arrayBuffer()))).toBe(sha256(f.bytes));
+  });
 });
