@@ -15,13 +15,13 @@ import type {
   StorageLimits,
   UploadedPart,
 } from '../types';
-import { intact, legacyDone, OBJECT_FILE, readCommit, rollForward, writeCommit, type CommitRecord } from './completion';
+import { commit, OBJECT_FILE, rollForward, sameParts, settle, type CommitRecord, type Completer } from './completion';
 import { crashPoint } from './crash';
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
-import { DATA_FILE, Staging, syncDir, type StagedPart, type UploadMeta } from './staging';
-import { concatRanges, hashRanges, writeHashed, writeHashedAt } from './streams';
+import { Staging, syncDir, type StagedPart, type UploadMeta } from './staging';
+import { hashRanges, writeHashed, writeHashedAt } from './streams';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -76,6 +76,8 @@ export class LocalStorageAdapter implements StorageAdapter {
   private readonly tmpDir: string;
   private readonly signer: UrlSigner;
   private readonly staging: Staging;
+  /** What the completion state machine (./completion) needs of this adapter. */
+  private readonly completer: Completer;
 
   constructor(opts: LocalOptions) {
     this.root = path.resolve(opts.root);
@@ -83,7 +85,14 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.objectsDir = path.join(this.root, 'objects');
     this.tmpDir = path.join(this.root, '.tmp');
     this.signer = new UrlSigner(opts.signingSecret);
-    this.staging = new Staging(this.root, this.tmpDir, async (uploadId) => (await this.settle(uploadId))?.restored ?? false);
+    this.staging = new Staging(this.root, this.tmpDir, async (uploadId) => (await settle(this.completer, uploadId))?.restored ?? false);
+    this.completer = {
+      staging: this.staging,
+      objectPath: (key) => this.objectPath(key),
+      place: (file, target) => this.moveIntoPlace(file, target),
+      head: (key) => this.head(key),
+      checkCompletion: (wanted, stored) => this.checkCompletion(wanted, stored),
+    };
     this.verifyMaxBytes = opts.verifyMaxBytes ?? 4 * GiB;
     this.limits = { minPartSize: opts.minPartSize ?? 5 * MiB, maxPartSize: 5 * GiB, maxParts: 10_000, maxObjectSize: 5 * TiB };
   }
@@ -155,7 +164,7 @@ export class LocalStorageAdapter implements StorageAdapter {
   ): Promise<ObjectInfo> {
     const target = this.objectPath(key);
     // an earlier completer died past its commit point: finished now; the same parts answer its object
-    const earlier = (await fsCall('INTERNAL', () => this.settle(uploadId)))?.completed;
+    const earlier = (await fsCall('INTERNAL', () => settle(this.completer, uploadId)))?.completed;
     if (earlier && earlier.key === key && (!earlier.parts || sameParts(earlier.parts, parts))) return earlier.object;
     const meta = await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
     this.checkCompletion(parts, await fsCall('NO_SUCH_UPLOAD', () => this.staging.parts(uploadId)));
@@ -164,7 +173,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     crashPoint('complete.claimed');
     let record: CommitRecord;
     try {
-      record = await this.commit(key, uploadId, meta, parts, claimed.dir);
+      record = await commit(this.completer, { key, uploadId, meta, parts, dir: claimed.dir });
     } catch (e) {
       await fs.rm(path.join(claimed.dir, OBJECT_FILE), { force: true });
       await claimed.release().catch(() => undefined);
@@ -174,58 +183,6 @@ export class LocalStorageAdapter implements StorageAdapter {
     await fsCall('INTERNAL', () => rollForward(claimed.dir, record, target, (f, t) => this.moveIntoPlace(f, t)));
     await this.staging.trash(claimed.dir, 'complete').catch(() => undefined); // what is left is swept later
     return { ...(await this.head(key)), contentType: meta.contentType };
-  }
-
-  /**
-   * Prepares the object's file in the claimed directory `dir` and writes the commit record.
-   * In place when the parts tile the data file, no live writer holds a slot (its bytes could
-   * land in the object) and no other stored part lies in the data file past the object's end
-   * (cutting it would destroy a part the upload may still need); else the parts are copied
-   * into a new file. INVALID_PART if the data file lost bytes.
-   */
-  private async commit(key: string, uploadId: string, meta: UploadMeta, parts: { partNumber: number; etag: string }[], dir: string): Promise<CommitRecord> {
-    const stored = await this.staging.parts(uploadId, dir);
-    const ranges = this.checkCompletion(parts, stored);
-    const size = ranges.reduce((n, r) => n + r.size, 0);
-    const data = path.join(dir, DATA_FILE);
-    const beyond = stored.some((p) => p.file === data && p.offset + p.size > size);
-    let file = OBJECT_FILE;
-    if (tiles(ranges, data) && !beyond && !(await this.staging.hasSlotWriters(dir))) {
-      const { size: onDisk } = await fs.stat(data);
-      if (onDisk < size) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${size} bytes`);
-      file = DATA_FILE;
-    } else {
-      await concatRanges(ranges, path.join(dir, OBJECT_FILE), () => crashPoint('complete.assembling'));
-      crashPoint('complete.assembled');
-    }
-    const { ino } = await fs.stat(path.join(dir, file));
-    const record: CommitRecord = { key, contentType: meta.contentType, file, ino, size, parts: ranges.map(({ partNumber, etag }) => ({ partNumber, etag })) };
-    await writeCommit(dir, record);
-    return record;
-  }
-
-  /**
-   * Deals with an abandoned claim of `uploadId` (its completer died): a committed completion
-   * is rolled forward (`completed`: its object, if still the one in place); an intact one is
-   * put back (`restored`); anything else (a directory partly removed by an older version) is
-   * discarded. Null when there is no abandoned claim.
-   */
-  private async settle(uploadId: string): Promise<{ restored: boolean; completed?: { key: string; parts?: CommitRecord['parts']; object: ObjectInfo } } | null> {
-    const dir = await this.staging.abandonedClaim(uploadId);
-    if (!dir) return null;
-    const record = await readCommit(dir);
-    if (record) {
-      const placed = await rollForward(dir, record, this.objectPath(record.key), (f, t) => this.moveIntoPlace(f, t));
-      await this.staging.trash(dir, 'complete').catch(() => undefined);
-      const object = placed ? { ...(await this.head(record.key)), contentType: record.contentType } : undefined;
-      return { restored: false, completed: object && { key: record.key, parts: record.parts, object } };
-    }
-    const legacyEtag = await legacyDone(dir);
-    if (legacyEtag === null && (await intact(this.staging, uploadId, dir))) return { restored: await this.staging.restore(uploadId, dir) };
-    const key = await fs.readFile(path.join(dir, 'upload.json'), 'utf8').then((t) => (JSON.parse(t) as UploadMeta).key, () => null);
-    await this.staging.trash(dir, 'complete').catch(() => undefined);
-    const object = key !== null && legacyEtag !== null ? await this.head(key).catch(() => null) : null;
-    return { restored: false, completed: object && object.etag === legacyEtag ? { key: key!, object } : undefined };
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
@@ -441,20 +398,7 @@ export class LocalStorageAdapter implements StorageAdapter {
   }
 }
 
-/** True when the parts lie in `data` one after another from offset 0: the file is the object. */
-function tiles(ranges: StagedPart[], data: string): boolean {
-  let end = 0;
-  for (const r of ranges) {
-    if (r.file !== data || r.offset !== end) return false;
-    end += r.size;
-  }
-  return true;
-}
 
-/** The same part numbers and etags, in order. */
-function sameParts(a: { partNumber: number; etag: string }[], b: { partNumber: number; etag: string }[]): boolean {
-  return a.length === b.length && a.every((p, i) => p.partNumber === b[i].partNumber && p.etag === unquoteEtag(b[i].etag));
-}
 
 function expiry(expiresIn: number): number {
   if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw new StorageError('INTERNAL', `bad expiresIn: ${expiresIn}`);

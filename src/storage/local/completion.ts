@@ -1,9 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { StorageError } from '../errors';
+import { unquoteEtag } from '../etag';
+import type { ObjectInfo } from '../types';
 import { crashPoint } from './crash';
 import { isMissing } from './errors';
-import { DATA_FILE, syncDir, writeDurably, type Staging } from './staging';
+import { concatRanges } from './streams';
+import { DATA_FILE, syncDir, writeDurably, type Staging, type StagedPart, type UploadMeta } from './staging';
 
 /**
  * The commit point of a completion (see the crash-safety scheme in ./adapter): a claimed
@@ -25,6 +28,87 @@ export interface CommitRecord {
   ino: number;
   size: number;
   parts: { partNumber: number; etag: string }[];
+}
+
+/** What the completion needs of the adapter. */
+export interface Completer {
+  staging: Staging;
+  objectPath(key: string): string;
+  /** Renames `file` to `target` and fsyncs the directory. */
+  place(file: string, target: string): Promise<void>;
+  head(key: string): Promise<ObjectInfo>;
+  /** The stored parts to join for `wanted`, in order (INVALID_PART / PART_TOO_SMALL). */
+  checkCompletion(wanted: { partNumber: number; etag: string }[], stored: StagedPart[]): StagedPart[];
+}
+
+/**
+ * Prepares the object's file in the claimed directory `dir` and writes the commit record.
+ * In place when the parts tile the data file, no live writer holds a slot (its bytes could
+ * land in the object) and no other stored part lies in the data file past the object's end
+ * (cutting it would destroy a part the upload may still need); else the parts are copied
+ * into a new file. INVALID_PART if the data file lost bytes.
+ */
+export async function commit(
+  c: Completer,
+  { key, uploadId, meta, parts, dir }: { key: string; uploadId: string; meta: UploadMeta; parts: { partNumber: number; etag: string }[]; dir: string },
+): Promise<CommitRecord> {
+  const stored = await c.staging.parts(uploadId, dir);
+  const ranges = c.checkCompletion(parts, stored);
+  const size = ranges.reduce((n, r) => n + r.size, 0);
+  const data = path.join(dir, DATA_FILE);
+  const beyond = stored.some((p) => p.file === data && p.offset + p.size > size);
+  let file = OBJECT_FILE;
+  if (tiles(ranges, data) && !beyond && !(await c.staging.hasSlotWriters(dir))) {
+    const { size: onDisk } = await fs.stat(data);
+    if (onDisk < size) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${size} bytes`);
+    file = DATA_FILE;
+  } else {
+    await concatRanges(ranges, path.join(dir, OBJECT_FILE), () => crashPoint('complete.assembling'));
+    crashPoint('complete.assembled');
+  }
+  const { ino } = await fs.stat(path.join(dir, file));
+  const record: CommitRecord = { key, contentType: meta.contentType, file, ino, size, parts: ranges.map(({ partNumber, etag }) => ({ partNumber, etag })) };
+  await writeCommit(dir, record);
+  return record;
+}
+
+/**
+ * Deals with an abandoned claim of `uploadId` (its completer died): a committed completion
+ * is rolled forward (`completed`: its object, if still the one in place); an intact one is
+ * put back (`restored`); anything else (a directory partly removed by an older version) is
+ * discarded. Null when there is no abandoned claim.
+ */
+export async function settle(c: Completer, uploadId: string): Promise<{ restored: boolean; completed?: { key: string; parts?: CommitRecord['parts']; object: ObjectInfo } } | null> {
+  const dir = await c.staging.abandonedClaim(uploadId);
+  if (!dir) return null;
+  const record = await readCommit(dir);
+  if (record) {
+    const placed = await rollForward(dir, record, c.objectPath(record.key), c.place);
+    await c.staging.trash(dir, 'complete').catch(() => undefined);
+    const object = placed ? { ...(await c.head(record.key)), contentType: record.contentType } : undefined;
+    return { restored: false, completed: object && { key: record.key, parts: record.parts, object } };
+  }
+  const legacyEtag = await legacyDone(dir);
+  if (legacyEtag === null && (await intact(c.staging, uploadId, dir))) return { restored: await c.staging.restore(uploadId, dir) };
+  const key = await fs.readFile(path.join(dir, 'upload.json'), 'utf8').then((t) => (JSON.parse(t) as UploadMeta).key, () => null);
+  await c.staging.trash(dir, 'complete').catch(() => undefined);
+  const object = key !== null && legacyEtag !== null ? await c.head(key).catch(() => null) : null;
+  return { restored: false, completed: object && object.etag === legacyEtag ? { key: key!, object } : undefined };
+}
+
+/** True when the parts lie in `data` one after another from offset 0: the file is the object. */
+function tiles(ranges: StagedPart[], data: string): boolean {
+  let end = 0;
+  for (const r of ranges) {
+    if (r.file !== data || r.offset !== end) return false;
+    end += r.size;
+  }
+  return true;
+}
+
+/** The same part numbers and etags, in order. */
+export function sameParts(a: { partNumber: number; etag: string }[], b: { partNumber: number; etag: string }[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.partNumber === b[i].partNumber && p.etag === unquoteEtag(b[i].etag));
 }
 
 /** Writes the record durably (file and name fsynced): nothing is cut, moved or removed before. */
