@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LocalStorageAdapter } from '../../src/storage/local';
 import { beginInput, codeOf, gql, prepare, putPart, sha256, signUp, SESSION_FIELDS } from '../helpers/gql';
+import { testDatabases } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -18,13 +19,13 @@ import { startTestServer, type TestServer } from '../helpers/server';
 const P = 1024 * 1024;
 const SECRET = 'test-signing-secret';
 
-describe('a kill -9 while complete removes its staging folder (issue 12.1)', () => {
+describe.each(testDatabases)('a kill -9 while complete removes its staging folder (issue 12.1), on %s', (db) => {
   let server: TestServer;
   let root: string;
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-cleanup-crash-'));
-    server = await startTestServer({ storage: { kind: 'local', local: { root, signingSecret: SECRET, minPartSize: P } }, config: { minPartSize: P } });
+    server = await startTestServer({ db, storage: { kind: 'local', local: { root, signingSecret: SECRET, minPartSize: P } }, config: { minPartSize: P } });
   });
   afterAll(async () => {
     await server?.stop();
