@@ -4,6 +4,7 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
 import { unquoteEtag } from '../storage/etag';
 import { isStorageError } from '../storage/errors';
+import { localAdapterOf } from '../storage/registry';
 import type { StorageAdapter, UploadedPart } from '../storage/types';
 import type { AccessService } from './access';
 import { AppError, badInput, notFound } from './errors';
@@ -260,6 +261,7 @@ export class UploadService {
     else if (!(await this.objectExists(session.storageKey, session.size))) {
       throw new AppError('PRECONDITION_FAILED', `${parts.length} part(s) missing or not as declared`, { missingParts: parts.slice(0, 1000).map((p) => p.partNumber) });
     }
+    await this.verifyObject(session, parts);
     const changes: Change[] = [];
     const file = await transaction(this.ds, async (m) => {
       await lockOwner(m, session.ownerId);
@@ -296,6 +298,22 @@ export class UploadService {
     }
     const size = object?.size ?? (await this.objectExists(session.storageKey, session.size) ? session.size : -1);
     if (size !== session.size) throw new AppError('PRECONDITION_FAILED', 'the assembled object does not have the declared size');
+  }
+
+  /**
+   * Before an object becomes a revision: its size (every store; a HEAD) and, on the local
+   * store, where reading it costs no network, that its bytes are the declared parts (each
+   * part's SHA-256, hence the contentHash). An object that is not is deleted and the session
+   * expired (the client starts afresh): PRECONDITION_FAILED, nothing committed.
+   */
+  private async verifyObject(session: UploadSession, parts: UploadPart[]): Promise<void> {
+    const local = localAdapterOf(this.storage);
+    const ok = (await this.objectExists(session.storageKey, session.size))
+      && (!local || await local.verifyObject(session.storageKey, parts.map((p) => ({ offset: p.offset, size: p.size, sha256: p.sha256 }))));
+    if (ok) return;
+    await this.storage.delete(session.storageKey);
+    await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
+    throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
   }
 
   async abort(userId: string, sessionId: string): Promise<boolean> {

@@ -15,11 +15,13 @@ import type {
   StorageLimits,
   UploadedPart,
 } from '../types';
+import { commit, OBJECT_FILE, rollForward, sameParts, settle, type CommitRecord, type Completer } from './completion';
+import { crashPoint } from './crash';
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
-import { DATA_FILE, noSuchUpload, Staging, type StagedPart, type UploadMeta } from './staging';
-import { concatRanges, writeHashed, writeHashedAt } from './streams';
+import { Staging, syncDir, type StagedPart, type UploadMeta } from './staging';
+import { hashRanges, writeHashed, writeHashedAt } from './streams';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -40,6 +42,27 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * (lowercase hex). An object's etag is derived from its file (size and mtime), which is
  * enough because objects are never rewritten in place. Because keys map to paths, a key
  * cannot also be a "directory" of other keys (`a` and `a/b`): that is PRECONDITION_FAILED.
+ *
+ * Crash safety (kill -9 or power cut at any instant; each step is named in ./crash and a
+ * test kills the process at every one). Every change of state is one atomic rename, and the
+ * bytes or records a rename publishes are fsynced before it:
+ * - create: the upload's directory (upload.json, the empty data file) is built under .tmp
+ *   and renamed into .uploads: an upload exists whole or not at all.
+ * - part: bytes are written and fsynced, then a symlink renamed over `<n>` records the part.
+ *   The data file is created only with the upload, never by a part write, so a part link
+ *   always describes bytes of the file it was written to. A dead writer's slot marker is stale.
+ * - complete: the upload is claimed (renamed to .tmp/claimed-*); the object file is
+ *   prepared (copy path: assembled into the claimed directory); then `commit.json` (the
+ *   object's file, inode, size and parts) is written durably: the commit point. Before it, a
+ *   crash leaves the intact upload (put back when its claimer is found dead). After it, the
+ *   completion only rolls forward, idempotently (truncate, fsync, rename into place), by
+ *   whoever touches the upload next; the object is recognised as this completion's by inode
+ *   and size, never rebuilt. Last, the claimed directory is renamed to trash-* in one step
+ *   and removed: a partly removed directory is trash, never mistaken for an upload.
+ * - abort: the upload's directory is renamed to trash-*, then removed.
+ * So after any crash an upload is either intact (listParts as before, completes) or
+ * completed (its object in place with the committed parts' bytes; NO_SUCH_UPLOAD to further
+ * part or list calls, and a repeated complete with the same parts answers the object).
  */
 export class LocalStorageAdapter implements StorageAdapter {
   readonly name = 'local';
@@ -48,10 +71,13 @@ export class LocalStorageAdapter implements StorageAdapter {
   readonly limits: StorageLimits;
   readonly root: string;
   readonly urlPrefix: string;
+  readonly verifyMaxBytes: number;
   private readonly objectsDir: string;
   private readonly tmpDir: string;
   private readonly signer: UrlSigner;
   private readonly staging: Staging;
+  /** What the completion state machine (./completion) needs of this adapter. */
+  private readonly completer: Completer;
 
   constructor(opts: LocalOptions) {
     this.root = path.resolve(opts.root);
@@ -59,7 +85,15 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.objectsDir = path.join(this.root, 'objects');
     this.tmpDir = path.join(this.root, '.tmp');
     this.signer = new UrlSigner(opts.signingSecret);
-    this.staging = new Staging(this.root, this.tmpDir);
+    this.staging = new Staging(this.root, this.tmpDir, async (uploadId) => (await settle(this.completer, uploadId))?.restored ?? false);
+    this.completer = {
+      staging: this.staging,
+      objectPath: (key) => this.objectPath(key),
+      place: (file, target) => this.moveIntoPlace(file, target),
+      head: (key) => this.head(key),
+      checkCompletion: (wanted, stored) => this.checkCompletion(wanted, stored),
+    };
+    this.verifyMaxBytes = opts.verifyMaxBytes ?? 4 * GiB;
     this.limits = { minPartSize: opts.minPartSize ?? 5 * MiB, maxPartSize: 5 * GiB, maxParts: 10_000, maxObjectSize: 5 * TiB };
   }
 
@@ -129,74 +163,51 @@ export class LocalStorageAdapter implements StorageAdapter {
     parts: { partNumber: number; etag: string }[],
   ): Promise<ObjectInfo> {
     const target = this.objectPath(key);
+    // an earlier completer died past its commit point: finished now; the same parts answer its object
+    const earlier = (await fsCall('INTERNAL', () => settle(this.completer, uploadId)))?.completed;
+    if (earlier && earlier.key === key && (!earlier.parts || sameParts(earlier.parts, parts))) return earlier.object;
     const meta = await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
     this.checkCompletion(parts, await fsCall('NO_SUCH_UPLOAD', () => this.staging.parts(uploadId)));
 
     const claimed = await fsCall('NO_SUCH_UPLOAD', () => this.staging.claim(uploadId));
-    const done = await this.completedBefore(key, uploadId, claimed.dir);
-    if (done) return { ...done, contentType: meta.contentType };
-    const tmp = path.join(this.tmpDir, `assemble-${path.basename(claimed.dir)}`);
+    crashPoint('complete.claimed');
+    let record: CommitRecord;
     try {
-      const ranges = this.checkCompletion(parts, await this.staging.parts(uploadId, claimed.dir));
-      const inPlace = path.join(claimed.dir, DATA_FILE);
-      if (tiles(ranges, inPlace) && !(await this.staging.hasSlotWriters(claimed.dir))) {
-        await this.finishInPlace(inPlace, ranges, claimed.dir, target);
-      } else {
-        await concatRanges(ranges, tmp);
-        await this.moveIntoPlace(tmp, target);
-      }
+      record = await commit(this.completer, { key, uploadId, meta, parts, dir: claimed.dir });
     } catch (e) {
-      await fs.rm(tmp, { force: true });
+      await fs.rm(path.join(claimed.dir, OBJECT_FILE), { force: true });
       await claimed.release().catch(() => undefined);
       throw translateFsError(e, 'NO_SUCH_UPLOAD');
     }
-    await fs.rm(claimed.dir, { recursive: true, force: true });
+    // past the commit point: only forward
+    await fsCall('INTERNAL', () => rollForward(claimed.dir, record, target, (f, t) => this.moveIntoPlace(f, t)));
+    await this.staging.trash(claimed.dir, 'complete').catch(() => undefined); // what is left is swept later
     return { ...(await this.head(key)), contentType: meta.contentType };
-  }
-
-  /**
-   * Parts written in place that tile the object, and no writer still holding a slot (its
-   * bytes could land in the object after the rename): cut the data file to the object's size,
-   * fsync it and rename it into place (no copy). `done.json` records the object's etag first,
-   * so a completer that dies after the rename is recognised when the call is repeated.
-   */
-  private async finishInPlace(data: string, ranges: StagedPart[], dir: string, target: string): Promise<void> {
-    const size = ranges.reduce((n, r) => n + r.size, 0);
-    const fh = await fs.open(data, 'r+');
-    try {
-      const { size: onDisk } = await fh.stat();
-      if (onDisk < size) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${size} bytes`);
-      await fh.truncate(size);
-      await fh.sync();
-      await fs.writeFile(path.join(dir, DONE_FILE), JSON.stringify({ etag: fileEtag(await fh.stat()) }));
-    } finally {
-      await fh.close();
-    }
-    await this.moveIntoPlace(data, target);
-  }
-
-  /**
-   * The object, when an earlier complete of this upload got as far as renaming it into
-   * place (see finishInPlace) before its process died; null when there was none. An upload
-   * whose object has since been replaced is gone: NO_SUCH_UPLOAD.
-   */
-  private async completedBefore(key: string, uploadId: string, dir: string): Promise<ObjectInfo | null> {
-    const record = await fs.readFile(path.join(dir, DONE_FILE), 'utf8').catch(() => null);
-    if (record === null || (await fs.stat(path.join(dir, DATA_FILE)).then(() => true, () => false))) return null;
-    const object = await this.head(key).catch(() => null);
-    await fs.rm(dir, { recursive: true, force: true });
-    if (object?.etag !== (JSON.parse(record) as { etag: string }).etag) throw noSuchUpload(uploadId);
-    return object;
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
     await fsCall('NO_SUCH_UPLOAD', () => this.staging.meta(uploadId, key));
-    const claimed = await fsCall('NO_SUCH_UPLOAD', () => this.staging.claim(uploadId));
-    await fs.rm(claimed.dir, { recursive: true, force: true });
+    await fsCall('NO_SUCH_UPLOAD', () => this.staging.trash(this.staging.uploadDir(uploadId), 'abort'));
+  }
+
+  /**
+   * Whether the object's bytes are the given parts (each range's SHA-256), reading it once;
+   * past `verifyMaxBytes` only its size is compared. The upload service calls this before
+   * an object becomes a revision. False also when the object is missing or of another size.
+   */
+  async verifyObject(key: string, parts: { offset: number; size: number; sha256: string }[]): Promise<boolean> {
+    const file = this.objectPath(key);
+    const st = await fs.stat(file).catch(() => null);
+    const size = parts.reduce((n, p) => Math.max(n, p.offset + p.size), 0);
+    if (!st?.isFile() || st.size !== size) return false;
+    if (size > this.verifyMaxBytes) return true;
+    const got = await fsCall('NOT_FOUND', () => hashRanges(file, parts));
+    return got.every((h, i) => h === parts[i].sha256);
   }
 
   async *listMultipartUploads(opts?: { prefix?: string }): AsyncIterable<MultipartUploadInfo> {
     try {
+      await this.staging.sweep();
       for await (const upload of this.staging.list()) {
         if (!opts?.prefix || upload.key.startsWith(opts.prefix)) yield upload;
       }
@@ -304,7 +315,9 @@ export class LocalStorageAdapter implements StorageAdapter {
       if (slot) {
         try {
           const part = checked(await writeHashedAt(body, slot.file, slot.offset, size));
+          crashPoint('part.written');
           await this.staging.installInPlace(uploadId, part, slot.offset);
+          crashPoint('part.linked');
           return part;
         } finally {
           await slot.release();
@@ -313,7 +326,9 @@ export class LocalStorageAdapter implements StorageAdapter {
       const tmp = this.staging.tempFile(uploadId);
       try {
         const part = checked(await writeHashed(body, tmp, size));
+        crashPoint('part.own-written');
         await this.staging.install(uploadId, part, tmp);
+        crashPoint('part.linked');
         return part;
       } catch (e) {
         await fs.rm(tmp, { force: true });
@@ -350,7 +365,6 @@ export class LocalStorageAdapter implements StorageAdapter {
     });
   }
 
-  /** PRECONDITION_FAILED when the key's path collides with another key's (`a` vs `a/b`). */
   /**
    * Renames `tmp` to `target` and fsyncs the directory, so the object's name survives a power
    * cut once complete has answered (the database then points at it).
@@ -384,28 +398,7 @@ export class LocalStorageAdapter implements StorageAdapter {
   }
 }
 
-/** fsync of a directory: makes the names created or renamed in it durable. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
-/** Name of the record finishInPlace leaves in the claimed upload directory. */
-const DONE_FILE = 'done.json';
-
-/** True when the parts lie in `data` one after another from offset 0: the file is the object. */
-function tiles(ranges: StagedPart[], data: string): boolean {
-  let end = 0;
-  for (const r of ranges) {
-    if (r.file !== data || r.offset !== end) return false;
-    end += r.size;
-  }
-  return true;
-}
 
 function expiry(expiresIn: number): number {
   if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw new StorageError('INTERNAL', `bad expiresIn: ${expiresIn}`);

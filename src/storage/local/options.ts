@@ -7,6 +7,12 @@ export interface LocalOptions {
   minPartSize?: number;
   /** Where the server mounts `blobRoutes` (default '/blobs'); presigned URLs are relative to it. */
   urlPrefix?: string;
+  /**
+   * verifyObject re-reads and hashes objects up to this size (default 4 GiB: seconds, mostly
+   * from the page cache); a larger object is checked by size only, its parts having been
+   * hashed as they were written (re-reading 50 GiB would take minutes).
+   */
+  verifyMaxBytes?: number;
 }
 
 export const MiB = 1024 ** 2;

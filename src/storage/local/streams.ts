@@ -22,12 +22,13 @@ export async function writeHashed(source: Readable, file: string, maxSize?: numb
 }
 
 /**
- * Like writeHashed, but writes at `offset` of `file` (created if missing, never truncated).
- * On failure the bytes written so far stay: the caller must not trust the range.
+ * Like writeHashed, but writes at `offset` of the existing `file` (never created here, never
+ * truncated: ENOENT if it is gone). On failure the bytes written so far stay: the caller
+ * must not trust the range.
  */
 export async function writeHashedAt(source: Readable, file: string, offset: number, maxSize?: number): Promise<{ size: number; sha256: string }> {
   const m = meter(maxSize);
-  const fh = await fs.open(file, fsConstants.O_RDWR | fsConstants.O_CREAT);
+  const fh = await fs.open(file, fsConstants.O_RDWR);
   await pipeline(source, m.transform, fh.createWriteStream({ start: offset, flush: true }));
   return m.result();
 }
@@ -50,8 +51,11 @@ function meter(maxSize?: number): { transform: Transform; result(): { size: numb
   return { transform, result: () => ({ size, sha256: hash.digest('hex') }) };
 }
 
-/** Writes the byte ranges, one after another, into the new file `file` (never a whole part in memory), then fsyncs. */
-export async function concatRanges(ranges: { file: string; offset: number; size: number }[], file: string): Promise<void> {
+/**
+ * Writes the byte ranges, one after another, into the new file `file` (never a whole part in
+ * memory), then fsyncs. `afterRange` is called after each range is written.
+ */
+export async function concatRanges(ranges: { file: string; offset: number; size: number }[], file: string, afterRange?: () => void): Promise<void> {
   const out = await fs.open(file, 'wx');
   try {
     for (const r of ranges) {
@@ -62,9 +66,23 @@ export async function concatRanges(ranges: { file: string; offset: number; size:
         await out.write(chunk as Buffer);
       }
       if (got !== r.size) throw new StorageError('INVALID_PART', `${r.file} holds ${got} of the ${r.size} bytes at ${r.offset}`);
+      afterRange?.();
     }
     await out.sync();
   } finally {
     await out.close();
   }
+}
+
+/** The SHA-256 (hex) of each byte range of `file`, reading it once in order. */
+export async function hashRanges(file: string, ranges: { offset: number; size: number }[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const r of ranges) {
+    const hash = createHash('sha256');
+    if (r.size > 0) {
+      for await (const chunk of createReadStream(file, { start: r.offset, end: r.offset + r.size - 1, highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+    }
+    out.push(hash.digest('hex'));
+  }
+  return out;
 }
