@@ -110,8 +110,7 @@ describe('tessera sync: progress, offline and back, tessera status (real process
     expect(sync.lines.filter((l) => l.text.startsWith('offline:'))).toHaveLength(1);
     expect(sync.stderr()).not.toMatch(/NETWORK/);
 
-    if (process.env.SHOW) process.stdout.write(sync.stderr() + sync.stdout());
-    sync.child.kill("SIGTERM");
+    sync.child.kill('SIGTERM');
     expect((await sync.exited).code).toBe(0);
     expect(await status('desk', folder)).toMatch(/^not running \(last: up to date, at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)\n/);
   }, 120_000);
@@ -159,7 +158,6 @@ describe('tessera sync: progress, offline and back, tessera status (real process
     // halted: the remote folder is moved away; the sync stops rather than delete the local files
     await client.moveFile('/s', '/s-moved');
     const end = await sync.exited;
-    if (process.env.SHOW) process.stdout.write(sync.stderr() + sync.stdout());
     expect(end.code).toBe(1);
     expect(sync.stderr()).toContain('error: REMOTE_ROOT_GONE: ');
     expect(existsSync(join(folder, 'big.bin'))).toBe(true);
