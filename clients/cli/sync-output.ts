@@ -92,7 +92,7 @@ export class SyncReporter {
   readonly status = (now: SyncStatus, before: SyncStatus): void => {
     if (!this.watching) return;
     if (now.state === 'offline' && before.state !== 'offline') this.line(`offline: ${now.reason ?? `cannot reach ${now.server}`}; retrying`);
-    if (before.state === 'offline' && now.state !== 'offline') {
+    if (before.state === 'offline' && now.state !== 'offline' && now.state !== 'halted') {
       const secs = (Date.parse(now.since) - Date.parse(before.since)) / 1000;
       this.line(`reconnected to ${now.server} after ${secs.toFixed(1)} s offline`);
     }

@@ -77,8 +77,9 @@ function describeLoss(e: unknown): string {
 
 /**
  * The engine's state as it changes, kept in the status file and told to `onChange` (with the
- * state before) on every change of state or of the number of files. Writes of a count alone are
- * at most one per 200 ms; a change of state is written at once.
+ * state before) on every change of state or of the number of files. A change of state or of
+ * its reason, and a new pass, are written at once; a count going down (a change done) at most
+ * once per 200 ms.
  */
 export class StatusBoard {
   private status: SyncStatus;
@@ -172,7 +173,7 @@ export class StatusBoard {
     const now = new Date().toISOString();
     this.status = { ...before, ...patch, since: stateChanged ? now : before.since, updatedAt: now };
     if (!stateChanged && this.status.files === before.files && this.status.reason === before.reason) return;
-    if (stateChanged || before.reason !== this.status.reason) this.flush();
+    if (stateChanged || before.reason !== this.status.reason || this.status.files > before.files) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), 200).unref();
     if (tell) this.onChange?.(this.current, before);
   }

@@ -122,6 +122,8 @@ describe('tessera sync: progress, offline and back, tessera status (real process
     const sync = startSync('laptop', folder, '/s');
     await sync.line(/^up to date$/m, 30_000);
     expect(await status('laptop', folder)).toBe(`up to date\n${folder} <-> ${url()} /s (tessera sync, pid ${sync.child.pid})\n`);
+    const json = await runCli(['status', folder, '--json'], env('laptop')).done;
+    expect(JSON.parse(json.stdout)).toMatchObject({ folder, running: true, state: 'up-to-date', files: 0, pid: sync.child.pid, server: url(), remoteRoot: '/s' });
 
     // syncing: the server is frozen (SIGSTOP) once the engine has planned the upload of a big file
     const from = sync.lines.length;
