@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../clients/cli/main';
@@ -127,8 +127,10 @@ describe('tessera sync: progress, offline and back, tessera status (real process
 
     // syncing: the server is frozen (SIGSTOP) once the engine has planned the upload of a big file
     const from = sync.lines.length;
-    writeFileSync(join(folder, 'big.bin'), pattern(48 * MiB, 2));
-    await until(() => { const s = readSyncStatus(folder); return s?.state === 'syncing' && s.files === 1; }, 30_000, 'the engine to plan the upload');
+    // written beside the folder and renamed in, so the engine never sees it half-written
+    writeFileSync(join(work, 'big.bin'), pattern(48 * MiB, 2));
+    renameSync(join(work, 'big.bin'), join(folder, 'big.bin'));
+    await until(() => { const s = readSyncStatus(folder); return s?.state === 'syncing' && s.files === 1 && s.reason === null; }, 30_000, 'the engine to plan the upload');
     server!.kill('SIGSTOP');
     const frozenAt = Date.now();
     let syncing: string;
