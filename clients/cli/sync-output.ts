@@ -17,6 +17,7 @@ export const PROGRESS_EVERY_MS = 1_000;
 export function reportTransfers(client: TesseraClient, onProgress: TransferListener): TesseraClient {
   const { upload, download } = Object.getPrototypeOf(client) as TesseraClient;
   const track = async <T>(dir: '↑' | '↓', remotePath: string, run: (cb: (p: TransferProgress) => void) => Promise<T>, moved: (r: T) => number): Promise<T> => {
+    onProgress(dir, remotePath, 'started');
     try {
       const r = await run((p) => onProgress(dir, remotePath, p));
       onProgress(dir, remotePath, { moved: moved(r) });
@@ -33,8 +34,8 @@ export function reportTransfers(client: TesseraClient, onProgress: TransferListe
   return client;
 }
 
-/** Hears a transfer's progress, then `{ moved }` (bytes sent or received) when it succeeded, or 'failed'. */
-export type TransferListener = (dir: '↑' | '↓', remotePath: string, p: TransferProgress | { moved: number } | 'failed') => void;
+/** Hears that a transfer started, its progress, then `{ moved }` (bytes sent or received) when it succeeded, or 'failed'. */
+export type TransferListener = (dir: '↑' | '↓', remotePath: string, p: 'started' | TransferProgress | { moved: number } | 'failed') => void;
 
 function both(a: ((p: TransferProgress) => void) | undefined, b: (p: TransferProgress) => void): (p: TransferProgress) => void {
   return a ? (p) => { a(p); b(p); } : b;
@@ -62,6 +63,12 @@ export class SyncReporter {
   readonly progress: TransferListener = (dir, remotePath, p) => {
     const key = `${dir}${remotePath}`;
     const t = this.transfers.get(key);
+    if (p === 'started') {
+      // the clock starts with the call: a transfer that waited a second for the server shows its first progress at once
+      const now = this.now();
+      this.transfers.set(key, { meter: new RateMeter(), started: now, lastLine: now, last: null });
+      return;
+    }
     if (p === 'failed' || 'moved' in p) {
       this.transfers.delete(key);
       if (p !== 'failed' && t?.last && t.last.bytesTotal >= PROGRESS_MIN_BYTES) {

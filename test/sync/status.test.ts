@@ -74,4 +74,33 @@ describe('sync status board', () => {
     expect(describeStatus(readSyncStatus(folder), false)).toBe('halted: REMOTE_ROOT_GONE: the remote folder /w was moved to /x (not running)');
     expect(lines).toEqual(['offline: cannot reach http://srv: connect ECONNREFUSED 127.0.0.1:1; retrying']); // halting is not reconnecting
   });
+
+  it('progress: a big file gets a line about every second (its first one at once after a wait for the server) and one when done; a small one none', () => {
+    const lines: string[] = [];
+    let t = 0;
+    const r = new SyncReporter('/w', (l) => lines.push(l), true, () => t);
+    const MiB = 1024 * 1024;
+    r.progress('↑', '/w/big.bin', 'started');
+    t = 1_500; // the server made it wait
+    r.progress('↑', '/w/big.bin', { phase: 'hash', bytesDone: 2 * MiB, bytesTotal: 8 * MiB });
+    t = 1_600;
+    r.progress('↑', '/w/big.bin', { phase: 'hash', bytesDone: 8 * MiB, bytesTotal: 8 * MiB });
+    r.progress('↑', '/w/big.bin', { phase: 'upload', bytesDone: 0, bytesTotal: 8 * MiB });
+    t = 2_000;
+    r.progress('↑', '/w/big.bin', { phase: 'upload', bytesDone: 2 * MiB, bytesTotal: 8 * MiB }); // < 1 s since the last line
+    t = 2_600;
+    r.progress('↑', '/w/big.bin', { phase: 'upload', bytesDone: 4 * MiB, bytesTotal: 8 * MiB });
+    t = 3_600;
+    r.progress('↑', '/w/big.bin', { phase: 'upload', bytesDone: 8 * MiB, bytesTotal: 8 * MiB });
+    r.progress('↑', '/w/big.bin', { moved: 8 * MiB });
+    r.progress('↓', '/w/small.txt', 'started');
+    t = 9_000;
+    r.progress('↓', '/w/small.txt', { phase: 'download', bytesDone: 10, bytesTotal: 100 });
+    r.progress('↓', '/w/small.txt', { moved: 100 });
+    expect(lines).toEqual([
+      '↑ /big.bin: hashing 2.0 MiB of 8.0 MiB (25%)',
+      '↑ /big.bin: 4.0 MiB of 8.0 MiB (50%), 4.0 MiB/s',
+      '↑ /big.bin: 8.0 MiB of 8.0 MiB (100%), 4.0 MiB/s, done in 2.0 s',
+    ]);
+  });
 });
