@@ -143,7 +143,11 @@ export class StatusBoard {
     if (this.status.state === 'offline') this.set({ state: 'syncing', files: 0, reason: null, code: null });
   }
 
-  /** The engine stopped rather than destroy data. */
+  /**
+   * The engine stopped rather than destroy data. LOCAL_ROOT_GONE is not written: the folder is
+   * gone or being deleted (a file made in it now could make the user's `rm -r` fail), or another
+   * folder stands in its place.
+   */
   halted(e: { code: string; message: string }): void {
     this.set({ state: 'halted', files: 0, code: e.code, reason: e.message });
   }
@@ -152,6 +156,7 @@ export class StatusBoard {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.status.code === 'LOCAL_ROOT_GONE') return;
     writeSyncStatus(this.folder, this.status);
   }
 

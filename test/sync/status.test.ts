@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeStatus } from '../../clients/cli/status';
@@ -102,5 +102,15 @@ describe('sync status board', () => {
       '↑ /big.bin: 4.0 MiB of 8.0 MiB (50%), 4.0 MiB/s',
       '↑ /big.bin: 8.0 MiB of 8.0 MiB (100%), 4.0 MiB/s, done in 2.0 s',
     ]);
+  });
+
+  it('a deleted or replaced folder (LOCAL_ROOT_GONE) gets no status written into it', () => {
+    const { b, lines } = board();
+    b.cycleDone([], false);
+    const before = readFileSync(join(folder, '.tessera', 'status.json'), 'utf8');
+    b.halted({ code: 'LOCAL_ROOT_GONE', message: 'gone' });
+    b.flush();
+    expect(readFileSync(join(folder, '.tessera', 'status.json'), 'utf8')).toBe(before);
+    expect(lines).toEqual(['up to date']);
   });
 });
