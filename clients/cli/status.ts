@@ -47,7 +47,7 @@ function describeState(s: SyncStatus): string {
     case 'offline': return `offline since ${clock(s.since)}: ${s.reason}; retrying`;
     case 'halted': return `halted: ${s.code}: ${s.reason}`;
     case 'syncing':
-      if (s.reason) return `syncing: ${files(s.files)} failed, ${s.code}: ${s.reason}`;
+      if (s.reason) return `syncing: ${s.files > 0 ? `${files(s.files)} failed` : 'the last cycle failed'}, ${s.code}: ${s.reason}`;
       return s.files > 0 ? `syncing ${files(s.files)}` : 'syncing (looking for changes)';
   }
 }

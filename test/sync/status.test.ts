@@ -48,6 +48,8 @@ describe('sync status board', () => {
     b.cycleDone([failed, { action: { path: '/b.txt' }, error: new TesseraError('CONFLICT', 'again') }], false);
     expect(describeStatus(readSyncStatus(folder), true)).toBe('syncing: 2 files failed, CONFLICT: /a.txt: changed elsewhere (retried on the next cycle)');
 
+    b.cycleFailed(new TesseraError('UNAUTHENTICATED', 'signed out'));
+    expect(describeStatus(readSyncStatus(folder), true)).toBe('syncing: the last cycle failed, UNAUTHENTICATED: signed out');
     b.cycleDone([{ action: { path: '/a.txt' }, error: new TesseraError('NETWORK', 'cannot reach http://srv: connect ECONNREFUSED') }], false);
     expect(readSyncStatus(folder)).toMatchObject({ state: 'offline', reason: 'cannot reach http://srv: connect ECONNREFUSED' });
     expect(describeStatus(readSyncStatus(folder), true)).toMatch(/^offline since \d\d:\d\d:\d\d: cannot reach http:\/\/srv: connect ECONNREFUSED; retrying$/);
