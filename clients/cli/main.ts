@@ -7,6 +7,7 @@ import { registerFileCommands } from './files';
 import { registerHistoryCommands } from './history';
 import { registerServeCommands } from './serve';
 import { registerSharingCommands } from './sharing';
+import { registerStatusCommands } from './status';
 import { registerSyncCommands } from './sync';
 import { registerTransferCommands } from './transfer';
 import { cliVersion } from './version';
@@ -35,6 +36,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   registerChangeCommands(program, ctx);
   registerServeCommands(program, ctx);
   registerSyncCommands(program, ctx);
+  registerStatusCommands(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

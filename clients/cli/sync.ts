@@ -5,15 +5,20 @@ import { prepareRemoteRoot } from '../sync/binding';
 import { describeOutcome } from '../sync/describe';
 import { SyncEngine } from '../sync/engine';
 import type { SyncHalted } from '../sync/halt';
+import { isUnreachable } from '../sync/status';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
+import { reportTransfers, SyncReporter } from './sync-output';
 
 /**
  * `sync <folder> [--remote /path] [--once]`: keeps a folder identical to a remote folder
  * (state in <folder>/.tessera). Without `--remote`, the root the folder is bound to, else "/"
  * (binding.ts). `--once` runs one full cycle and exits (1 if an action failed); otherwise it
  * watches both sides until Ctrl-C / SIGTERM, or until going on would destroy data (the folder
- * deleted, the remote folder moved: exit 1 with the reason). One line per action.
+ * deleted, the remote folder moved: exit 1 with the reason). One line per action on stdout; on
+ * stderr, progress of big files, `up to date`, and `offline: ...` / `reconnected ...` as the
+ * server goes away and comes back (sync-output.ts). The engine keeps its state in
+ * <folder>/.tessera/status.json for `tessera status`.
  */
 export function registerSyncCommands(program: Command, ctx: CliContext): void {
   program
@@ -23,16 +28,20 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
     .option('-r, --remote <path>', 'remote folder (default: the one the folder is synced with, else /)')
     .option('--once', 'run one full sync cycle and exit')
     .action(async (dir: string, o: { remote?: string; once?: boolean }) => {
-      const client = await ctx.client();
+      const plainClient = await ctx.client();
       const folder = resolve(ctx.io.cwd, dir);
       const remoteRoot = prepareRemoteRoot(folder, o.remote);
       const print = (line: string | null) => { if (line) ctx.io.stdout.write(line + '\n'); };
+      const reporter = new SyncReporter(remoteRoot, (line) => ctx.io.stderr.write(line + '\n'), !o.once);
+      const client = reportTransfers(plainClient, reporter.progress);
       let haltedWith: (e: SyncHalted) => void = () => undefined;
       const engine = await SyncEngine.open({
         client, folder, remoteRoot,
         onHalt: (e) => haltedWith(e),
         onOutcome: (out) => print(describeOutcome(out)),
-        onError: (e) => ctx.io.stderr.write(`sync: ${(e as { code?: string }).code ?? 'ERROR'}: ${e.message}\n`),
+        onStatus: reporter.status,
+        // an unreachable server is told once, by the offline line, not by every failed cycle
+        onError: (e) => { if (!isUnreachable(e)) ctx.io.stderr.write(`sync: ${(e as { code?: string }).code ?? 'ERROR'}: ${e.message}\n`); },
       });
       try {
         if (o.once) {

@@ -35,9 +35,21 @@ export interface WatchOptions {
   cursor?: string;
   /** Ends the watch: the iterator returns. */
   signal?: AbortSignal;
-  /** Hears each reconnect attempt after a lost connection (attempt counts from 1). */
+  /**
+   * Hears each reconnect attempt after a lost connection (attempt counts from 1 and starts
+   * again at 1 once a connection is established): attempt 1 follows the loss itself, a higher
+   * one follows a failed attempt to connect again (the server is unreachable).
+   */
   onReconnect?: (attempt: number, error: unknown) => void;
+  /** Hears each time the live feed is (re)established: the server accepted the connection. */
+  onConnected?: () => void;
 }
+
+/**
+ * Longest wait between two attempts to reconnect the live feed, ms. Short, so a client notices
+ * within about a second that the server is back (a refused connection costs the server nothing).
+ */
+export const WATCH_RETRY_MAX_MS = 1_000;
 
 const CHANGE_FIELDS = `cursor kind fileId path fromPath revision isFolder deviceId at
   file { id name path isFolder size mimeType contentHash status revision createdAt updatedAt owner { id } }`;
@@ -58,7 +70,8 @@ export async function changesPage(api: GraphQLTransport, cursor?: string, limit?
 /**
  * Every change after `opts.cursor` (or from now on), then live ones as they happen, until
  * `opts.signal` aborts (the iterator then returns). A lost connection is retried with backoff
- * and resumes after the last change yielded. Rejects with TesseraError: RESET, UNAUTHENTICATED
+ * (250 ms doubled, at most WATCH_RETRY_MAX_MS apart, with jitter, for as long as it takes) and
+ * resumes after the last change yielded. Rejects with TesseraError: RESET, UNAUTHENTICATED
  * (e.g. the device was signed out), BAD_USER_INPUT (a malformed cursor).
  */
 export async function* watchChanges(api: GraphQLTransport, opts: WatchOptions = {}): AsyncGenerator<ChangeInfo, void, undefined> {
@@ -66,7 +79,10 @@ export async function* watchChanges(api: GraphQLTransport, opts: WatchOptions = 
   let cursor = opts.cursor ?? (await latestCursor(api, signal));
   let failures = 0;
   while (!signal?.aborted) {
-    const client = connect(api);
+    const client = connect(api, () => {
+      failures = 0;
+      opts.onConnected?.();
+    });
     const iterator = client.iterate<{ changes: ChangeInfo }>({ query: WATCH, variables: { cursor } });
     const stop = () => void iterator.return?.();
     signal?.addEventListener('abort', stop, { once: true });
@@ -92,14 +108,14 @@ export async function* watchChanges(api: GraphQLTransport, opts: WatchOptions = 
     failures++;
     opts.onReconnect?.(failures, lost);
     try {
-      await backoff(Math.min(failures, 6), signal);
+      await backoff(failures, signal, WATCH_RETRY_MAX_MS);
     } catch {
       return;
     }
   }
 }
 
-function connect(api: GraphQLTransport): Client {
+function connect(api: GraphQLTransport, onConnected: () => void): Client {
   // loaded on first use: graphql-ws brings graphql (~120 ms of start-up for every CLI command otherwise)
   const { createClient } = require('graphql-ws') as typeof import('graphql-ws');
   const WebSocket = require('ws') as typeof import('ws');
@@ -110,5 +126,6 @@ function connect(api: GraphQLTransport): Client {
     retryAttempts: 0,
     keepAlive: 15_000,
     lazy: true,
+    on: { connected: onConnected },
   });
 }

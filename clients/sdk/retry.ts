@@ -45,8 +45,8 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-/** Sleeps before retry number `attempt` (1-based): 250 ms doubled each time, capped at 8 s, with jitter. */
-export function backoff(attempt: number, signal?: AbortSignal): Promise<void> {
-  const delay = Math.min(8000, 250 * 2 ** (attempt - 1));
+/** Sleeps before retry number `attempt` (1-based): 250 ms doubled each time, capped at `maxMs` (default 8 s), with jitter (half to all of it). */
+export function backoff(attempt: number, signal?: AbortSignal, maxMs = 8000): Promise<void> {
+  const delay = Math.min(maxMs, 250 * 2 ** (Math.min(attempt, 16) - 1));
   return sleep(delay / 2 + Math.random() * (delay / 2), undefined, { signal });
 }

@@ -14,6 +14,7 @@ import { planSync, type Action } from './planner';
 import { RemoteTree } from './remote-tree';
 import { cleanStaging } from './staging';
 import { StateDb, stateFileOf } from './state-db';
+import { StatusBoard, isUnreachable, type SyncStatus } from './status';
 import { FolderWatcher } from './watcher';
 
 export interface SyncEngineOptions {
@@ -32,6 +33,8 @@ export interface SyncEngineOptions {
   onError?: (e: Error) => void;
   /** Called when a running engine stopped itself because going on would destroy data (see SyncHalted). */
   onHalt?: (e: SyncHalted) => void;
+  /** Called when the engine's state (syncing N files, up to date, offline, halted) changes; it is also kept in `<folder>/.tessera/status.json` (status.ts). */
+  onStatus?: (now: SyncStatus, before: SyncStatus) => void;
   /** Wait this long after a wake-up before a cycle (default 30 ms). */
   debounceMs?: number;
   /** Full rescan at least this often when running (default 60 s); in between, cycles look only at the paths the watcher reported. */
@@ -95,6 +98,8 @@ export class SyncEngine {
   private settleTimer: NodeJS.Timeout | null = null;
   /** Scan problems already told to `onError` (each once while it lasts). */
   private told = new Set<string>();
+  /** What the engine is doing, for `onStatus` and `tessera status`. */
+  private readonly board: StatusBoard;
 
   private constructor(
     private readonly opts: SyncEngineOptions,
@@ -107,7 +112,14 @@ export class SyncEngine {
     readonly deviceName: string,
     /** The local folder's identity when the engine opened (see checkLocalRoot). */
     private readonly folderId: string,
-  ) {}
+  ) {
+    this.board = new StatusBoard(folder, opts.client.server, remoteRoot, opts.onStatus);
+  }
+
+  /** What the engine is doing now (also in the folder's status file). */
+  get status(): SyncStatus {
+    return this.board.current;
+  }
 
   /** Opens (or initialises) the folder's state and checks it belongs to this account and remote root. */
   static async open(opts: SyncEngineOptions): Promise<SyncEngine> {
@@ -130,6 +142,7 @@ export class SyncEngine {
       for (const [key, value] of binding) if (db.get(key) === null) db.set(key, value);
       folderId = (await folderIdentity(folder))!;
     } catch (e) {
+      if (e instanceof SyncHalted) new StatusBoard(folder, client.server, remoteRoot).halted(e);
       db.close();
       throw e;
     }
@@ -143,6 +156,9 @@ export class SyncEngine {
     this.running = this.cycle();
     try {
       return await this.running;
+    } catch (e) {
+      if (!(e instanceof SyncHalted)) this.board.cycleFailed(e);
+      throw e;
     } finally {
       this.running = null;
     }
@@ -183,6 +199,7 @@ export class SyncEngine {
   /** Stops and closes the state database. */
   async close(): Promise<void> {
     await this.stop();
+    this.board.flush();
     this.db.close();
   }
 
@@ -240,7 +257,11 @@ export class SyncEngine {
     const report: CycleReport = { outcomes: [], errors: [], scanProblems: [], relisted: false, changesApplied: 0, bytesDown: 0, bytesUp: 0 };
     const executor = new Executor({
       client: this.opts.client, db: this.db, remote: this.remote, folder: this.folder, remoteRoot: this.remoteRoot,
-      deviceName: this.deviceName, onOutcome: this.opts.onOutcome,
+      deviceName: this.deviceName,
+      onOutcome: (o) => {
+        if (o.action.type !== 'record') this.board.actionDone();
+        this.opts.onOutcome?.(o);
+      },
     });
     let touched: string[] = [];
     for (let pass = 0; pass < MAX_PASSES; pass++) {
@@ -260,6 +281,7 @@ export class SyncEngine {
       if (plan.length === 0) break;
       // a folder deleted under a running engine scans as "everything deleted": never act on that
       await checkLocalRoot(this.folder, this.folderId, stateFileOf(this.folder));
+      this.board.syncing(plan.filter((a) => a.type !== 'record').length);
       const outcomes = await executor.run(plan);
       touched = outcomes.flatMap(({ action: a }) => [a.path, ...('from' in a ? [a.from] : []), ...('copyPath' in a ? [a.copyPath] : [])]);
       report.outcomes.push(...outcomes);
@@ -276,6 +298,7 @@ export class SyncEngine {
       }
       report.errors = failed;
     }
+    this.board.cycleDone(report.errors, this.settleTimer !== null);
     return report;
   }
 
@@ -305,24 +328,38 @@ export class SyncEngine {
     return ready;
   }
 
-  /** The change subscription as a wake-up; reconnects after errors (RESET: the next cycle re-lists). */
+  /**
+   * The change subscription as a wake-up; reconnects after errors (RESET: the next cycle
+   * re-lists). It also tells the status board when the server becomes unreachable and when the
+   * feed is connected again, which wakes a cycle to catch up on what happened meanwhile.
+   */
   private async listen(signal: AbortSignal): Promise<void> {
     let delay = 500;
+    const onReconnect = (attempt: number, e: unknown) => this.board.feedLost(attempt, e);
+    const onConnected = () => {
+      this.board.feedConnected();
+      this.schedule();
+    };
     while (!signal.aborted) {
+      let wait = delay;
       try {
         const cursor = this.remote.cursor ?? (await this.feed.latestCursor());
-        for await (const _change of this.feed.watchChanges({ cursor, signal })) {
+        for await (const _change of this.feed.watchChanges({ cursor, signal, onReconnect, onConnected })) {
           delay = 500;
           this.schedule();
         }
       } catch (e) {
         if (signal.aborted || isAbortError(e)) return;
-        if (!isReset(e)) this.report(e as Error);
+        if (isUnreachable(e)) {
+          // the server is away: try again soon (the feed's own reconnects are as quick)
+          this.board.offline(e);
+          wait = 500;
+        } else if (!isReset(e)) this.report(e as Error);
         this.schedule();
       }
       if (signal.aborted) return;
       await new Promise<void>((r) => {
-        const t = setTimeout(r, delay);
+        const t = setTimeout(r, wait);
         signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
       });
       delay = Math.min(delay * 2, 30_000);
@@ -341,6 +378,7 @@ export class SyncEngine {
 
   /** Stops a started engine for good (see SyncHalted), closing its state (and the folder's lock), and tells `onHalt`. */
   private halt(e: SyncHalted): void {
+    this.board.halted(e);
     void this.close().then(() => this.opts.onHalt?.(e));
   }
 

@@ -45,7 +45,8 @@ export function forgetPid(folder: string): void {
   if (holderPid(folder) === process.pid) rmSync(pidFile(folder), { force: true });
 }
 
-function holderPid(folder: string): number | null {
+/** The pid in the folder's pid file: the process syncing it, or one that died without removing it (null: none). */
+export function holderPid(folder: string): number | null {
   try {
     const pid = Number.parseInt(readFileSync(pidFile(folder), 'utf8'), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : null;
