@@ -58,8 +58,8 @@ const ROWS: Record<string, Row> = {
   // --- queries
   'Query.me': { doc: '{ me { id } }', expect: ALL_OK },
   'Query.file': { doc: 'query($id: ID!) { file(id: $id) { id downloadUrl } }', setup: file, vars: (x) => ({ id: x.fileId }), expect: READ_OR_NULL },
-  'Query.fileByPath': { doc: 'query($p: String!) { fileByPath(path: $p) { id } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}/f.bin` }), expect: OWNER_ONLY_NULL },
-  'Query.listFolder': { doc: 'query($p: String!) { listFolder(path: $p) { edges { cursor } } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}` }), expect: OWNER_ONLY },
+  'Query.fileByPath': { doc: 'query($p: String!) { fileByPath(path: $p) { id } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}/f.bin` }), expect: READ_OR_NULL }, // members see it through their mount at /shared
+  'Query.listFolder': { doc: 'query($p: String!) { listFolder(path: $p) { edges { cursor } } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}` }), expect: READ },
   'Query.listFolderById': { doc: 'query($id: ID!) { listFolderById(id: $id) { edges { cursor } } }', setup: file, vars: (x) => ({ id: x.folderId }), expect: READ },
   'Query.sharedWithMe': { doc: '{ sharedWithMe { edges { cursor } } }', expect: ALL_OK },
   'Query.uploadPlan': { doc: '{ uploadPlan(size: "1000") { partSize } }', expect: ALL_OK },
