@@ -26,11 +26,11 @@ export class MountIndex {
     let best: { mount: Mount; root: FileNode } | null = null;
     for (const x of this.mounts) {
       if (x.root.ownerId !== node.ownerId) continue;
-      if (x.root.id !== node.id && !isInside(node.path, x.root.path)) continue;
+      if (x.root.id !== node.id && x.root.path !== node.path && !isInside(node.path, x.root.path)) continue;
       if (!best || x.root.path.length < best.root.path.length) best = x;
     }
     if (!best) return null;
-    if (best.root.id === node.id) return { path: best.mount.path, name: best.mount.name };
+    if (best.root.id === node.id || best.root.path === node.path) return { path: best.mount.path, name: best.mount.name };
     return { path: best.mount.path + node.path.slice(best.root.path.length), name: node.name };
   }
 }
