@@ -169,6 +169,22 @@ describe.each(testDatabases)('mounts on %s', (db) => {
     expect(await byPath('/small/a.bin', alice)).toBeTruthy();
   });
 
+  test('deleting a folder of the member that holds a mount leaves that share; the owner keeps the folder', async () => {
+    const small = await byPath('/small', alice);
+    await share(small.id, bob, 'EDITOR');
+    const mount = await byPath('/small', bob);
+    expect((await mv(mount.id, '/holder/small', bob)).errors).toBeUndefined();
+    const holder = await byPath('/holder', bob);
+    const start = await latest(bob);
+    expect((await q('mutation($id: ID!) { deleteFile(id: $id) { status } }', { id: holder.id }, bob)).data.deleteFile.status).toBe('DELETED');
+    const kinds = (await feed(bob, start)).map((c) => [c.kind, c.path]);
+    expect(kinds).toContainEqual(['UNSHARED', '/holder/small']);
+    expect(kinds[kinds.length - 1]).toEqual(['DELETED', '/holder']);
+    expect(await byPath('/small/a.bin', alice)).toBeTruthy();
+    expect(await byPath('/holder/small', bob)).toBeNull();
+    expect((await q('{ sharedWithMe { edges { node { id } } } }', {}, bob)).data.sharedWithMe.edges.map((e: any) => e.node.id)).not.toContain(small.id);
+  });
+
   test('bytes in a mount count against the owner; an editor upload over the owner quota is PAYLOAD_TOO_LARGE; dedup never crosses owners', async () => {
     const dave = await signUp(srv.url);
     const erin = await signUp(srv.url);
