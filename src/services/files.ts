@@ -123,21 +123,28 @@ export class FileService {
    * the owner lock (tx.ts `lockOwner`), resolving `folderId` again inside it.
    */
   async createFolder(userId: string, deviceId: string | null, path: string, folderId?: string | null): Promise<FileNode> {
-    const { ownerId } = await this.resolveTarget(userId, folderId, path);
-    const changes: Change[] = [];
-    const folder = await transaction(this.ds, async (m) => {
-      await lockOwner(m, ownerId);
-      const { path: p } = await this.resolveTarget(userId, folderId, path, m);
-      if (p === ROOT) throw badInput('the root folder always exists');
-      return this.ensureFolder(m, ownerId, deviceId, p, changes);
-    });
-    await this.journal.notify(changes);
-    return folder;
+    for (let attempt = 1; ; attempt++) {
+      const { ownerId } = await this.resolveTarget(userId, folderId, path);
+      const changes: Change[] = [];
+      const folder = await transaction(this.ds, async (m) => {
+        await lockOwner(m, ownerId);
+        const target = await this.resolveTarget(userId, folderId, path, m);
+        // a mount made (or moved) meanwhile took the path into another tree: resolve again
+        if (target.ownerId !== ownerId) return null;
+        if (target.path === ROOT) throw badInput('the root folder always exists');
+        return this.ensureFolder(m, ownerId, deviceId, target.path, changes);
+      });
+      if (!folder && attempt < 3) continue;
+      if (!folder) throw new AppError('CONFLICT', 'the path changed hands meanwhile; try again');
+      await this.journal.notify(changes);
+      return folder;
+    }
   }
 
   /**
    * Inside a transaction holding the owner lock: returns the folder at `path`, creating it and
-   * its parents. CONFLICT if a file stands at the path or one of its ancestors.
+   * its parents. CONFLICT if a file or one of the owner's mounts stands at the path or one of
+   * its ancestors.
    */
   async ensureFolder(m: EntityManager, ownerId: string, deviceId: string | null, path: string, changes: Change[]): Promise<FileNode> {
     let folder: FileNode | null = null;
@@ -145,6 +152,7 @@ export class FileService {
       folder = await m.findOneBy(FileNode, { ownerId, pathKey: pathKey(p) });
       if (folder && !folder.isFolder) throw new AppError('CONFLICT', 'a file stands where a folder is needed', { path: p });
       if (!folder) {
+        await this.mounts.assertFree(m, ownerId, p);
         folder = await m.save(m.create(FileNode, {
           ownerId, path: p, pathKey: pathKey(p), parentKey: parentKeyOf(p), name: nameOf(p), isFolder: true,
           size: 0, mimeType: null, contentHash: null, status: 'AVAILABLE', revision: 0, currentRevisionId: null, deletedAt: null,
@@ -211,6 +219,11 @@ export class FileService {
     });
     await this.journal.notify(changes);
     return moved;
+  }
+
+  /** Inside a transaction holding `ownerId`'s lock: CONFLICT if one of their mounts stands at `path` (see MountService.assertFree). */
+  assertNoMount(m: EntityManager, ownerId: string, path: string): Promise<void> {
+    return this.mounts.assertFree(m, ownerId, path);
   }
 
   /** A member moves their mount of shared node `id` within their own tree (mounts.ts `move`). */

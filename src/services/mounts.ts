@@ -113,6 +113,17 @@ export class MountService {
   }
 
   /**
+   * Inside a transaction holding `ownerId`'s lock, before a new node is created at `path` of
+   * that user's own tree: CONFLICT if one of their mounts stands there (a share that got there
+   * first, or a path resolved before the mount was made).
+   */
+  async assertFree(m: EntityManager, ownerId: string, path: string): Promise<void> {
+    if (await m.findOneBy(Mount, { memberId: ownerId, pathKey: pathKey(path) })) {
+      throw new AppError('CONFLICT', 'a shared folder is mounted at this path', { path });
+    }
+  }
+
+  /**
    * Inside the share's transaction (holding the member's owner lock): mounts `node` in the
    * member's tree at `/<name>`, or `/<name> (n)` (files: `/<base> (n).<ext>`) when taken.
    * Does nothing if the member already has a mount of it.

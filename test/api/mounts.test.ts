@@ -209,6 +209,26 @@ describe.each(testDatabases)('mounts on %s', (db) => {
     expect(again.data.beginUpload.status).toBe('COMPLETED');
   });
 
+  test('a share racing the member creating the same name: never two entries of one name in the member root', async () => {
+    const frank = await signUp(srv.url);
+    let ownMade = 0;
+    for (let i = 0; i < 6; i++) {
+      const name = `race${i}`;
+      const f = (await q('mutation($p: String!) { createFolder(path: $p) { id } }', { p: `/${name}` }, alice)).data.createFolder;
+      const [shared, made] = await Promise.all([
+        q('mutation($f: ID!, $e: String!) { shareFile(fileId: $f, email: $e, role: EDITOR) { id } }', { f: f.id, e: frank.email }, alice),
+        q('mutation($p: String!) { createFolder(path: $p) { owner { id } } }', { p: `/${name}` }, frank),
+      ]);
+      expect(shared.errors).toBeUndefined();
+      expect(made.errors).toBeUndefined();
+      // frank's folder came first (the mount then takes " (2)"), or the mount did (his createFolder found alice's folder)
+      if (made.data.createFolder.owner.id !== alice.userId) ownMade++;
+    }
+    const names = (await list('/', frank)).map((n: any) => n.name).sort();
+    expect(names).toEqual([...new Set(names)]);
+    expect(names).toHaveLength(6 + ownMade);
+  });
+
   test('id-based operations keep working for members', async () => {
     const small = await byPath('/small', alice);
     await share(small.id, carol, 'VIEWER');
