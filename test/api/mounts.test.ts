@@ -229,6 +229,17 @@ describe.each(testDatabases)('mounts on %s', (db) => {
     expect(names).toHaveLength(6 + ownMade);
   });
 
+  test('restoring a trashed node of the member where a mount now stands is CONFLICT; nothing is overlaid', async () => {
+    const gina = await signUp(srv.url);
+    const own = (await q('mutation { createFolder(path: "/place") { id } }', {}, gina)).data.createFolder;
+    await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: own.id }, gina);
+    const theirs = (await q('mutation { createFolder(path: "/place") { id } }', {}, alice)).data.createFolder;
+    await share(theirs.id, gina, 'VIEWER');
+    expect((await byPath('/place', gina)).owner.id).toBe(alice.userId);
+    expect(codeOf(await q('mutation($id: ID!) { restoreFile(id: $id) { id } }', { id: own.id }, gina))).toBe('CONFLICT');
+    expect((await list('/', gina)).map((n: any) => n.owner.id)).toEqual([alice.userId]);
+  });
+
   test('id-based operations keep working for members', async () => {
     const small = await byPath('/small', alice);
     await share(small.id, carol, 'VIEWER');
