@@ -253,7 +253,7 @@ export class FileService {
    *
    * Mounts (as Dropbox does): a member deleting the shared node of their mount leaves the share
    * (the owner's node stays; the answer is the node at the member's former path), and deleting
-   * a folder of one's own tree that holds mounts leaves those shares (UNSHARED in the feed).
+   * a folder that holds mounts of its tree's owner leaves those shares (UNSHARED in the feed).
    */
   async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null, ifUnchangedSince?: string | null): Promise<FileNode> {
     const ownerId = await this.ownerOf(userId, id);
@@ -265,9 +265,10 @@ export class FileService {
       checkRevision(node, baseRevision);
       const members = [...(node.isFolder ? await this.descendants(m, node) : []), node];
       await checkUnchangedSince(m, userId, ifUnchangedSince, members);
-      if (node.isFolder && ownerId === userId) {
-        for (const x of await this.mounts.under(m, userId, node.path)) {
-          const share = await m.findOneBy(Share, { fileId: x.fileId, userId });
+      if (node.isFolder) {
+        // mounts the tree's owner placed in this folder (whoever deletes it) leave with it
+        for (const x of await this.mounts.under(m, ownerId, node.path)) {
+          const share = await m.findOneBy(Share, { fileId: x.fileId, userId: ownerId });
           const change = share ? await this.mounts.unshareIn(m, share, deviceId) : null;
           if (change) changes.push(change);
         }
