@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { FileInfo } from '../sdk/types';
 import type { CliContext } from './context';
 import { formatBytes } from './progress';
+import { remoteArg } from './resolve';
 
 /** `ls`, `mkdir`, `mv`, `rm`. */
 export function registerFileCommands(program: Command, ctx: CliContext): void {
@@ -11,7 +12,8 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
     .argument('[path]', 'remote folder', '/')
     .option('--bytes', 'exact sizes in bytes')
     .action(async (path: string, o: { bytes?: boolean }) => {
-      const entries = await (await ctx.client()).listFolder(remotePath(path));
+      const client = await ctx.client();
+      const entries = await client.listFolder(await remoteArg(client, path));
       for (const f of entries) ctx.io.stdout.write(formatEntry(f, Boolean(o.bytes)) + '\n');
     });
 
@@ -32,8 +34,10 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
     .argument('<from>')
     .argument('<to>')
     .action(async (from: string, to: string) => {
-      const moved = await (await ctx.client()).moveFile(remotePath(from), remotePath(to));
-      ctx.io.stdout.write(`moved ${remotePath(from)} -> ${moved.path}\n`);
+      const client = await ctx.client();
+      const source = await remoteArg(client, from);
+      const moved = await client.moveFile(source, remotePath(to));
+      ctx.io.stdout.write(`moved ${source} -> ${moved.path}\n`);
     });
 
   program
@@ -41,7 +45,8 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
     .description('delete a file or folder')
     .argument('<path>')
     .action(async (path: string) => {
-      const deleted = await (await ctx.client()).deleteFile(remotePath(path));
+      const client = await ctx.client();
+      const deleted = await client.deleteFile(await remoteArg(client, path));
       ctx.io.stdout.write(`deleted ${deleted.path}\n`);
     });
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './context';
-import { formatEntry, remotePath } from './files';
+import { formatEntry } from './files';
+import { remoteArg } from './resolve';
 
 /** `share`, `shares`, `unshare`, `shared`. */
 export function registerSharingCommands(program: Command, ctx: CliContext): void {
@@ -11,8 +12,10 @@ export function registerSharingCommands(program: Command, ctx: CliContext): void
     .argument('<email>')
     .option('--role <role>', 'viewer or editor', toRole, 'VIEWER')
     .action(async (path: string, email: string, o: { role: 'VIEWER' | 'EDITOR' }) => {
-      const share = await (await ctx.client()).share(remotePath(path), email, o.role);
-      ctx.io.stdout.write(`shared ${remotePath(path)} with ${share.user.email} as ${share.role.toLowerCase()} (share ${share.id})\n`);
+      const client = await ctx.client();
+      const target = await remoteArg(client, path);
+      const share = await client.share(target, email, o.role);
+      ctx.io.stdout.write(`shared ${target} with ${share.user.email} as ${share.role.toLowerCase()} (share ${share.id})\n`);
     });
 
   program
@@ -20,7 +23,8 @@ export function registerSharingCommands(program: Command, ctx: CliContext): void
     .description('who a file or folder is shared with')
     .argument('<path>')
     .action(async (path: string) => {
-      for (const s of await (await ctx.client()).sharesOf(remotePath(path))) {
+      const client = await ctx.client();
+      for (const s of await client.sharesOf(await remoteArg(client, path))) {
         ctx.io.stdout.write(`${s.id}  ${s.role.toLowerCase().padEnd(6)}  ${s.user.email}\n`);
       }
     });

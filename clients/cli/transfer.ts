@@ -3,6 +3,7 @@ import { basename, dirname, join, posix, resolve } from 'node:path';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
 import { remotePath } from './files';
+import { remoteArg } from './resolve';
 import { ProgressBar } from './progress';
 import { downloadFolder, isDirectory, uploadFolder } from './tree';
 import { TesseraError } from '../sdk/errors';
@@ -22,8 +23,8 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
     .action(async (local: string, remote: string | undefined, o: { concurrency: number; files: number }) => {
       const client = await ctx.client();
       const localPath = resolve(ctx.io.cwd, local);
-      if (await isDirectory(localPath)) return uploadFolder(ctx, client, local, remote, o);
-      let target = remotePath(remote ?? '/');
+      if (await isDirectory(localPath)) return uploadFolder(ctx, client, local, remote === undefined ? undefined : await remoteArg(client, remote), o);
+      let target = remote === undefined ? '/' : await remoteArg(client, remote);
       if (target.endsWith('/') || (await client.fileByPath(target))?.isFolder) target = posix.join(target, basename(localPath));
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
@@ -51,8 +52,8 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
     .option('--no-fsync', 'leave flushing to the operating system (the default, as aws-cli and rclone do)')
     .action(async (remote: string, local: string | undefined, o: { concurrency: number; files: number; fsync?: boolean }) => {
       const client = await ctx.client();
-      const source = remotePath(remote);
-      if (source === '/' || (await client.fileByPath(source.replace(/(.)\/+$/, '$1')))?.isFolder) return downloadFolder(ctx, client, remote, local, o);
+      const source = await remoteArg(client, remote);
+      if (source === '/' || (await client.fileByPath(source.replace(/(.)\/+$/, '$1')))?.isFolder) return downloadFolder(ctx, client, source, local, o);
       let localPath = resolve(ctx.io.cwd, local ?? posix.basename(source));
       if ((local ?? '').endsWith('/') || (await isDirectory(localPath))) localPath = join(localPath, posix.basename(source));
       if (!(await isDirectory(dirname(localPath)))) throw new TesseraError('NOT_FOUND', `no such local folder: ${dirname(localPath)}`);

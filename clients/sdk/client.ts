@@ -75,6 +75,11 @@ export class TesseraClient {
     return (await this.api.request<{ fileByPath: FileInfo | null }>(ops.FILE_BY_PATH, { path })).fileByPath;
   }
 
+  /** The file or folder with this id (its `path` as the caller sees it, through their mounts), or null. */
+  async fileById(id: string): Promise<FileInfo | null> {
+    return (await this.api.request<{ file: FileInfo | null }>(ops.FILE_BY_ID, { id })).file;
+  }
+
   /** One page of a folder's children. NOT_FOUND if the folder does not exist. */
   async listFolderPage(path: string, opts: { first?: number; after?: string } = {}): Promise<FileConnection> {
     return (await this.api.request<{ listFolder: FileConnection }>(ops.LIST_FOLDER, { path, ...opts })).listFolder;

@@ -46,6 +46,8 @@ export const SIGN_OUT = `mutation SignOut { signOut }`;
 
 export const FILE_BY_PATH = `query FileByPath($path: String!) { fileByPath(path: $path) { ${FILE_FIELDS} } }`;
 
+export const FILE_BY_ID = `query FileById($id: ID!) { file(id: $id) { ${FILE_FIELDS} } }`;
+
 export const FILE_FOR_DOWNLOAD = `query FileForDownload($path: String!, $expiresIn: Int) {
   fileByPath(path: $path) { ${FILE_FIELDS} downloadUrl(expiresIn: $expiresIn) chunks { index offset size sha256 status } } }`;
 

@@ -5,6 +5,7 @@ import type { TesseraClient } from '../sdk/client';
 import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
 import type { LocalEntry, RemoteEntry } from './entries';
+import { copyAcross } from './cross-move';
 import { conflictedCopyPath, isInside, toRemote } from './paths';
 import type { Action } from './planner';
 import { toEntry, type RemoteTree } from './remote-tree';
@@ -155,7 +156,18 @@ export class Executor {
       case 'moveRemote': {
         await this.expectLocal(a.path, a.local);
         // a file moves only at the revision we saw (CONFLICT otherwise: the next pass re-plans)
-        const f = await client.moveFile({ id: a.remote.fileId }, this.remotePath(a.path), a.remote.kind === 'file' ? { baseRevision: a.remote.revision } : {});
+        let f: FileInfo;
+        try {
+          f = await client.moveFile({ id: a.remote.fileId }, this.remotePath(a.path), a.remote.kind === 'file' ? { baseRevision: a.remote.revision } : {});
+        } catch (e) {
+          if (!isTesseraError(e, 'BAD_USER_INPUT')) throw e;
+          // into or out of a shared folder: another owner's tree, so copy + delete (cross-move.ts)
+          const r = await copyAcross(client, (p) => this.abs(p), (p) => this.remotePath(p), a.path, a.remote, remote.cursor);
+          out.bytesUp = (out.bytesUp ?? 0) + r.bytesSent;
+          if (!r.oldKept) remote.record(a.from, null);
+          db.deleteSynced(a.from, true);
+          return;
+        }
         const moved = toEntry(f);
         if (a.remote.kind === 'folder') {
           remote.recordMove(a.from, a.path, moved);

@@ -15,7 +15,9 @@ export interface RemoteRefresh { relisted: boolean; changes: number }
  * The remote tree: the signed-in user's own files under the remote root, persisted with the
  * journal cursor it reflects. The first refresh takes `latestCursor` and then lists everything;
  * later ones apply `changes(cursor)` pages, each page and its cursor in one transaction. A RESET
- * re-lists. Changes to files owned by others (shared with this user) are ignored. Since a
+ * re-lists. Files shared with this user are part of the tree where the server presents them:
+ * inside the user's mounts, at the user's own paths (a change whose file this user can no
+ * longer see, such as after an unshare, removes it). Since a
  * change carries the file as it is now, applying them in order converges on the current tree.
  * Errors from the server (other than RESET) are thrown; the tree keeps what was applied.
  * A change that moves or deletes the root folder itself throws SyncHalted (REMOTE_ROOT_GONE)
@@ -114,7 +116,6 @@ export class RemoteTree {
 
   private apply(c: ChangeInfo, edits: Map<string, RemoteEntry | null>): void {
     const f = c.file;
-    if (f && f.owner.id !== this.userId) return;
     const known = this.byId.get(c.fileId);
     const rel = f && f.status === 'AVAILABLE' ? toRelative(this.root, f.path) : null;
     if (rel === null || isIgnoredPath(rel)) {

@@ -14,6 +14,7 @@ export { Share } from './share';
 export { OrphanObject } from './orphan-object';
 export type { ShareRole } from './share';
 export { ShareLink } from './share-link';
+export { Mount } from './mount';
 
 import { User } from './user';
 import { Device } from './device';
@@ -26,5 +27,6 @@ import { Change, JournalHead } from './change';
 import { Share } from './share';
 import { OrphanObject } from './orphan-object';
 import { ShareLink } from './share-link';
+import { Mount } from './mount';
 
-export const entities = [User, Device, FileNode, FileRevision, Chunk, UploadSession, UploadPart, Change, JournalHead, Share, ShareLink, OrphanObject];
+export const entities = [User, Device, FileNode, FileRevision, Chunk, UploadSession, UploadPart, Change, JournalHead, Share, ShareLink, OrphanObject, Mount];

@@ -4,6 +4,7 @@ import { Chunk, FileNode, User, type Share, type ShareLink } from '../entities';
 import { AppError } from '../services/errors';
 import type { Principal } from '../services/auth';
 import type { Services } from '../services';
+import type { MountIndex } from '../services/mounts';
 
 /** Per-request state: the caller, the services and request-scoped DataLoaders. */
 export interface Context {
@@ -22,6 +23,8 @@ export interface Loaders {
   shares: DataLoader<string, Share[]>;
   /** Live public links of a file (filter with shareLinks.visibleLinks). */
   shareLinks: DataLoader<string, ShareLink[]>;
+  /** A user's mounts (by user id): presents other owners' nodes at the user's paths. */
+  mountIndex: DataLoader<string, MountIndex>;
   /** Chunks of a revision, by revision id, in order. */
   chunks: DataLoader<string, Chunk[]>;
   /** Part URLs this response may still mint (see MAX_PART_URLS_PER_RESPONSE), and the parts that got one. */
@@ -47,6 +50,7 @@ export function createLoaders(services: Services): Loaders {
       return ids.map((id) => byId.get(id) ?? null);
     }),
     shares: new DataLoader((ids) => services.sharing.sharesOf(ids)),
+    mountIndex: new DataLoader((ids) => Promise.all(ids.map((id) => services.mounts.index(id)))),
     shareLinks: new DataLoader((ids) => services.shareLinks.linksOf(ids)),
     chunks: new DataLoader(async (ids) => {
       const rows = await services.ds.getRepository(Chunk).find({ where: { revisionId: In([...ids]) }, order: { index: 'ASC' } });

@@ -59,6 +59,16 @@ export class FileResolver {
     return ctx.services.files.delete(p.userId, p.deviceId, id, baseRevision, ifUnchangedSince);
   }
 
+  @FieldResolver(() => String, { description: "Where you see it: your own tree's path, or (a file of someone else's shared with you) its path through your mount of the share." })
+  async path(@Root() file: FileNode, @Ctx() ctx: Context) {
+    return (await present(file, ctx)).path;
+  }
+
+  @FieldResolver(() => String, { description: 'Its name where you see it (a mount may have been renamed by you).' })
+  async name(@Root() file: FileNode, @Ctx() ctx: Context) {
+    return (await present(file, ctx)).name;
+  }
+
   @FieldResolver(() => UserType)
   owner(@Root() file: FileNode, @Ctx() ctx: Context) {
     return ctx.loaders.user.load(file.ownerId);
@@ -79,6 +89,18 @@ export class FileResolver {
   downloadUrl(@Root() file: FileNode, @Arg('expiresIn', () => Int, { nullable: true }) expiresIn: number | null, @Ctx() ctx: Context) {
     return ctx.services.files.downloadUrl(file, expiresIn, { deviceId: requireUser(ctx).deviceId });
   }
+}
+
+/**
+ * A node as the caller sees it: own nodes (and callers without a principal, such as public
+ * links) as they are; another owner's node through the caller's mounts (one query per request).
+ * Without a mount covering it (a public link's subtree), the owner's path.
+ */
+async function present(file: FileNode & { presented?: { path: string; name: string } }, ctx: Context): Promise<{ path: string; name: string }> {
+  if (file.presented) return file.presented;
+  const userId = ctx.principal?.userId;
+  if (!userId || file.ownerId === userId) return { path: file.path, name: file.name };
+  return (await ctx.loaders.mountIndex.load(userId)).view(file) ?? { path: file.path, name: file.name };
 }
 
 function nullIfNotFound(e: { code?: string }): null {

@@ -73,6 +73,14 @@ export class UploadResolver {
     return ctx.services.uploads.abort(requireUser(ctx).userId, sessionId);
   }
 
+  @FieldResolver(() => String, { description: 'Where the file will be, as you see it (through your mount when you upload into a folder shared with you).' })
+  async path(@Root() session: UploadSessionType, @Ctx() ctx: Context) {
+    const userId = ctx.principal?.userId;
+    if (!userId || !session.ownerId || session.ownerId === userId) return session.path;
+    const view = (await ctx.loaders.mountIndex.load(userId)).view({ id: '', ownerId: session.ownerId, path: session.path, name: '' });
+    return view?.path ?? session.path;
+  }
+
   @FieldResolver(() => [PartUploadType])
   parts(@Root() session: UploadSessionType) {
     return session.loadParts();
@@ -126,7 +134,7 @@ export function toSession(view: SessionView | null): UploadSessionType | null {
   if (!view) return null;
   const s = view.session;
   return {
-    id: s.id, path: s.path, size: s.size, partSize: s.partSize, contentHash: s.contentHash, status: s.status as UploadSessionType['status'],
+    id: s.id, path: s.path, ownerId: s.ownerId, size: s.size, partSize: s.partSize, contentHash: s.contentHash, status: s.status as UploadSessionType['status'],
     expiresAt: s.expiresAt, fileId: s.fileId, loadParts: async () => (await view.parts()).map(toPart),
   };
 }

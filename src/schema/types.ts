@@ -118,6 +118,8 @@ export class UploadSessionType {
   @Field(() => [PartUploadType]) parts?: PartUploadType[];
   @Field(() => DateTimeScalar) expiresAt: Date;
   fileId: string | null;
+  /** The tree written to (a mount's owner for a member's upload into it). */
+  ownerId?: string;
   /** Reads the parts (see UploadResolver.parts). */
   loadParts: () => Promise<PartUploadType[]>;
 }

@@ -50,6 +50,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const bus = opts.bus ?? (await createBus(config, log));
   const rateLimits = await createRateLimiters(config, log);
   const services = createServices(ds, storage, bus, config, rateLimits.factory);
+  const backfilled = await services.mounts.backfill(); // shares made before mounts existed
+  if (backfilled) log.info({ backfilled }, 'mounted existing shares');
   const schema = await createSchema();
   const checkLimits = limitChecker(schema, {
     maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: MAX_PAGE_SIZE, defaultPageSize: 100,

@@ -1,12 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { addUsage, countedBytes } from './quota';
 import { lockOwner, transaction } from './tx';
-import { Change, Chunk, FileNode, FileRevision } from '../entities';
+import { Change, Chunk, FileNode, FileRevision, Share } from '../entities';
 import type { StorageAdapter } from '../storage/types';
 import type { AccessService } from './access';
 import { encodeGrant, type UrlHolder } from './download-grants';
 import { AppError, badInput, notFound } from './errors';
 import type { JournalService } from './journal';
+import type { MountService } from './mounts';
 import { checkRevision, checkUnchangedSince } from './preconditions';
 import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 import { safeMediaType } from './media-type';
@@ -26,6 +27,7 @@ export class FileService {
     private readonly storage: StorageAdapter,
     private readonly access: AccessService,
     private readonly journal: JournalService,
+    private readonly mounts: MountService,
     private readonly downloadUrlTtl: number,
     private readonly downloadUrlMaxTtl = 3600,
   ) {}
@@ -36,21 +38,30 @@ export class FileService {
     return node!;
   }
 
-  /** A live node at a path of the caller's own tree, or null. */
+  /** A live node at a path of the caller's tree (own, or inside a mount: mounts.ts), or null. */
   async findByPath(userId: string, path: string): Promise<FileNode | null> {
-    const p = normalisePath(path);
-    if (p === ROOT) return null;
-    return this.ds.getRepository(FileNode).findOneBy({ ownerId: userId, pathKey: pathKey(p) });
+    const r = await this.mounts.resolve(userId, path);
+    if (r.ownerPath === ROOT) return null;
+    if (r.mount && r.mount.root?.status !== 'AVAILABLE') return null;
+    const node = await this.ds.getRepository(FileNode).findOneBy({ ownerId: r.ownerId, pathKey: pathKey(r.ownerPath) });
+    if (node && r.mount && !await this.access.roleOn(userId, node)) return null;
+    return node;
   }
 
+  /**
+   * A folder's children by a path of the caller's tree. A folder of the caller's own tree also
+   * shows the mounts placed in it (as their shared nodes); inside a mount, the owner's folder.
+   */
   async list(userId: string, path: string, first: number | null | undefined, after: string | null | undefined): Promise<Page<FileNode>> {
     const p = normalisePath(path);
-    if (p !== ROOT) {
-      const folder = await this.findByPath(userId, p);
+    pageSize(first);
+    const { resolved: r, mounted } = await this.mounts.listing(userId, p);
+    if (r.ownerPath !== ROOT) {
+      const folder = r.mount ? await this.findByPath(userId, p) : await this.ds.getRepository(FileNode).findOneBy({ ownerId: userId, pathKey: pathKey(p) });
       if (!folder) throw notFound('folder');
       if (!folder.isFolder) throw badInput('not a folder', { path: p });
     }
-    return this.listIn(userId, p, first, after);
+    return this.listIn(r.ownerId, r.ownerPath, first, after, mounted);
   }
 
   /** The children of a folder the caller may read (own, or shared with them), by the folder's id. */
@@ -68,7 +79,13 @@ export class FileService {
    */
   async resolveTarget(userId: string, folderId: string | null | undefined, path: string, m?: EntityManager): Promise<{ ownerId: string; path: string }> {
     const rel = normalisePath(path);
-    if (!folderId) return { ownerId: userId, path: rel };
+    if (!folderId) {
+      const r = await this.mounts.resolve(userId, rel, m);
+      if (!r.mount) return { ownerId: userId, path: rel };
+      if (r.mount.root?.status !== 'AVAILABLE') throw notFound('folder');
+      await this.access.authorizeAt(userId, r.ownerId, r.ownerPath, 'write', m);
+      return { ownerId: r.ownerId, path: r.ownerPath };
+    }
     const folder = await this.get(userId, folderId, m);
     if (!folder.isFolder || folder.status !== 'AVAILABLE') throw badInput('folderId is not a folder', { folderId });
     const full = rel === ROOT ? folder.path : folder.path + rel;
@@ -76,7 +93,9 @@ export class FileService {
     return { ownerId: folder.ownerId, path: full };
   }
 
-  private async listIn(ownerId: string, p: string, first: number | null | undefined, after: string | null | undefined): Promise<Page<FileNode>> {
+  /** Children of `p` in `ownerId`'s tree, merged by (name, id) with `mounted` (mounts shown there, named as mounted). */
+  private async listIn(ownerId: string, p: string, first: number | null | undefined, after: string | null | undefined,
+    mounted: { mount: { name: string }; root: FileNode }[] = []): Promise<Page<FileNode>> {
     const userId = ownerId;
     const limit = pageSize(first);
     const qb = this.ds.getRepository(FileNode).createQueryBuilder('f')
@@ -88,7 +107,15 @@ export class FileService {
       qb.andWhere('(f.name > :name OR (f.name = :name AND f.id > :id))', { name, id });
     }
     const rows = await qb.orderBy('f.name', 'ASC').addOrderBy('f.id', 'ASC').limit(limit + 1).getMany();
-    return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
+    if (!mounted.length) return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
+    // mounts are few: merge them in memory, in the database's order (keyset by name, then id)
+    const key = (name: string, id: string) => ({ name, id });
+    const cmp = (a: { name: string; id: string }, b: { name: string; id: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    const start = after ? decodeKeyset(after) : null;
+    const extra = mounted.map((x) => ({ k: key(x.mount.name, x.root.id), node: x.root })).filter((x) => !start || cmp(x.k, start) > 0);
+    const merged = [...rows.map((f) => ({ k: key(f.name, f.id), node: f })), ...extra].sort((a, b) => cmp(a.k, b.k)).slice(0, limit + 1);
+    const names = new Map(merged.map((x) => [x.node, x.k.name]));
+    return toPage(merged.map((x) => x.node), limit, (f) => encodeKeyset(names.get(f)!, f.id));
   }
 
   /**
@@ -96,21 +123,28 @@ export class FileService {
    * the owner lock (tx.ts `lockOwner`), resolving `folderId` again inside it.
    */
   async createFolder(userId: string, deviceId: string | null, path: string, folderId?: string | null): Promise<FileNode> {
-    const { ownerId } = await this.resolveTarget(userId, folderId, path);
-    const changes: Change[] = [];
-    const folder = await transaction(this.ds, async (m) => {
-      await lockOwner(m, ownerId);
-      const { path: p } = await this.resolveTarget(userId, folderId, path, m);
-      if (p === ROOT) throw badInput('the root folder always exists');
-      return this.ensureFolder(m, ownerId, deviceId, p, changes);
-    });
-    await this.journal.notify(changes);
-    return folder;
+    for (let attempt = 1; ; attempt++) {
+      const { ownerId } = await this.resolveTarget(userId, folderId, path);
+      const changes: Change[] = [];
+      const folder = await transaction(this.ds, async (m) => {
+        await lockOwner(m, ownerId);
+        const target = await this.resolveTarget(userId, folderId, path, m);
+        // a mount made (or moved) meanwhile took the path into another tree: resolve again
+        if (target.ownerId !== ownerId) return null;
+        if (target.path === ROOT) throw badInput('the root folder always exists');
+        return this.ensureFolder(m, ownerId, deviceId, target.path, changes);
+      });
+      if (!folder && attempt < 3) continue;
+      if (!folder) throw new AppError('CONFLICT', 'the path changed hands meanwhile; try again');
+      await this.journal.notify(changes);
+      return folder;
+    }
   }
 
   /**
    * Inside a transaction holding the owner lock: returns the folder at `path`, creating it and
-   * its parents. CONFLICT if a file stands at the path or one of its ancestors.
+   * its parents. CONFLICT if a file or one of the owner's mounts stands at the path or one of
+   * its ancestors.
    */
   async ensureFolder(m: EntityManager, ownerId: string, deviceId: string | null, path: string, changes: Change[]): Promise<FileNode> {
     let folder: FileNode | null = null;
@@ -118,6 +152,7 @@ export class FileService {
       folder = await m.findOneBy(FileNode, { ownerId, pathKey: pathKey(p) });
       if (folder && !folder.isFolder) throw new AppError('CONFLICT', 'a file stands where a folder is needed', { path: p });
       if (!folder) {
+        await this.mounts.assertFree(m, ownerId, p);
         folder = await m.save(m.create(FileNode, {
           ownerId, path: p, pathKey: pathKey(p), parentKey: parentKeyOf(p), name: nameOf(p), isFolder: true,
           size: 0, mimeType: null, contentHash: null, status: 'AVAILABLE', revision: 0, currentRevisionId: null, deletedAt: null,
@@ -133,19 +168,35 @@ export class FileService {
    * node as it is then: NOT_FOUND if it is no longer live (deleted meanwhile), CONFLICT if the
    * target exists, or with `baseRevision`, if the file is no longer at that revision (nothing
    * moves); BAD_USER_INPUT for a folder moved into itself. Missing parents of the target are created.
+   *
+   * `toPath` is a path of the caller's tree (crossing mounts), or relative to `folderId`. A
+   * member moving the shared node of one of their mounts moves the mount only (mounts.ts). A
+   * move between two owners' trees (the caller's own tree and a mount, or two mounts) is
+   * BAD_USER_INPUT: nothing is copied.
    */
   async move(userId: string, deviceId: string | null, id: string, toPath: string, folderId?: string | null, baseRevision?: number | null): Promise<FileNode> {
     const ownerId = await this.ownerOf(userId, id);
-    if (folderId) {
-      const dest = await this.resolveTarget(userId, folderId, toPath);
-      if (dest.ownerId !== ownerId) throw badInput("cannot move between two users' trees");
-    } else if (normalisePath(toPath) === ROOT) throw badInput('cannot move onto the root folder');
+    if (!folderId && ownerId !== userId) {
+      const mount = await this.mounts.mountOf(this.ds.manager, userId, id);
+      if (mount) return this.moveMount(userId, deviceId, id, toPath);
+    }
+    const dest = await this.resolveTarget(userId, folderId, toPath).catch((e) => {
+      if (!folderId && ownerId !== userId && e?.code === 'NOT_FOUND') throw badInput("cannot move between two users' trees");
+      throw e;
+    });
+    if (dest.ownerId !== ownerId) throw badInput("cannot move between two users' trees: copy and delete instead");
+    if (dest.path === ROOT) throw badInput('cannot move onto the root folder');
     const changes: Change[] = [];
     const moved = await transaction(this.ds, async (m) => {
       await lockOwner(m, ownerId);
-      // toPath is in the moved node's owner's tree, or relative to folderId (same tree only), as they are now
-      const target = folderId ? (await this.resolveTarget(userId, folderId, toPath, m)).path : normalisePath(toPath);
+      // toPath in the caller's tree, or relative to folderId, as they are now
+      const again = await this.resolveTarget(userId, folderId, toPath, m);
+      if (again.ownerId !== ownerId) throw badInput("cannot move between two users' trees: copy and delete instead");
+      const target = again.path;
       if (target === ROOT) throw badInput('cannot move onto the root folder');
+      if (ownerId === userId && !folderId && await this.mounts.taken(m, userId, target)) {
+        throw new AppError('CONFLICT', 'something already exists at the target path', { path: target });
+      }
       const node = await this.liveNode(m, userId, id, 'remove');
       await this.access.authorizeAt(userId, ownerId, target, 'write', m);
       checkRevision(node, baseRevision);
@@ -162,11 +213,34 @@ export class FileService {
       }
       Object.assign(node, { path: target, pathKey: pathKey(target), parentKey: parentKeyOf(target), name: nameOf(target) });
       await m.save(node);
+      if (node.isFolder) await this.mounts.followFolder(m, ownerId, from, target);
       changes.push(await this.journal.append(m, { kind: 'MOVED', file: node, deviceId, fromPath: from }));
       return node;
     });
     await this.journal.notify(changes);
     return moved;
+  }
+
+  /** Inside a transaction holding `ownerId`'s lock: CONFLICT if one of their mounts stands at `path` (see MountService.assertFree). */
+  assertNoMount(m: EntityManager, ownerId: string, path: string): Promise<void> {
+    return this.mounts.assertFree(m, ownerId, path);
+  }
+
+  /** A member moves their mount of shared node `id` within their own tree (mounts.ts `move`). */
+  private async moveMount(userId: string, deviceId: string | null, id: string, toPath: string): Promise<FileNode> {
+    const target = normalisePath(toPath);
+    const changes: Change[] = [];
+    const root = await transaction(this.ds, async (m) => {
+      await lockOwner(m, userId);
+      const mount = await this.mounts.mountOf(m, userId, id);
+      const node = await m.findOneBy(FileNode, { id });
+      if (!mount || !node || node.status !== 'AVAILABLE') throw notFound();
+      const change = await this.mounts.move(m, mount, node, target, deviceId, (p) => this.ensureFolder(m, userId, deviceId, p, changes));
+      if (change) changes.push(change);
+      return node;
+    });
+    await this.journal.notify(changes);
+    return root;
   }
 
   /**
@@ -176,9 +250,14 @@ export class FileService {
    * and stays. With `ifUnchangedSince` (a cursor of the caller's change feed), a node of the
    * subtree that changed after that cursor is CONFLICT (`extensions.changedPath`) and nothing is
    * deleted. The owner's usage drops by the live files trashed, in the same transaction.
+   *
+   * Mounts (as Dropbox does): a member deleting the shared node of their mount leaves the share
+   * (the owner's node stays; the answer is the node at the member's former path), and deleting
+   * a folder that holds mounts of its tree's owner leaves those shares (UNSHARED in the feed).
    */
   async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null, ifUnchangedSince?: string | null): Promise<FileNode> {
     const ownerId = await this.ownerOf(userId, id);
+    if (ownerId !== userId && await this.mounts.mountOf(this.ds.manager, userId, id)) return this.leave(userId, deviceId, id);
     const changes: Change[] = [];
     const deleted = await transaction(this.ds, async (m) => {
       await lockOwner(m, ownerId);
@@ -186,6 +265,14 @@ export class FileService {
       checkRevision(node, baseRevision);
       const members = [...(node.isFolder ? await this.descendants(m, node) : []), node];
       await checkUnchangedSince(m, userId, ifUnchangedSince, members);
+      if (node.isFolder) {
+        // mounts the tree's owner placed in this folder (whoever deletes it) leave with it
+        for (const x of await this.mounts.under(m, ownerId, node.path)) {
+          const share = await m.findOneBy(Share, { fileId: x.fileId, userId: ownerId });
+          const change = share ? await this.mounts.unshareIn(m, share, deviceId) : null;
+          if (change) changes.push(change);
+        }
+      }
       const now = new Date();
       await addUsage(m, ownerId, -countedBytes(members));
       for (const n of members) {
@@ -197,6 +284,23 @@ export class FileService {
     });
     await this.journal.notify(changes);
     return deleted;
+  }
+
+  /** A member leaves the share behind their mount of `id` (see `delete`). */
+  private async leave(userId: string, deviceId: string | null, id: string): Promise<FileNode> {
+    const changes: Change[] = [];
+    const node = await transaction(this.ds, async (m) => {
+      await lockOwner(m, userId);
+      const mount = await this.mounts.mountOf(m, userId, id);
+      const share = await m.findOneBy(Share, { fileId: id, userId });
+      const root = await m.findOneBy(FileNode, { id });
+      if (!mount || !share || !root) throw notFound();
+      const change = await this.mounts.unshareIn(m, share, deviceId);
+      if (change) changes.push(change);
+      return Object.assign(root, { presented: { path: mount.path, name: mount.name } });
+    });
+    await this.journal.notify(changes);
+    return node;
   }
 
   /**

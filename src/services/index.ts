@@ -5,6 +5,7 @@ import { AuthService } from './auth';
 import type { EventBus } from './events';
 import { DownloadGrantService } from './download-grants';
 import { FileService } from './files';
+import { MountService } from './mounts';
 import { Janitor } from './janitor';
 import { JournalService } from './journal';
 import { LiveService } from './live';
@@ -46,6 +47,7 @@ export interface Services {
   access: AccessService;
   journal: JournalService;
   files: FileService;
+  mounts: MountService;
   downloadGrants: DownloadGrantService;
   uploads: UploadService;
   sharing: SharingService;
@@ -78,12 +80,13 @@ export function createServices(
   const quota = new QuotaService(ds, s.defaultQuotaBytes ?? DEFAULT_QUOTA_BYTES);
   const access = new AccessService(ds);
   const journal = new JournalService(ds, bus);
-  const files = new FileService(ds, storage, access, journal, s.downloadUrlTtl, s.downloadUrlMaxTtl);
+  const mounts = new MountService(ds, journal);
+  const files = new FileService(ds, storage, access, journal, mounts, s.downloadUrlTtl, s.downloadUrlMaxTtl);
   const downloadGrants = new DownloadGrantService(ds, access);
   const uploads = new UploadService(ds, storage, access, files, journal, bus, {
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
   }, quota);
-  const sharing = new SharingService(ds, access, journal);
+  const sharing = new SharingService(ds, access, journal, mounts);
   const shareLinks = new ShareLinkService(ds, access, files, rateLimiter('link-password', { max: s.linkPasswordMaxFailures ?? 5, windowMs }));
   const janitor = new Janitor(ds, storage, uploads);
   const live = new LiveService(ds, journal, bus, s.livePollMs);
@@ -92,5 +95,5 @@ export function createServices(
   const retention = new Retention(journal, trash, revisions, {
     journalDays: s.journalRetentionDays, trashDays: s.trashRetentionDays, revisionDays: s.revisionRetentionDays,
   });
-  return { ds, storage, bus, auth, access, journal, files, downloadGrants, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
+  return { ds, storage, bus, auth, access, journal, files, mounts, downloadGrants, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
 }

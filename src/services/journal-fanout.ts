@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { FileNode, Share, type ChangeKind } from '../entities';
+import { FileNode, Mount, Share, type ChangeKind } from '../entities';
 import { pathKey } from './paths';
 
 /**
@@ -11,7 +11,8 @@ import { pathKey } from './paths';
  * a grantee's feed is exactly as gapless as an owner's, a revoked share simply stops the copies,
  * and a cursor is one number per reader.
  *
- * What a grantee sees (paths are always the owner's paths):
+ * What a grantee sees (at the grantee's own paths: through their mount of the shared node, see
+ * `toMemberPaths`; the owner's path only where no mount covers it):
  * - CREATED / UPDATED / RESTORED / DELETED / MOVED of an item under a folder shared with them;
  * - SHARED for every item of a subtree that becomes visible (a share, a move into a shared
  *   folder), parents first; UNSHARED for every item that stops being visible, children first.
@@ -55,6 +56,47 @@ const ancestorOrSelf = (a: string, p: string) => a === p || p.startsWith(a + '/'
 const inside = (p: string, folder: string) => p.startsWith(folder + '/');
 
 export async function fanOut(m: EntityManager, input: FanoutInput): Promise<FanoutEntry[]> {
+  const raw = await grantEntries(m, input);
+  return raw.length ? toMemberPaths(m, input, raw) : [];
+}
+
+/** An entry in the owner's coordinates; `old`: its path is from before a move (a move out of sight). */
+type RawEntry = FanoutEntry & { old?: boolean };
+
+/**
+ * Rewrites owner paths into each grantee's own paths through their mounts (one query for all
+ * grantees): mount path + the path below the shared node (the outermost mount when shares
+ * nest). Old paths of a move are mapped through where the shared node was before the move. A
+ * MOVED that the grantee cannot see (the owner moved the shared node itself) is dropped.
+ */
+async function toMemberPaths(m: EntityManager, input: FanoutInput, raw: RawEntry[]): Promise<FanoutEntry[]> {
+  const members = [...new Set(raw.map((e) => e.namespaceId))];
+  const rows = await m.getRepository(Mount).createQueryBuilder('x').innerJoin(FileNode, 'f', 'f.id = x.fileId')
+    .select('x.memberId', 'memberId').addSelect('x.path', 'mountPath').addSelect('f.path', 'rootPath')
+    .where('x.ownerId = :owner AND x.memberId IN (:...members)', { owner: input.file.ownerId, members })
+    .getRawMany<{ memberId: string; mountPath: string; rootPath: string }>();
+  const moved = input.kind === 'MOVED' && input.fromPath ? { from: input.fromPath, to: input.file.path } : null;
+  const before = (root: string) => (moved && ancestorOrSelf(moved.to, root) ? moved.from + root.slice(moved.to.length) : root);
+  const tr = (g: string, p: string, old: boolean) => {
+    let best: { mountPath: string; root: string } | null = null;
+    for (const r of rows) {
+      if (r.memberId !== g) continue;
+      const root = old ? before(r.rootPath) : r.rootPath;
+      if (ancestorOrSelf(root, p) && (!best || root.length < best.root.length)) best = { mountPath: r.mountPath, root };
+    }
+    return best ? best.mountPath + p.slice(best.root.length) : p;
+  };
+  const out: FanoutEntry[] = [];
+  for (const { old, ...e } of raw) {
+    const path = tr(e.namespaceId, e.path, Boolean(old));
+    const fromPath = e.fromPath === null ? null : tr(e.namespaceId, e.fromPath, true);
+    if (e.kind === 'MOVED' && fromPath === path) continue;
+    out.push({ ...e, path, fromPath });
+  }
+  return out;
+}
+
+async function grantEntries(m: EntityManager, input: FanoutInput): Promise<RawEntry[]> {
   const node = input.file;
   const owner = node.ownerId;
   const grants = await sharesOf(m, owner);
@@ -78,7 +120,7 @@ export async function fanOut(m: EntityManager, input: FanoutInput): Promise<Fano
   const byUser = new Map<string, GrantRow[]>();
   for (const s of grants) if (s.userId !== owner) byUser.set(s.userId, [...(byUser.get(s.userId) ?? []), s]);
   const oldPath = input.kind === 'MOVED' && input.fromPath ? input.fromPath : node.path;
-  const out: FanoutEntry[] = [];
+  const out: RawEntry[] = [];
   for (const [g, all] of byUser) {
     const self = all.some((s) => s.fileId === node.id);
     // shares on the node's subtree (its current paths) and on its ancestors
@@ -106,7 +148,7 @@ export async function fanOut(m: EntityManager, input: FanoutInput): Promise<Fano
       if (it) out.push(entry(g, 'MOVED', it, fromOf(it.path)));
     }
     const rest = items.filter((it) => !covered(it));
-    if (seesOld) out.push(...rest.reverse().map((it) => ({ ...entry(g, 'UNSHARED', it), path: fromOf(it.path) })));
+    if (seesOld) out.push(...rest.reverse().map((it) => ({ ...entry(g, 'UNSHARED', it), path: fromOf(it.path), old: true })));
     if (seesNew) out.push(...rest.map((it) => entry(g, 'SHARED', it)));
   }
   return out;

@@ -55,8 +55,12 @@ export class JournalService {
     });
   }
 
-  /** Appends inside the caller's transaction; call `notify` with the result after commit. */
-  async append(m: EntityManager, input: ChangeInput): Promise<Change> {
+  /**
+   * Appends inside the caller's transaction; call `notify` with the result after commit. With
+   * `fanOut: false` the change goes to `input.file.ownerId`'s namespace only (a member's own
+   * mount move, which no one else sees).
+   */
+  async append(m: EntityManager, input: ChangeInput, opts: { fanOut?: boolean } = {}): Promise<Change> {
     const at = new Date();
     const make = (namespaceId: string, seq: number, e: Omit<Change, 'namespaceId' | 'seq' | 'at' | 'deviceId' | 'subjectUserId'>, subjectUserId: string | null) =>
       m.create(Change, { namespaceId, seq, ...e, deviceId: input.deviceId, subjectUserId, at });
@@ -68,7 +72,7 @@ export class JournalService {
     }, input.subjectUserId ?? null);
     await m.insert(Change, change);
 
-    const entries = await fanOut(m, input);
+    const entries = opts.fanOut === false ? [] : await fanOut(m, input);
     if (entries.length) {
       const copies: Change[] = [];
       const byNs = new Map<string, typeof entries>();

@@ -4,7 +4,8 @@ import type { AccessService } from './access';
 import { AppError, badInput, notFound } from './errors';
 import { decodeKeyset, encodeKeyset, pageSize, toPage, type Page } from './files';
 import type { JournalService } from './journal';
-import { transaction } from './tx';
+import type { MountService } from './mounts';
+import { lockOwner, transaction } from './tx';
 
 export interface SharedItem {
   share: Share;
@@ -27,17 +28,22 @@ export class SharingService {
     private readonly ds: DataSource,
     private readonly access: AccessService,
     private readonly journal: JournalService,
+    private readonly mounts: MountService,
   ) {}
 
-  /** Shares (or changes the role of an existing share); returns the share. */
+  /**
+   * Shares (or changes the role of an existing share); returns the share. A new share mounts
+   * the node in the grantee's tree (mounts.ts), under the grantee's tree lock.
+   */
   async share(userId: string, deviceId: string | null, fileId: string, email: string, role: ShareRole): Promise<Share> {
     if (!ROLES.includes(role)) throw badInput('role must be VIEWER or EDITOR');
     const changes: Change[] = [];
+    const grantee = await this.ds.getRepository(User).findOneBy({ email: String(email).trim().toLowerCase() });
     const share = await transaction(this.ds, async (m) => {
+      if (grantee) await lockOwner(m, grantee.id);
       const node = await m.findOneBy(FileNode, { id: fileId });
-      await this.access.authorize(userId, node, 'share');
+      await this.access.authorize(userId, node, 'share', m);
       if (node!.status !== 'AVAILABLE') throw notFound();
-      const grantee = await m.findOneBy(User, { email: String(email).trim().toLowerCase() });
       if (!grantee) throw new AppError('NOT_FOUND', 'no user with this email', { reason: 'USER_NOT_FOUND' });
       if (grantee.id === node!.ownerId) throw badInput('cannot share with the owner');
       let s = await m.findOneBy(Share, { fileId: node!.id, userId: grantee.id });
@@ -47,6 +53,7 @@ export class SharingService {
         await m.update(Share, { id: s.id }, { role });
       } else {
         s = await m.save(m.create(Share, { fileId: node!.id, ownerId: node!.ownerId, userId: grantee.id, role }));
+        await this.mounts.create(m, grantee.id, node!);
       }
       changes.push(await this.journal.append(m, { kind: 'SHARED', file: node!, deviceId, subjectUserId: grantee.id }));
       return s;
@@ -55,15 +62,16 @@ export class SharingService {
     return share;
   }
 
-  /** Removes a share: its file's owner, or the grantee leaving it. Takes effect at once. */
+  /** Removes a share (and the grantee's mount): its file's owner, or the grantee leaving it. Takes effect at once. */
   async unshare(userId: string, deviceId: string | null, shareId: string): Promise<boolean> {
     const changes: Change[] = [];
+    const found = await this.ds.getRepository(Share).findOneBy({ id: shareId });
     await transaction(this.ds, async (m) => {
+      if (found) await lockOwner(m, found.userId);
       const s = await m.findOneBy(Share, { id: shareId });
       if (!s || (s.ownerId !== userId && s.userId !== userId)) throw notFound('share');
-      await m.delete(Share, { id: s.id });
-      const node = await m.findOneBy(FileNode, { id: s.fileId });
-      if (node) changes.push(await this.journal.append(m, { kind: 'UNSHARED', file: node, deviceId, subjectUserId: s.userId }));
+      const change = await this.mounts.unshareIn(m, s, deviceId);
+      if (change) changes.push(change);
     });
     await this.journal.notify(changes);
     return true;

@@ -66,6 +66,7 @@ export class TrashService {
       // a folder comes back into a live folder at its path (e.g. one a restored file of it re-created): merged
       const into = there && node.isFolder && there.isFolder ? there : null;
       if (there && !into) throw new AppError('CONFLICT', 'something already exists at this path', { path: node.path });
+      if (!there) await this.files.assertNoMount(m, userId, node.path); // a shared folder mounted there meanwhile
       if (!into && parentOf(node.path) !== ROOT) await this.files.ensureFolder(m, userId, deviceId, parentOf(node.path), changes);
       const batch = node.trashedWithId ?? node.id;
       const members = node.isFolder

@@ -427,6 +427,7 @@ export class UploadService {
     if (parentOf(path) !== ROOT) await this.files.ensureFolder(m, ownerId, deviceId, parentOf(path), changes);
     let node = await m.findOne(FileNode, { where: { ownerId, pathKey: pathKey(path) }, ...writeLock(m) });
     if (node?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
+    if (!node) await this.files.assertNoMount(m, ownerId, path);
     checkBase(node, baseRevision);
     if (node && node.contentHash === content.contentHash && node.size === content.size) return node;
     const delta = content.size - (node?.status === 'AVAILABLE' ? node.size : 0);

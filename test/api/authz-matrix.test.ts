@@ -58,8 +58,8 @@ const ROWS: Record<string, Row> = {
   // --- queries
   'Query.me': { doc: '{ me { id } }', expect: ALL_OK },
   'Query.file': { doc: 'query($id: ID!) { file(id: $id) { id downloadUrl } }', setup: file, vars: (x) => ({ id: x.fileId }), expect: READ_OR_NULL },
-  'Query.fileByPath': { doc: 'query($p: String!) { fileByPath(path: $p) { id } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}/f.bin` }), expect: OWNER_ONLY_NULL },
-  'Query.listFolder': { doc: 'query($p: String!) { listFolder(path: $p) { edges { cursor } } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}` }), expect: OWNER_ONLY },
+  'Query.fileByPath': { doc: 'query($p: String!) { fileByPath(path: $p) { id } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}/f.bin` }), expect: READ_OR_NULL }, // members see it through their mount at /shared
+  'Query.listFolder': { doc: 'query($p: String!) { listFolder(path: $p) { edges { cursor } } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}` }), expect: READ },
   'Query.listFolderById': { doc: 'query($id: ID!) { listFolderById(id: $id) { edges { cursor } } }', setup: file, vars: (x) => ({ id: x.folderId }), expect: READ },
   'Query.sharedWithMe': { doc: '{ sharedWithMe { edges { cursor } } }', expect: ALL_OK },
   'Query.uploadPlan': { doc: '{ uploadPlan(size: "1000") { partSize } }', expect: ALL_OK },
@@ -134,6 +134,46 @@ const ROWS: Record<string, Row> = {
   'Subscription.uploadProgress': { doc: 'subscription($s: ID!) { uploadProgress(sessionId: $s) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
 };
 
+/**
+ * Paths through a member's mount (issue 14): the shared folder `/shared` is mounted at `/shared`
+ * in the editor's and the viewer's trees, so `/shared/c<n>/...` reaches the owner's files for
+ * them, while for the stranger it is a path of their own (empty) tree. Outcomes also say WHOSE
+ * tree an answer is in: 'owner' (the owner's), 'own' (the caller's own), 'null', or a code.
+ * Nothing outside the shared subtree is reachable.
+ */
+type MountOutcome = 'owner' | 'own' | 'null' | 'clean' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
+interface MountRow { doc: string; vars: (x: Fixture) => Record<string, unknown>; expect: Record<Actor, MountOutcome> }
+const MOUNT_ROWS: Record<string, MountRow> = {
+  'fileByPath inside the mount': {
+    doc: 'query($p: String!) { fileByPath(path: $p) { owner { id } } }', vars: (x) => ({ p: `/shared/c${x.n}/f.bin` }),
+    expect: { owner: 'owner', editor: 'owner', viewer: 'owner', stranger: 'null', anonymous: 'UNAUTHENTICATED' },
+  },
+  'fileByPath outside the shared subtree': {
+    doc: 'query($p: String!) { fileByPath(path: $p) { owner { id } } }', vars: () => ({ p: '/seed.bin' }),
+    expect: { owner: 'owner', editor: 'null', viewer: 'null', stranger: 'null', anonymous: 'UNAUTHENTICATED' },
+  },
+  'listFolder inside the mount': {
+    doc: 'query($p: String!) { listFolder(path: $p) { edges { node { owner { id } } } } }', vars: (x) => ({ p: `/shared/c${x.n}` }),
+    expect: { owner: 'owner', editor: 'owner', viewer: 'owner', stranger: 'NOT_FOUND', anonymous: 'UNAUTHENTICATED' },
+  },
+  'listFolder of the root shows only the mount of the owner': {
+    doc: '{ listFolder(path: "/") { edges { node { name path owner { id } } } } }', vars: () => ({}),
+    expect: { owner: 'owner', editor: 'clean', viewer: 'clean', stranger: 'clean', anonymous: 'UNAUTHENTICATED' },
+  },
+  'createFolder by a path inside the mount': {
+    doc: 'mutation($p: String!) { createFolder(path: $p) { owner { id } } }', vars: (x) => ({ p: `/shared/c${x.n}/made` }),
+    expect: { owner: 'owner', editor: 'owner', viewer: 'FORBIDDEN', stranger: 'own', anonymous: 'UNAUTHENTICATED' },
+  },
+  'beginUpload by a path inside the mount': {
+    doc: `mutation($i: BeginUploadInput!) { beginUpload(input: $i) { path ${SESSION_FIELDS} } }`, vars: (x) => ({ i: beginInput(`/shared/c${x.n}/up.bin`, prepare(Buffer.from(`u${x.n}`), 8 * 1024 * 1024)) }),
+    expect: { owner: 'owner', editor: 'owner', viewer: 'FORBIDDEN', stranger: 'own', anonymous: 'UNAUTHENTICATED' },
+  },
+  'moveFile out of the mount into the caller tree': {
+    doc: 'mutation($id: ID!, $to: String!) { moveFile(id: $id, toPath: $to) { owner { id } } }', vars: (x) => ({ id: x.fileId, to: `/out${x.n}.bin` }),
+    expect: { owner: 'owner', editor: 'BAD_USER_INPUT', viewer: 'BAD_USER_INPUT', stranger: 'NOT_FOUND', anonymous: 'UNAUTHENTICATED' },
+  },
+};
+
 test('every operation of the schema has a row in the authorisation matrix (and no row is stale)', async () => {
   const schema = await createSchema();
   const ops = (['Query', 'Mutation', 'Subscription'] as const).flatMap((t) => {
@@ -148,10 +188,12 @@ describe.each(testDatabases)('authorisation matrix on %s', (db) => {
   let srv: TestServer;
   let fx: Fx;
   const tokens = {} as Record<Actor, string | undefined>;
+  const ids = {} as Record<Actor, string | undefined>;
   beforeAll(async () => {
     srv = await startTestServer({ db });
     const [owner, editor, viewer, stranger, outsider] = [await signUp(srv.url), await signUp(srv.url), await signUp(srv.url), await signUp(srv.url), await signUp(srv.url)];
     Object.assign(tokens, { owner: owner.token, editor: editor.token, viewer: viewer.token, stranger: stranger.token, anonymous: undefined });
+    Object.assign(ids, { owner: owner.userId, editor: editor.userId, viewer: viewer.userId, stranger: stranger.userId, anonymous: undefined });
     const emailOf: Record<Actor, string | undefined> = { owner: owner.email, editor: editor.email, viewer: viewer.email, stranger: stranger.email, anonymous: undefined };
     const seed = crypto.randomBytes(64);
     await uploadBytes(srv.url, owner.token, '/seed.bin', seed);
@@ -198,7 +240,48 @@ describe.each(testDatabases)('authorisation matrix on %s', (db) => {
       : await gql(srv.url, row.doc, variables, token);
     expect(outcome(result, op.split('.')[1])).toBe(expected);
   });
+
+  const mountCells = Object.entries(MOUNT_ROWS).flatMap(([name, row]) => actors.map((actor) => [name, actor, row.expect[actor]] as const));
+  test.each(mountCells)('mount path: %s as %s: %s', async (name, actor, expected) => {
+    const row = MOUNT_ROWS[name];
+    const x = await fx.file();
+    const result = await gql(srv.url, row.doc, row.vars(x), tokens[actor]);
+    let got = mountOutcome(result, actor, ids, fx.owner.userId, name.includes('of the root'));
+    if (name.startsWith('beginUpload') && got === 'unknown') {
+      // where the upload lands: send its one part and complete it, then ask the file whose it is
+      const session = result.data.beginUpload;
+      expect(session.path).toBe(`/shared/c${x.n}/up.bin`); // as the caller sees it
+      expect((await putPart(srv.url, session.parts[0], Buffer.from(`u${x.n}`))).status).toBe(200);
+      const done = await gql(srv.url, 'mutation($s: ID!) { completeUpload(sessionId: $s) { owner { id } } }', { s: session.id }, tokens[actor]);
+      got = mountOutcome(done, actor, ids, fx.owner.userId, false);
+    }
+    expect(got).toBe(expected);
+    // the owner's tree never gains anything through a refused or foreign write
+    if (expected !== 'owner' && row.doc.startsWith('mutation')) {
+      const there = await gql(srv.url, '{ a: fileByPath(path: "/shared") { id } }', {}, fx.owner.token);
+      expect(there.data.a).toBeTruthy();
+      for (const p of [`/shared/c${x.n}/made`, `/out${x.n}.bin`]) {
+        expect((await gql(srv.url, 'query($p: String!) { fileByPath(path: $p) { id } }', { p }, fx.owner.token)).data.fileByPath).toBeNull();
+      }
+    }
+  });
 });
+
+/** 'owner' / 'own' by the answer's `owner { id }` (or an upload session's `path`), 'clean' for a root listing with nothing of the owner's but the mount. */
+function mountOutcome(r: GqlResult, actor: Actor, ids: Record<Actor, string | undefined>, ownerId: string, root: boolean): string {
+  if (r.errors?.length) return r.errors[0].extensions?.code ?? 'NO_CODE';
+  const value = Object.values(r.data as Record<string, any>)[0];
+  if (value === null || value === undefined) return 'null';
+  if (value.edges) {
+    const owners = value.edges.map((e: any) => e.node.owner.id);
+    if (actor === 'owner' || !root) return owners.every((o: string) => o === ownerId) ? 'owner' : 'mixed';
+    // a member's root: the owner appears only as the mount /shared
+    const leaked = value.edges.filter((e: any) => e.node.owner.id === ownerId && e.node.path !== '/shared');
+    return leaked.length ? 'leak' : 'clean';
+  }
+  if (value.owner) return value.owner.id === ownerId ? 'owner' : value.owner.id === ids[actor] ? 'own' : 'other';
+  return 'unknown';
+}
 
 function outcome(r: GqlResult, field: string): string {
   if (r.errors?.length) return r.errors[0].extensions?.code ?? 'NO_CODE';

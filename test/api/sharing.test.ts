@@ -63,7 +63,7 @@ describe.each(testDatabases)('sharing on %s', (db) => {
     expect(again.data.shareFile.role).toBe('VIEWER');
   });
 
-  test('viewer writes are FORBIDDEN; an editor creates, uploads, moves and deletes inside, but not the shared folder itself', async () => {
+  test('viewer writes are FORBIDDEN; an editor creates, uploads, moves and deletes inside; moving the shared folder moves the editor mount', async () => {
     const mkdir = 'mutation($p: String!, $f: ID) { createFolder(path: $p, folderId: $f) { id path owner { id } } }';
     expect(codeOf(await q(mkdir, { p: '/x', f: folder.id }, carol))).toBe('FORBIDDEN');
     expect(codeOf(await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: doc.id }, carol))).toBe('FORBIDDEN');
@@ -95,10 +95,13 @@ describe.each(testDatabases)('sharing on %s', (db) => {
     const id = done.data.completeUpload.id;
     const mv = await q('mutation($id: ID!, $f: ID!) { moveFile(id: $id, toPath: "/moved.bin", folderId: $f) { path } }', { id, f: folder.id }, bob);
     expect(mv.data.moveFile.path).toBe('/team/moved.bin');
-    // moving out of the shared folder into alice's private tree is refused without leaking it
-    expect(codeOf(await q('mutation($id: ID!) { moveFile(id: $id, toPath: "/private/stolen.bin") { path } }', { id }, bob))).toBe('NOT_FOUND');
-    expect(codeOf(await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: folder.id }, bob))).toBe('FORBIDDEN');
-    expect(codeOf(await q('mutation($id: ID!) { moveFile(id: $id, toPath: "/elsewhere") { id } }', { id: folder.id }, bob))).toBe('FORBIDDEN');
+    // toPath is in bob's own tree: moving out of the mount into it is refused (nothing is copied), and alice's tree is never reached
+    expect(codeOf(await q('mutation($id: ID!) { moveFile(id: $id, toPath: "/private/stolen.bin") { path } }', { id }, bob))).toBe('BAD_USER_INPUT');
+    expect((await q('query($id: ID!) { file(id: $id) { path } }', { id })).data.file.path).toBe('/team/moved.bin');
+    // moving the shared folder itself moves bob's mount only
+    expect((await q('mutation($id: ID!) { moveFile(id: $id, toPath: "/elsewhere") { path } }', { id: folder.id }, bob)).data.moveFile.path).toBe('/elsewhere');
+    expect((await q('query($id: ID!) { file(id: $id) { path } }', { id: folder.id })).data.file.path).toBe('/team');
+    expect((await q('mutation($id: ID!) { moveFile(id: $id, toPath: "/team") { path } }', { id: folder.id }, bob)).data.moveFile.path).toBe('/team');
     expect((await q('mutation($id: ID!) { deleteFile(id: $id) { status } }', { id }, bob)).data.deleteFile.status).toBe('DELETED');
   });
 

@@ -78,7 +78,7 @@ describe.each(['sqlite', 'mariadb'] as const)('sync engine and the change feed (
     expect(Object.keys(await snapshot(B.folder))).toEqual(['/seed.txt']);
   });
 
-  it('files others share with the user are not synced (this version); the own tree is', async () => {
+  it('a folder others share with the user is synced where it is mounted (/<name>), beside the own tree', async () => {
     const me = await fx.signUp();
     const other = new TesseraClient({ server: server.url });
     const otherEmail = `other-${Date.now()}-${Math.random()}@example.com`;
@@ -95,7 +95,8 @@ describe.each(['sqlite', 'mariadb'] as const)('sync engine and the change feed (
     await mkdir(join(B.folder, 'mine'));
     await eb.runOnce();
     await eb.runOnce();
-    expect(await snapshot(B.folder)).toEqual({ '/mine/': '' });
-    expect((await me.listFolder('/')).map((f) => f.path)).toEqual(['/mine']);
+    expect(await snapshot(B.folder)).toEqual({ '/mine/': '', '/theirs/': '', '/theirs/file.txt': 'theirs', '/theirs/later.txt': 'theirs' });
+    expect((await me.listFolder('/')).map((f) => f.path)).toEqual(['/mine', '/theirs']);
+    expect(await other.fileByPath('/mine')).toBeNull();
   });
 });

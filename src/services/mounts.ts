@@ -1,0 +1,206 @@
+import { Brackets, In, type DataSource, type EntityManager } from 'typeorm';
+import { Change, FileNode, Mount, Share } from '../entities';
+import { AppError, badInput } from './errors';
+import type { JournalService } from './journal';
+import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
+
+/** Where a path of a user's tree lives: in their own tree, or inside a mount (the shared node's owner's tree). */
+export interface Resolved {
+  ownerId: string;
+  ownerPath: string;
+  /** The mount the path crosses, with its shared node as it is now; null for the user's own tree. */
+  mount: { mount: Mount; root: FileNode | null } | null;
+}
+
+/** A user's mounts with their shared nodes, to present foreign nodes at the user's own paths. */
+export class MountIndex {
+  constructor(readonly userId: string, readonly mounts: { mount: Mount; root: FileNode }[]) {}
+
+  /**
+   * Where `node` (any owner's) appears in this user's tree: its own path for the user's own
+   * nodes; mount path + the node's path below the shared node otherwise (the outermost mount
+   * when shares nest); null when no mount covers it.
+   */
+  view(node: Pick<FileNode, 'id' | 'ownerId' | 'path' | 'name'>): { path: string; name: string } | null {
+    if (node.ownerId === this.userId) return { path: node.path, name: node.name };
+    let best: { mount: Mount; root: FileNode } | null = null;
+    for (const x of this.mounts) {
+      if (x.root.ownerId !== node.ownerId) continue;
+      if (x.root.id !== node.id && x.root.path !== node.path && !isInside(node.path, x.root.path)) continue;
+      if (!best || x.root.path.length < best.root.path.length) best = x;
+    }
+    if (!best) return null;
+    if (best.root.id === node.id || best.root.path === node.path) return { path: best.mount.path, name: best.mount.name };
+    return { path: best.mount.path + node.path.slice(best.root.path.length), name: node.name };
+  }
+}
+
+/**
+ * Mounts: a file or folder shared with a member appears in the member's own tree at
+ * `/<name>` (` (2)`, ` (3)`… when taken), and the member may move it within their own tree.
+ * Path-based operations go through `resolve`; nodes and change paths are presented through
+ * `index(...).view`. A mount is created with its share and removed with it (`unshareIn`).
+ */
+export class MountService {
+  constructor(private readonly ds: DataSource, private readonly journal: JournalService) {}
+
+  /**
+   * Resolves a path of `userId`'s tree (normalised here: BAD_USER_INPUT if malformed). A path at
+   * or below a mount lands in the shared node's owner's tree; `mount.root` is null or not live
+   * when the shared node is gone (callers answer NOT_FOUND). One indexed query, plus one when a
+   * mount is crossed.
+   */
+  async resolve(userId: string, path: string, m: EntityManager = this.ds.manager): Promise<Resolved> {
+    const p = normalisePath(path);
+    if (p === ROOT) return { ownerId: userId, ownerPath: ROOT, mount: null };
+    const keys = [p, ...ancestorsOf(p)].map(pathKey);
+    return this.resolveIn(m, userId, p, await m.getRepository(Mount).findBy({ memberId: userId, pathKey: In(keys) }));
+  }
+
+  /**
+   * For a listing: resolves `path` (as `resolve`) and, in the same query, finds the mounts shown
+   * directly in it when it is a folder of the user's own tree (with their live shared nodes).
+   */
+  async listing(userId: string, path: string): Promise<{ resolved: Resolved; mounted: { mount: Mount; root: FileNode }[] }> {
+    const p = normalisePath(path);
+    const keys = p === ROOT ? [] : [p, ...ancestorsOf(p)].map(pathKey);
+    const rows = await this.ds.getRepository(Mount).createQueryBuilder('x').where('x.memberId = :userId', { userId })
+      .andWhere(new Brackets((w) => {
+        w.where(p === ROOT ? 'x.parentKey IS NULL' : 'x.parentKey = :parent', { parent: p === ROOT ? null : pathKey(p) });
+        if (keys.length) w.orWhere('x.pathKey IN (:...keys)', { keys });
+      })).getMany();
+    const hits = rows.filter((x) => keys.includes(x.pathKey));
+    if (hits.length) return { resolved: await this.resolveIn(this.ds.manager, userId, p, hits), mounted: [] };
+    const roots = rows.length ? await this.ds.getRepository(FileNode).findBy({ id: In(rows.map((x) => x.fileId)), status: 'AVAILABLE' }) : [];
+    const byId = new Map(roots.map((r) => [r.id, r]));
+    return {
+      resolved: { ownerId: userId, ownerPath: p, mount: null },
+      mounted: rows.flatMap((mount) => (byId.has(mount.fileId) ? [{ mount, root: byId.get(mount.fileId)! }] : [])),
+    };
+  }
+
+  private async resolveIn(m: EntityManager, userId: string, p: string, hits: Mount[]): Promise<Resolved> {
+    if (!hits.length) return { ownerId: userId, ownerPath: p, mount: null };
+    const mount = hits.sort((a, b) => a.path.length - b.path.length)[0];
+    const root = await m.findOneBy(FileNode, { id: mount.fileId });
+    const ownerPath = root ? root.path + p.slice(mount.path.length) : p;
+    return { ownerId: mount.ownerId, ownerPath, mount: { mount, root } };
+  }
+
+  /** The user's mounts and their shared nodes (two queries). */
+  async index(userId: string, m: EntityManager = this.ds.manager): Promise<MountIndex> {
+    const mounts = await m.getRepository(Mount).findBy({ memberId: userId });
+    const roots = mounts.length ? await m.getRepository(FileNode).findBy({ id: In(mounts.map((x) => x.fileId)) }) : [];
+    const byId = new Map(roots.map((r) => [r.id, r]));
+    return new MountIndex(userId, mounts.flatMap((mount) => (byId.has(mount.fileId) ? [{ mount, root: byId.get(mount.fileId)! }] : [])));
+  }
+
+  /** The member's mount of a shared node, if any. */
+  mountOf(m: EntityManager, memberId: string, fileId: string): Promise<Mount | null> {
+    return m.findOneBy(Mount, { memberId, fileId });
+  }
+
+  /** The member's mounts at or below a path of their own tree (a folder being moved or deleted). */
+  async under(m: EntityManager, memberId: string, path: string): Promise<Mount[]> {
+    const all = await m.getRepository(Mount).findBy({ memberId });
+    return all.filter((x) => x.path === path || isInside(x.path, path));
+  }
+
+  /** True when a live own node or a mount already stands at `path` of the member's tree. */
+  async taken(m: EntityManager, memberId: string, path: string): Promise<boolean> {
+    const key = pathKey(path);
+    return Boolean(await m.findOneBy(FileNode, { ownerId: memberId, pathKey: key }) || await m.findOneBy(Mount, { memberId, pathKey: key }));
+  }
+
+  /**
+   * Inside a transaction holding `ownerId`'s lock, before a new node is created at `path` of
+   * that user's own tree: CONFLICT if one of their mounts stands there (a share that got there
+   * first, or a path resolved before the mount was made).
+   */
+  async assertFree(m: EntityManager, ownerId: string, path: string): Promise<void> {
+    if (await m.findOneBy(Mount, { memberId: ownerId, pathKey: pathKey(path) })) {
+      throw new AppError('CONFLICT', 'a shared folder is mounted at this path', { path });
+    }
+  }
+
+  /**
+   * Inside the share's transaction (holding the member's owner lock): mounts `node` in the
+   * member's tree at `/<name>`, or `/<name> (n)` (files: `/<base> (n).<ext>`) when taken.
+   * Does nothing if the member already has a mount of it.
+   */
+  async create(m: EntityManager, memberId: string, node: FileNode): Promise<Mount> {
+    const existing = await this.mountOf(m, memberId, node.id);
+    if (existing) return existing;
+    for (let n = 1; ; n++) {
+      const path = '/' + numbered(node.name, node.isFolder, n);
+      if (await this.taken(m, memberId, path)) continue;
+      return m.save(m.create(Mount, {
+        memberId, ownerId: node.ownerId, fileId: node.id, path, pathKey: pathKey(path), parentKey: null, name: nameOf(path),
+      }));
+    }
+  }
+
+  /**
+   * Inside a transaction: removes a share, journals UNSHARED (at the member's paths: the mount
+   * still stands while the journal is written) and then removes the member's mount.
+   */
+  async unshareIn(m: EntityManager, share: Share, deviceId: string | null): Promise<Change | null> {
+    await m.delete(Share, { id: share.id });
+    const node = await m.findOneBy(FileNode, { id: share.fileId });
+    const change = node ? await this.journal.append(m, { kind: 'UNSHARED', file: node, deviceId, subjectUserId: share.userId }) : null;
+    await m.delete(Mount, { memberId: share.userId, fileId: share.fileId });
+    return change;
+  }
+
+  /**
+   * Inside a transaction holding the member's owner lock: moves the member's mount to `target`
+   * (normalised) of their own tree; the shared node does not move. CONFLICT if something stands
+   * there; BAD_USER_INPUT inside another mount. Journals MOVED in the member's feed only.
+   * `ensureParent` creates missing parent folders in the member's tree.
+   */
+  async move(m: EntityManager, mount: Mount, root: FileNode, target: string, deviceId: string | null,
+    ensureParent: (path: string) => Promise<unknown>): Promise<Change | null> {
+    if (target === mount.path) return null;
+    if (target === ROOT) throw badInput('cannot move onto the root folder');
+    const there = await this.resolve(mount.memberId, target, m);
+    if (there.mount && there.mount.mount.path !== target) throw badInput('a shared folder cannot be moved into another shared folder');
+    if (await this.taken(m, mount.memberId, target)) throw new AppError('CONFLICT', 'something already exists at the target path', { path: target });
+    if (parentOf(target) !== ROOT) await ensureParent(parentOf(target));
+    const from = mount.path;
+    await m.update(Mount, { id: mount.id }, { path: target, pathKey: pathKey(target), parentKey: parentKeyOf(target), name: nameOf(target) });
+    return this.journal.append(m, {
+      kind: 'MOVED', file: { id: root.id, ownerId: mount.memberId, path: target, revision: root.revision, isFolder: root.isFolder }, deviceId, fromPath: from,
+    }, { fanOut: false });
+  }
+
+  /** Inside the member's tree move of folder `from` to `to`: the mounts below it move along (no journal: the folder's MOVED covers them). */
+  async followFolder(m: EntityManager, memberId: string, from: string, to: string): Promise<void> {
+    for (const x of await this.under(m, memberId, from)) {
+      if (x.path === from) continue;
+      const p = to + x.path.slice(from.length);
+      await m.update(Mount, { id: x.id }, { path: p, pathKey: pathKey(p), parentKey: parentKeyOf(p), name: nameOf(p) });
+    }
+  }
+
+  /** Mounts for shares made before mounts existed (startup; idempotent). */
+  async backfill(): Promise<number> {
+    const shares = await this.ds.getRepository(Share).createQueryBuilder('s')
+      .leftJoin(Mount, 'x', 'x.memberId = s.userId AND x.fileId = s.fileId')
+      .where('x.id IS NULL').getMany();
+    let made = 0;
+    for (const s of shares) {
+      await this.ds.transaction(async (m) => {
+        const node = await m.findOneBy(FileNode, { id: s.fileId });
+        if (node) { await this.create(m, s.userId, node); made++; }
+      });
+    }
+    return made;
+  }
+}
+
+/** `name`, then `name (2)`…; a file keeps its extension last: `a (2).txt`. */
+export function numbered(name: string, isFolder: boolean, n: number): string {
+  if (n === 1) return name;
+  const dot = isFolder ? -1 : name.lastIndexOf('.');
+  return dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
+}
