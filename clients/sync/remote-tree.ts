@@ -1,4 +1,5 @@
 import type { TesseraClient } from '../sdk/client';
+import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
 import type { RemoteEntry, Tree } from './entries';
 import { isReset, type ChangeInfo, type ChangeSource } from './feed';
@@ -7,6 +8,8 @@ import { SyncHalted } from './halt';
 import type { StateDb } from './state-db';
 
 const PAGE = 500;
+/** Listings of the whole tree tried before a listing that raced a change is given up on (see relist). */
+const RELIST_ATTEMPTS = 4;
 
 /** What a refresh did: a full re-list (first run or RESET) or how many changes it applied. */
 export interface RemoteRefresh { relisted: boolean; changes: number }
@@ -64,9 +67,15 @@ export class RemoteTree {
     }
   }
 
-  /** Records what this engine just did remotely (an upload, mkdir, delete or move), without moving the cursor. */
+  /**
+   * Records what this engine just did remotely (an upload, mkdir, delete or move), without moving
+   * the cursor. An entry whose id the tree holds at another path moved there, with its subtree
+   * (createFolder answers with a folder someone else just moved to that path).
+   */
   record(rel: string, entry: RemoteEntry | null): void {
     const edits = new Map<string, RemoteEntry | null>();
+    const known = entry ? this.byId.get(entry.fileId) : undefined;
+    if (known !== undefined && known !== rel) this.moveSubtree(known, rel, edits);
     if (entry) this.put(rel, entry, edits);
     else this.removeSubtree(rel, edits);
     this.db.updateRemote(edits);
@@ -80,11 +89,38 @@ export class RemoteTree {
     this.db.updateRemote(edits);
   }
 
+  /**
+   * Lists the whole remote tree as of a cursor taken before the listing. A listing that raced a
+   * change (a folder moved or deleted while it was walked: NOT_FOUND, or the journal moved on
+   * meanwhile) can miss a subtree the feed would never bring back, so it is taken again, up to
+   * RELIST_ATTEMPTS times; the last attempt's NOT_FOUND is thrown (the next cycle lists again).
+   */
   private async relist(): Promise<RemoteRefresh> {
-    const cursor = await this.feed.latestCursor();
-    if (this.rootId !== null && (await this.client.fileByPath(this.root))?.id !== this.rootId) {
-      throw new SyncHalted('REMOTE_ROOT_GONE', `the remote folder ${this.root} was moved or deleted: sync stopped, no local file was touched`);
+    for (let attempt = 1; ; attempt++) {
+      const cursor = await this.feed.latestCursor();
+      if (this.rootId !== null && (await this.client.fileByPath(this.root))?.id !== this.rootId) {
+        throw new SyncHalted('REMOTE_ROOT_GONE', `the remote folder ${this.root} was moved or deleted: sync stopped, no local file was touched`);
+      }
+      let tree: Tree<RemoteEntry>;
+      try {
+        tree = await this.listAll();
+      } catch (e) {
+        if (attempt < RELIST_ATTEMPTS && isTesseraError(e, 'NOT_FOUND')) continue;
+        throw e;
+      }
+      if (attempt < RELIST_ATTEMPTS && (await this.feed.latestCursor()) !== cursor) continue;
+      this.entries.clear();
+      this.byId.clear();
+      for (const [p, e] of tree) {
+        this.entries.set(p, e);
+        this.byId.set(e.fileId, p);
+      }
+      this.db.replaceRemote(tree, cursor);
+      return { relisted: true, changes: 0 };
     }
+  }
+
+  private async listAll(): Promise<Tree<RemoteEntry>> {
     const tree: Tree<RemoteEntry> = new Map();
     const walk = async (remote: string) => {
       for (const f of await this.client.listFolder(remote)) {
@@ -95,14 +131,7 @@ export class RemoteTree {
       }
     };
     await walk(this.root);
-    this.entries.clear();
-    this.byId.clear();
-    for (const [p, e] of tree) {
-      this.entries.set(p, e);
-      this.byId.set(e.fileId, p);
-    }
-    this.db.replaceRemote(tree, cursor);
-    return { relisted: true, changes: 0 };
+    return tree;
   }
 
   private checkRoot(c: ChangeInfo): void {

@@ -29,7 +29,7 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
   if (r < 0.3 && online.length > 0) {
     const dev = rng.pick(online);
     const x = rng.next();
-    if (has('crash') && x < 0.15) return { t: 'crash', dev, at: rng.int(1, 10) };
+    if (has('crash') && x < 0.15) return { t: 'crash', dev, at: callPoint(rng) };
     if (has('race') && x > 0.7) {
       const whos: Who[] = [...[...Array(o.devices).keys()].filter((d) => d !== dev), ...(has('server') ? ['s' as const] : [])];
       if (whos.length > 0) {
@@ -41,7 +41,7 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
           if (e) inner.push(e);
         }
         if (typeof who === 'number') inner.push({ t: 'sync', dev: who });
-        return { t: 'race', dev, at: rng.int(1, 10), ops: inner };
+        return { t: 'race', dev, at: callPoint(rng), ops: inner };
       }
     }
     return { t: 'sync', dev };
@@ -57,6 +57,11 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
     if (e) return e;
   }
   return { t: 'sync', dev: rng.int(0, o.devices - 1) };
+}
+
+/** Where a race or crash strikes: the k-th server call of the cycle, or half the time the first call of a method that changes something. */
+function callPoint(rng: Rng): number | string {
+  return rng.chance(0.5) ? rng.int(1, 8) : rng.pick(['upload', 'download', 'moveFile', 'deleteFile', 'createFolder']);
 }
 
 /** An edit by `who` on its tree `t`, or null when the chosen kind has nothing to act on. */

@@ -4,6 +4,8 @@ import { describeOps, OP_CLASSES, Rng, type Op, type OpClass } from './ops';
 import { SimAbort, World } from './world';
 
 export interface SeedOptions {
+  /** Also fail on action errors other than CONFLICT / CHANGED / NOT_FOUND. */
+  strictErrors?: boolean;
   /** Devices (1-3). */
   devices: number;
   /** Ops per seed. */
@@ -15,6 +17,8 @@ export interface SeedOptions {
 export const DEFAULT_SEED_OPTIONS: SeedOptions = { devices: 2, ops: 12, classes: OP_CLASSES };
 
 export interface RunResult {
+  /** The seed, when the ops were generated from one. */
+  seed?: number;
   /** The ops as they ran (for a seed: as generated), replayable with runOps. */
   ops: Op[];
   failures: string[];
@@ -23,10 +27,13 @@ export interface RunResult {
 }
 
 /** Runs `ops` on a fresh account, settles and checks the invariants. Replays a printed op list exactly. */
-export async function runOps(serverUrl: string, ops: Op[], devices: number, cycleTimeoutMs?: number): Promise<RunResult> {
-  return drive(serverUrl, devices, cycleTimeoutMs, async (w) => {
-    for (const op of ops) await w.apply(op);
-    return ops;
+export async function runOps(serverUrl: string, ops: Op[], devices: number, o: { cycleTimeoutMs?: number; strictErrors?: boolean } = {}): Promise<RunResult> {
+  return drive(serverUrl, devices, o, async (w, ran) => {
+    for (const op of ops) {
+      ran.push(op);
+      await w.apply(op);
+    }
+    return ran;
   });
 }
 
@@ -35,7 +42,7 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
   const rng = new Rng(seed);
   const devices = Math.max(1, Math.min(3, o.devices));
   const st: GenState = { offline: new Set(), seq: 1 };
-  return drive(serverUrl, devices, o.cycleTimeoutMs, async (w, ran) => {
+  const r = await drive(serverUrl, devices, o, async (w, ran) => {
     for (let i = 0; i < o.ops; i++) {
       const op = await nextOp(rng, { devices, classes: new Set(o.classes) }, st, (who) => w.tree(who));
       if (op.t === 'offline') st.offline.add(op.dev);
@@ -45,16 +52,18 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
     }
     return ran;
   });
+  return { ...r, seed };
 }
 
-async function drive(serverUrl: string, devices: number, timeout: number | undefined, body: (w: World, ran: Op[]) => Promise<Op[]>): Promise<RunResult> {
-  const w = new World(serverUrl, devices, timeout);
+async function drive(serverUrl: string, devices: number, o: { cycleTimeoutMs?: number; strictErrors?: boolean }, body: (w: World, ran: Op[]) => Promise<Op[]>): Promise<RunResult> {
+  const w = new World(serverUrl, devices, o.cycleTimeoutMs);
   const ran: Op[] = [];
   try {
     await w.setup();
     await body(w, ran);
     await settle(w);
     if (w.failures.length === 0) await checkInvariants(w);
+    if (o.strictErrors) for (const e of w.unexpectedErrors) w.failures.push(`unexpected action error: ${e}`);
   } catch (e) {
     if (!(e instanceof SimAbort)) w.failures.push(`the simulation threw: ${(e as Error).stack ?? e}`);
   } finally {
@@ -79,11 +88,11 @@ export function devicesOf(ops: Op[]): number {
  * Delta debugging (ddmin) over the op list: drops chunks of ops, then single ops (and single
  * ops inside races), keeping any smaller list that still fails, within `budget` reruns.
  */
-export async function minimize(serverUrl: string, ops: Op[], devices: number, budget = 60, log?: (s: string) => void): Promise<Op[]> {
+export async function minimize(serverUrl: string, ops: Op[], devices: number, budget = 60, log?: (s: string) => void, strictErrors = false): Promise<Op[]> {
   let runs = 0;
   const fails = async (candidate: Op[]) => {
     runs++;
-    const r = await runOps(serverUrl, candidate, devices);
+    const r = await runOps(serverUrl, candidate, devices, { strictErrors });
     return r.failures.length > 0;
   };
   let cur = ops;
@@ -125,9 +134,32 @@ export function failureReport(what: string, r: RunResult, minimized?: Op[]): str
   return [
     `${what} FAILED:`,
     ...r.failures.map((f) => `  - ${f}`),
-    ...(r.actionErrors.length ? ['  action errors along the way:', ...r.actionErrors.slice(0, 12).map((e) => `    ${e}`)] : []),
+    ...(r.actionErrors.length ? ['  action errors along the way:', ...distinct(r.actionErrors).slice(0, 10).map((e) => `    ${e}`)] : []),
     `  ${minimized ? `minimized ops (${ops.length} of ${r.ops.length})` : `ops (${ops.length})`}:`,
     describeOps(ops),
     `  replay: SIM_OPS='${JSON.stringify(ops)}' npm run simulate`,
   ].join('\n');
+}
+
+/** Runs `seeds` with up to `parallel` at once (each on its own account; a seed's result does not depend on the others). */
+export async function runSeeds(serverUrl: string, seeds: number[], o: SeedOptions, parallel: number, each: (seed: number, r: RunResult) => Promise<void> | void): Promise<void> {
+  const queue = [...seeds];
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, async () => {
+    for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) await each(seed, await runSeed(serverUrl, seed, o));
+  }));
+}
+
+/** Each error once (without its cycle number), with how often it happened. */
+function distinct(lines: string[]): string[] {
+  const n = new Map<string, number>();
+  for (const l of lines) {
+    const k = l.replace(/^cycle \d+ /, '');
+    n.set(k, (n.get(k) ?? 0) + 1);
+  }
+  return [...n].map(([k, c]) => (c > 1 ? `${k} (x${c})` : k));
+}
+
+/** Devices a named scenario runs with: the ones it names, and at least two (so another device must converge too). */
+export function scenarioDevices(ops: Op[]): number {
+  return Math.max(2, devicesOf(ops));
 }

@@ -46,6 +46,10 @@ export class World {
   readonly failures: string[] = [];
   /** Action errors seen in cycles (code: message), for reports. */
   readonly actionErrors: string[] = [];
+  /** The action errors whose code is not one a race explains (CONFLICT, CHANGED, NOT_FOUND). */
+  readonly unexpectedErrors: string[] = [];
+  /** Per device in a cycle ("devN"): versions its person deleted or replaced during that cycle (not owed by it). */
+  private readonly droppedDuring = new Map<string, Set<string>>();
   cursor0 = '';
   cycles = 0;
   private scratch = '';
@@ -155,8 +159,12 @@ export class World {
   }
 
   /** The person replaced or deleted these versions with them in front of them: no longer owed. */
-  private dropped(hashes: Iterable<string | null>): void {
-    for (const h of hashes) if (h) this.needed.delete(h);
+  private dropped(hashes: Iterable<string | null>, who: string): void {
+    for (const h of hashes) {
+      if (!h) continue;
+      this.needed.delete(h);
+      this.droppedDuring.get(who)?.add(h);
+    }
   }
 
   private async localEdit(root: string, op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'race' }>, who: string): Promise<void> {
@@ -185,7 +193,7 @@ export class World {
       case 'write': {
         const k = await kindAt(op.path);
         if (k === 'folder' || !(await parents(op.path))) return;
-        if (k === 'file') this.dropped([hashOf(await readFile(abs(op.path)))]);
+        if (k === 'file') this.dropped([hashOf(await readFile(abs(op.path)))], who);
         const bytes = contentOf(op.v, op.size);
         await writeFile(abs(op.path), bytes);
         this.wrote(bytes, who);
@@ -194,7 +202,7 @@ export class World {
       case 'append': {
         if ((await kindAt(op.path)) !== 'file') return;
         const old = await readFile(abs(op.path), 'utf8');
-        this.dropped([hashOf(old)]);
+        this.dropped([hashOf(old)], who);
         await writeFile(abs(op.path), old + `+${op.v}`);
         this.wrote(old + `+${op.v}`, who);
         return;
@@ -210,13 +218,13 @@ export class World {
       }
       case 'rm':
         if ((await kindAt(op.path)) === null) return;
-        this.dropped(await hashesUnder(op.path));
+        this.dropped(await hashesUnder(op.path), who);
         await rm(abs(op.path), { recursive: true });
         return;
       case 'swap': {
         const k = await kindAt(op.path);
         if (k === null) return;
-        this.dropped(await hashesUnder(op.path));
+        this.dropped(await hashesUnder(op.path), who);
         await rm(abs(op.path), { recursive: true });
         const bytes = contentOf(op.v, op.size);
         if (k === 'file') {
@@ -257,7 +265,7 @@ export class World {
         if (f?.isFolder) return;
         const bytes = contentOf(op.v, op.size);
         if (await put(op.path, bytes, f ? f.revision : 0)) {
-          if (f) this.dropped([f.contentHash]);
+          if (f) this.dropped([f.contentHash], 'server');
           this.wrote(bytes, 'server');
         }
         return;
@@ -267,7 +275,7 @@ export class World {
         const old = f && !f.isFolder && f.contentHash ? this.contents.get(f.contentHash) : undefined;
         if (!f || old === undefined) return;
         if (await put(op.path, old + `+${op.v}`, f.revision)) {
-          this.dropped([f.contentHash]);
+          this.dropped([f.contentHash], 'server');
           this.wrote(old + `+${op.v}`, 'server');
         }
         return;
@@ -282,7 +290,7 @@ export class World {
         const f = await at(op.path);
         if (!f) return;
         const hashes = await hashesUnder(op.path);
-        await api.deleteFile({ id: f.id }).then(() => this.dropped(hashes), tolerate);
+        await api.deleteFile({ id: f.id }).then(() => this.dropped(hashes, 'server'), tolerate);
         return;
       }
       case 'swap': {
@@ -294,7 +302,7 @@ export class World {
         } catch (e) {
           return tolerate(e);
         }
-        this.dropped(hashes);
+        this.dropped(hashes, 'server');
         const bytes = contentOf(op.v, op.size);
         if (await put(f.isFolder ? op.path : `${op.path}/a`, bytes, 0)) this.wrote(bytes, 'server');
       }
@@ -308,10 +316,30 @@ export class World {
     const d = this.devices[dev];
     const before = await this.entries(dev);
     const k = ++this.cycles;
-    const r = await this.settled(d, d.engine.runOnce(), `cycle ${k} of dev${dev}`);
-    for (const [, e] of before) if (e.hash && !this.cycleStart.has(e.hash)) this.cycleStart.set(e.hash, `on dev${dev} when cycle ${k} started`);
-    for (const o of r.errors) this.actionErrors.push(`cycle ${k} dev${dev}: ${describeOutcome(o)}`);
+    const dropped = new Set<string>();
+    this.droppedDuring.set(`dev${dev}`, dropped);
+    let r: CycleReport;
+    try {
+      r = await this.settled(d, d.engine.runOnce(), `cycle ${k} of dev${dev}`);
+    } finally {
+      this.droppedDuring.delete(`dev${dev}`);
+    }
+    this.started(before, dropped, `on dev${dev} when cycle ${k} started`);
+    this.noteErrors(r, k, dev);
     return r;
+  }
+
+  /** Versions on disk when a completed cycle started are owed (those its own person deleted or replaced during it aside). */
+  private started(before: Map<string, { hash: string | null }>, dropped: Set<string>, when: string): void {
+    for (const [, e] of before) if (e.hash && !dropped.has(e.hash) && !this.cycleStart.has(e.hash)) this.cycleStart.set(e.hash, when);
+  }
+
+  private noteErrors(r: CycleReport, k: number, dev: number): void {
+    for (const o of r.errors) {
+      const line = `cycle ${k} dev${dev}: ${describeOutcome(o)}`;
+      this.actionErrors.push(line);
+      if (!EXPECTED_ERRORS.has((o.error as { code?: string }).code ?? '')) this.unexpectedErrors.push(line);
+    }
   }
 
   private async settled<T>(d: Device, p: Promise<T>, what: string): Promise<T> {
@@ -353,8 +381,8 @@ export class World {
     }
     if (!d.hook.crashed) {
       const r = await this.settled(d, p, `cycle ${k} of dev${dev}`);
-      for (const [, e] of before) if (e.hash && !this.cycleStart.has(e.hash)) this.cycleStart.set(e.hash, `on dev${dev} when cycle ${k} started`);
-      for (const o of r.errors) this.actionErrors.push(`cycle ${k} dev${dev}: ${describeOutcome(o)}`);
+      this.started(before, new Set(), `on dev${dev} when cycle ${k} started`);
+      this.noteErrors(r, k, dev);
     } else {
       // let calls already answered finish what they do locally, as a crash a moment later would
       while (d.hook.inFlight > 0) await sleep(2);
@@ -386,5 +414,8 @@ export function describeOutcome(o: ActionOutcome): string {
   const where = 'from' in a ? `${a.from} -> ${a.path}` : a.path;
   return `${a.type} ${where}${o.error ? `: ${(o.error as { code?: string }).code ?? o.error.name} ${o.error.message}` : ''}`;
 }
+
+/** Action error codes a race or a concurrent edit explains (the action is planned again next cycle). */
+const EXPECTED_ERRORS = new Set(['CONFLICT', 'CHANGED', 'NOT_FOUND']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
