@@ -29,7 +29,10 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
   if (r < 0.3 && online.length > 0) {
     const dev = rng.pick(online);
     const x = rng.next();
-    if (has('crash') && x < 0.15) return { t: 'crash', dev, at: callPoint(rng) };
+    if (has('crash') && x < 0.15) {
+      const at = callPoint(rng);
+      return at === 'download' || at === 'upload' ? { t: 'crash', dev, at, mid: rng.chance(0.5) } : { t: 'crash', dev, at };
+    }
     if (has('race') && x > 0.7) {
       const whos: Who[] = [...[...Array(o.devices).keys()].filter((d) => d !== dev), ...(has('server') ? ['s' as const] : [])];
       if (whos.length > 0) {

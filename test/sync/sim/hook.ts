@@ -19,14 +19,18 @@ export class CallHook {
   /** Calls made so far, by SDK method (for failure reports). */
   readonly log: string[] = [];
   private at: number | string | null = null;
-  private mode: 'race' | 'crash' = 'race';
+  private mode: 'race' | 'crash' | 'crash-mid' = 'race';
   private race: (() => Promise<void>) | null = null;
   crashed = false;
   fired = false;
   /** Calls let through and not yet answered. */
   inFlight = 0;
 
-  arm(at: number | string, mode: 'race' | 'crash', race?: () => Promise<void>): void {
+  /**
+   * `crash-mid`: the call at `at` starts and is aborted (through the SDK's `signal`, which keeps
+   * what a download wrote so far, as a kill would) at its first progress report, then never returns.
+   */
+  arm(at: number | string, mode: 'race' | 'crash' | 'crash-mid', race?: () => Promise<void>): void {
     this.at = at;
     this.mode = mode;
     this.race = race ?? null;
@@ -38,21 +42,23 @@ export class CallHook {
     this.race = null;
   }
 
-  /** Runs before each of the engine's server calls. */
-  async before(name: string): Promise<void> {
+  /** Runs before each of the engine's server calls; 'mid' asks for the call to be aborted part way. */
+  async before(name: string): Promise<'go' | 'mid'> {
     if (this.crashed) return never();
     this.count++;
     this.log.push(name);
     const hit = this.at !== null && !this.fired && (typeof this.at === 'number' ? this.count >= this.at : this.at === name);
-    if (!hit) return;
+    if (!hit) return 'go';
     this.fired = true;
-    if (this.mode === 'crash') {
+    if (this.mode === 'crash-mid' && (name === 'download' || name === 'upload')) return 'mid';
+    if (this.mode === 'crash' || this.mode === 'crash-mid') {
       this.crashed = true;
       return never();
     }
     const race = this.race;
     this.race = null;
     await race?.();
+    return 'go';
   }
 
   wrap(client: TesseraClient): TesseraClient {
@@ -64,13 +70,20 @@ export class CallHook {
         }
         void receiver;
         return async (...args: unknown[]) => {
-          await this.before(prop);
+          const how = await this.before(prop);
           this.inFlight++;
           try {
-            return await value.apply(target, args);
+            if (how === 'go') return await value.apply(target, args);
+            // transfer(src, dest, opts): abort at the first progress report, as a kill mid-transfer
+            const ac = new AbortController();
+            const opts = (args[2] ?? {}) as { signal?: AbortSignal; onProgress?: (...a: unknown[]) => void };
+            const call = value.apply(target, [args[0], args[1], { ...opts, signal: ac.signal, onProgress: (...a: unknown[]) => { opts.onProgress?.(...a); ac.abort(); } }]);
+            await Promise.resolve(call).catch(() => undefined);
+            this.crashed = true;
           } finally {
             this.inFlight--;
           }
+          return never();
         };
       },
     });

@@ -24,8 +24,12 @@ export type Op =
   | { t: 'sync'; dev: number }
   | { t: 'offline'; dev: number }
   | { t: 'online'; dev: number }
-  /** A cycle of `dev` abandoned just before its `at`-th server call (a number, or the first call of that SDK method), then the engine reopened. */
-  | { t: 'crash'; dev: number; at: number | string }
+  /**
+   * A cycle of `dev` abandoned just before its `at`-th server call (a number, or the first call of
+   * that SDK method), then the engine reopened. With `mid` (an upload or download), the call starts
+   * and is abandoned part way instead.
+   */
+  | { t: 'crash'; dev: number; at: number | string; mid?: boolean }
   /** A cycle of `dev` during which, just before its `at`-th server call, `ops` run (other devices' edits and cycles, server edits). */
   | { t: 'race'; dev: number; at: number | string; ops: Op[] };
 

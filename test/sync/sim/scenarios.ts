@@ -100,6 +100,16 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'download-crash-then-remote-delete',
+    about: 'issue 13 #6: a download abandoned part way (as by kill -9), then the file deleted remotely: no partial file or staging may stay behind',
+    ops: [
+      { t: 'write', who: 's', path: '/f', v: 'sv1', size: 20 },
+      { t: 'crash', dev: 0, at: 'download', mid: true },
+      { t: 'rm', who: 's', path: '/f' },
+      { t: 'sync', dev: 0 },
+    ],
+  },
+  {
     name: 'relist-races-folder-move',
     about: 'found by the simulation: a first cycle\'s full listing that races a folder move rejected with NOT_FOUND (fixed in remote-tree.ts: the listing is taken again)',
     ops: [
@@ -142,6 +152,7 @@ export const KNOWN_FAILING: Record<string, string> = {
   'flatten-folder-into-its-file': 'issue 13 #4 (moveRemote /d/f -> /d CONFLICT every cycle): fix in progress on the simfix branch',
   'file-deleted-before-upload': 'issue 13 #6 (NETWORK after ~5 s of retries instead of CHANGED): fix in progress on the simfix branch',
   'conflict-moves-folder-aside-with-children': 'issue 13 #6 (spurious ENOTDIR): fix in progress on the simfix branch',
+  'download-crash-then-remote-delete': 'issue 13 #6 (partial download and sidecar left for ever): fix in progress on the simfix branch',
 };
 
 /**
@@ -153,14 +164,16 @@ export const KNOWN_FAILING: Record<string, string> = {
 export const KNOWN_FAILURE_SIGNATURES: { pattern: RegExp; when?: RegExp; reason: string }[] = [
   { pattern: /download \S+: .*EISDIR/, reason: 'issue 13 #3: a folder replaced by a file on another side: the device fails with EISDIR for ever' },
   { pattern: /left \d+ file\(s\) in \.tessera\/downloads/, when: /download \S+: .*EISDIR/, reason: 'issue 13 #3: the EISDIR download is left in .tessera/downloads' },
+  { pattern: /left partial downloads/, reason: 'issue 13 #6: a download abandoned part way whose file then went away leaves its partial file for ever' },
+  { pattern: /left \d+ file\(s\) in \.tessera\/downloads/, when: /left partial downloads/, reason: 'issue 13 #6: a download abandoned part way whose file then went away leaves its partial file for ever' },
 ];
 
 /**
  * The known defect all of a run's failures come from, or null (no failures, or one nothing
- * known explains). `when` must match one of the run's action errors.
+ * known explains). `when` must match one of the run's action errors or failures.
  */
 export function knownDefect(failures: string[], actionErrors: string[]): string | null {
   if (!failures.length) return null;
-  const reasons = failures.map((f) => KNOWN_FAILURE_SIGNATURES.find((s) => s.pattern.test(f) && (!s.when || actionErrors.some((e) => s.when!.test(e))))?.reason ?? null);
+  const reasons = failures.map((f) => KNOWN_FAILURE_SIGNATURES.find((s) => s.pattern.test(f) && (!s.when || [...actionErrors, ...failures].some((e) => s.when!.test(e))))?.reason ?? null);
   return reasons.every((r) => r !== null) ? [...new Set(reasons)].join('; ') : null;
 }

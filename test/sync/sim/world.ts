@@ -143,7 +143,7 @@ export class World {
         if (this.devices[op.dev]) this.devices[op.dev].offline = op.t === 'offline';
         return;
       case 'crash':
-        return this.crash(op.dev, op.at);
+        return this.crash(op.dev, op.at, op.mid ?? false);
       case 'race':
         return this.race(op.dev, op.at, op.ops);
       default:
@@ -365,11 +365,11 @@ export class World {
   }
 
   /** A cycle abandoned just before its `at`-th server call (the engine then reopened); a cycle that ends first counts as complete. */
-  private async crash(dev: number, at: number | string): Promise<void> {
+  private async crash(dev: number, at: number | string, mid: boolean): Promise<void> {
     const d = this.devices[dev];
     if (d.offline) return;
     const before = await this.entries(dev);
-    d.hook.arm(at, 'crash');
+    d.hook.arm(at, mid ? 'crash-mid' : 'crash');
     const p = d.engine.runOnce();
     let done = false;
     p.then(() => (done = true), () => (done = true));
