@@ -41,13 +41,20 @@ export class RemoteTree {
     for (const [p, e] of this.entries) this.byId.set(e.fileId, p);
   }
 
+  /**
+   * Set when a change put an entry where a folder with files of another id stood: those files
+   * went wherever that folder went, which no later change may say (they did not change), so
+   * the next refresh lists the whole tree again instead.
+   */
+  private stale = false;
+
   get cursor(): string | null {
     return this.db.get('cursor');
   }
 
   async refresh(): Promise<RemoteRefresh> {
     let cursor = this.cursor;
-    if (!cursor) return this.relist();
+    if (!cursor || this.stale) return this.relist();
     let applied = 0;
     for (;;) {
       let page;
@@ -63,6 +70,7 @@ export class RemoteTree {
       this.db.updateRemote(edits, page.cursor);
       applied += page.changes.length;
       cursor = page.cursor;
+      if (this.stale) return this.relist();
       if (!page.hasMore) return { relisted: false, changes: applied };
     }
   }
@@ -109,6 +117,7 @@ export class RemoteTree {
         throw e;
       }
       if (attempt < RELIST_ATTEMPTS && (await this.feed.latestCursor()) !== cursor) continue;
+      this.stale = false;
       this.entries.clear();
       this.byId.clear();
       for (const [p, e] of tree) {
@@ -156,7 +165,11 @@ export class RemoteTree {
 
   private put(rel: string, e: RemoteEntry, edits: Map<string, RemoteEntry | null>): void {
     const prev = this.entries.get(rel);
-    if (prev && prev.fileId !== e.fileId && this.byId.get(prev.fileId) === rel) this.byId.delete(prev.fileId);
+    if (prev && prev.fileId !== e.fileId && this.byId.get(prev.fileId) === rel) {
+      this.byId.delete(prev.fileId);
+      // a folder displaced by another id moved elsewhere with its files, and nothing says where yet
+      if (prev.kind === 'folder' && [...this.entries.keys()].some((p) => isInside(p, rel))) this.stale = true;
+    }
     const old = this.byId.get(e.fileId);
     if (old !== undefined && old !== rel) {
       this.entries.delete(old);

@@ -15,6 +15,7 @@ export const SERVER_CALLS = new Set([
  * Nothing else is changed: the calls go to the real client, server and file system.
  */
 export class CallHook {
+  /** The engine's server calls since the hook was last armed (or created). */
   count = 0;
   /** Calls made so far, by SDK method (for failure reports). */
   readonly log: string[] = [];
@@ -32,6 +33,7 @@ export class CallHook {
    */
   arm(at: number | string, mode: 'race' | 'crash' | 'crash-mid', race?: () => Promise<void>): void {
     this.at = at;
+    this.count = 0; // `at` counts the calls of the cycle about to run
     this.mode = mode;
     this.race = race ?? null;
     this.fired = false;
