@@ -13,9 +13,10 @@ import { KNOWN_FAILING, SCENARIOS, knownDefect } from './scenarios';
 
 /**
  * The default run generates every op class. Seeds whose every failure is a known, unfixed
- * defect (KNOWN_FAILURE_SIGNATURES in scenarios.ts: today issue 13 #3, hit by ~4% of 3-device
- * seeds through swaps, server edits and folder moves) are printed as known-failing and do not
- * fail the test; any other failure does.
+ * defect (KNOWN_FAILURE_SIGNATURES in scenarios.ts: today issue 13 #3, hit by ~3% of 3-device
+ * seeds through swaps, server edits and folder moves, and #6's partial downloads left after a
+ * crash part way through a download) are printed as known-failing and do not fail the test;
+ * any other failure does.
  */
 const DEFAULT_CLASSES: readonly OpClass[] = OP_CLASSES;
 
