@@ -47,6 +47,12 @@ export class RemoteTree {
    * the next refresh lists the whole tree again instead.
    */
   private stale = false;
+  /**
+   * While a page is applied: the ids a change of this page already put where they are now (a
+   * change carries the file as it is now). An older change in the same page that moves or
+   * deletes a folder at one of their ancestors' paths leaves them there: that folder was another.
+   */
+  private current: Set<string> | null = null;
 
   get cursor(): string | null {
     return this.db.get('cursor');
@@ -66,7 +72,9 @@ export class RemoteTree {
       }
       for (const c of page.changes) this.checkRoot(c);
       const edits = new Map<string, RemoteEntry | null>();
+      this.current = new Set();
       for (const c of page.changes) this.apply(c, edits);
+      this.current = null;
       this.db.updateRemote(edits, page.cursor);
       applied += page.changes.length;
       cursor = page.cursor;
@@ -161,6 +169,7 @@ export class RemoteTree {
     }
     if (known !== undefined && known !== rel) this.moveSubtree(known, rel, edits);
     this.put(rel, toEntry(f!), edits);
+    this.current?.add(c.fileId);
   }
 
   private put(rel: string, e: RemoteEntry, edits: Map<string, RemoteEntry | null>): void {
@@ -184,6 +193,7 @@ export class RemoteTree {
     for (const p of [...this.entries.keys()]) {
       if (p !== rel && !isInside(p, rel)) continue;
       const e = this.entries.get(p)!;
+      if (p !== rel && this.current?.has(e.fileId)) continue; // already where it is now
       if (this.byId.get(e.fileId) === p) this.byId.delete(e.fileId);
       this.entries.delete(p);
       edits.set(p, null);
@@ -192,7 +202,7 @@ export class RemoteTree {
 
   private moveSubtree(from: string, to: string, edits: Map<string, RemoteEntry | null>): void {
     const moved: [string, RemoteEntry][] = [];
-    for (const [p, e] of this.entries) if (isInside(p, from)) moved.push([to + p.slice(from.length), e]);
+    for (const [p, e] of this.entries) if (isInside(p, from) && !this.current?.has(e.fileId)) moved.push([to + p.slice(from.length), e]);
     this.removeSubtree(from, edits);
     for (const [p, e] of moved) this.put(p, e, edits);
   }

@@ -112,6 +112,18 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'feed-page-deletes-an-older-folder-over-a-newer-file',
+    about: 'found by the simulation (seed 10173, also with the issue 13 fixes): /A deleted and made again, /a moved into the new /A, a file in /a edited, all unseen by dev2; applying the page, the old /A\'s deletion removed the edited file already put at its current path /A/c/A, and dev2 never had it (fixed in remote-tree.ts)',
+    ops: [
+      { t: 'write', who: 's', path: '/a/A', v: 'sv7', size: 18 },
+      { t: 'race', dev: 0, at: 'createFolder', ops: [{ t: 'mkdir', who: 1, path: '/A' }, { t: 'sync', dev: 1 }] },
+      { t: 'write', who: 0, path: '/a/A', v: 'd0v8', size: 10 },
+      { t: 'race', dev: 2, at: 'upload', ops: [{ t: 'sync', dev: 0 }] },
+      { t: 'rm', who: 's', path: '/A' },
+      { t: 'move', who: 1, from: '/a', to: '/A/c' },
+    ],
+  },
+  {
     name: 'download-crash-then-remote-delete',
     about: 'issue 13 #6: a download abandoned part way (as by kill -9), then the file deleted remotely: no partial file or staging may stay behind',
     ops: [
