@@ -83,7 +83,7 @@ describe('sync simulation (SQLite)', () => {
 
   it('random seeds: every invariant holds', async () => {
     const n = Number(env.SIM_SEEDS ?? 300);
-    await runMany(server, Array.from({ length: n }, (_, i) => i + 1), seedOptions, 4, 'sqlite');
+    await runMany(server, Array.from({ length: n }, (_, i) => i + 1), seedOptions, 6, 'sqlite');
   }, 600_000);
 });
 
@@ -99,6 +99,6 @@ describe('sync simulation (MariaDB)', () => {
   it('random seeds on MariaDB: every invariant holds', async () => {
     if (env.SIM_SEED) return say('SIM_SEED set: the MariaDB subset is skipped');
     const n = Number(env.SIM_SEEDS_MARIADB ?? 40);
-    await runMany(server, Array.from({ length: n }, (_, i) => 100_001 + i), seedOptions, 4, 'mariadb');
+    await runMany(server, Array.from({ length: n }, (_, i) => 100_001 + i), seedOptions, 6, 'mariadb');
   }, 600_000);
 });
