@@ -107,9 +107,9 @@ export class RemoteTree {
 
   /**
    * Lists the whole remote tree as of a cursor taken before the listing. A listing that raced a
-   * change (a folder moved or deleted while it was walked: NOT_FOUND, or the journal moved on
-   * meanwhile) can miss a subtree the feed would never bring back, so it is taken again, up to
-   * RELIST_ATTEMPTS times; the last attempt's NOT_FOUND is thrown (the next cycle lists again).
+   * change (a folder moved, deleted or replaced by a file while it was walked: NOT_FOUND or
+   * BAD_USER_INPUT, or the journal moved on meanwhile) can miss a subtree the feed would never bring back, so it is taken again, up to
+   * RELIST_ATTEMPTS times; the last attempt's error is thrown (the next cycle lists again).
    */
   private async relist(): Promise<RemoteRefresh> {
     for (let attempt = 1; ; attempt++) {
@@ -121,7 +121,8 @@ export class RemoteTree {
       try {
         tree = await this.listAll();
       } catch (e) {
-        if (attempt < RELIST_ATTEMPTS && isTesseraError(e, 'NOT_FOUND')) continue;
+        // a folder being walked was moved away or replaced by a file meanwhile
+        if (attempt < RELIST_ATTEMPTS && (isTesseraError(e, 'NOT_FOUND') || isTesseraError(e, 'BAD_USER_INPUT'))) continue;
         throw e;
       }
       if (attempt < RELIST_ATTEMPTS && (await this.feed.latestCursor()) !== cursor) continue;
