@@ -1,4 +1,5 @@
 import type { TesseraClient } from '../sdk/client';
+import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
 import type { RemoteEntry, Tree } from './entries';
 import { isReset, type ChangeInfo, type ChangeSource } from './feed';
@@ -7,6 +8,8 @@ import { SyncHalted } from './halt';
 import type { StateDb } from './state-db';
 
 const PAGE = 500;
+/** Listings of the whole tree tried before a listing that raced a change is given up on (see relist). */
+const RELIST_ATTEMPTS = 4;
 
 /** What a refresh did: a full re-list (first run or RESET) or how many changes it applied. */
 export interface RemoteRefresh { relisted: boolean; changes: number }
@@ -40,13 +43,26 @@ export class RemoteTree {
     for (const [p, e] of this.entries) this.byId.set(e.fileId, p);
   }
 
+  /**
+   * Set when a change put an entry where a folder with files of another id stood: those files
+   * went wherever that folder went, which no later change may say (they did not change), so
+   * the next refresh lists the whole tree again instead.
+   */
+  private stale = false;
+  /**
+   * While a page is applied: the ids a change of this page already put where they are now (a
+   * change carries the file as it is now). An older change in the same page that moves or
+   * deletes a folder at one of their ancestors' paths leaves them there: that folder was another.
+   */
+  private current: Set<string> | null = null;
+
   get cursor(): string | null {
     return this.db.get('cursor');
   }
 
   async refresh(): Promise<RemoteRefresh> {
     let cursor = this.cursor;
-    if (!cursor) return this.relist();
+    if (!cursor || this.stale) return this.relist();
     let applied = 0;
     for (;;) {
       let page;
@@ -58,17 +74,26 @@ export class RemoteTree {
       }
       for (const c of page.changes) this.checkRoot(c);
       const edits = new Map<string, RemoteEntry | null>();
+      this.current = new Set();
       for (const c of page.changes) this.apply(c, edits);
+      this.current = null;
       this.db.updateRemote(edits, page.cursor);
       applied += page.changes.length;
       cursor = page.cursor;
+      if (this.stale) return this.relist();
       if (!page.hasMore) return { relisted: false, changes: applied };
     }
   }
 
-  /** Records what this engine just did remotely (an upload, mkdir, delete or move), without moving the cursor. */
+  /**
+   * Records what this engine just did remotely (an upload, mkdir, delete or move), without moving
+   * the cursor. An entry whose id the tree holds at another path moved there, with its subtree
+   * (createFolder answers with a folder someone else just moved to that path).
+   */
   record(rel: string, entry: RemoteEntry | null): void {
     const edits = new Map<string, RemoteEntry | null>();
+    const known = entry ? this.byId.get(entry.fileId) : undefined;
+    if (known !== undefined && known !== rel) this.moveSubtree(known, rel, edits);
     if (entry) this.put(rel, entry, edits);
     else this.removeSubtree(rel, edits);
     this.db.updateRemote(edits);
@@ -82,11 +107,40 @@ export class RemoteTree {
     this.db.updateRemote(edits);
   }
 
+  /**
+   * Lists the whole remote tree as of a cursor taken before the listing. A listing that raced a
+   * change (a folder moved, deleted or replaced by a file while it was walked: NOT_FOUND or
+   * BAD_USER_INPUT, or the journal moved on meanwhile) can miss a subtree the feed would never bring back, so it is taken again, up to
+   * RELIST_ATTEMPTS times; the last attempt's error is thrown (the next cycle lists again).
+   */
   private async relist(): Promise<RemoteRefresh> {
-    const cursor = await this.feed.latestCursor();
-    if (this.rootId !== null && (await this.client.fileByPath(this.root))?.id !== this.rootId) {
-      throw new SyncHalted('REMOTE_ROOT_GONE', `the remote folder ${this.root} was moved or deleted: sync stopped, no local file was touched`);
+    for (let attempt = 1; ; attempt++) {
+      const cursor = await this.feed.latestCursor();
+      if (this.rootId !== null && (await this.client.fileByPath(this.root))?.id !== this.rootId) {
+        throw new SyncHalted('REMOTE_ROOT_GONE', `the remote folder ${this.root} was moved or deleted: sync stopped, no local file was touched`);
+      }
+      let tree: Tree<RemoteEntry>;
+      try {
+        tree = await this.listAll();
+      } catch (e) {
+        // a folder being walked was moved away or replaced by a file meanwhile
+        if (attempt < RELIST_ATTEMPTS && (isTesseraError(e, 'NOT_FOUND') || isTesseraError(e, 'BAD_USER_INPUT'))) continue;
+        throw e;
+      }
+      if (attempt < RELIST_ATTEMPTS && (await this.feed.latestCursor()) !== cursor) continue;
+      this.stale = false;
+      this.entries.clear();
+      this.byId.clear();
+      for (const [p, e] of tree) {
+        this.entries.set(p, e);
+        this.byId.set(e.fileId, p);
+      }
+      this.db.replaceRemote(tree, cursor);
+      return { relisted: true, changes: 0 };
     }
+  }
+
+  private async listAll(): Promise<Tree<RemoteEntry>> {
     const tree: Tree<RemoteEntry> = new Map();
     const walk = async (remote: string) => {
       for (const f of await this.client.listFolder(remote)) {
@@ -97,14 +151,7 @@ export class RemoteTree {
       }
     };
     await walk(this.root);
-    this.entries.clear();
-    this.byId.clear();
-    for (const [p, e] of tree) {
-      this.entries.set(p, e);
-      this.byId.set(e.fileId, p);
-    }
-    this.db.replaceRemote(tree, cursor);
-    return { relisted: true, changes: 0 };
+    return tree;
   }
 
   private checkRoot(c: ChangeInfo): void {
@@ -124,11 +171,16 @@ export class RemoteTree {
     }
     if (known !== undefined && known !== rel) this.moveSubtree(known, rel, edits);
     this.put(rel, toEntry(f!), edits);
+    this.current?.add(c.fileId);
   }
 
   private put(rel: string, e: RemoteEntry, edits: Map<string, RemoteEntry | null>): void {
     const prev = this.entries.get(rel);
-    if (prev && prev.fileId !== e.fileId && this.byId.get(prev.fileId) === rel) this.byId.delete(prev.fileId);
+    if (prev && prev.fileId !== e.fileId && this.byId.get(prev.fileId) === rel) {
+      this.byId.delete(prev.fileId);
+      // a folder displaced by another id moved elsewhere with its files, and nothing says where yet
+      if (prev.kind === 'folder' && [...this.entries.keys()].some((p) => isInside(p, rel))) this.stale = true;
+    }
     const old = this.byId.get(e.fileId);
     if (old !== undefined && old !== rel) {
       this.entries.delete(old);
@@ -143,6 +195,7 @@ export class RemoteTree {
     for (const p of [...this.entries.keys()]) {
       if (p !== rel && !isInside(p, rel)) continue;
       const e = this.entries.get(p)!;
+      if (p !== rel && this.current?.has(e.fileId)) continue; // already where it is now
       if (this.byId.get(e.fileId) === p) this.byId.delete(e.fileId);
       this.entries.delete(p);
       edits.set(p, null);
@@ -151,7 +204,7 @@ export class RemoteTree {
 
   private moveSubtree(from: string, to: string, edits: Map<string, RemoteEntry | null>): void {
     const moved: [string, RemoteEntry][] = [];
-    for (const [p, e] of this.entries) if (isInside(p, from)) moved.push([to + p.slice(from.length), e]);
+    for (const [p, e] of this.entries) if (isInside(p, from) && !this.current?.has(e.fileId)) moved.push([to + p.slice(from.length), e]);
     this.removeSubtree(from, edits);
     for (const [p, e] of moved) this.put(p, e, edits);
   }
