@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isAbortError, isTesseraError } from '../sdk/errors';
 import { registerAuthCommands } from './auth';
 import { registerChangeCommands } from './changes';
+import { loadConfig } from './config';
 import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
 import { registerHistoryCommands } from './history';
@@ -20,13 +21,13 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   const program = new Command('tessera')
     .description('Tessera file storage: sign in, list, upload, download and share files')
     .version(cliVersion(), '-V, --version', 'print the version')
-    .option('-s, --server <url>', 'server URL (default: $TESSERA_SERVER or http://localhost:4000)')
+    .option('-s, --server <url>', 'server URL (default: $TESSERA_SERVER, else the server of the last login/signup, else http://localhost:4000)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  const ctx = new CliContext(io, () => program.opts<{ server?: string }>().server);
+  const ctx = new CliContext(io, () => program.opts<{ server?: string }>().server, (await loadConfig(io.env)).current);
   registerAuthCommands(program, ctx);
   registerFileCommands(program, ctx);
   registerTransferCommands(program, ctx);
