@@ -102,6 +102,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       services,
       loaders: createLoaders(services),
       ip: (ctx.extra as { request?: http.IncomingMessage }).request?.socket.remoteAddress ?? '',
+      publicUrl: config.publicUrl ?? hostUrl('http', (ctx.extra as { request?: http.IncomingMessage }).request?.headers.host),
     }) satisfies Context,
     onNext: (_ctx, _id, _payload, _args, result) => {
       if (!('errors' in result) || !result.errors?.length) return result;
@@ -131,7 +132,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   app.use(shareLinkRoutes(services.shareLinks));
   app.use(graphiqlRouter());
   app.use('/graphql', express.json({ limit: config.maxRequestBytes }), bodyAlways, enforceLimits(checkLimits), expressMiddleware(apollo, {
-    context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '' }),
+    context: async ({ req }) => ({
+      principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '',
+      publicUrl: config.publicUrl ?? hostUrl(req.protocol, req.get('host')),
+    }),
   }));
 
   app.use(notFoundHandler);
@@ -167,6 +171,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await ds.destroy();
     })()),
   };
+}
+
+/** `proto://host` from a request (behind a proxy, with TRUST_PROXY, Express's protocol follows X-Forwarded-Proto). */
+function hostUrl(protocol: string, host: string | undefined): string | undefined {
+  return host && /^[\w.\-:[\]]+$/.test(host) ? `${protocol}://${host}` : undefined;
 }
 
 async function authenticate(services: Services, header: string) {
