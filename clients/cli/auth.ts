@@ -4,13 +4,13 @@ import { accountInfo } from '../sdk/links';
 import type { AuthPayload } from '../sdk/types';
 import { loadConfig, saveConfig } from './config';
 import type { CliContext } from './context';
-import { examples, printJson } from './help';
+import { printJson } from './help';
 import { formatBytes } from './progress';
 import { createPrompter } from './prompt';
 
 /** `signup`, `login`, `logout`, `whoami`, `devices`, `revoke-device`. */
 export function registerAuthCommands(program: Command, ctx: CliContext): void {
-  const signup = program
+  program
     .command('signup')
     .description('create an account, log in, and make this server the current one (later commands need no --server)')
     .option('--email <email>', 'account email (asked for when missing)')
@@ -22,9 +22,8 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
       const auth = await ctx.anonymousClient().signUp(email, password, { name: o.name, deviceName: deviceName(ctx, o.device) });
       await remember(ctx, auth);
     });
-  examples(signup, 'tessera --server http://localhost:4000 signup --email me@example.com', 'tessera signup --email me@example.com --device laptop');
 
-  const login = program
+  program
     .command('login')
     .description('log in, save the token, and make this server the current one (later commands need no --server)')
     .option('--email <email>', 'account email (asked for when missing)')
@@ -35,9 +34,8 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
       const auth = await ctx.anonymousClient().signIn(email, password, { deviceName: deviceName(ctx, o.device) });
       await remember(ctx, auth);
     });
-  examples(login, 'tessera --server https://files.example.com login --email me@example.com', 'tessera login   # the current server again, e.g. after logout');
 
-  const logout = program
+  program
     .command('logout')
     .description('sign this device out on the server and forget its token')
     .action(async () => {
@@ -54,9 +52,8 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
       await saveConfig(ctx.io.env, config);
       ctx.io.stdout.write(`logged out of ${ctx.server}\n`);
     });
-  examples(logout, 'tessera logout', 'tessera --server https://files.example.com logout');
 
-  const devices = program
+  program
     .command('devices')
     .description('list the devices signed in to your account (* = this one)')
     .option('--json', 'print JSON (id, name, createdAt, revokedAt, lastSeenAt, current) for scripts')
@@ -69,9 +66,8 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
         ctx.io.stdout.write(`${d.current ? '*' : ' '} ${d.id}  ${d.createdAt.slice(0, 10)}  ${state.padEnd(21)}  ${seen.padEnd(21)}  ${d.name ?? ''}\n`);
       }
     });
-  examples(devices, 'tessera devices', 'tessera devices --json');
 
-  const revoke = program
+  program
     .command('revoke-device')
     .description('sign one of your devices out (e.g. a lost laptop): its token stops working at once')
     .argument('<id>', 'device id, as `tessera devices` lists it')
@@ -79,9 +75,8 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
       const changed = await (await ctx.client()).revokeDevice(id);
       ctx.io.stdout.write(changed ? `signed out device ${id}\n` : `device ${id} was already signed out\n`);
     });
-  examples(revoke, 'tessera revoke-device 3f1c2a9e-…   # an id from `tessera devices`');
 
-  const whoami = program
+  program
     .command('whoami')
     .description('show the server, the signed-in account, this device and the storage used')
     .option('--json', 'print JSON ({ server, user: { id, email, name, usage, quotaBytes }, device }) for scripts')
@@ -98,7 +93,6 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
         `usage    ${formatBytes(used)} of ${formatBytes(quota)}${share}`,
       ].join('\n') + '\n');
     });
-  examples(whoami, 'tessera whoami', 'tessera whoami --json');
 }
 
 async function credentials(ctx: CliContext, o: { email?: string; password?: string }): Promise<{ email: string; password: string }> {

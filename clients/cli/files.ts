@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { FileInfo } from '../sdk/types';
 import type { CliContext } from './context';
+import { namingPath, printJson } from './help';
 import { formatBytes } from './progress';
 
 /** `ls`, `mkdir`, `mv`, `rm`. */
@@ -10,15 +11,18 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
     .description('list a folder')
     .argument('[path]', 'remote folder', '/')
     .option('--bytes', 'exact sizes in bytes')
-    .action(async (path: string, o: { bytes?: boolean }) => {
-      const entries = await (await ctx.client()).listFolder(remotePath(path));
+    .option('--json', 'print JSON (a list of { id, name, path, isFolder, size, mimeType, contentHash, revision, createdAt, updatedAt }) for scripts')
+    .action(async (path: string, o: { bytes?: boolean; json?: boolean }) => {
+      const client = await ctx.client();
+      const entries = await namingPath(remotePath(path), () => client.listFolder(remotePath(path)));
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), entries);
       for (const f of entries) ctx.io.stdout.write(formatEntry(f, Boolean(o.bytes)) + '\n');
     });
 
   program
     .command('mkdir')
     .description('create a folder (and missing parents)')
-    .argument('<path>')
+    .argument('<path>', 'remote folder to create')
     .action(async (path: string) => {
       const client = await ctx.client();
       const existed = (await client.fileByPath(remotePath(path)))?.isFolder === true;
@@ -29,19 +33,21 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
   program
     .command('mv')
     .description('move or rename a file or folder')
-    .argument('<from>')
-    .argument('<to>')
+    .argument('<from>', 'remote file or folder')
+    .argument('<to>', 'its new remote path')
     .action(async (from: string, to: string) => {
-      const moved = await (await ctx.client()).moveFile(remotePath(from), remotePath(to));
+      const client = await ctx.client();
+      const moved = await namingPath(remotePath(from), () => client.moveFile(remotePath(from), remotePath(to)));
       ctx.io.stdout.write(`moved ${remotePath(from)} -> ${moved.path}\n`);
     });
 
   program
     .command('rm')
-    .description('delete a file or folder')
-    .argument('<path>')
+    .description('delete a file or folder (to the trash)')
+    .argument('<path>', 'remote file or folder')
     .action(async (path: string) => {
-      const deleted = await (await ctx.client()).deleteFile(remotePath(path));
+      const client = await ctx.client();
+      const deleted = await namingPath(remotePath(path), () => client.deleteFile(remotePath(path)));
       ctx.io.stdout.write(`deleted ${deleted.path}\n`);
     });
 }

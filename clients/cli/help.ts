@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { TesseraError, isTesseraError } from '../sdk/errors';
 
 /**
  * Adds an "Examples:" section to a command's help (`tessera <cmd> --help`); every command has
@@ -11,4 +12,17 @@ export function examples(cmd: Command, ...lines: string[]): Command {
 /** The output of `--json`: `value` as indented JSON and a newline. */
 export function printJson(write: (s: string) => unknown, value: unknown): void {
   write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Runs `act` on remote `path`; a NOT_FOUND whose message does not name the path is re-thrown as
+ * `NOT_FOUND: no such file or folder: <path>` (the server's own messages name no paths).
+ */
+export async function namingPath<T>(path: string, act: () => Promise<T>): Promise<T> {
+  try {
+    return await act();
+  } catch (e) {
+    if (isTesseraError(e, 'NOT_FOUND') && !e.message.includes(path)) throw new TesseraError('NOT_FOUND', `no such file or folder: ${path}`);
+    throw e;
+  }
 }

@@ -5,7 +5,9 @@ import { registerChangeCommands } from './changes';
 import { loadConfig } from './config';
 import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
+import { addExamples } from './examples';
 import { registerHistoryCommands } from './history';
+import { registerLinkCommands } from './links';
 import { registerServeCommands } from './serve';
 import { registerSharingCommands } from './sharing';
 import { registerSyncCommands } from './sync';
@@ -32,10 +34,12 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   registerFileCommands(program, ctx);
   registerTransferCommands(program, ctx);
   registerSharingCommands(program, ctx);
+  registerLinkCommands(program, ctx);
   registerHistoryCommands(program, ctx);
   registerChangeCommands(program, ctx);
   registerServeCommands(program, ctx);
   registerSyncCommands(program, ctx);
+  addExamples(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

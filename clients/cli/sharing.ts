@@ -1,26 +1,32 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './context';
 import { formatEntry, remotePath } from './files';
+import { namingPath, printJson } from './help';
 
 /** `share`, `shares`, `unshare`, `shared`. */
 export function registerSharingCommands(program: Command, ctx: CliContext): void {
   program
     .command('share')
     .description('share a file or folder with someone (again: change their role)')
-    .argument('<path>')
-    .argument('<email>')
-    .option('--role <role>', 'viewer or editor', toRole, 'VIEWER')
+    .argument('<path>', 'remote file or folder')
+    .argument('<email>', "the other user's account email")
+    .option('--role <role>', 'viewer (read only) or editor (may change files inside a shared folder)', toRole, 'VIEWER')
     .action(async (path: string, email: string, o: { role: 'VIEWER' | 'EDITOR' }) => {
-      const share = await (await ctx.client()).share(remotePath(path), email, o.role);
+      const client = await ctx.client();
+      const share = await namingPath(remotePath(path), () => client.share(remotePath(path), email, o.role));
       ctx.io.stdout.write(`shared ${remotePath(path)} with ${share.user.email} as ${share.role.toLowerCase()} (share ${share.id})\n`);
     });
 
   program
     .command('shares')
     .description('who a file or folder is shared with')
-    .argument('<path>')
-    .action(async (path: string) => {
-      for (const s of await (await ctx.client()).sharesOf(remotePath(path))) {
+    .argument('<path>', 'remote file or folder')
+    .option('--json', 'print JSON (a list of { id, role, user, sharedBy, createdAt }) for scripts')
+    .action(async (path: string, o: { json?: boolean }) => {
+      const client = await ctx.client();
+      const shares = await namingPath(remotePath(path), () => client.sharesOf(remotePath(path)));
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), shares);
+      for (const s of shares) {
         ctx.io.stdout.write(`${s.id}  ${s.role.toLowerCase().padEnd(6)}  ${s.user.email}\n`);
       }
     });
