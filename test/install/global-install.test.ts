@@ -66,6 +66,11 @@ describe('npm install -g: the tessera command from any folder', () => {
       expect(who.stdout).toContain(`server   ${url}`);
       expect(who.stdout).toMatch(/device {3}ci \(/);
       expect(who.stdout).toMatch(/usage {4}20 B of /);
+
+      const link = tessera(['link', 'create', '/hello.txt']);
+      expect(link.code).toBe(0);
+      expect(link.stdout.trim()).toMatch(new RegExp(`^${url}/s/[A-Za-z0-9_-]{43}$`));
+      expect(await (await fetch(link.stdout.trim())).text()).toBe('hello from elsewhere');
     } finally {
       server.kill('SIGTERM');
     }
