@@ -71,6 +71,8 @@ export interface Config {
    * the base of absolute public-link URLs. Unset: derived from each request's Host (and protocol).
    */
   publicUrl?: string;
+  /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`; unset, it is open. */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -192,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     signUpMaxPerWindow: int('SIGNUP_MAX_PER_WINDOW', 20, 1),
     trustProxy: trustProxy(env.TRUST_PROXY),
     publicUrl: publicUrl(env.PUBLIC_URL, problems),
+    metricsToken: env.METRICS_TOKEN || undefined,
     ...overrides,
   };
   if (config.downloadUrlTtl > config.downloadUrlMaxTtl) {
