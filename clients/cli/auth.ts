@@ -4,7 +4,7 @@ import { accountInfo } from '../sdk/links';
 import type { AuthPayload } from '../sdk/types';
 import { loadConfig, saveConfig } from './config';
 import type { CliContext } from './context';
-import { printJson } from './help';
+import { namingPath, printJson } from './help';
 import { formatBytes } from './progress';
 import { createPrompter } from './prompt';
 
@@ -72,7 +72,8 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
     .description('sign one of your devices out (e.g. a lost laptop): its token stops working at once')
     .argument('<id>', 'device id, as `tessera devices` lists it')
     .action(async (id: string) => {
-      const changed = await (await ctx.client()).revokeDevice(id);
+      const client = await ctx.client();
+      const changed = await namingPath(id, () => client.revokeDevice(id), 'device');
       ctx.io.stdout.write(changed ? `signed out device ${id}\n` : `device ${id} was already signed out\n`);
     });
 

@@ -15,14 +15,16 @@ export function printJson(write: (s: string) => unknown, value: unknown): void {
 }
 
 /**
- * Runs `act` on remote `path`; a NOT_FOUND whose message does not name the path is re-thrown as
- * `NOT_FOUND: no such file or folder: <path>` (the server's own messages name no paths).
+ * Runs `act` on remote `path` (or another named thing: `what` is then e.g. "share"); a NOT_FOUND
+ * about it whose message does not name it is re-thrown as `NOT_FOUND: no such <what>: <path>` (the
+ * server's own messages name no paths). A NOT_FOUND about something else (an unknown user's email,
+ * `extensions.reason`) is left as it is.
  */
-export async function namingPath<T>(path: string, act: () => Promise<T>): Promise<T> {
+export async function namingPath<T>(path: string, act: () => Promise<T>, what = 'file or folder'): Promise<T> {
   try {
     return await act();
   } catch (e) {
-    if (isTesseraError(e, 'NOT_FOUND') && !e.message.includes(path)) throw new TesseraError('NOT_FOUND', `no such file or folder: ${path}`);
+    if (isTesseraError(e, 'NOT_FOUND') && !e.details.extensions?.reason && !e.message.includes(path)) throw new TesseraError('NOT_FOUND', `no such ${what}: ${path}`);
     throw e;
   }
 }

@@ -24,7 +24,8 @@ export function registerHistoryCommands(program: Command, ctx: CliContext): void
     .description('bring a deleted file or folder back to where it was')
     .argument('<id>', 'as `tessera trash` lists it')
     .action(async (id: string) => {
-      const file = await (await ctx.client()).restoreFile(id);
+      const client = await ctx.client();
+      const file = await namingPath(id, () => client.restoreFile(id), 'file in the trash');
       ctx.io.stdout.write(`restored ${file.path}\n`);
     });
 

@@ -36,7 +36,8 @@ export function registerSharingCommands(program: Command, ctx: CliContext): void
     .description('end a share (as the owner, or to leave something shared with you)')
     .argument('<share-id>', 'the share id `tessera shares` (owner) or `tessera shared` (to leave it) lists')
     .action(async (shareId: string) => {
-      await (await ctx.client()).unshare(shareId);
+      const client = await ctx.client();
+      await namingPath(shareId, () => client.unshare(shareId), 'share');
       ctx.io.stdout.write(`unshared ${shareId}\n`);
     });
 

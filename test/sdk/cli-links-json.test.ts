@@ -106,6 +106,13 @@ describe('tessera CLI: profiles, links, --json', () => {
       const r = await run(args);
       expect({ args, code: r.code, err: r.err }).toEqual({ args, code: 1, err: expect.stringMatching(/^error: NOT_FOUND: .*\/nope/) });
     }
+    const none = '00000000-0000-4000-8000-000000000000';
+    for (const [args, what] of [[['restore', none], 'file in the trash'], [['unshare', none], 'share'], [['revoke-device', none], 'device'], [['link', 'revoke', none], 'link']] as const) {
+      expect((await run([...args])).err).toBe(`error: NOT_FOUND: no such ${what}: ${none}\n`);
+    }
+    // a NOT_FOUND about something else keeps its own message: the folder exists, the user does not
+    expect((await run(['mkdir', '/team'])).code).toBe(0);
+    expect((await run(['share', '/team', 'nobody@example.com'])).err).toBe('error: NOT_FOUND: no user with this email\n');
     await writeFile(join(dir, 'same.bin'), Buffer.alloc(5000, 7));
     expect((await run(['upload', join(dir, 'same.bin'), '/one.bin'])).err).toMatch(/uploaded .* -> \/one\.bin \(4\.9 KiB in/);
     const again = await run(['upload', join(dir, 'same.bin'), '/two.bin']);
