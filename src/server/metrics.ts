@@ -17,6 +17,16 @@ export function logMixin(): Record<string, unknown> {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** prom-client's process metrics, collected once per process (several apps may share one in tests). */
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'tessera_' });
+  }
+  return processRegistry;
+}
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** What the metrics read on each scrape. */
@@ -48,7 +58,6 @@ export class Metrics {
   private readonly janitorItems = new Counter({ name: 'tessera_janitor_items_total', help: 'What the janitor cleaned (kind: expired_sessions|aborted_orphans)', labelNames: ['kind'], registers: [this.registry] });
 
   constructor(sources: MetricsSources) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tessera_' });
     const { ds } = sources;
     new Gauge({
       name: 'tessera_upload_sessions', help: 'Upload sessions by state', labelNames: ['state'], registers: [this.registry],
@@ -157,7 +166,7 @@ export class Metrics {
         }
       }
       res.setHeader('Cache-Control', 'no-store');
-      res.type(this.registry.contentType).send(await this.registry.metrics());
+      res.type(this.registry.contentType).send(`${await processMetrics().metrics()}\n${await this.registry.metrics()}`);
     });
     return router;
   }

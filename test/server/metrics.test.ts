@@ -125,3 +125,17 @@ const mariadb = testDatabases.filter((d) => d !== 'sqlite');
     }
   });
 });
+
+describe('metrics with Redis', () => {
+  it('report each Redis connection as up', async () => {
+    const srv = await startTestServer({ config: { redisUrl: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } });
+    try {
+      const text = await (await fetch(`${srv.url}/metrics`)).text();
+      for (const connection of ['bus-publish', 'bus-subscribe', 'rate-limits']) {
+        expect({ connection, up: sample(text, 'tessera_redis_up', { connection, status: 'ready' }) }).toEqual({ connection, up: 1 });
+      }
+    } finally {
+      await srv.stop();
+    }
+  });
+});
