@@ -1,18 +1,21 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
+import { accountInfo } from '../sdk/links';
 import type { AuthPayload } from '../sdk/types';
 import { loadConfig, saveConfig } from './config';
 import type { CliContext } from './context';
+import { namingPath, printJson } from './help';
+import { formatBytes } from './progress';
 import { createPrompter } from './prompt';
 
 /** `signup`, `login`, `logout`, `whoami`, `devices`, `revoke-device`. */
 export function registerAuthCommands(program: Command, ctx: CliContext): void {
   program
     .command('signup')
-    .description('create an account and log in')
-    .option('--email <email>')
-    .option('--password <password>')
-    .option('--name <name>')
+    .description('create an account, log in, and make this server the current one (later commands need no --server)')
+    .option('--email <email>', 'account email (asked for when missing)')
+    .option('--password <password>', 'password, 8 to 1024 characters (asked for, hidden, when missing)')
+    .option('--name <name>', 'display name')
     .option('--device <name>', 'name of this device (shown by `devices` and in conflicted copies; default tessera-cli@<host>)')
     .action(async (o: { email?: string; password?: string; name?: string; device?: string }) => {
       const { email, password } = await credentials(ctx, o);
@@ -22,9 +25,9 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
 
   program
     .command('login')
-    .description('log in and save the token')
-    .option('--email <email>')
-    .option('--password <password>')
+    .description('log in, save the token, and make this server the current one (later commands need no --server)')
+    .option('--email <email>', 'account email (asked for when missing)')
+    .option('--password <password>', 'password (asked for, hidden, when missing)')
     .option('--device <name>', 'name of this device (shown by `devices` and in conflicted copies; default tessera-cli@<host>)')
     .action(async (o: { email?: string; password?: string; device?: string }) => {
       const { email, password } = await credentials(ctx, o);
@@ -45,6 +48,7 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
         });
       }
       delete config.profiles[ctx.server];
+      if (config.current === ctx.server) delete config.current;
       await saveConfig(ctx.io.env, config);
       ctx.io.stdout.write(`logged out of ${ctx.server}\n`);
     });
@@ -52,8 +56,11 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
   program
     .command('devices')
     .description('list the devices signed in to your account (* = this one)')
-    .action(async () => {
-      for (const d of await (await ctx.client()).devices()) {
+    .option('--json', 'print JSON (id, name, createdAt, revokedAt, lastSeenAt, current) for scripts')
+    .action(async (o: { json?: boolean }) => {
+      const list = await (await ctx.client()).devices();
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), list);
+      for (const d of list) {
         const state = d.revokedAt ? `signed out ${d.revokedAt.slice(0, 10)}` : 'signed in';
         const seen = d.lastSeenAt ? `seen ${d.lastSeenAt.replace('T', ' ').slice(0, 16)}` : 'never seen';
         ctx.io.stdout.write(`${d.current ? '*' : ' '} ${d.id}  ${d.createdAt.slice(0, 10)}  ${state.padEnd(21)}  ${seen.padEnd(21)}  ${d.name ?? ''}\n`);
@@ -65,16 +72,27 @@ export function registerAuthCommands(program: Command, ctx: CliContext): void {
     .description('sign one of your devices out (e.g. a lost laptop): its token stops working at once')
     .argument('<id>', 'device id, as `tessera devices` lists it')
     .action(async (id: string) => {
-      const changed = await (await ctx.client()).revokeDevice(id);
+      const client = await ctx.client();
+      const changed = await namingPath(id, () => client.revokeDevice(id), 'device');
       ctx.io.stdout.write(changed ? `signed out device ${id}\n` : `device ${id} was already signed out\n`);
     });
 
   program
     .command('whoami')
-    .description('show the signed-in user')
-    .action(async () => {
-      const me = await (await ctx.client()).me();
-      ctx.io.stdout.write(`${me.email}${me.name ? ` (${me.name})` : ''} on ${ctx.server}\n`);
+    .description('show the server, the signed-in account, this device and the storage used')
+    .option('--json', 'print JSON ({ server, user: { id, email, name, usage, quotaBytes }, device }) for scripts')
+    .action(async (o: { json?: boolean }) => {
+      const { user, device } = await accountInfo((await ctx.client()).api);
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), { server: ctx.server, user, device });
+      const used = Number(user.usage);
+      const quota = Number(user.quotaBytes);
+      const share = quota > 0 ? ` (${((used / quota) * 100).toFixed(1)}%)` : '';
+      ctx.io.stdout.write([
+        `server   ${ctx.server}`,
+        `account  ${user.email}${user.name ? ` (${user.name})` : ''}`,
+        `device   ${device ? `${device.name ?? '(unnamed)'} (${device.id})` : '(unknown)'}`,
+        `usage    ${formatBytes(used)} of ${formatBytes(quota)}${share}`,
+      ].join('\n') + '\n');
     });
 }
 
@@ -92,7 +110,8 @@ async function credentials(ctx: CliContext, o: { email?: string; password?: stri
 
 async function remember(ctx: CliContext, auth: AuthPayload): Promise<void> {
   const config = await loadConfig(ctx.io.env);
-  config.profiles[ctx.server] = { token: auth.token, email: auth.user.email };
+  config.profiles[ctx.server] = { token: auth.token, email: auth.user.email, deviceId: auth.device.id, deviceName: auth.device.name };
+  config.current = ctx.server;
   await saveConfig(ctx.io.env, config);
   ctx.io.stdout.write(`logged in to ${ctx.server} as ${auth.user.email}\n`);
 }

@@ -12,9 +12,10 @@ export function registerChangeCommands(program: Command, ctx: CliContext): void 
     .option('--cursor <cursor>', 'start after this cursor (default: everything the journal keeps, or from now on with --follow)')
     .option('-f, --follow', 'keep streaming changes as they happen (until Ctrl-C)')
     .option('--limit <n>', 'changes per page', toLimit, 200)
-    .action(async (o: { cursor?: string; follow?: boolean; limit: number }) => {
+    .option('--json', 'one JSON object per line per change ({ cursor, kind, path, fromPath, fileId, isFolder, revision, at, ... }), then { "cursor": next } unless --follow')
+    .action(async (o: { cursor?: string; follow?: boolean; limit: number; json?: boolean }) => {
       const client = await ctx.client();
-      const print = (c: ChangeInfo) => ctx.io.stdout.write(formatChange(c) + '\n');
+      const print = (c: ChangeInfo) => ctx.io.stdout.write((o.json ? JSON.stringify(c) : formatChange(c)) + '\n');
       if (!o.follow) {
         let cursor = o.cursor;
         for (;;) {
@@ -23,7 +24,8 @@ export function registerChangeCommands(program: Command, ctx: CliContext): void 
           cursor = page.cursor;
           if (!page.hasMore) break;
         }
-        ctx.io.stderr.write(`cursor: ${cursor}\n`);
+        if (o.json) ctx.io.stdout.write(JSON.stringify({ cursor }) + '\n');
+        else ctx.io.stderr.write(`cursor: ${cursor}\n`);
         return;
       }
       const stop = interruptible('stopped');

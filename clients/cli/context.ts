@@ -22,10 +22,11 @@ export function processIo(): CliIo {
 
 /** Per-invocation state shared by the commands. */
 export class CliContext {
-  constructor(readonly io: CliIo, private readonly serverFlag: () => string | undefined) {}
+  /** `current`: the server of the current profile (config.json), read once before the command runs. */
+  constructor(readonly io: CliIo, private readonly serverFlag: () => string | undefined, private readonly current?: string) {}
 
   get server(): string {
-    return resolveServer(this.serverFlag(), this.io.env);
+    return resolveServer(this.serverFlag(), this.io.env, this.current);
   }
 
   /** A client without a token (for signup and login). */
@@ -36,7 +37,7 @@ export class CliContext {
   /** A client with the token saved for this server; UNAUTHENTICATED if there is none. */
   async client(): Promise<TesseraClient> {
     const token = this.io.env.TESSERA_TOKEN || (await loadConfig(this.io.env)).profiles[this.server]?.token;
-    if (!token) throw new TesseraError('UNAUTHENTICATED', `not logged in to ${this.server}; run \`tessera login\``);
+    if (!token) throw new TesseraError('UNAUTHENTICATED', `not logged in to ${this.server}; run \`tessera login --server ${this.server}\` (or \`tessera signup\`)`);
     return new TesseraClient({ server: this.server, token });
   }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { FileInfo } from '../sdk/types';
 import type { CliContext } from './context';
+import { namingPath, printJson } from './help';
 import { formatBytes } from './progress';
 import { remoteArg } from './resolve';
 
@@ -11,16 +12,19 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
     .description('list a folder')
     .argument('[path]', 'remote folder', '/')
     .option('--bytes', 'exact sizes in bytes')
-    .action(async (path: string, o: { bytes?: boolean }) => {
+    .option('--json', 'print JSON (a list of { id, name, path, isFolder, size, mimeType, contentHash, revision, createdAt, updatedAt }) for scripts')
+    .action(async (path: string, o: { bytes?: boolean; json?: boolean }) => {
       const client = await ctx.client();
-      const entries = await client.listFolder(await remoteArg(client, path));
+      const folder = await remoteArg(client, path);
+      const entries = await namingPath(folder, () => client.listFolder(folder));
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), entries);
       for (const f of entries) ctx.io.stdout.write(formatEntry(f, Boolean(o.bytes)) + '\n');
     });
 
   program
     .command('mkdir')
     .description('create a folder (and missing parents)')
-    .argument('<path>')
+    .argument('<path>', 'remote folder to create')
     .action(async (path: string) => {
       const client = await ctx.client();
       const existed = (await client.fileByPath(remotePath(path)))?.isFolder === true;
@@ -31,22 +35,23 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
   program
     .command('mv')
     .description('move or rename a file or folder')
-    .argument('<from>')
-    .argument('<to>')
+    .argument('<from>', 'remote file or folder')
+    .argument('<to>', 'its new remote path')
     .action(async (from: string, to: string) => {
       const client = await ctx.client();
       const source = await remoteArg(client, from);
-      const moved = await client.moveFile(source, remotePath(to));
+      const moved = await namingPath(source, () => client.moveFile(source, remotePath(to)));
       ctx.io.stdout.write(`moved ${source} -> ${moved.path}\n`);
     });
 
   program
     .command('rm')
-    .description('delete a file or folder')
-    .argument('<path>')
+    .description('delete a file or folder (to the trash)')
+    .argument('<path>', 'remote file or folder')
     .action(async (path: string) => {
       const client = await ctx.client();
-      const deleted = await client.deleteFile(await remoteArg(client, path));
+      const target = await remoteArg(client, path);
+      const deleted = await namingPath(target, () => client.deleteFile(target));
       ctx.io.stdout.write(`deleted ${deleted.path}\n`);
     });
 }

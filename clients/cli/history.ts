@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './context';
 import { remotePath } from './files';
+import { namingPath, printJson } from './help';
 import { formatBytes } from './progress';
 
 /** `trash`, `restore`, `revisions`, `restore-revision`. */
@@ -8,8 +9,11 @@ export function registerHistoryCommands(program: Command, ctx: CliContext): void
   program
     .command('trash')
     .description('what you deleted, most recent first (restore with `tessera restore <id>`)')
-    .action(async () => {
-      for (const f of await (await ctx.client()).trash()) {
+    .option('--json', 'print JSON (a list of { id, name, path, isFolder, size, ... }) for scripts')
+    .action(async (o: { json?: boolean }) => {
+      const items = await (await ctx.client()).trash();
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), items);
+      for (const f of items) {
         const size = f.isFolder ? '-' : formatBytes(Number(f.size));
         ctx.io.stdout.write(`${f.id}  ${size.padStart(10)}  ${f.path}${f.isFolder ? '/' : ''}\n`);
       }
@@ -20,16 +24,21 @@ export function registerHistoryCommands(program: Command, ctx: CliContext): void
     .description('bring a deleted file or folder back to where it was')
     .argument('<id>', 'as `tessera trash` lists it')
     .action(async (id: string) => {
-      const file = await (await ctx.client()).restoreFile(id);
+      const client = await ctx.client();
+      const file = await namingPath(id, () => client.restoreFile(id), 'file in the trash');
       ctx.io.stdout.write(`restored ${file.path}\n`);
     });
 
   program
     .command('revisions')
     .description("a file's revisions, newest first")
-    .argument('<path>')
-    .action(async (path: string) => {
-      for (const r of await (await ctx.client()).revisions(remotePath(path))) {
+    .argument('<path>', 'remote file')
+    .option('--json', 'print JSON (a list of { revision, size, contentHash, current, createdAt }) for scripts')
+    .action(async (path: string, o: { json?: boolean }) => {
+      const client = await ctx.client();
+      const revisions = await namingPath(remotePath(path), () => client.revisions(remotePath(path)));
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), revisions);
+      for (const r of revisions) {
         const when = r.createdAt.replace('T', ' ').slice(0, 16);
         ctx.io.stdout.write(`${r.current ? '*' : ' '} ${String(r.revision).padStart(4)}  ${formatBytes(Number(r.size)).padStart(10)}  ${when}\n`);
       }
@@ -38,10 +47,11 @@ export function registerHistoryCommands(program: Command, ctx: CliContext): void
   program
     .command('restore-revision')
     .description("make an earlier revision's content current again (as a new revision; no bytes move)")
-    .argument('<path>')
+    .argument('<path>', 'remote file')
     .argument('<revision>', 'as `tessera revisions` lists it', toRevision)
     .action(async (path: string, revision: number) => {
-      const file = await (await ctx.client()).restoreRevision(remotePath(path), revision);
+      const client = await ctx.client();
+      const file = await namingPath(remotePath(path), () => client.restoreRevision(remotePath(path), revision));
       ctx.io.stdout.write(`restored ${file.path} to the content of revision ${revision} (now revision ${file.revision})\n`);
     });
 }

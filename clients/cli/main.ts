@@ -2,9 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { isAbortError, isTesseraError } from '../sdk/errors';
 import { registerAuthCommands } from './auth';
 import { registerChangeCommands } from './changes';
+import { loadConfig } from './config';
 import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
+import { addExamples } from './examples';
 import { registerHistoryCommands } from './history';
+import { registerLinkCommands } from './links';
 import { registerServeCommands } from './serve';
 import { registerSharingCommands } from './sharing';
 import { registerStatusCommands } from './status';
@@ -21,22 +24,24 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   const program = new Command('tessera')
     .description('Tessera file storage: sign in, list, upload, download and share files')
     .version(cliVersion(), '-V, --version', 'print the version')
-    .option('-s, --server <url>', 'server URL (default: $TESSERA_SERVER or http://localhost:4000)')
+    .option('-s, --server <url>', 'server URL (default: $TESSERA_SERVER, else the server of the last login/signup, else http://localhost:4000)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  const ctx = new CliContext(io, () => program.opts<{ server?: string }>().server);
+  const ctx = new CliContext(io, () => program.opts<{ server?: string }>().server, (await loadConfig(io.env)).current);
   registerAuthCommands(program, ctx);
   registerFileCommands(program, ctx);
   registerTransferCommands(program, ctx);
   registerSharingCommands(program, ctx);
+  registerLinkCommands(program, ctx);
   registerHistoryCommands(program, ctx);
   registerChangeCommands(program, ctx);
   registerServeCommands(program, ctx);
   registerSyncCommands(program, ctx);
   registerStatusCommands(program, ctx);
+  addExamples(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from './context';
 import { formatEntry } from './files';
+import { namingPath, printJson } from './help';
 import { remoteArg } from './resolve';
 
 /** `share`, `shares`, `unshare`, `shared`. */
@@ -8,23 +9,27 @@ export function registerSharingCommands(program: Command, ctx: CliContext): void
   program
     .command('share')
     .description('share a file or folder with someone (again: change their role)')
-    .argument('<path>')
-    .argument('<email>')
-    .option('--role <role>', 'viewer or editor', toRole, 'VIEWER')
+    .argument('<path>', 'remote file or folder')
+    .argument('<email>', "the other user's account email")
+    .option('--role <role>', 'viewer (read only) or editor (may change files inside a shared folder)', toRole, 'VIEWER')
     .action(async (path: string, email: string, o: { role: 'VIEWER' | 'EDITOR' }) => {
       const client = await ctx.client();
       const target = await remoteArg(client, path);
-      const share = await client.share(target, email, o.role);
+      const share = await namingPath(target, () => client.share(target, email, o.role));
       ctx.io.stdout.write(`shared ${target} with ${share.user.email} as ${share.role.toLowerCase()} (share ${share.id})\n`);
     });
 
   program
     .command('shares')
     .description('who a file or folder is shared with')
-    .argument('<path>')
-    .action(async (path: string) => {
+    .argument('<path>', 'remote file or folder')
+    .option('--json', 'print JSON (a list of { id, role, user, sharedBy, createdAt }) for scripts')
+    .action(async (path: string, o: { json?: boolean }) => {
       const client = await ctx.client();
-      for (const s of await client.sharesOf(await remoteArg(client, path))) {
+      const target = await remoteArg(client, path);
+      const shares = await namingPath(target, () => client.sharesOf(target));
+      if (o.json) return printJson((s) => ctx.io.stdout.write(s), shares);
+      for (const s of shares) {
         ctx.io.stdout.write(`${s.id}  ${s.role.toLowerCase().padEnd(6)}  ${s.user.email}\n`);
       }
     });
@@ -34,7 +39,8 @@ export function registerSharingCommands(program: Command, ctx: CliContext): void
     .description('end a share (as the owner, or to leave something shared with you)')
     .argument('<share-id>', 'the share id `tessera shares` (owner) or `tessera shared` (to leave it) lists')
     .action(async (shareId: string) => {
-      await (await ctx.client()).unshare(shareId);
+      const client = await ctx.client();
+      await namingPath(shareId, () => client.unshare(shareId), 'share');
       ctx.io.stdout.write(`unshared ${shareId}\n`);
     });
 

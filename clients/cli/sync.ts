@@ -24,7 +24,7 @@ export function registerSyncCommands(program: Command, ctx: CliContext): void {
   program
     .command('sync')
     .description('keep a local folder and a remote folder identical, both ways (state in <folder>/.tessera)')
-    .argument('<folder>')
+    .argument('<folder>', 'local folder to keep in sync (created if missing)')
     .option('-r, --remote <path>', 'remote folder (default: the one the folder is synced with, else /)')
     .option('--once', 'run one full sync cycle and exit')
     .action(async (dir: string, o: { remote?: string; once?: boolean }) => {

@@ -30,8 +30,13 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const stop = interruptible();
       try {
         const r = await client.upload(localPath, target, { concurrency: o.concurrency, onProgress: bar.update, signal: stop.signal });
-        const how = r.deduplicated ? ', already stored'
-          : [r.partsSkipped > 0 ? `, resumed: ${r.partsSkipped} part(s) already there` : '', r.partsCopied > 0 ? `, ${r.partsCopied} unchanged part(s) copied in the store` : ''].join('');
+        if (r.deduplicated) {
+          // nothing was sent: the server already stores this content (no rate to report)
+          bar.clear();
+          ctx.io.stderr.write(`uploaded ${local} -> ${r.file.path}: already stored, no bytes sent\n`);
+          return;
+        }
+        const how = [r.partsSkipped > 0 ? `, resumed: ${r.partsSkipped} part(s) already there` : '', r.partsCopied > 0 ? `, ${r.partsCopied} unchanged part(s) copied in the store` : ''].join('');
         bar.finish(`uploaded ${local} -> ${r.file.path}${how}`, r.bytesSent);
       } catch (e) {
         bar.abandon();

@@ -9,7 +9,7 @@ export function cliVersion(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'tessera' && pkg.version) return pkg.version;
+      if ((pkg.name === 'tessera-server' || pkg.name === 'tessera') && pkg.version) return pkg.version;
     } catch {
       // no (readable) package.json here: keep going up
     }

@@ -24,8 +24,9 @@ export class AuthResolver {
     @Arg('password') password: string,
     @Arg('deviceName', () => String, { nullable: true }) deviceName: string | null,
     @Ctx() ctx: Context,
+    @Arg('deviceId', () => String, { nullable: true, description: "Sign in again as this device (one of yours, not signed out; e.g. a browser keeping its id) instead of adding a device; otherwise a new one is made." }) deviceId?: string | null,
   ) {
-    return toAuthPayload(await ctx.services.auth.signIn(email, password, deviceName ?? null, ctx.ip ?? ''));
+    return toAuthPayload(await ctx.services.auth.signIn(email, password, deviceName ?? null, ctx.ip ?? '', deviceId ?? null));
   }
 
   @Query(() => UserType)

@@ -13,6 +13,8 @@ export interface Context {
   loaders: Loaders;
   /** The client's address (rate limits). */
   ip?: string;
+  /** This server's public base URL (PUBLIC_URL, else from the request's Host): absolute link URLs. */
+  publicUrl?: string;
 }
 
 export interface Loaders {

@@ -97,7 +97,7 @@ export class ShareLinkResolver {
     @Ctx() ctx: Context,
   ) {
     const created: CreatedLink = await ctx.services.shareLinks.create(requireUser(ctx).userId, fileId, expiresAt, password);
-    return toLink(created.link, created.token);
+    return toLink(created.link, created.token, ctx.publicUrl);
   }
 
   @Mutation(() => Boolean, { description: 'Revokes a public link; true if it was live.' })
@@ -126,9 +126,10 @@ export class AccountResolver {
 }
 
 
-function toLink(link: ShareLink, token: string | null): ShareLinkType {
+/** `url` is absolute when the server knows its public address (PUBLIC_URL or the request's Host). */
+function toLink(link: ShareLink, token: string | null, base = ''): ShareLinkType {
   return {
-    id: link.id, url: token ? `/s/${token}` : null, expiresAt: link.expiresAt, hasPassword: !!link.passwordHash,
+    id: link.id, url: token ? `${base}/s/${token}` : null, expiresAt: link.expiresAt, hasPassword: !!link.passwordHash,
     createdAt: link.createdAt, fileId: link.fileId,
   };
 }

@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, getOperationAST, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -19,6 +19,7 @@ import type { Config } from './config';
 import { formatError } from './errors';
 import { graphiqlRouter } from './graphiql';
 import { errorHandler, notFoundHandler } from './http-errors';
+import { logMixin, Metrics } from './metrics';
 import { limitChecker } from './query-limits';
 import { trackWebSockets } from './ws-limits';
 import { shareLinkRoutes } from './share-link-routes';
@@ -28,6 +29,8 @@ export interface App {
   server: http.Server;
   services: Services;
   log: Logger;
+  /** Runs the janitor once now (it also runs every 10 minutes), recording its result in the metrics. */
+  runJanitor(): Promise<void>;
   /** Listens; resolves with the bound port. A port in use rejects with code EADDRINUSE, "port N on HOST is in use". */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops taking requests, finishes those in flight, closes WebSockets, the bus, the rate limiters' Redis connection and the database. */
@@ -44,7 +47,7 @@ export interface AppOptions {
 
 /** Builds the whole service: database, store, services, GraphQL over HTTP and graphql-ws, blob routes. */
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
-  const log = opts.logger ?? pino({ level: config.logLevel });
+  const log = opts.logger ?? pino({ level: config.logLevel, mixin: logMixin });
   const ds = await openDataSource({ databaseUrl: config.databaseUrl, logger: opts.dbLogger });
   const storage = createStorage(config.storage);
   const bus = opts.bus ?? (await createBus(config, log));
@@ -52,6 +55,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const services = createServices(ds, storage, bus, config, rateLimits.factory);
   const backfilled = await services.mounts.backfill(); // shares made before mounts existed
   if (backfilled) log.info({ backfilled }, 'mounted existing shares');
+  const metrics = new Metrics({ ds, redis: () => ({ ...bus.redisStatus?.(), ...rateLimits.redisStatus?.() }) });
+  services.journal.onWritten = metrics.journalWritten;
   const schema = await createSchema();
   const checkLimits = limitChecker(schema, {
     maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxPageSize: MAX_PAGE_SIZE, defaultPageSize: 100,
@@ -62,6 +67,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
+  app.use(metrics.middleware(log));
   app.use((_req, res, next) => { res.setHeader('X-Content-Type-Options', 'nosniff'); next(); });
   const server = http.createServer(app);
   // noServer: attached with `server`, ws re-emits the HTTP server's errors (a failed listen) on the
@@ -79,6 +85,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     });
   });
   const sockets = trackWebSockets(services, { anonymousMs: config.wsAnonymousMs, maxPerUser: config.wsMaxConnectionsPerUser });
+  const liveSubscriptions = new WeakMap<object, Set<string>>();
   const wsServer = useServer<Record<string, unknown>>({
     schema,
     connectionInitWaitTimeout: config.wsInitTimeoutMs,
@@ -99,11 +106,22 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
     },
     onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log)),
+    // live subscriptions: counted from their start until they complete (also when the socket closes)
+    onOperation: (ctx, id, _payload, args) => {
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'subscription') return;
+      const ids = liveSubscriptions.get(ctx) ?? new Set<string>();
+      liveSubscriptions.set(ctx, ids.add(id));
+      metrics.subscriptions.inc();
+    },
+    onComplete: (ctx, id) => {
+      if (liveSubscriptions.get(ctx)?.delete(id)) metrics.subscriptions.dec();
+    },
     context: async (ctx) => ({
       principal: await authenticate(services, String(ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization ?? '')),
       services,
       loaders: createLoaders(services),
       ip: (ctx.extra as { request?: http.IncomingMessage }).request?.socket.remoteAddress ?? '',
+      publicUrl: config.publicUrl ?? hostUrl('http', (ctx.extra as { request?: http.IncomingMessage }).request?.headers.host),
     }) satisfies Context,
     onNext: (_ctx, _id, _payload, _args, result) => {
       if (!('errors' in result) || !result.errors?.length) return result;
@@ -118,7 +136,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     validationRules: config.introspection ? [] : [NoSchemaIntrospectionCustomRule],
     parseOptions: { maxTokens: config.maxQueryTokens },
     formatError: (formatted, error) => formatError(formatted, error, log),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), rejectHttpSubscriptions, closeWebSockets(wsServer)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), rejectHttpSubscriptions, closeWebSockets(wsServer), metrics.apolloPlugin() as ApolloServerPlugin<Context>],
   });
   await apollo.start();
 
@@ -133,15 +151,21 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   app.use(shareLinkRoutes(services.shareLinks));
   app.use(graphiqlRouter());
   app.use('/graphql', express.json({ limit: config.maxRequestBytes }), bodyAlways, enforceLimits(checkLimits), expressMiddleware(apollo, {
-    context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '' }),
+    context: async ({ req }) => ({
+      principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '',
+      publicUrl: config.publicUrl ?? hostUrl(req.protocol, req.get('host')),
+    }),
   }));
 
+  app.use(metrics.router(config.metricsToken));
   app.use(notFoundHandler);
   app.use(errorHandler(log));
 
-  const janitor = setInterval(() => {
-    services.janitor.run().catch((err) => log.warn({ err }, 'janitor failed'));
-  }, 10 * 60_000);
+  const runJanitor = () => services.janitor.run().then((report) => { metrics.janitorRan(report); }, (err) => {
+    metrics.janitorRan(null);
+    log.warn({ err }, 'janitor failed');
+  });
+  const janitor = setInterval(() => void runJanitor(), 10 * 60_000);
   janitor.unref();
   const retention = setInterval(() => {
     services.retention.run().catch((err) => log.warn({ err }, 'retention failed'));
@@ -153,6 +177,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     server,
     services,
     log,
+    runJanitor,
     listen: (port = config.port, host = config.host) => new Promise((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
         ? Object.assign(new Error(`port ${port} on ${host} is in use`), { code: e.code, cause: e })
@@ -171,6 +196,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
 }
 
+/** `proto://host` from a request (behind a proxy, with TRUST_PROXY, Express's protocol follows X-Forwarded-Proto). */
+function hostUrl(protocol: string, host: string | undefined): string | undefined {
+  return host && /^[\w.\-:[\]]+$/.test(host) ? `${protocol}://${host}` : undefined;
+}
+
 async function authenticate(services: Services, header: string) {
   const m = /^Bearer\s+(.+)$/i.exec(header.trim());
   return m ? services.auth.authenticate(m[1]) : null;
@@ -184,14 +214,15 @@ async function createBus(config: Config, log: Logger): Promise<EventBus> {
 }
 
 /** Sign-in and share-link password failures: counted in Redis across instances when it is configured. */
-async function createRateLimiters(config: Config, log: Logger): Promise<{ factory: RateLimiterFactory; close(): Promise<void> }> {
-  if (!config.redisUrl) return { factory: memoryRateLimiters, close: async () => {} };
+async function createRateLimiters(config: Config, log: Logger): Promise<{ factory: RateLimiterFactory; close(): Promise<void>; redisStatus(): Record<string, string> }> {
+  if (!config.redisUrl) return { factory: memoryRateLimiters, close: async () => {}, redisStatus: () => ({}) };
   const { RedisRateLimiter, connectRateLimitRedis, closeRateLimitRedis } = require('../services/redis-rate-limit') as typeof import('../services/redis-rate-limit');
   log.info('rate limits counted through Redis');
   const redis = await connectRateLimitRedis(config.redisUrl, log);
   return {
     factory: (name, limit) => new RedisRateLimiter(redis, name, limit, log),
     close: () => closeRateLimitRedis(redis),
+    redisStatus: () => ({ 'rate-limits': redis.status }),
   };
 }
 

@@ -66,6 +66,13 @@ export interface Config {
   signUpMaxPerWindow: number;
   /** Express's `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-For names the client address. */
   trustProxy: boolean | number | string;
+  /**
+   * The server's public address (PUBLIC_URL, e.g. https://files.example.com, no trailing slash):
+   * the base of absolute public-link URLs. Unset: derived from each request's Host (and protocol).
+   */
+  publicUrl?: string;
+  /** METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <token>`; unset, it is open. */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -186,6 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     wsMaxConnectionsPerUser: int('WS_MAX_CONNECTIONS_PER_USER', 20, 1),
     signUpMaxPerWindow: int('SIGNUP_MAX_PER_WINDOW', 20, 1),
     trustProxy: trustProxy(env.TRUST_PROXY),
+    publicUrl: publicUrl(env.PUBLIC_URL, problems),
+    metricsToken: env.METRICS_TOKEN || undefined,
     ...overrides,
   };
   if (config.downloadUrlTtl > config.downloadUrlMaxTtl) {
@@ -193,6 +202,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** PUBLIC_URL: an http(s) URL without query or fragment; its trailing slashes are dropped. */
+function publicUrl(raw: string | undefined, problems: string[]): string | undefined {
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash) {
+    problems.push(`PUBLIC_URL must be an http:// or https:// URL without query or fragment (got ${JSON.stringify(raw)})`);
+    return undefined;
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 /** TRUST_PROXY: unset/false (the socket's address), true, a hop count, or Express's address list ("loopback, 10.0.0.0/8"). */

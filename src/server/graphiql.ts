@@ -109,22 +109,112 @@ const INIT_SCRIPT = `(function () {
     return current.fetcher;
   }
 
-  function fetcher(graphQLParams, opts) {
-    return fetcherFor(opts && opts.headers)(graphQLParams, opts);
+  // Sign-in bar: signIn with this browser's device id (kept in localStorage), so signing in again
+  // reuses the device instead of adding one; the token is kept in localStorage too and sent as
+  // the Authorization header (shown in the headers editor; the editor's own value wins).
+  var TOKEN = 'tessera.graphiql.token';
+  var DEVICE = 'tessera.graphiql.deviceId';
+  var store = { get: function (k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
+    set: function (k, v) { try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) { /* private mode */ } } };
+  var form = document.getElementById('tessera-signin');
+  var status = document.getElementById('tessera-signin-status');
+  var signOutButton = document.getElementById('tessera-signout');
+
+  function authHeaders() {
+    var token = store.get(TOKEN);
+    return token ? { Authorization: 'Bearer ' + token } : {};
   }
 
-  ReactDOM.createRoot(root).render(
-    React.createElement(GraphiQL, {
-      fetcher: fetcher,
-      isHeadersEditorEnabled: true,
-      shouldPersistHeaders: false,
-    })
-  );
+  function fetcher(graphQLParams, opts) {
+    var headers = Object.assign({}, authHeaders(), (opts && opts.headers) || {});
+    return fetcherFor(headers)(graphQLParams, Object.assign({}, opts, { headers: headers }));
+  }
+
+  var reactRoot = ReactDOM.createRoot(root);
+  var mounts = 0;
+  function render() {
+    mounts += 1;
+    reactRoot.render(
+      React.createElement(GraphiQL, {
+        key: 'graphiql-' + mounts, // remount so the headers editor shows the new token
+        fetcher: fetcher,
+        isHeadersEditorEnabled: true,
+        shouldPersistHeaders: false,
+        headers: store.get(TOKEN) ? JSON.stringify(authHeaders(), null, 2) : undefined,
+        defaultQuery: '# Sign in above (or put {"Authorization": "Bearer <token>"} in Headers), then e.g.\\n{ me { email usage quotaBytes } }\\n',
+      })
+    );
+  }
+
+  function post(query, variables, token) {
+    var headers = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    return fetch(url, { method: 'POST', headers: headers, body: JSON.stringify({ query: query, variables: variables }) })
+      .then(function (r) { return r.json(); });
+  }
+
+  function showSignedIn(email, device) {
+    status.textContent = 'signed in as ' + email + (device ? ' (device ' + device + ')' : '');
+    form.elements.email.value = email;
+    form.elements.password.value = '';
+    signOutButton.hidden = false;
+  }
+
+  function showSignedOut(message) {
+    status.textContent = message || 'not signed in';
+    signOutButton.hidden = true;
+  }
+
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    status.textContent = 'signing in…';
+    post('mutation SignIn($email: String!, $password: String!, $deviceName: String, $deviceId: String) { signIn(email: $email, password: $password, deviceName: $deviceName, deviceId: $deviceId) { token user { email } device { id name } } }', {
+      email: form.elements.email.value, password: form.elements.password.value,
+      deviceName: store.get(DEVICE) ? null : 'GraphiQL (' + navigator.userAgent.slice(0, 150) + ')', deviceId: store.get(DEVICE),
+    }).then(function (r) {
+      if (r.errors || !r.data) return showSignedOut('sign-in failed: ' + ((r.errors && r.errors[0] && r.errors[0].message) || 'unknown error'));
+      store.set(TOKEN, r.data.signIn.token);
+      store.set(DEVICE, r.data.signIn.device.id);
+      showSignedIn(r.data.signIn.user.email, r.data.signIn.device.name);
+      render();
+    }, function (e) { showSignedOut('sign-in failed: ' + e.message); });
+  });
+
+  signOutButton.addEventListener('click', function () {
+    var token = store.get(TOKEN);
+    // signOut ends the device on the server: the next sign-in from here makes a new one
+    post('mutation { signOut }', {}, token).catch(function () { /* forgotten here anyway */ });
+    store.set(TOKEN, null);
+    store.set(DEVICE, null);
+    showSignedOut();
+    render();
+  });
+
+  // a token kept from an earlier visit: check it (a signed-out device's token is dropped)
+  var kept = store.get(TOKEN);
+  if (kept) {
+    post('{ me { email } devices { name current } }', {}, kept).then(function (r) {
+      if (r.data && r.data.me) {
+        var current = (r.data.devices || []).filter(function (d) { return d.current; })[0];
+        return showSignedIn(r.data.me.email, current && current.name);
+      }
+      store.set(TOKEN, null);
+      showSignedOut('the saved sign-in has ended; sign in again');
+      render();
+    }, function () { showSignedOut(); });
+  } else {
+    showSignedOut();
+  }
+  render();
 })();
 `;
 
 const PAGE_CSS = `html, body { height: 100%; margin: 0; overflow: hidden; }
-#graphiql { height: 100vh; }
+body { display: flex; flex-direction: column; font-family: system-ui, sans-serif; }
+#tessera-signin { display: flex; gap: 8px; align-items: center; padding: 6px 12px; font-size: 14px; border-bottom: 1px solid #ddd; }
+#tessera-signin input { font: inherit; padding: 2px 6px; }
+#tessera-signin-status { color: #555; }
+#graphiql { flex: 1; min-height: 0; }
 `;
 
 function escapeHtml(text: string): string {
@@ -202,6 +292,14 @@ export function graphiqlRouter(options: GraphiqlRouterOptions = {}): express.Rou
     <link rel="stylesheet" href="${urls.pageCss}" />
   </head>
   <body>
+    <form id="tessera-signin" autocomplete="on">
+      <strong>Tessera</strong>
+      <input name="email" type="email" placeholder="email" autocomplete="username" required />
+      <input name="password" type="password" placeholder="password" autocomplete="current-password" required />
+      <button type="submit">Sign in</button>
+      <button type="button" id="tessera-signout" hidden>Sign out</button>
+      <span id="tessera-signin-status">not signed in</span>
+    </form>
     <div id="graphiql" data-endpoint="${escapeHtml(endpoint)}">Loading GraphiQL…</div>
     <script src="${urls.react}"></script>
     <script src="${urls.reactDom}"></script>

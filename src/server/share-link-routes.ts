@@ -1,25 +1,38 @@
 import express, { type Request, type Response, type Router } from 'express';
+import ZipStream from 'zip-stream';
+import type { FileNode } from '../entities';
 import { AppError } from '../services/errors';
-import { LinkError, type ShareLinkService } from '../services/share-links';
+import { LinkError, type OpenedLink, type ShareLinkService } from '../services/share-links';
 
 const STATUS = { NOT_FOUND: 404, EXPIRED: 410, PASSWORD_REQUIRED: 401, WRONG_PASSWORD: 403 } as const;
 
 /**
- * Public links: `GET /s/<token>` answers 302 to a short-lived signed download URL (the store's
- * own, or this server's /blobs route for the local store). A password goes in the
- * `X-Share-Password` header, `?password=`, or a POST form field `password` (the 401 page
- * carries that form). 404 unknown/revoked link or file gone, 410 expired, 401 password needed,
+ * Public links. A file link: `GET /s/<token>` answers 302 to a short-lived signed download URL
+ * (the store's own, or this server's /blobs route for the local store). A folder link:
+ * `GET /s/<token>` is an HTML page listing its files, each linking to `/s/<token>/f/<fileId>`
+ * (302 as for a file link), and `/s/<token>/zip` streams them all as one zip (entries one after
+ * another, straight from the store: memory stays constant whatever the folder's size).
+ * A password goes in the `X-Share-Password` header, `?password=`, or a POST form field `password`
+ * (the 401 page carries that form, and the listing page of a protected folder sends it back with
+ * each download). 404 unknown/revoked link or file gone, 410 expired, 401 password needed,
  * 403 wrong password, 429 (with Retry-After) after too many wrong passwords.
  */
 export function shareLinkRoutes(links: ShareLinkService): Router {
   const router = express.Router();
-  const open = async (req: Request, res: Response, password: unknown) => {
+  const form = express.urlencoded({ extended: false, limit: '8kb' });
+  const passwordOf = (req: Request): string | null => {
+    const p = req.get('x-share-password') ?? (req.method === 'POST' ? req.body?.password : req.query.password);
+    return typeof p === 'string' ? p : null;
+  };
+
+  /** Runs `act` and turns link refusals into their status (and the password form). */
+  const guarded = (act: (req: Request, res: Response, password: string | null) => Promise<void>) => async (req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');
     try {
-      const url = await links.open(String(req.params.token), typeof password === 'string' ? password : null, req.ip ?? '');
-      res.redirect(302, url);
+      await act(req, res, passwordOf(req));
     } catch (e) {
+      if (res.headersSent) { res.destroy(e as Error); return; } // a zip cut short: the client sees a truncated download
       if (e instanceof LinkError) {
         const status = STATUS[e.reason];
         if (e.reason === 'PASSWORD_REQUIRED' || e.reason === 'WRONG_PASSWORD') {
@@ -37,13 +50,91 @@ export function shareLinkRoutes(links: ShareLinkService): Router {
       throw e;
     }
   };
-  router.get('/s/:token', (req, res) => open(req, res, req.get('x-share-password') ?? req.query.password));
-  router.post('/s/:token', express.urlencoded({ extended: false, limit: '8kb' }), (req, res) => open(req, res, req.get('x-share-password') ?? req.body?.password));
+
+  const root = guarded(async (req, res, password) => {
+    const opened = await links.unlock(String(req.params.token), password, req.ip ?? '');
+    if (!opened.node.isFolder) {
+      res.redirect(302, await links.urlFor(opened));
+      return;
+    }
+    res.type('html').send(listingPage(String(req.params.token), opened, await links.folderFiles(opened.node), password));
+  });
+  const file = guarded(async (req, res, password) => {
+    res.redirect(302, await links.open(String(req.params.token), password, req.ip ?? '', String(req.params.fileId)));
+  });
+  const zip = guarded(async (req, res, password) => {
+    const { node } = await links.unlock(String(req.params.token), password, req.ip ?? '');
+    if (!node.isFolder) throw new LinkError('NOT_FOUND');
+    await sendZip(res, links, node);
+  });
+
+  router.get('/s/:token', root);
+  router.post('/s/:token', form, root);
+  router.get('/s/:token/zip', zip);
+  router.post('/s/:token/zip', form, zip);
+  router.get('/s/:token/f/:fileId', file);
+  router.post('/s/:token/f/:fileId', form, file);
   return router;
+}
+
+/** Streams the folder's files as `<folder name>.zip`, one entry at a time (backpressure from the client). */
+async function sendZip(res: Response, links: ShareLinkService, folder: FileNode): Promise<void> {
+  const files = await links.folderFiles(folder);
+  const name = folder.path === '/' ? 'tessera' : folder.name;
+  res.status(200).type('application/zip');
+  res.setHeader('Content-Disposition', `attachment; filename="${asciiName(name)}.zip"; filename*=UTF-8''${encodeURIComponent(name)}.zip`);
+  const archive = new ZipStream({ store: true }); // stored: media is compressed already, and CPU stays low
+  archive.pipe(res);
+  const prefix = folder.path === '/' ? '/' : `${folder.path}/`;
+  for (const f of files) {
+    const source = await links.content(f);
+    await new Promise<void>((resolve, reject) => {
+      archive.entry(source, { name: f.path.slice(prefix.length), date: f.updatedAt }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+  archive.finish();
+  await new Promise<void>((resolve, reject) => {
+    res.on('finish', resolve);
+    res.on('close', resolve);
+    archive.on('error', reject);
+  });
+}
+
+function listingPage(token: string, { node }: OpenedLink, files: FileNode[], password: string | null): string {
+  const base = `/s/${encodeURIComponent(token)}`;
+  const prefix = node.path === '/' ? '/' : `${node.path}/`;
+  const hidden = password ? `<input type="hidden" name="password" value="${esc(password)}">` : '';
+  // with a password, each download is a small POST form carrying it (never in a URL)
+  const open = (href: string, label: string) => (password
+    ? `<form method="post" action="${href}" style="display:inline">${hidden}<button>${esc(label)}</button></form>`
+    : `<a href="${href}">${esc(label)}</a>`);
+  const rows = files.map((f) => `<tr><td>${open(`${base}/f/${encodeURIComponent(f.id)}`, f.path.slice(prefix.length))}</td><td>${formatSize(Number(f.size))}</td></tr>`).join('\n');
+  const title = node.path === '/' ? 'Shared files' : node.name;
+  return `<!doctype html><meta charset="utf-8"><title>${esc(title)}</title>
+<h1>${esc(title)}</h1>
+<p>${files.length} file${files.length === 1 ? '' : 's'} · ${open(`${base}/zip`, 'Download all (zip)')}</p>
+<table>
+${rows}
+</table>`;
 }
 
 function passwordForm(wrong: boolean): string {
   return `<!doctype html><meta charset="utf-8"><title>Password required</title>
 <form method="post"><p>${wrong ? 'Wrong password. ' : ''}This link is protected by a password.</p>
 <input type="password" name="password" autofocus required> <button>Open</button></form>`;
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function asciiName(s: string): string {
+  return s.replace(/[^\x20-\x7e]|["\\]/g, '_');
+}
+
+function formatSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }

@@ -92,8 +92,13 @@ export class AuthService {
     });
   }
 
-  /** Wrong passwords are rate limited per email and `clientKey` (the client's IP): RATE_LIMITED. */
-  async signIn(email: string, password: string, deviceName: string | null, clientKey = ''): Promise<AuthResult> {
+  /**
+   * Wrong passwords are rate limited per email and `clientKey` (the client's IP): RATE_LIMITED.
+   * `deviceId`: sign in again as that device (a browser that keeps its id, e.g. GraphiQL) when it
+   * is one of this user's devices and not signed out; otherwise (unknown, another user's, signed
+   * out) a new device is created, as without it. The device's name is kept unless `deviceName` is given.
+   */
+  async signIn(email: string, password: string, deviceName: string | null, clientKey = '', deviceId?: string | null): Promise<AuthResult> {
     const normalised = String(email).trim().toLowerCase();
     const device = checkName(deviceName, 'deviceName');
     const limitKey = `${normalised}|${clientKey}`;
@@ -102,6 +107,13 @@ export class AuthService {
     const ok = user ? await verifyPassword(password, user.passwordHash) : await verifyPassword(password, DUMMY_HASH);
     if (!user || !ok) throw new AppError('UNAUTHENTICATED', 'wrong email or password');
     await this.signInLimiter?.reset(limitKey);
+    const existing = typeof deviceId === 'string' && /^[0-9a-f-]{36}$/i.test(deviceId)
+      ? await this.ds.getRepository(Device).findOneBy({ id: deviceId, userId: user.id, revokedAt: IsNull() })
+      : null;
+    if (existing) {
+      if (device !== null) await this.ds.getRepository(Device).update({ id: existing.id }, { name: device });
+      return this.tokenFor(user, { ...existing, name: device ?? existing.name });
+    }
     return this.issue(user, device);
   }
 
@@ -153,6 +165,10 @@ export class AuthService {
   /** A new device of `user` (named as `checkName` returned) and its token; in `m`'s transaction when given. */
   private async issue(user: User, deviceName: string | null, m: EntityManager = this.ds.manager): Promise<AuthResult> {
     const device = await m.getRepository(Device).save({ userId: user.id, name: deviceName, revokedAt: null, lastSeenAt: new Date() });
+    return this.tokenFor(user, device);
+  }
+
+  private tokenFor(user: User, device: Device): AuthResult {
     const token = jwt.sign({ dev: device.id }, this.jwtKey, { subject: user.id, algorithm: 'HS256', expiresIn: this.tokenTtlSeconds });
     return { token, user, device };
   }

@@ -29,7 +29,8 @@ export function encodeGrant(holder: UrlHolder, revisionId: string): string {
  *   share of the file or of a folder above it), the file is live (not trashed) and the revision
  *   still exists (not purged);
  * - link grant: the link is neither revoked nor expired, its owner may still read the file, the
- *   file is live and the revision still exists.
+ *   file is live and the revision still exists, and the file is the link's, or is now inside the
+ *   link's folder (a file moved out of a linked folder is no longer reachable through it).
  *
  * Cost: two primary-key lookups run in parallel (the device or link; the revision joined to its
  * file), plus, for a grantee, the one indexed share lookup that authorises any read. A bad or
@@ -50,7 +51,7 @@ export class DownloadGrantService {
         .getOne(),
     ]);
     if (!reader || !file || file.status !== 'AVAILABLE') return false;
-    if (reader.fileId && reader.fileId !== file.id) return false;
+    if (reader.fileId && reader.fileId !== file.id && !(reader.folder && inside(file, reader.folder))) return false;
     try {
       await this.access.authorize(reader.userId, file, 'read');
       return true;
@@ -61,15 +62,22 @@ export class DownloadGrantService {
   }
 
   /** The user a live device reads as. */
-  private async liveDevice(id: string): Promise<{ userId: string; fileId?: string } | null> {
+  private async liveDevice(id: string): Promise<{ userId: string; fileId?: string; folder?: FileNode } | null> {
     const device = await this.ds.getRepository(Device).findOneBy({ id });
     return device && !device.revokedAt ? { userId: device.userId } : null;
   }
 
-  /** A live link reads as its owner, and only its own file. */
-  private async liveLink(id: string): Promise<{ userId: string; fileId?: string } | null> {
+  /** A live link reads as its owner, and only its own file, or what is now inside its (live) folder. */
+  private async liveLink(id: string): Promise<{ userId: string; fileId?: string; folder?: FileNode } | null> {
     const link = await this.ds.getRepository(ShareLink).findOneBy({ id });
     if (!link || link.revokedAt || (link.expiresAt && link.expiresAt.getTime() <= Date.now())) return null;
-    return { userId: link.ownerId, fileId: link.fileId };
+    const node = await this.ds.getRepository(FileNode).findOneBy({ id: link.fileId });
+    const folder = node?.isFolder && node.status === 'AVAILABLE' ? node : undefined;
+    return { userId: link.ownerId, fileId: link.fileId, folder };
   }
+}
+
+/** Whether live `file` is now under live `folder` (same owner, path below it). */
+function inside(file: FileNode, folder: FileNode): boolean {
+  return file.ownerId === folder.ownerId && file.path.startsWith(folder.path === '/' ? '/' : `${folder.path}/`);
 }

@@ -18,6 +18,8 @@ export interface EventBus {
   /** Returns an unsubscribe function. */
   subscribe(listener: (event: BusEvent) => void): () => void;
   close(): Promise<void>;
+  /** Connection states of a bus that talks to Redis ("ready", "reconnecting", …), for the metrics. */
+  redisStatus?(): Record<string, string>;
 }
 
 export class LocalEventBus implements EventBus {

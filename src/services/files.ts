@@ -346,7 +346,7 @@ export class FileService {
   }
 
   /** Live descendants of a folder, breadth first (by parent key, so collation never matters). */
-  private async descendants(m: EntityManager, folder: FileNode): Promise<FileNode[]> {
+  async descendants(m: EntityManager, folder: FileNode): Promise<FileNode[]> {
     const out: FileNode[] = [];
     let frontier = [folder];
     while (frontier.length) {

@@ -87,7 +87,7 @@ export function createServices(
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
   }, quota);
   const sharing = new SharingService(ds, access, journal, mounts);
-  const shareLinks = new ShareLinkService(ds, access, files, rateLimiter('link-password', { max: s.linkPasswordMaxFailures ?? 5, windowMs }));
+  const shareLinks = new ShareLinkService(ds, access, files, rateLimiter('link-password', { max: s.linkPasswordMaxFailures ?? 5, windowMs }), storage);
   const janitor = new Janitor(ds, storage, uploads);
   const live = new LiveService(ds, journal, bus, s.livePollMs);
   const revisions = new RevisionService(ds, access, journal);

@@ -48,6 +48,9 @@ export class JournalService {
    */
   private readonly inflight = new Map<string, Map<string, Promise<Change[]>>>();
 
+  /** Told how many changes each committed write recorded (the metrics' journal write rate). */
+  onWritten?: (count: number) => void;
+
   constructor(private readonly ds: DataSource, private readonly bus: EventBus) {
     bus.subscribe((e) => {
       if (e.type === 'change') this.inflight.delete(e.namespaceId);
@@ -91,6 +94,7 @@ export class JournalService {
   }
 
   async notify(changes: Change[]): Promise<void> {
+    this.onWritten?.(changes.length);
     const last = new Map<string, number>();
     for (const c of changes.flatMap((c) => [c, ...(this.copies.get(c) ?? [])])) {
       last.set(c.namespaceId, Math.max(c.seq, last.get(c.namespaceId) ?? 0));

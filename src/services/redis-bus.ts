@@ -50,6 +50,10 @@ export class RedisEventBus implements EventBus {
     return this.local.subscribe(listener);
   }
 
+  redisStatus(): Record<string, string> {
+    return { 'bus-publish': this.pub.status, 'bus-subscribe': this.sub.status };
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     await this.local.close();
