@@ -22,6 +22,7 @@ import { errorHandler, notFoundHandler } from './http-errors';
 import { limitChecker } from './query-limits';
 import { trackWebSockets } from './ws-limits';
 import { shareLinkRoutes } from './share-link-routes';
+import { webAppRouter } from './web-app';
 import { MAX_PAGE_SIZE } from '../services/files';
 
 export interface App {
@@ -134,6 +135,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     context: async ({ req }) => ({ principal: await authenticate(services, req.headers.authorization ?? ''), services, loaders: createLoaders(services), ip: req.ip ?? '' }),
   }));
 
+  app.use(webAppRouter());
   app.use(notFoundHandler);
   app.use(errorHandler(log));
 

@@ -1,0 +1,263 @@
+/**
+ * The signed-in screen: My files (breadcrumbs, sortable listing, folder actions), Shared with
+ * me, Trash; uploads by picker or by dropping files and folders anywhere; the upload panel;
+ * live updates through the `changes` subscription.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api, errorText, FILE_FIELDS, humanDate, humanSize, joinPath, parentOf, watchChanges, type Item } from './api';
+import { Dialog, ShareDialog } from './dialogs';
+import { droppedFiles, pickedFiles, useUploads, type UploadEntry } from './uploads';
+
+type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string } } | { kind: 'trash' };
+type SortKey = 'name' | 'size' | 'updatedAt';
+
+function viewFromLocation(): View {
+  const p = decodeURIComponent(location.pathname);
+  if (p === '/shared') return { kind: 'shared' };
+  if (p === '/trash') return { kind: 'trash' };
+  if (p.startsWith('/files/')) return { kind: 'files', path: p.slice('/files'.length) };
+  return { kind: 'files', path: '/' };
+}
+
+function urlOf(v: View): string {
+  if (v.kind === 'shared') return '/shared';
+  if (v.kind === 'trash') return '/trash';
+  return v.path === '/' ? '/files' : `/files${v.path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+export function Browser({ user, onSignOut }: { user: { email: string; name: string | null }; onSignOut: () => void }) {
+  const [view, setViewState] = useState<View>(viewFromLocation);
+  const [items, setItems] = useState<(Item & { role?: string })[]>([]);
+  const [error, setError] = useState('');
+  const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>({ key: 'name', asc: true });
+  const [dialog, setDialog] = useState<null | { kind: 'folder' } | { kind: 'rename'; item: Item } | { kind: 'move'; item: Item } | { kind: 'share'; item: Item }>(null);
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+  const viewRef = useRef(view);
+  viewRef.current = view;
+
+  const setView = (v: View) => {
+    history.pushState(null, '', urlOf(v));
+    setViewState(v);
+  };
+  useEffect(() => {
+    const onPop = () => setViewState(viewFromLocation());
+    addEventListener('popstate', onPop);
+    return () => removeEventListener('popstate', onPop);
+  }, []);
+
+  const load = useCallback(async () => {
+    const v = viewRef.current;
+    try {
+      if (v.kind === 'files') {
+        const r = await api.request<{ listFolder: { edges: { node: Item }[] } }>(`query($path: String!) { listFolder(path: $path, first: 500) { edges { node { ${FILE_FIELDS} } } } }`, { path: v.path });
+        setItems(r.listFolder.edges.map((e) => e.node));
+      } else if (v.kind === 'trash') {
+        const r = await api.request<{ trash: { edges: { node: Item }[] } }>(`query { trash(first: 500) { edges { node { ${FILE_FIELDS} } } } }`);
+        setItems(r.trash.edges.map((e) => e.node));
+      } else if (v.folder) {
+        const r = await api.request<{ listFolderById: { edges: { node: Item }[] } }>(`query($id: ID!) { listFolderById(id: $id, first: 500) { edges { node { ${FILE_FIELDS} } } } }`, { id: v.folder.id });
+        setItems(r.listFolderById.edges.map((e) => e.node));
+      } else {
+        const r = await api.request<{ sharedWithMe: { edges: { node: Item; share: { role: string } | null }[] } }>(`query { sharedWithMe(first: 500) { edges { node { ${FILE_FIELDS} } share { role } } } }`);
+        setItems(r.sharedWithMe.edges.map((e) => ({ ...e.node, role: e.share?.role })));
+      }
+      setError('');
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, []);
+
+  useEffect(() => { void load(); }, [view, load]);
+
+  // live: any change of what this user can see reloads the listing (debounced)
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = watchChanges(() => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void load(), 150);
+    });
+    return () => { clearTimeout(timer); stop(); };
+  }, [load]);
+
+  const uploads = useUploads(useCallback(() => void load(), [load]));
+  const uploadFolder = view.kind === 'files' ? view.path : null;
+
+  const run = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      setError('');
+    } catch (e) {
+      setError(errorText(e));
+    }
+    await load();
+  };
+
+  const download = (item: Item) => run(async () => {
+    const r = await api.request<{ file: { downloadUrl: string | null } | null }>('query($id: ID!) { file(id: $id) { downloadUrl } }', { id: item.id });
+    if (!r.file?.downloadUrl) throw new Error('no download URL');
+    const a = document.createElement('a');
+    a.href = new URL(r.file.downloadUrl, location.origin).href;
+    a.download = item.name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  });
+
+  const sorted = useMemo(() => {
+    const dir = sort.asc ? 1 : -1;
+    return [...items].sort((a, b) => {
+      if (a.isFolder !== b.isFolder) return a.isFolder ? -1 : 1;
+      const c = sort.key === 'name' ? a.name.localeCompare(b.name, undefined, { numeric: true })
+        : sort.key === 'size' ? Number(a.size) - Number(b.size) : Date.parse(a.updatedAt) - Date.parse(b.updatedAt);
+      return c * dir;
+    });
+  }, [items, sort]);
+
+  const sortBy = (key: SortKey) => setSort((s) => ({ key, asc: s.key === key ? !s.asc : true }));
+  const arrow = (key: SortKey) => (sort.key === key ? (sort.asc ? ' ▲' : ' ▼') : '');
+
+  const onDrop = async (ev: React.DragEvent) => {
+    ev.preventDefault();
+    setDragging(false);
+    if (uploadFolder == null) return setError('Open a folder in My files to upload into it.');
+    const files = await droppedFiles(ev.dataTransfer.items);
+    if (files.length) uploads.add(files, uploadFolder);
+  };
+
+  const open = (item: Item) => {
+    if (!item.isFolder) return void download(item);
+    if (view.kind === 'files') setView({ kind: 'files', path: item.path });
+    else if (view.kind === 'shared') setView({ kind: 'shared', folder: { id: item.id, name: item.name } });
+  };
+
+  return (
+    <div className="app" onDragOver={(e) => { e.preventDefault(); setDragging(true); }} onDragLeave={(e) => { if (e.currentTarget === e.target) setDragging(false); }} onDrop={onDrop}>
+      <header className="top">
+        <strong className="logo">Tessera</strong>
+        <span className="spacer" />
+        <span className="muted user">{user.name || user.email}</span>
+        <button onClick={onSignOut}>Sign out</button>
+      </header>
+      <nav className="side">
+        <a href="/files" className={view.kind === 'files' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'files', path: '/' }); }}>My files</a>
+        <a href="/shared" className={view.kind === 'shared' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'shared' }); }}>Shared with me</a>
+        <a href="/trash" className={view.kind === 'trash' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'trash' }); }}>Trash</a>
+      </nav>
+      <main className="main">
+        <div className="bar">
+          <Breadcrumbs view={view} go={setView} />
+          <span className="spacer" />
+          {view.kind === 'files' && <>
+            <button onClick={() => setDialog({ kind: 'folder' })}>New folder</button>
+            <button onClick={() => fileInput.current?.click()}>Upload files</button>
+            <button onClick={() => folderInput.current?.click()}>Upload folder</button>
+          </>}
+          {view.kind === 'trash' && items.length > 0 && <button onClick={() => run(() => api.request('mutation { emptyTrash }'))}>Empty trash</button>}
+        </div>
+        <input ref={fileInput} type="file" multiple hidden data-testid="file-input" onChange={(e) => { if (e.target.files && uploadFolder != null) uploads.add(pickedFiles(e.target.files), uploadFolder); e.target.value = ''; }} />
+        <input ref={folderInput} type="file" multiple hidden data-testid="folder-input" {...{ webkitdirectory: '' }} onChange={(e) => { if (e.target.files && uploadFolder != null) uploads.add(pickedFiles(e.target.files), uploadFolder); e.target.value = ''; }} />
+        {error && <p className="error" role="alert">{error}</p>}
+        <table className="files">
+          <thead>
+            <tr>
+              <th><button className="link" onClick={() => sortBy('name')}>Name{arrow('name')}</button></th>
+              <th className="num"><button className="link" onClick={() => sortBy('size')}>Size{arrow('size')}</button></th>
+              <th className="date"><button className="link" onClick={() => sortBy('updatedAt')}>Modified{arrow('updatedAt')}</button></th>
+              <th className="actions" aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.map((item) => (
+              <tr key={item.id} data-name={item.name}>
+                <td>
+                  {view.kind === 'trash' ? <span>{item.isFolder ? '📁 ' : ''}{item.name}</span>
+                    : <a href="#" className="name" onClick={(e) => { e.preventDefault(); open(item); }}>{item.isFolder ? '📁 ' : ''}{item.name}</a>}
+                  {item.role && <span className="badge">{item.role.toLowerCase()}</span>}
+                </td>
+                <td className="num">{item.isFolder ? '—' : humanSize(Number(item.size))}</td>
+                <td className="date">{humanDate(item.updatedAt)}</td>
+                <td className="actions">
+                  {view.kind === 'trash'
+                    ? <button onClick={() => run(() => api.request('mutation($id: ID!) { restoreFile(id: $id) { id } }', { id: item.id }))}>Restore</button>
+                    : <>
+                      {!item.isFolder && <button onClick={() => download(item)}>Download</button>}
+                      {view.kind === 'files' && <>
+                        <button onClick={() => setDialog({ kind: 'share', item })}>Share</button>
+                        <button onClick={() => setDialog({ kind: 'rename', item })}>Rename</button>
+                        <button onClick={() => setDialog({ kind: 'move', item })}>Move</button>
+                        <button className="danger" onClick={() => run(() => api.request('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: item.id }))}>Delete</button>
+                      </>}
+                    </>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {sorted.length === 0 && <p className="empty muted">{view.kind === 'trash' ? 'The trash is empty.' : view.kind === 'shared' ? 'Nothing is shared with you yet.' : 'This folder is empty. Drop files or folders here to upload them.'}</p>}
+      </main>
+      {dragging && uploadFolder != null && <div className="dropzone">Drop to upload into {uploadFolder}</div>}
+      <UploadPanel entries={uploads.entries} cancel={uploads.cancel} clear={uploads.clear} />
+      {dialog?.kind === 'folder' && view.kind === 'files' && (
+        <Dialog title="New folder" label="Folder name" initial="" submit="Create" onClose={() => setDialog(null)}
+          onSubmit={(name) => run(() => api.request('mutation($path: String!) { createFolder(path: $path) { id } }', { path: joinPath(view.path, name) }))} />
+      )}
+      {dialog?.kind === 'rename' && (
+        <Dialog title={`Rename ${dialog.item.name}`} label="New name" initial={dialog.item.name} submit="Rename" onClose={() => setDialog(null)}
+          onSubmit={(name) => run(() => api.request('mutation($id: ID!, $toPath: String!) { moveFile(id: $id, toPath: $toPath) { id } }', { id: dialog.item.id, toPath: joinPath(parentOf(dialog.item.path), name) }))} />
+      )}
+      {dialog?.kind === 'move' && (
+        <Dialog title={`Move ${dialog.item.name}`} label="Into folder (path)" initial={parentOf(dialog.item.path)} submit="Move" onClose={() => setDialog(null)}
+          onSubmit={(folder) => run(() => api.request('mutation($id: ID!, $toPath: String!) { moveFile(id: $id, toPath: $toPath) { id } }', { id: dialog.item.id, toPath: joinPath(folder.replace(/\/+$/, '') || '/', dialog.item.name) }))} />
+      )}
+      {dialog?.kind === 'share' && <ShareDialog item={dialog.item} onClose={() => setDialog(null)} />}
+    </div>
+  );
+}
+
+function Breadcrumbs({ view, go }: { view: View; go: (v: View) => void }) {
+  if (view.kind === 'trash') return <h1 className="crumbs">Trash</h1>;
+  if (view.kind === 'shared') {
+    return <h1 className="crumbs"><a href="/shared" onClick={(e) => { e.preventDefault(); go({ kind: 'shared' }); }}>Shared with me</a>{view.folder && <> / <span>{view.folder.name}</span></>}</h1>;
+  }
+  const parts = view.path.split('/').filter(Boolean);
+  return (
+    <nav className="crumbs" aria-label="Breadcrumbs">
+      <a href="/files" onClick={(e) => { e.preventDefault(); go({ kind: 'files', path: '/' }); }}>My files</a>
+      {parts.map((p, i) => {
+        const path = '/' + parts.slice(0, i + 1).join('/');
+        return <span key={path}> / {i === parts.length - 1 ? <span aria-current="page">{p}</span>
+          : <a href={urlOf({ kind: 'files', path })} onClick={(e) => { e.preventDefault(); go({ kind: 'files', path }); }}>{p}</a>}</span>;
+      })}
+    </nav>
+  );
+}
+
+function UploadPanel({ entries, cancel, clear }: { entries: UploadEntry[]; cancel: (id: number) => void; clear: () => void }) {
+  if (entries.length === 0) return null;
+  const total = entries.reduce((s, e) => s + (e.phase === 'cancelled' ? 0 : e.total), 0);
+  const done = entries.reduce((s, e) => s + (e.phase === 'cancelled' ? 0 : e.phase === 'done' ? e.total : e.done), 0);
+  const active = entries.filter((e) => e.phase === 'queued' || e.phase === 'hash' || e.phase === 'upload').length;
+  return (
+    <section className="uploads" aria-label="Uploads">
+      <header>
+        <strong>{active ? `Uploading ${active} file${active > 1 ? 's' : ''}` : 'Uploads finished'}</strong>
+        <span className="muted"> {humanSize(done)} of {humanSize(total)}</span>
+        <span className="spacer" />
+        {!active && <button onClick={clear}>Clear</button>}
+      </header>
+      <progress max={total || 1} value={done} />
+      <ul>
+        {entries.map((e) => (
+          <li key={e.id} data-upload={e.name} data-phase={e.phase}>
+            <span className="uname">{e.name}</span>
+            <span className="muted">{e.phase === 'done' ? (e.deduplicated ? 'already stored' : 'done') : e.phase === 'error' ? e.error : e.phase === 'hash' ? 'hashing…' : e.phase === 'cancelled' ? 'cancelled' : e.phase === 'queued' ? 'waiting' : `${Math.floor((100 * e.done) / (e.total || 1))}%`}</span>
+            <progress max={e.total || 1} value={e.phase === 'done' ? e.total : e.done} />
+            {(e.phase === 'queued' || e.phase === 'hash' || e.phase === 'upload') && <button aria-label={`Cancel ${e.name}`} onClick={() => cancel(e.id)}>✕</button>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
