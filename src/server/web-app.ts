@@ -15,8 +15,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
 
-/** dist/web at the project root, both from src/server (tests) and dist/src/server (built). */
-export const DEFAULT_WEB_DIR = path.resolve(__dirname, '..', '..', '..', 'dist', 'web');
+/** dist/web at the project root (the nearest folder with a package.json), from src/server (tests) and dist/src/server (built) alike. */
+export const DEFAULT_WEB_DIR = path.join(projectRoot(__dirname), 'dist', 'web');
+
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
+  }
+}
 
 export const WEB_APP_CSP = [
   "default-src 'self'",

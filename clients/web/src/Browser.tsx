@@ -39,6 +39,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
 
   const setView = (v: View) => {
     history.pushState(null, '', urlOf(v));
+    setError('');
     setViewState(v);
   };
   useEffect(() => {
@@ -63,7 +64,6 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         const r = await api.request<{ sharedWithMe: { edges: { node: Item; share: { role: string } | null }[] } }>(`query { sharedWithMe(first: 500) { edges { node { ${FILE_FIELDS} } share { role } } } }`);
         setItems(r.sharedWithMe.edges.map((e) => ({ ...e.node, role: e.share?.role })));
       }
-      setError('');
     } catch (e) {
       setError(errorText(e));
     }
@@ -85,9 +85,9 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   const uploadFolder = view.kind === 'files' ? view.path : null;
 
   const run = async (fn: () => Promise<unknown>) => {
+    setError('');
     try {
       await fn();
-      setError('');
     } catch (e) {
       setError(errorText(e));
     }
@@ -122,7 +122,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     ev.preventDefault();
     setDragging(false);
     if (uploadFolder == null) return setError('Open a folder in My files to upload into it.');
-    const files = await droppedFiles(ev.dataTransfer.items);
+    const files = await droppedFiles(ev.dataTransfer);
     if (files.length) uploads.add(files, uploadFolder);
   };
 

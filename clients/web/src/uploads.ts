@@ -82,8 +82,10 @@ export function useUploads(onFileDone: () => void) {
 }
 
 /** Every file under the dropped items, folders walked (webkitGetAsEntry), with its relative folder. */
-export async function droppedFiles(items: DataTransferItemList): Promise<PickedFile[]> {
-  const entries = Array.from(items).map((i) => i.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e);
+export async function droppedFiles(data: DataTransfer): Promise<PickedFile[]> {
+  const entries = Array.from(data.items).map((i) => i.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e);
+  // no entries (a browser without the entries API): the plain files, folders left out
+  if (entries.length === 0) return Array.from(data.files).map((file) => ({ file, dir: '' }));
   const out: PickedFile[] = [];
   const walk = async (entry: FileSystemEntry, dir: string): Promise<void> => {
     if (entry.isFile) {
