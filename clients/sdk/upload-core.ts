@@ -66,6 +66,8 @@ export interface UploadOptions {
   idleTimeoutMs?: number;
   /** Hears the parts once hashed (before beginUpload): a browser remembers them to resume after a reload. */
   onPlanned?: (digest: FileDigest) => void;
+  /** Upload into this folder (yours, or shared with you as EDITOR): `remotePath` is then relative to it. */
+  folderId?: string;
   /** Hears each part the store accepted in this run. */
   onPartSent?: (partNumber: number) => void;
 }
@@ -123,6 +125,7 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
       mimeType: opts.mimeType,
       contentHash: digest.contentHash,
       baseRevision: opts.baseRevision,
+      ...(opts.folderId ? { folderId: opts.folderId } : {}),
       parts: digest.parts.map((p) => ({ partNumber: p.partNumber, size: String(p.size), sha256: p.sha256, ...(p.md5 ? { md5: p.md5 } : {}) })),
     },
   }, signal);
@@ -137,7 +140,8 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
 
   const uploader = new PartUploader(api, source, session, digest.size, opts);
   const resumed = digest.parts.filter((p) => !uploader.needsUpload(p.partNumber)).length;
-  const copied = await copyUnchangedParts(api, session.id, remotePath, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
+  // a path relative to a shared folder is not one fileByPath knows: no copies there
+  const copied = opts.folderId ? [] : await copyUnchangedParts(api, session.id, remotePath, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
   uploader.update(copied);
   const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
   uploader.willSend(todo.map((p) => p.partNumber));

@@ -8,7 +8,7 @@ import { api, errorText, FILE_FIELDS, humanDate, humanSize, joinPath, parentOf, 
 import { Dialog, ShareDialog } from './dialogs';
 import { droppedFiles, pickedFiles, useUploads, type UploadEntry } from './uploads';
 
-type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string } } | { kind: 'trash' };
+type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' };
 type SortKey = 'name' | 'size' | 'updatedAt';
 
 function viewFromLocation(): View {
@@ -82,7 +82,10 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   }, [load]);
 
   const uploads = useUploads(useCallback(() => void load(), [load]));
-  const uploadFolder = view.kind === 'files' ? view.path : null;
+  // where picked or dropped files go: the open folder of My files, or a folder shared with me as editor
+  const target: { folder: string; folderId?: string } | null = view.kind === 'files' ? { folder: view.path }
+    : view.kind === 'shared' && view.folder?.role === 'EDITOR' ? { folder: '/', folderId: view.folder.id } : null;
+  const uploadInto = (files: ReturnType<typeof pickedFiles>) => { if (target) uploads.add(files, target.folder, target.folderId); };
 
   const run = async (fn: () => Promise<unknown>) => {
     setError('');
@@ -121,15 +124,15 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   const onDrop = async (ev: React.DragEvent) => {
     ev.preventDefault();
     setDragging(false);
-    if (uploadFolder == null) return setError('Open a folder in My files to upload into it.');
+    if (!target) return setError('Open a folder of yours, or one shared with you as editor, to upload into it.');
     const files = await droppedFiles(ev.dataTransfer);
-    if (files.length) uploads.add(files, uploadFolder);
+    if (files.length) uploadInto(files);
   };
 
   const open = (item: Item) => {
     if (!item.isFolder) return void download(item);
     if (view.kind === 'files') setView({ kind: 'files', path: item.path });
-    else if (view.kind === 'shared') setView({ kind: 'shared', folder: { id: item.id, name: item.name } });
+    else if (view.kind === 'shared') setView({ kind: 'shared', folder: { id: item.id, name: item.name, role: (item as { role?: string }).role ?? view.folder?.role } });
   };
 
   return (
@@ -149,15 +152,15 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         <div className="bar">
           <Breadcrumbs view={view} go={setView} />
           <span className="spacer" />
-          {view.kind === 'files' && <>
-            <button onClick={() => setDialog({ kind: 'folder' })}>New folder</button>
+          {view.kind === 'files' && <button onClick={() => setDialog({ kind: 'folder' })}>New folder</button>}
+          {target && <>
             <button onClick={() => fileInput.current?.click()}>Upload files</button>
             <button onClick={() => folderInput.current?.click()}>Upload folder</button>
           </>}
           {view.kind === 'trash' && items.length > 0 && <button onClick={() => run(() => api.request('mutation { emptyTrash }'))}>Empty trash</button>}
         </div>
-        <input ref={fileInput} type="file" multiple hidden data-testid="file-input" onChange={(e) => { if (e.target.files && uploadFolder != null) uploads.add(pickedFiles(e.target.files), uploadFolder); e.target.value = ''; }} />
-        <input ref={folderInput} type="file" multiple hidden data-testid="folder-input" {...{ webkitdirectory: '' }} onChange={(e) => { if (e.target.files && uploadFolder != null) uploads.add(pickedFiles(e.target.files), uploadFolder); e.target.value = ''; }} />
+        <input ref={fileInput} type="file" multiple hidden data-testid="file-input" onChange={(e) => { if (e.target.files) uploadInto(pickedFiles(e.target.files)); e.target.value = ''; }} />
+        <input ref={folderInput} type="file" multiple hidden data-testid="folder-input" {...{ webkitdirectory: '' }} onChange={(e) => { if (e.target.files) uploadInto(pickedFiles(e.target.files)); e.target.value = ''; }} />
         {error && <p className="error" role="alert">{error}</p>}
         <table className="files">
           <thead>
@@ -197,7 +200,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         </table>
         {sorted.length === 0 && <p className="empty muted">{view.kind === 'trash' ? 'The trash is empty.' : view.kind === 'shared' ? 'Nothing is shared with you yet.' : 'This folder is empty. Drop files or folders here to upload them.'}</p>}
       </main>
-      {dragging && uploadFolder != null && <div className="dropzone">Drop to upload into {uploadFolder}</div>}
+      {dragging && target && <div className="dropzone">Drop to upload here</div>}
       <UploadPanel entries={uploads.entries} cancel={uploads.cancel} clear={uploads.clear} />
       {dialog?.kind === 'folder' && view.kind === 'files' && (
         <Dialog title="New folder" label="Folder name" initial="" submit="Create" onClose={() => setDialog(null)}

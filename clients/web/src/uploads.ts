@@ -27,7 +27,7 @@ const FILES_AT_ONCE = 3;
 export function useUploads(onFileDone: () => void) {
   const [entries, setEntries] = useState<UploadEntry[]>([]);
   const controllers = useRef(new Map<number, AbortController>());
-  const queue = useRef<{ id: number; file: File; path: string }[]>([]);
+  const queue = useRef<{ id: number; file: File; path: string; folderId?: string }[]>([]);
   const running = useRef(0);
   const nextId = useRef(1);
 
@@ -44,6 +44,7 @@ export function useUploads(onFileDone: () => void) {
       patch(job.id, { phase: 'hash', started: Date.now() });
       uploadBrowserFile(api, job.file, job.path, {
         signal: ctl.signal,
+        folderId: job.folderId,
         onProgress: (p) => patch(job.id, { phase: p.phase === 'hash' ? 'hash' : 'upload', done: p.phase === 'hash' ? 0 : p.bytesDone }),
       }).then((r) => {
         patch(job.id, { phase: 'done', done: job.file.size, deduplicated: r.deduplicated });
@@ -58,12 +59,15 @@ export function useUploads(onFileDone: () => void) {
     }
   }, [patch, onFileDone]);
 
-  /** Queues `files` for upload into `folder` (keeping each one's relative folder). */
-  const add = useCallback((files: PickedFile[], folder: string) => {
+  /**
+   * Queues `files` for upload into `folder` (keeping each one's relative folder); with
+   * `folderId` (a folder shared with this user as editor) `folder` is relative to that one.
+   */
+  const add = useCallback((files: PickedFile[], folder: string, folderId?: string) => {
     const added: UploadEntry[] = files.map(({ file, dir }) => {
       const id = nextId.current++;
       const path = joinPath(dir ? joinPath(folder, dir) : folder, file.name);
-      queue.current.push({ id, file, path });
+      queue.current.push({ id, file, path, folderId });
       return { id, name: dir ? `${dir}/${file.name}` : file.name, path, total: file.size, done: 0, phase: 'queued', started: Date.now() };
     });
     setEntries((all) => [...all, ...added]);
