@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorText, FILE_FIELDS, humanDate, humanSize, joinPath, parentOf, watchChanges, type Item } from './api';
 import { Dialog, ShareDialog } from './dialogs';
-import { droppedFiles, pickedFiles, useUploads, type UploadEntry } from './uploads';
+import { droppedFiles, isActive, pickedFiles, useUploads, type UploadEntry } from './uploads';
 
 type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' };
 type SortKey = 'name' | 'size' | 'updatedAt';
@@ -85,7 +85,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   // where picked or dropped files go: the open folder of My files, or a folder shared with me as editor
   const target: { folder: string; folderId?: string } | null = view.kind === 'files' ? { folder: view.path }
     : view.kind === 'shared' && view.folder?.role === 'EDITOR' ? { folder: '/', folderId: view.folder.id } : null;
-  const uploadInto = (files: ReturnType<typeof pickedFiles>) => { if (target) uploads.add(files, target.folder, target.folderId); };
+  const uploadInto = (files: ReturnType<typeof pickedFiles>) => { if (target) void uploads.add(files, target.folder, target.folderId); };
 
   const run = async (fn: () => Promise<unknown>) => {
     setError('');
@@ -201,7 +201,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         {sorted.length === 0 && <p className="empty muted">{view.kind === 'trash' ? 'The trash is empty.' : view.kind === 'shared' ? 'Nothing is shared with you yet.' : 'This folder is empty. Drop files or folders here to upload them.'}</p>}
       </main>
       {dragging && target && <div className="dropzone">Drop to upload here</div>}
-      <UploadPanel entries={uploads.entries} cancel={uploads.cancel} clear={uploads.clear} />
+      <UploadPanel uploads={uploads} />
       {dialog?.kind === 'folder' && view.kind === 'files' && (
         <Dialog title="New folder" label="Folder name" initial="" submit="Create" onClose={() => setDialog(null)}
           onSubmit={(name) => run(() => api.request('mutation($path: String!) { createFolder(path: $path) { id } }', { path: joinPath(view.path, name) }))} />
@@ -237,27 +237,38 @@ function Breadcrumbs({ view, go }: { view: View; go: (v: View) => void }) {
   );
 }
 
-function UploadPanel({ entries, cancel, clear }: { entries: UploadEntry[]; cancel: (id: number) => void; clear: () => void }) {
+function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads> }) {
+  const { entries } = uploads;
   if (entries.length === 0) return null;
-  const total = entries.reduce((s, e) => s + (e.phase === 'cancelled' ? 0 : e.total), 0);
-  const done = entries.reduce((s, e) => s + (e.phase === 'cancelled' ? 0 : e.phase === 'done' ? e.total : e.done), 0);
-  const active = entries.filter((e) => e.phase === 'queued' || e.phase === 'hash' || e.phase === 'upload').length;
+  const counted = entries.filter((e) => e.phase !== 'cancelled' && e.phase !== 'interrupted');
+  const total = counted.reduce((s, e) => s + e.total, 0);
+  const done = counted.reduce((s, e) => s + (e.phase === 'done' ? e.total : e.done), 0);
+  const active = entries.filter(isActive).length;
+  const interrupted = entries.filter((e) => e.phase === 'interrupted').length;
+  const status = (e: UploadEntry) => e.phase === 'done' ? (e.deduplicated ? 'already stored' : 'done')
+    : e.phase === 'error' ? e.error : e.phase === 'hash' ? 'hashing…' : e.phase === 'cancelled' ? 'cancelled' : e.phase === 'queued' ? 'waiting'
+      : e.phase === 'paused' ? `paused at ${Math.floor((100 * e.done) / (e.total || 1))}%`
+        : e.phase === 'interrupted' ? 'interrupted: pick or drop this file again to resume' : `${Math.floor((100 * e.done) / (e.total || 1))}%`;
   return (
     <section className="uploads" aria-label="Uploads">
       <header>
-        <strong>{active ? `Uploading ${active} file${active > 1 ? 's' : ''}` : 'Uploads finished'}</strong>
+        <strong>{active ? `Uploading ${active} file${active > 1 ? 's' : ''}` : interrupted ? `${interrupted} unfinished upload${interrupted > 1 ? 's' : ''}` : 'Uploads finished'}</strong>
         <span className="muted"> {humanSize(done)} of {humanSize(total)}</span>
         <span className="spacer" />
-        {!active && <button onClick={clear}>Clear</button>}
+        {!active && <button onClick={uploads.clear}>Clear</button>}
       </header>
       <progress max={total || 1} value={done} />
       <ul>
         {entries.map((e) => (
           <li key={e.id} data-upload={e.name} data-phase={e.phase}>
-            <span className="uname">{e.name}</span>
-            <span className="muted">{e.phase === 'done' ? (e.deduplicated ? 'already stored' : 'done') : e.phase === 'error' ? e.error : e.phase === 'hash' ? 'hashing…' : e.phase === 'cancelled' ? 'cancelled' : e.phase === 'queued' ? 'waiting' : `${Math.floor((100 * e.done) / (e.total || 1))}%`}</span>
+            <span className="uname" title={e.path}>{e.name}</span>
+            <span className="ubtns">
+              {isActive(e) && e.phase !== 'queued' && <button aria-label={`Pause ${e.name}`} onClick={() => uploads.pause(e.id)}>❚❚</button>}
+              {e.phase === 'paused' && <button aria-label={`Resume ${e.name}`} onClick={() => uploads.resume(e.id)}>▶</button>}
+              {(isActive(e) || e.phase === 'paused' || e.phase === 'interrupted') && <button aria-label={`Cancel ${e.name}`} onClick={() => uploads.cancel(e.id)}>✕</button>}
+            </span>
+            <span className="muted ustatus">{status(e)}</span>
             <progress max={e.total || 1} value={e.phase === 'done' ? e.total : e.done} />
-            {(e.phase === 'queued' || e.phase === 'hash' || e.phase === 'upload') && <button aria-label={`Cancel ${e.name}`} onClick={() => cancel(e.id)}>✕</button>}
           </li>
         ))}
       </ul>
