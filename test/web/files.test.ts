@@ -92,7 +92,8 @@ test('a folder of 20 files through the folder picker keeps its tree', async () =
     files.set(rel, b);
   }
   await page.getByTestId('folder-input').setInputFiles(dir);
-  await page.getByText('Uploads finished').waitFor({ timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelectorAll('li[data-upload^="album/"][data-phase="done"]').length === 20, undefined, { timeout: 60_000 });
+  await page.getByText('Uploads finished').waitFor();
   await row(page, 'album').waitFor();
   for (const [rel, b] of files) expect((await sdkBytes(`/album/${rel}`)).equals(b)).toBe(true);
   // open it, breadcrumbs lead back

@@ -175,8 +175,9 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
             {sorted.map((item) => (
               <tr key={item.id} data-name={item.name}>
                 <td>
-                  {view.kind === 'trash' ? <span>{item.isFolder ? '📁 ' : ''}{item.name}</span>
-                    : <a href="#" className="name" onClick={(e) => { e.preventDefault(); open(item); }}>{item.isFolder ? '📁 ' : ''}{item.name}</a>}
+                  <span className={item.isFolder ? 'icon folder' : 'icon file'} aria-hidden="true" />
+                  {view.kind === 'trash' ? <span>{item.name}</span>
+                    : <a href="#" className="name" onClick={(e) => { e.preventDefault(); open(item); }}>{item.name}</a>}
                   {item.role && <span className="badge">{item.role.toLowerCase()}</span>}
                 </td>
                 <td className="num">{item.isFolder ? '—' : humanSize(Number(item.size))}</td>
