@@ -1,5 +1,7 @@
 /**
- * The web app in headless Chromium against a real server (local store): sign up; upload a
+ * The web app in headless Chromium against a real server, on the local store and on S3 (Ceph
+ * RGW, its bucket CORS set by scripts/rgw-bucket.js, so part PUTs go from the page straight to
+ * RGW; TEST_WEB_STORES=local narrows it): sign up; upload a
  * 3-part file through the file picker (exactly 3 part PUTs, straight to the store URLs) and a
  * folder of 20 files, each byte-identical when the SDK downloads it; drop files on the page;
  * sort; create / rename / move; the browser's own download (right name, same bytes); delete →
@@ -12,21 +14,36 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
+import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { expectNoConsoleErrors, launch, openPage, row, screenshot, signUpInPage, type TestPage } from './browser';
 
 jest.setTimeout(120_000);
 
 const MIB = 1024 * 1024;
-let server: TestServer;
+const STORES = (process.env.TEST_WEB_STORES ?? 'local,s3').split(',') as ('local' | 's3')[];
 let chromium: { browser: Browser; close(): Promise<void> };
+beforeAll(async () => { chromium = await launch(); });
+afterAll(async () => { await chromium?.close(); });
+
+describe.each(STORES)('on the %s store', (store) => {
+let server: TestServer;
 let tmp: string;
 let p: TestPage;
 let sdk: TesseraClient;
+const prefix = `web-${Date.now().toString(36)}`;
+/** Where the page sends part PUTs: this server's /blobs route, or RGW itself. */
+let partOrigin: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  chromium = await launch();
+  if (store === 's3') {
+    const env = rgwEnv();
+    server = await startTestServer({ storage: { kind: 's3', s3: { ...env, prefix } } });
+    partOrigin = env.endpoint.replace(/\/+$/, '') + '/';
+  } else {
+    server = await startTestServer();
+    partOrigin = server.url + '/blobs/';
+  }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-web-'));
   p = await openPage(chromium.browser, server.url + '/');
   await signUpInPage(p.page, `web-${Date.now()}@example.com`);
@@ -35,8 +52,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await chromium?.close();
+  await p?.context.close();
   await server?.stop();
+  if (store === 's3') await emptyRgwPrefix(prefix);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -62,7 +80,7 @@ test('/ serves the app with a CSP; app routes fall back to it; GraphQL and unkno
   expect(api.headers.get('content-type')).toContain('json');
   const json = await fetch(server.url + '/no-such-thing', { headers: { accept: 'application/json' } });
   expect(json.status).toBe(404);
-  await screenshot(p.page, 'files-empty');
+  await screenshot(p.page, `${store}-files-empty`);
 });
 
 test('a 3-part file through the picker: 3 part PUTs, byte-identical in the SDK', async () => {
@@ -74,10 +92,10 @@ test('a 3-part file through the picker: 3 part PUTs, byte-identical in the SDK',
   await page.locator('li[data-upload="big.bin"][data-phase="done"]').waitFor({ timeout: 60_000 });
   await row(page, 'big.bin').waitFor();
   expect(puts).toHaveLength(3);
-  expect(puts.every((u) => u.startsWith(server.url + '/blobs/'))).toBe(true);
+  expect(puts.every((u) => u.startsWith(partOrigin))).toBe(true);
   expect(await row(page, 'big.bin').locator('td.num').textContent()).toBe('16 MB');
   expect((await sdkBytes('/big.bin')).equals(bytes)).toBe(true);
-  await screenshot(page, 'files-uploaded');
+  await screenshot(page, `${store}-files-uploaded`);
 });
 
 test('a folder of 20 files through the folder picker keeps its tree', async () => {
@@ -102,7 +120,7 @@ test('a folder of 20 files through the folder picker keeps its tree', async () =
   expect(await page.locator('tbody tr').count()).toBe(16);
   expect(await page.getByRole('navigation', { name: 'Breadcrumbs' }).textContent()).toBe('My files / album');
   expect(new URL(page.url()).pathname).toBe('/files/album');
-  await screenshot(page, 'files-folder');
+  await screenshot(page, `${store}-files-folder`);
   await page.reload(); // the SPA fallback: the folder's own URL opens the folder
   await row(page, 'sub').waitFor();
   await page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'My files' }).click();
@@ -176,7 +194,7 @@ test('delete → trash → restore', async () => {
   expect(await sdk.fileByPath('/dropped-2.txt')).toBeNull();
   await page.getByRole('link', { name: 'Trash' }).click();
   await row(page, 'dropped-2.txt').waitFor();
-  await screenshot(page, 'trash');
+  await screenshot(page, `${store}-trash`);
   await row(page, 'dropped-2.txt').getByRole('button', { name: 'Restore' }).click();
   await row(page, 'dropped-2.txt').waitFor({ state: 'detached' });
   expect((await sdk.fileByPath('/dropped-2.txt'))?.isFolder).toBe(false);
@@ -202,7 +220,7 @@ test('a 390 px phone viewport shows the listing; sign out returns to sign in', a
   const { page } = p;
   await page.setViewportSize({ width: 390, height: 800 });
   await row(page, 'big.bin').waitFor();
-  await screenshot(page, 'files-phone');
+  await screenshot(page, `${store}-files-phone`);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(390);
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -210,4 +228,5 @@ test('a 390 px phone viewport shows the listing; sign out returns to sign in', a
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   expect(await page.evaluate(() => localStorage.getItem('tessera.token'))).toBeNull();
   await expect(sdk.listFolder('/')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+});
 });
