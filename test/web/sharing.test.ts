@@ -4,7 +4,8 @@
  * other user's "Shared with me" without a reload; they download a file from it and upload into
  * it; removing the share empties the list; a public link with a password (wrong one refused,
  * right one downloads, in a third context) and its revocation. Fails on any console error of
- * the two users' pages.
+ * the two users' pages. The devices page lists this browser by its name and signs another
+ * device out.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -24,6 +25,7 @@ let owner: TestPage;
 let guest: TestPage;
 let sdkOwner: TesseraClient;
 const guestEmail = `guest-${Date.now()}@example.com`;
+const ownerEmail = `owner-${Date.now()}@example.com`;
 const planBytes = crypto.randomBytes(50_000);
 
 beforeAll(async () => {
@@ -32,7 +34,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-web-share-'));
   owner = await openPage(chromium.browser, server.url + '/');
   guest = await openPage(chromium.browser, server.url + '/');
-  await signUpInPage(owner.page, `owner-${Date.now()}@example.com`);
+  await signUpInPage(owner.page, ownerEmail);
   await signUpInPage(guest.page, guestEmail);
   sdkOwner = new TesseraClient({ server: server.url, token: (await owner.page.evaluate(() => localStorage.getItem('tessera.token')))! });
   const local = path.join(tmp, 'plan.bin');
@@ -117,4 +119,18 @@ test('a public link with a password: refused with a wrong one, downloads with th
   await dialog.getByRole('button', { name: 'Revoke' }).waitFor({ state: 'detached' });
   expect((await fetch(url, { redirect: 'manual', headers: { 'x-share-password': 's3cret-pass' } })).status).toBe(404);
   await dialog.getByRole('button', { name: 'Done' }).click();
+});
+
+test('devices: this browser is listed by its name; signing another device out ends its session', async () => {
+  const laptop = new TesseraClient({ server: server.url });
+  await laptop.signIn(ownerEmail, 'correct horse battery', { deviceName: 'laptop' });
+  await owner.page.getByRole('link', { name: 'Devices' }).click();
+  const here = owner.page.locator('tr[data-device="Chrome on Linux"]');
+  await here.waitFor();
+  expect(await here.locator('.badge').textContent()).toBe('this browser');
+  await screenshot(owner.page, 'devices');
+  await owner.page.locator('tr[data-device="laptop"]').getByRole('button', { name: 'Sign out' }).click();
+  await owner.page.locator('tr[data-device="laptop"]').waitFor({ state: 'detached' });
+  await expect(laptop.listFolder('/')).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  expect((await sdkOwner.listFolder('/')).map((f) => f.name)).toContain('Team');
 });

@@ -5,16 +5,18 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorText, FILE_FIELDS, humanDate, humanSize, joinPath, parentOf, watchChanges, type Item } from './api';
+import { Devices } from './Devices';
 import { Dialog, ShareDialog } from './dialogs';
 import { droppedFiles, isActive, pickedFiles, useUploads, type UploadEntry } from './uploads';
 
-type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' };
+type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' } | { kind: 'devices' };
 type SortKey = 'name' | 'size' | 'updatedAt';
 
 function viewFromLocation(): View {
   const p = decodeURIComponent(location.pathname);
   if (p === '/shared') return { kind: 'shared' };
   if (p === '/trash') return { kind: 'trash' };
+  if (p === '/devices') return { kind: 'devices' };
   if (p.startsWith('/files/')) return { kind: 'files', path: p.slice('/files'.length) };
   return { kind: 'files', path: '/' };
 }
@@ -22,6 +24,7 @@ function viewFromLocation(): View {
 function urlOf(v: View): string {
   if (v.kind === 'shared') return '/shared';
   if (v.kind === 'trash') return '/trash';
+  if (v.kind === 'devices') return '/devices';
   return v.path === '/' ? '/files' : `/files${v.path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
@@ -54,6 +57,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
       if (v.kind === 'files') {
         const r = await api.request<{ listFolder: { edges: { node: Item }[] } }>(`query($path: String!) { listFolder(path: $path, first: 500) { edges { node { ${FILE_FIELDS} } } } }`, { path: v.path });
         setItems(r.listFolder.edges.map((e) => e.node));
+      } else if (v.kind === 'devices') {
+        setItems([]);
       } else if (v.kind === 'trash') {
         const r = await api.request<{ trash: { edges: { node: Item }[] } }>(`query { trash(first: 500) { edges { node { ${FILE_FIELDS} } } } }`);
         setItems(r.trash.edges.map((e) => e.node));
@@ -147,6 +152,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         <a href="/files" className={view.kind === 'files' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'files', path: '/' }); }}>My files</a>
         <a href="/shared" className={view.kind === 'shared' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'shared' }); }}>Shared with me</a>
         <a href="/trash" className={view.kind === 'trash' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'trash' }); }}>Trash</a>
+        <a href="/devices" className={view.kind === 'devices' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'devices' }); }}>Devices</a>
       </nav>
       <main className="main">
         <div className="bar">
@@ -162,6 +168,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         <input ref={fileInput} type="file" multiple hidden data-testid="file-input" onChange={(e) => { if (e.target.files) uploadInto(pickedFiles(e.target.files)); e.target.value = ''; }} />
         <input ref={folderInput} type="file" multiple hidden data-testid="folder-input" {...{ webkitdirectory: '' }} onChange={(e) => { if (e.target.files) uploadInto(pickedFiles(e.target.files)); e.target.value = ''; }} />
         {error && <p className="error" role="alert">{error}</p>}
+        {view.kind === 'devices' ? <Devices onSignedOutHere={onSignOut} /> : <>
         <table className="files">
           <thead>
             <tr>
@@ -200,6 +207,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
           </tbody>
         </table>
         {sorted.length === 0 && <p className="empty muted">{view.kind === 'trash' ? 'The trash is empty.' : view.kind === 'shared' ? 'Nothing is shared with you yet.' : 'This folder is empty. Drop files or folders here to upload them.'}</p>}
+        </>}
       </main>
       {dragging && target && <div className="dropzone">Drop to upload here</div>}
       <UploadPanel uploads={uploads} />
@@ -222,6 +230,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
 
 function Breadcrumbs({ view, go }: { view: View; go: (v: View) => void }) {
   if (view.kind === 'trash') return <h1 className="crumbs">Trash</h1>;
+  if (view.kind === 'devices') return <h1 className="crumbs">Devices</h1>;
   if (view.kind === 'shared') {
     return <h1 className="crumbs"><a href="/shared" onClick={(e) => { e.preventDefault(); go({ kind: 'shared' }); }}>Shared with me</a>{view.folder && <> / <span>{view.folder.name}</span></>}</h1>;
   }
