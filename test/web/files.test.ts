@@ -202,6 +202,27 @@ test('delete → trash → restore', async () => {
   await row(page, 'dropped-2.txt').waitFor();
 });
 
+test('keyboard: arrows move, Enter opens a folder, Backspace goes up, Delete moves to the trash', async () => {
+  const { page } = p;
+  const names = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name')!));
+  await page.locator('h1, nav.crumbs').first().click();
+  await page.keyboard.press('ArrowDown');
+  expect(await page.locator('tbody tr[aria-selected="true"]').getAttribute('data-name')).toBe(names[0]); // a folder: they come first
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`**/files/${names[0]}`);
+  await page.keyboard.press('Backspace');
+  await page.waitForURL('**/files');
+  await row(page, 'dropped-2.txt').waitFor();
+  const target = names.indexOf('dropped-2.txt');
+  for (let i = 0; i <= target; i++) await page.keyboard.press('ArrowDown');
+  expect(await page.locator('tbody tr[aria-selected="true"]').getAttribute('data-name')).toBe('dropped-2.txt');
+  await page.keyboard.press('Delete');
+  await row(page, 'dropped-2.txt').waitFor({ state: 'detached' });
+  const trashed = (await sdk.trash()).find((f) => f.name === 'dropped-2.txt')!;
+  await sdk.restoreFile(trashed.id);
+  await row(page, 'dropped-2.txt').waitFor();
+});
+
 test('a file uploaded by the SDK appears in the open page within 2 s, without a reload', async () => {
   const { page } = p;
   const local = path.join(tmp, 'from-cli.txt');

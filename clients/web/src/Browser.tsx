@@ -35,6 +35,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>({ key: 'name', asc: true });
   const [dialog, setDialog] = useState<null | { kind: 'folder' } | { kind: 'rename'; item: Item } | { kind: 'move'; item: Item } | { kind: 'share'; item: Item }>(null);
   const [dragging, setDragging] = useState(false);
+  /** The row the keyboard is on (index into the sorted listing), -1 for none. */
+  const [cursor, setCursor] = useState(-1);
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const viewRef = useRef(view);
@@ -43,6 +45,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   const setView = (v: View) => {
     history.pushState(null, '', urlOf(v));
     setError('');
+    setCursor(-1);
     setViewState(v);
   };
   useEffect(() => {
@@ -123,6 +126,34 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     });
   }, [items, sort]);
 
+  // keyboard: ↑/↓ move, Enter opens (a file downloads), Backspace goes up, Delete moves to the trash
+  const keys = useRef<(e: KeyboardEvent) => void>(() => undefined);
+  keys.current = (e: KeyboardEvent) => {
+    if (dialog || (e.target as HTMLElement)?.closest?.('input, select, textarea') || e.altKey || e.ctrlKey || e.metaKey) return;
+    const item = sorted[cursor];
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const next = Math.max(0, Math.min(sorted.length - 1, cursor + (e.key === 'ArrowDown' ? 1 : -1)));
+      setCursor(next);
+      document.querySelector(`tbody tr:nth-child(${next + 1})`)?.scrollIntoView({ block: 'nearest' });
+    } else if (e.key === 'Enter' && item && view.kind !== 'trash') {
+      e.preventDefault();
+      open(item);
+    } else if (e.key === 'Backspace' && view.kind === 'files' && view.path !== '/') {
+      e.preventDefault();
+      setView({ kind: 'files', path: parentOf(view.path) });
+    } else if (e.key === 'Delete' && item && view.kind === 'files') {
+      e.preventDefault();
+      void run(() => api.request('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: item.id }));
+    }
+  };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => keys.current(e);
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+  useEffect(() => { setCursor((c) => Math.min(c, sorted.length - 1)); }, [sorted.length]);
+
   const sortBy = (key: SortKey) => setSort((s) => ({ key, asc: s.key === key ? !s.asc : true }));
   const arrow = (key: SortKey) => (sort.key === key ? (sort.asc ? ' ▲' : ' ▼') : '');
 
@@ -179,8 +210,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
             </tr>
           </thead>
           <tbody>
-            {sorted.map((item) => (
-              <tr key={item.id} data-name={item.name}>
+            {sorted.map((item, i) => (
+              <tr key={item.id} data-name={item.name} className={i === cursor ? 'selected' : undefined} aria-selected={i === cursor} onClick={() => setCursor(i)}>
                 <td>
                   <span className={item.isFolder ? 'icon folder' : 'icon file'} aria-hidden="true" />
                   {view.kind === 'trash' ? <span>{item.name}</span>
