@@ -3,9 +3,9 @@
  *
  * - Files under dist/web are served as they are; hashed assets (dist/web/assets) are cached
  *   for a year, index.html never.
- * - Any other GET asking for HTML that no earlier route answered gets index.html (the app's
- *   own routes, e.g. /files/Photos, survive a reload). /graphql, /blobs and /s/ are never
- *   answered here: they are mounted before this router.
+ * - The app's own routes (/, /files and everything under it, /shared, /trash, /devices) get
+ *   index.html, so a folder's URL (/files/Photos) survives a reload. Every other path falls
+ *   through to the JSON 404 as before; /graphql, /blobs and /s/ are mounted before this router.
  * - Every page carries a Content Security Policy without inline scripts and without
  *   third-party script origins; `connect-src` allows http(s) because the parts of an upload
  *   go straight to the store's presigned URLs (S3, GCS), which live on another origin.
@@ -49,8 +49,8 @@ export function webAppRouter(dir = process.env.TESSERA_WEB_DIR || DEFAULT_WEB_DI
   });
   router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: true }));
   router.use(express.static(dir, { index: false, maxAge: 0 }));
-  router.get('/{*any}', (req, res, next) => {
-    if (/^\/(graphql|blobs|s|assets|healthz|readyz)(\/|$)/.test(req.path) || !req.accepts('html')) return next();
+  router.get(['/', '/files', '/files/{*path}', '/shared', '/trash', '/devices'], (req, res, next) => {
+    if (!req.accepts('html')) return next();
     if (!fs.existsSync(index)) {
       res.status(503).type('html').send(NOT_BUILT);
       return;
