@@ -188,6 +188,23 @@ test("the browser's own download: the file's name and bytes", async () => {
   expect(fs.readFileSync(saved).equals(bytes)).toBe(true);
 });
 
+test('revisions: a second version from the SDK, the first restored in the dialog; usage shows', async () => {
+  const { page } = p;
+  const before = await sdkBytes('/dropped-2.txt');
+  const local = path.join(tmp, 'v2.txt');
+  fs.writeFileSync(local, 'version two, longer');
+  await sdk.upload(local, '/dropped-2.txt');
+  await row(page, 'dropped-2.txt').getByRole('button', { name: 'Revisions' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Revisions of dropped-2.txt' });
+  await dialog.locator('li[data-revision]').nth(1).waitFor();
+  expect(await dialog.locator('li[data-revision]').count()).toBe(2);
+  await dialog.locator('li[data-revision="1"]').getByRole('button', { name: 'Restore' }).click();
+  await dialog.locator('li[data-revision="3"]').waitFor(); // the restore is a new current revision
+  expect((await sdkBytes('/dropped-2.txt')).equals(before)).toBe(true);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  expect(await page.getByLabel('Storage used').textContent()).toMatch(/^\d+(\.\d)? (B|KB|MB) (of .* )?used$/);
+});
+
 test('delete → trash → restore', async () => {
   const { page } = p;
   await row(page, 'dropped-2.txt').getByRole('button', { name: 'Delete' }).click();

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorText, FILE_FIELDS, humanDate, humanSize, joinPath, parentOf, watchChanges, type Item } from './api';
 import { Devices } from './Devices';
-import { Dialog, ShareDialog } from './dialogs';
+import { Dialog, RevisionsDialog, ShareDialog } from './dialogs';
 import { droppedFiles, isActive, pickedFiles, useUploads, type UploadEntry } from './uploads';
 
 type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' } | { kind: 'devices' };
@@ -33,8 +33,9 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   const [items, setItems] = useState<(Item & { role?: string })[]>([]);
   const [error, setError] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; asc: boolean }>({ key: 'name', asc: true });
-  const [dialog, setDialog] = useState<null | { kind: 'folder' } | { kind: 'rename'; item: Item } | { kind: 'move'; item: Item } | { kind: 'share'; item: Item }>(null);
+  const [dialog, setDialog] = useState<null | { kind: 'folder' } | { kind: 'rename'; item: Item } | { kind: 'move'; item: Item } | { kind: 'share'; item: Item } | { kind: 'revisions'; item: Item }>(null);
   const [dragging, setDragging] = useState(false);
+  const [usage, setUsage] = useState<{ usage: string | null; quotaBytes: string | null } | null>(null);
   /** The row the keyboard is on (index into the sorted listing), -1 for none. */
   const [cursor, setCursor] = useState(-1);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -56,6 +57,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
 
   const load = useCallback(async () => {
     const v = viewRef.current;
+    api.request<{ me: { usage: string | null; quotaBytes: string | null } }>('query { me { usage quotaBytes } }').then((r) => setUsage(r.me), () => undefined);
     try {
       if (v.kind === 'files') {
         const r = await api.request<{ listFolder: { edges: { node: Item }[] } }>(`query($path: String!) { listFolder(path: $path, first: 500) { edges { node { ${FILE_FIELDS} } } } }`, { path: v.path });
@@ -184,6 +186,12 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         <a href="/shared" className={view.kind === 'shared' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'shared' }); }}>Shared with me</a>
         <a href="/trash" className={view.kind === 'trash' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'trash' }); }}>Trash</a>
         <a href="/devices" className={view.kind === 'devices' ? 'active' : ''} onClick={(e) => { e.preventDefault(); setView({ kind: 'devices' }); }}>Devices</a>
+        {usage?.usage != null && (
+          <div className="usage" aria-label="Storage used">
+            <span>{humanSize(Number(usage.usage))}{usage.quotaBytes != null ? ` of ${humanSize(Number(usage.quotaBytes))}` : ''} used</span>
+            {usage.quotaBytes != null && <progress max={Number(usage.quotaBytes) || 1} value={Number(usage.usage)} />}
+          </div>
+        )}
       </nav>
       <main className="main">
         <div className="bar">
@@ -227,6 +235,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
                       {!item.isFolder && <button onClick={() => download(item)}>Download</button>}
                       {view.kind === 'files' && <>
                         <button onClick={() => setDialog({ kind: 'share', item })}>Share</button>
+                        {!item.isFolder && <button onClick={() => setDialog({ kind: 'revisions', item })}>Revisions</button>}
                         <button onClick={() => setDialog({ kind: 'rename', item })}>Rename</button>
                         <button onClick={() => setDialog({ kind: 'move', item })}>Move</button>
                         <button className="danger" onClick={() => run(() => api.request('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: item.id }))}>Delete</button>
@@ -255,6 +264,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
           onSubmit={(folder) => run(() => api.request('mutation($id: ID!, $toPath: String!) { moveFile(id: $id, toPath: $toPath) { id } }', { id: dialog.item.id, toPath: joinPath(folder.replace(/\/+$/, '') || '/', dialog.item.name) }))} />
       )}
       {dialog?.kind === 'share' && <ShareDialog item={dialog.item} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'revisions' && <RevisionsDialog item={dialog.item} onClose={() => setDialog(null)} onRestored={() => void load()} />}
     </div>
   );
 }
@@ -286,6 +296,13 @@ function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads> }) {
   const done = counted.reduce((s, e) => s + (e.phase === 'done' ? e.total : e.done), 0);
   const active = entries.filter(isActive).length;
   const interrupted = entries.filter((e) => e.phase === 'interrupted').length;
+  // rate and ETA over the files still moving
+  const moving = entries.filter((e) => e.phase === 'upload');
+  const since = Math.min(...moving.map((e) => e.started));
+  const movedBytes = moving.reduce((s, e) => s + e.done, 0);
+  const rate = moving.length && Date.now() > since ? movedBytes / ((Date.now() - since) / 1000) : 0;
+  const left = moving.reduce((s, e) => s + e.total - e.done, 0);
+  const eta = rate > 0 ? Math.ceil(left / rate) : 0;
   const status = (e: UploadEntry) => e.phase === 'done' ? (e.deduplicated ? 'already stored' : 'done')
     : e.phase === 'error' ? e.error : e.phase === 'hash' ? 'hashing…' : e.phase === 'cancelled' ? 'cancelled' : e.phase === 'queued' ? 'waiting'
       : e.phase === 'paused' ? `paused at ${Math.floor((100 * e.done) / (e.total || 1))}%`
@@ -294,7 +311,7 @@ function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads> }) {
     <section className="uploads" aria-label="Uploads">
       <header>
         <strong>{active ? `Uploading ${active} file${active > 1 ? 's' : ''}` : interrupted ? `${interrupted} unfinished upload${interrupted > 1 ? 's' : ''}` : 'Uploads finished'}</strong>
-        <span className="muted"> {humanSize(done)} of {humanSize(total)}</span>
+        <span className="muted"> {humanSize(done)} of {humanSize(total)}{rate > 0 ? ` · ${humanSize(rate)}/s · ${eta < 60 ? `${eta} s` : `${Math.ceil(eta / 60)} min`} left` : ''}</span>
         <span className="spacer" />
         {!active && <button onClick={uploads.clear}>Clear</button>}
       </header>

@@ -1,6 +1,6 @@
 /** Modal dialogs: a one-field form (new folder, rename, move) and the share dialog. */
 import { useCallback, useEffect, useState } from 'react';
-import { api, errorText, type Item } from './api';
+import { api, errorText, humanDate, humanSize, type Item } from './api';
 
 export function Dialog(props: { title: string; label: string; initial: string; submit: string; onClose: () => void; onSubmit: (value: string) => Promise<void> }) {
   const [value, setValue] = useState(props.initial);
@@ -103,6 +103,48 @@ export function ShareDialog({ item, onClose }: { item: Item; onClose: () => void
               <span className="spacer" />
               {created[l.id] && <button onClick={() => navigator.clipboard?.writeText(created[l.id]).then(() => setNote('Link copied.'), () => setNote('Select the link and copy it.'))}>Copy</button>}
               <button onClick={() => run(() => api.request('mutation($id: ID!) { revokeShareLink(id: $id) }', { id: l.id }))}>Revoke</button>
+            </li>
+          ))}
+        </ul>
+        <div className="row"><span className="spacer" /><button onClick={onClose}>Done</button></div>
+      </div>
+    </div>
+  );
+}
+
+interface RevisionRow { revision: number; size: string; current: boolean; createdAt: string }
+
+/** A file's revisions, newest first; any older one can be restored (it becomes a new current revision). */
+export function RevisionsDialog({ item, onClose, onRestored }: { item: Item; onClose: () => void; onRestored: () => void }) {
+  const [revisions, setRevisions] = useState<RevisionRow[]>([]);
+  const [error, setError] = useState('');
+  const load = useCallback(async () => {
+    const r = await api.request<{ file: { revisions: RevisionRow[] } }>('query($id: ID!) { file(id: $id) { revisions { revision size current createdAt } } }', { id: item.id });
+    setRevisions([...r.file.revisions].sort((a, b) => b.revision - a.revision));
+  }, [item.id]);
+  useEffect(() => { load().catch((e) => setError(errorText(e))); }, [load]);
+  const restore = async (revision: number) => {
+    try {
+      await api.request('mutation($fileId: ID!, $revision: Int!) { restoreRevision(fileId: $fileId, revision: $revision) { id } }', { fileId: item.id, revision });
+      setError('');
+      await load();
+      onRestored();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  return (
+    <div className="overlay">
+      <div className="card dialog" role="dialog" aria-label={`Revisions of ${item.name}`}>
+        <h2>Revisions of {item.name}</h2>
+        {error && <p className="error" role="alert">{error}</p>}
+        <ul className="list">
+          {revisions.map((r) => (
+            <li key={r.revision} data-revision={r.revision}>
+              <span>#{r.revision}</span>
+              <span className="muted">{humanSize(Number(r.size))} · {humanDate(r.createdAt)}</span>
+              <span className="spacer" />
+              {r.current ? <span className="badge">current</span> : <button onClick={() => restore(r.revision)}>Restore</button>}
             </li>
           ))}
         </ul>
