@@ -241,6 +241,15 @@ test('keyboard: arrows move, Enter opens a folder, Backspace goes up, Delete mov
   await row(page, 'dropped-2.txt').waitFor();
 });
 
+test('dragging a row onto a folder moves it there', async () => {
+  const { page } = p;
+  await page.dragAndDrop('tr[data-name="dropped-2.txt"]', 'tr[data-name="Docs"]');
+  await row(page, 'dropped-2.txt').waitFor({ state: 'detached' });
+  expect((await sdk.fileByPath('/Docs/dropped-2.txt'))?.isFolder).toBe(false);
+  await sdk.moveFile('/Docs/dropped-2.txt', '/dropped-2.txt');
+  await row(page, 'dropped-2.txt').waitFor();
+});
+
 test('a file uploaded by the SDK appears in the open page within 2 s, without a reload', async () => {
   const { page } = p;
   const local = path.join(tmp, 'from-cli.txt');

@@ -11,6 +11,7 @@ import { droppedFiles, isActive, pickedFiles, useUploads, type UploadEntry } fro
 
 type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' } | { kind: 'devices' };
 type SortKey = 'name' | 'size' | 'updatedAt';
+const DRAG_TYPE = 'application/x-tessera-item';
 
 function viewFromLocation(): View {
   const p = decodeURIComponent(location.pathname);
@@ -156,10 +157,28 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   }, []);
   useEffect(() => { setCursor((c) => Math.min(c, sorted.length - 1)); }, [sorted.length]);
 
+  // drag a row onto a folder row to move it there
+  const moveByDrag = (item: Item) => ({
+    draggable: true,
+    onDragStart: (e: React.DragEvent) => { e.dataTransfer.setData(DRAG_TYPE, JSON.stringify({ id: item.id, name: item.name })); e.dataTransfer.effectAllowed = 'move'; },
+    ...(item.isFolder ? {
+      onDragOver: (e: React.DragEvent) => { if (e.dataTransfer.types.includes(DRAG_TYPE)) { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; } },
+      onDrop: (e: React.DragEvent) => {
+        const raw = e.dataTransfer.getData(DRAG_TYPE);
+        if (!raw) return;
+        e.preventDefault();
+        e.stopPropagation();
+        const moved = JSON.parse(raw) as { id: string; name: string };
+        if (moved.id !== item.id) void run(() => api.request('mutation($id: ID!, $toPath: String!) { moveFile(id: $id, toPath: $toPath) { id } }', { id: moved.id, toPath: joinPath(item.path, moved.name) }));
+      },
+    } : {}),
+  });
+
   const sortBy = (key: SortKey) => setSort((s) => ({ key, asc: s.key === key ? !s.asc : true }));
   const arrow = (key: SortKey) => (sort.key === key ? (sort.asc ? ' ▲' : ' ▼') : '');
 
   const onDrop = async (ev: React.DragEvent) => {
+    if (!ev.dataTransfer.types.includes('Files')) return;
     ev.preventDefault();
     setDragging(false);
     if (!target) return setError('Open a folder of yours, or one shared with you as editor, to upload into it.');
@@ -174,7 +193,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   };
 
   return (
-    <div className="app" onDragOver={(e) => { e.preventDefault(); setDragging(true); }} onDragLeave={(e) => { if (e.currentTarget === e.target) setDragging(false); }} onDrop={onDrop}>
+    <div className="app" onDragOver={(e) => { if (!e.dataTransfer.types.includes('Files')) return; e.preventDefault(); setDragging(true); }} onDragLeave={(e) => { if (e.currentTarget === e.target) setDragging(false); }} onDrop={onDrop}>
       <header className="top">
         <strong className="logo">Tessera</strong>
         <span className="spacer" />
@@ -219,7 +238,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
           </thead>
           <tbody>
             {sorted.map((item, i) => (
-              <tr key={item.id} data-name={item.name} className={i === cursor ? 'selected' : undefined} aria-selected={i === cursor} onClick={() => setCursor(i)}>
+              <tr key={item.id} data-name={item.name} className={i === cursor ? 'selected' : undefined} aria-selected={i === cursor} onClick={() => setCursor(i)}
+                {...(view.kind === 'files' ? moveByDrag(item) : {})}>
                 <td>
                   <span className={item.isFolder ? 'icon folder' : 'icon file'} aria-hidden="true" />
                   {view.kind === 'trash' ? <span>{item.name}</span>
