@@ -15,6 +15,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { arg, MiB, REPO, drainRgw, fmtBytes, log, median, mustRun, runBench, startServer, table, writeRandomFile } from './lib';
 import { rgwEnv } from './peers';
+import { emptyRgwPrefix } from '../test/helpers/rgw';
 
 const RUNS = Number(arg('runs', '3'));
 const SIZE = Number(arg('size-mib', '1024')) * MiB;
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await server.stop();
+    await emptyRgwPrefix(prefix); // RGW's memstore keeps every object in RAM
     fs.rmSync(work, { recursive: true, force: true });
   }
   const med = (t: string) => median(samples.filter((s) => s.tool === t).map((s) => s.seconds));
