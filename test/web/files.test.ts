@@ -264,6 +264,24 @@ test('a file uploaded by the SDK appears in the open page within 2 s, without a 
   await row(page, 'from-cli.txt').waitFor({ state: 'detached', timeout: 2000 });
 });
 
+test('multi-select: tick two rows, move both to the trash', async () => {
+  const { page } = p;
+  for (const name of ['tick-a.txt', 'tick-b.txt']) {
+    const local = path.join(tmp, name);
+    fs.writeFileSync(local, name);
+    await sdk.upload(local, `/${name}`);
+  }
+  await row(page, 'tick-b.txt').waitFor();
+  await page.getByLabel('Select tick-a.txt').check();
+  await page.getByLabel('Select tick-b.txt').check();
+  await page.getByText('2 selected').waitFor();
+  await page.getByRole('button', { name: 'Move to trash' }).click();
+  await row(page, 'tick-a.txt').waitFor({ state: 'detached' });
+  await row(page, 'tick-b.txt').waitFor({ state: 'detached' });
+  expect((await sdk.trash()).map((f) => f.name)).toEqual(expect.arrayContaining(['tick-a.txt', 'tick-b.txt']));
+  expect(await row(page, 'big.bin').count()).toBe(1);
+});
+
 test('a 390 px phone viewport shows the listing; sign out returns to sign in', async () => {
   const { page } = p;
   await page.setViewportSize({ width: 390, height: 800 });

@@ -39,6 +39,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   const [usage, setUsage] = useState<{ usage: string | null; quotaBytes: string | null } | null>(null);
   /** The row the keyboard is on (index into the sorted listing), -1 for none. */
   const [cursor, setCursor] = useState(-1);
+  /** Ids of the rows ticked for a bulk action. */
+  const [picked, setPicked] = useState<Set<string>>(new Set());
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const viewRef = useRef(view);
@@ -48,6 +50,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     history.pushState(null, '', urlOf(v));
     setError('');
     setCursor(-1);
+    setPicked(new Set());
     setViewState(v);
   };
   useEffect(() => {
@@ -81,6 +84,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   }, []);
 
   useEffect(() => { void load(); }, [view, load]);
+  // ticks of rows that are gone (moved, deleted elsewhere) are dropped
+  useEffect(() => setPicked((old) => (old.size ? new Set([...old].filter((id) => items.some((i) => i.id === id))) : old)), [items]);
 
   // live: any change of what this user can see reloads the listing (debounced)
   useEffect(() => {
@@ -216,6 +221,12 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         <div className="bar">
           <Breadcrumbs view={view} go={setView} />
           <span className="spacer" />
+          {view.kind === 'files' && picked.size > 0 && <>
+            <span className="muted">{picked.size} selected</span>
+            <button className="danger" onClick={() => { const ids = [...picked]; setPicked(new Set()); void run(async () => {
+              for (const id of ids) await api.request('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id });
+            }); }}>Move to trash</button>
+          </>}
           {view.kind === 'files' && <button onClick={() => setDialog({ kind: 'folder' })}>New folder</button>}
           {target && <>
             <button onClick={() => fileInput.current?.click()}>Upload files</button>
@@ -230,6 +241,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         <table className="files">
           <thead>
             <tr>
+              {view.kind === 'files' && <th className="pick"><input type="checkbox" aria-label="Select all" checked={sorted.length > 0 && picked.size === sorted.length}
+                onChange={(e) => setPicked(e.target.checked ? new Set(sorted.map((i) => i.id)) : new Set())} /></th>}
               <th><button className="link" onClick={() => sortBy('name')}>Name{arrow('name')}</button></th>
               <th className="num"><button className="link" onClick={() => sortBy('size')}>Size{arrow('size')}</button></th>
               <th className="date"><button className="link" onClick={() => sortBy('updatedAt')}>Modified{arrow('updatedAt')}</button></th>
@@ -240,6 +253,8 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
             {sorted.map((item, i) => (
               <tr key={item.id} data-name={item.name} className={i === cursor ? 'selected' : undefined} aria-selected={i === cursor} onClick={() => setCursor(i)}
                 {...(view.kind === 'files' ? moveByDrag(item) : {})}>
+                {view.kind === 'files' && <td className="pick"><input type="checkbox" aria-label={`Select ${item.name}`} checked={picked.has(item.id)}
+                  onChange={(e) => setPicked((old) => { const next = new Set(old); if (e.target.checked) next.add(item.id); else next.delete(item.id); return next; })} /></td>}
                 <td>
                   <span className={item.isFolder ? 'icon folder' : 'icon file'} aria-hidden="true" />
                   {view.kind === 'trash' ? <span>{item.name}</span>
