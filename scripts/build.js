@@ -1,27 +1,43 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * build.js - compiles the TypeScript into dist/ (`tsc -p tsconfig.build.json`) and then writes
- * dist/.build-stamp. With `--if-changed` it compiles only when a source is newer than that stamp
- * (or dist/ is missing): `npm start` then starts in well under a second when nothing changed.
+ * build.js - builds dist/ in two parts, each followed by its own stamp file: the server, CLI and
+ * SDK (`tsc -p tsconfig.build.json`, stamp dist/.build-stamp) and the web app (`npm run build:web`,
+ * Vite into dist/web, stamp dist/web/.build-stamp). With `--if-changed` a part is built only when
+ * one of its sources is newer than its stamp (or the stamp is missing): `npm start` then starts in
+ * well under a second when nothing changed.
  *
- * "Newer" compares modification times of every file and folder under the inputs tsconfig.build.json
- * compiles (src/, clients/ without clients/web, migrations/, ormconfig.ts, scripts/print-schema.ts)
- * plus the tsconfig files and package-lock.json; a folder's time changes when an entry is added,
- * removed or renamed, so deleted sources count too. The stamp is dated from when compilation
- * started, so a file saved during a build is seen on the next start. Exits with tsc's code.
+ * "Newer" compares modification times of every file and folder under a part's inputs (server:
+ * src/, clients/ without clients/web, migrations/, ormconfig.ts, scripts/print-schema.ts; web:
+ * clients/web/ and the SDK it bundles; both: the tsconfig files and package-lock.json); a folder's
+ * time changes when an entry is added, removed or renamed, so deleted sources count too. A stamp is
+ * dated from when its build started, so a file saved during a build is seen on the next start.
+ * Exits with the first failing build's code (a failed build leaves its stamp as it was).
  */
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const stamp = path.join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'clients', 'migrations', 'ormconfig.ts', 'scripts/print-schema.ts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
-const skip = new Set([path.join(root, 'clients', 'web'), path.join(root, 'node_modules')]);
+const parts = [
+  {
+    name: 'dist/',
+    stamp: path.join(root, 'dist', '.build-stamp'),
+    inputs: ['src', 'clients', 'migrations', 'ormconfig.ts', 'scripts/print-schema.ts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'],
+    skip: new Set([path.join(root, 'clients', 'web'), path.join(root, 'node_modules')]),
+    build: (tsc) => [process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')]],
+  },
+  {
+    name: 'dist/web/',
+    stamp: path.join(root, 'dist', 'web', '.build-stamp'),
+    inputs: ['clients/web', 'clients/sdk', 'tsconfig.json', 'package-lock.json'],
+    skip: new Set([path.join(root, 'node_modules')]),
+    build: () => [process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build:web']],
+  },
+];
 
 /** The newest mtime (ms) of `p` and everything under it; 0 if it does not exist. */
-function newest(p) {
+function newest(p, skip) {
   if (skip.has(p)) return 0;
   let st;
   try {
@@ -30,20 +46,20 @@ function newest(p) {
     return 0;
   }
   let t = st.mtimeMs;
-  if (st.isDirectory()) for (const name of fs.readdirSync(p)) t = Math.max(t, newest(path.join(p, name)));
+  if (st.isDirectory()) for (const name of fs.readdirSync(p)) t = Math.max(t, newest(path.join(p, name), skip));
   return t;
 }
 
-/** Why a build is needed, or null when dist/ is up to date. */
-function staleReason() {
+/** Why `part` needs a build, or null when it is up to date. */
+function staleReason(part) {
   let built;
   try {
-    built = fs.statSync(stamp).mtimeMs;
+    built = fs.statSync(part.stamp).mtimeMs;
   } catch {
     return 'no previous build';
   }
-  for (const input of inputs) {
-    if (newest(path.join(root, input)) > built) return `${input} changed`;
+  for (const input of part.inputs) {
+    if (newest(path.join(root, input), part.skip) > built) return `${input} changed`;
   }
   return null;
 }
@@ -51,12 +67,6 @@ function staleReason() {
 function main() {
   const ifChanged = process.argv.includes('--if-changed');
   const quiet = process.argv.includes('--quiet');
-  if (ifChanged) {
-    const why = staleReason();
-    if (!why) return 0;
-    if (!quiet) process.stderr.write(`building dist/ (${why})\n`);
-  }
-  const started = new Date();
   let tsc;
   try {
     tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
@@ -65,11 +75,20 @@ function main() {
     process.stderr.write(`tessera: the dependencies are not installed; run \`npm install\` in ${root} first (it builds dist/ too)\n`);
     return 1;
   }
-  const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) return r.status ?? 1;
-  fs.mkdirSync(path.dirname(stamp), { recursive: true });
-  fs.writeFileSync(stamp, `${started.toISOString()}\n`);
-  fs.utimesSync(stamp, started, started);
+  for (const part of parts) {
+    if (ifChanged) {
+      const why = staleReason(part);
+      if (!why) continue;
+      if (!quiet) process.stderr.write(`building ${part.name} (${why})\n`);
+    }
+    const started = new Date();
+    const [cmd, args] = part.build(tsc);
+    const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) return r.status ?? 1;
+    fs.mkdirSync(path.dirname(part.stamp), { recursive: true });
+    fs.writeFileSync(part.stamp, `${started.toISOString()}\n`);
+    fs.utimesSync(part.stamp, started, started);
+  }
   return 0;
 }
 

@@ -41,3 +41,6 @@ if ! up 6379; then
 fi
 
 "$here/start-rgw.sh" >/dev/null
+
+# the web app's end-to-end tests (test/web) drive Debian's Chromium through playwright-core
+[ -x /usr/bin/chromium ] || apt_install chromium

@@ -12,26 +12,8 @@ const READ_BUFFER = MIB;
 /** From this many parts on, parts are hashed on worker threads (small files stay on this thread). */
 export const WORKER_THRESHOLD_PARTS = 3;
 
-/** One byte range of a file, as uploaded or downloaded. partNumber is 1-based. */
-export interface PartSpan {
-  partNumber: number;
-  offset: number;
-  size: number;
-}
-
-export interface PartDigest extends PartSpan {
-  /** SHA-256 of the part, lowercase hex. */
-  sha256: string;
-  /** MD5 of the part, lowercase hex (only when asked for). */
-  md5?: string;
-}
-
-export interface FileDigest {
-  size: number;
-  parts: PartDigest[];
-  /** SHA-256 over the concatenated binary part digests, lowercase hex. */
-  contentHash: string;
-}
+export type { PartSpan, PartDigest, FileDigest } from './digest';
+import type { PartSpan, PartDigest, FileDigest } from './digest';
 
 /**
  * The part size to use for `size` bytes: at least `minPartSize`, grown in whole MiB so the

@@ -6,7 +6,7 @@ export {
   planParts, choosePartSize, contentHashOf, hashFileParts, hashFileRange, sha256Hex,
   MIB, MIN_PART_SIZE, MAX_PARTS, type PartSpan, type PartDigest, type FileDigest,
 } from './hashing';
-export { uploadFile, type UploadOptions, type UploadResult } from './upload';
+export { uploadFile, uploadSource, type UploadOptions, type UploadResult, type UploadSource, type PutResponse } from './upload';
 export { downloadFile, PARTIAL_SUFFIX, type DownloadOptions, type DownloadResult } from './download';
 export {
   DEFAULT_TREE_FILES, type TreeOptions, type TreeProgress, type TreeResult, type TreeFileResult, type TreeSkipped, type TreeFailure,

@@ -1,4 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+/** Waits `ms`; rejects with an AbortError (cause: the signal's reason) when `signal` aborts, as node:timers/promises does. Platform-neutral. */
+function sleep(ms: number, _value: undefined, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  const { signal } = opts;
+  return new Promise((resolve, reject) => {
+    const aborted = () => Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: signal?.reason });
+    if (signal?.aborted) return reject(aborted());
+    const onAbort = () => { clearTimeout(timer); reject(aborted()); };
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export interface RetryOptions {
   /** Total attempts, including the first (default 5). */

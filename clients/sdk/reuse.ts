@@ -5,7 +5,7 @@
  * could not copy comes back still to send.
  */
 import type { GraphQLTransport } from './graphql';
-import type { PartDigest } from './hashing';
+import type { PartDigest } from './digest';
 import * as ops from './operations';
 import type { PartUpload } from './types';
 

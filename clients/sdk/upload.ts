@@ -1,61 +1,16 @@
 /**
- * Parallel, resumable upload (see DESIGN.md "Upload protocol"):
- * uploadPlan -> hash parts -> beginUpload (resumes an ACTIVE session for the same
- * path + contentHash, or completes at once by dedup) -> PUT every non-VERIFIED part straight
- * to the store, streamed from disk -> confirmParts in batches -> completeUpload.
- * An aborted or killed upload resumes by running it again.
+ * The Node layer of the upload protocol (./upload-core.ts): a local file, hashed on worker
+ * threads, its parts streamed from disk over node:http(s). An aborted or killed upload resumes
+ * by running it again.
  */
 import { stat } from 'node:fs/promises';
-import { TesseraError, isAbortError } from './errors';
-import { causeMessage, type GraphQLTransport } from './graphql';
-import { hashFileParts, type PartDigest } from './hashing';
-import { filePut, type PartResponse } from './part-http';
-import { copyUnchangedParts } from './reuse';
-import * as ops from './operations';
-import { runPool } from './pool';
-import type { ProgressCallback } from './progress';
-import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
-import type { FileInfo, PartUpload, UploadPlan, UploadSession } from './types';
+import { TesseraError } from './errors';
+import type { GraphQLTransport } from './graphql';
+import { hashFileParts } from './hashing';
+import { filePut } from './part-http';
+import { uploadSource, type UploadOptions, type UploadResult, type UploadSource } from './upload-core';
 
-/** Parts in flight by default: measured faster than 4 against RGW (docs/benchmarks.md). */
-export const DEFAULT_UPLOAD_CONCURRENCY = 8;
-
-export interface UploadOptions {
-  /** Parts in flight at once (default DEFAULT_UPLOAD_CONCURRENCY). */
-  concurrency?: number;
-  mimeType?: string;
-  /** The revision this upload replaces; an older one than current is a CONFLICT. */
-  baseRevision?: number;
-  /** Aborting leaves the session ACTIVE (confirmed parts kept) so a later run resumes it. */
-  signal?: AbortSignal;
-  onProgress?: ProgressCallback;
-  /** Confirmed parts per confirmParts call (default 16). */
-  confirmBatchSize?: number;
-  /** Attempts per part PUT on network errors and 5xx (default 5). */
-  partAttempts?: number;
-  /** Used for the part PUTs instead of node:http(s) (tests inject faults with it). */
-  fetch?: typeof fetch;
-  /** A part PUT whose connection moves no byte for this long fails (retried as a network failure); default 60 s. */
-  idleTimeoutMs?: number;
-}
-
-export interface UploadResult {
-  file: FileInfo;
-  sessionId: string;
-  /** True when the server already had this content: no bytes moved. */
-  deduplicated: boolean;
-  /** Bytes PUT by this run (not counting failed attempts). */
-  bytesSent: number;
-  partsSent: number;
-  /** Parts the server already had (VERIFIED at beginUpload: an earlier run sent them). */
-  partsSkipped: number;
-  /** Parts unchanged from the file's current version, copied inside the store instead of sent. */
-  partsCopied: number;
-}
-
-const REFRESH_MARGIN_MS = 30_000;
-/** Part URLs asked for at a time: all of them in beginUpload up to this many parts, else windows of this many. */
-const URL_WINDOW = 64;
+export { DEFAULT_UPLOAD_CONCURRENCY, uploadSource, type UploadOptions, type UploadResult, type UploadSource, type PutResponse } from './upload-core';
 
 /**
  * Uploads `localPath` to `remotePath`. Rejects with TesseraError (server codes, NETWORK, STORE, CHANGED,
@@ -64,233 +19,18 @@ const URL_WINDOW = 64;
  * during the upload (nothing is completed).
  */
 export async function uploadFile(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions = {}): Promise<UploadResult> {
-  const planned = { remembered: false };
-  try {
-    return await upload(api, localPath, remotePath, opts, planned);
-  } catch (e) {
-    // a plan remembered from an earlier upload may no longer be the server's: once more with a fresh one
-    if (!(e instanceof TesseraError && e.code === 'BAD_USER_INPUT' && planned.remembered)) throw e;
-    smallPlans.delete(api);
-    return upload(api, localPath, remotePath, opts, planned);
-  }
-}
-
-async function upload(api: GraphQLTransport, localPath: string, remotePath: string, opts: UploadOptions, planned: { remembered: boolean }): Promise<UploadResult> {
-  const { signal } = opts;
   const info = await stat(localPath); // a file missing from the start is the fs error (ENOENT), as for any command
   if (!info.isFile()) throw new TesseraError('BAD_USER_INPUT', `${localPath} is not a regular file`);
-  const { size } = info;
-  const plan = await planFor(api, size, planned, signal);
-  const digest = await hashFileParts(localPath, Number(plan.partSize), {
-    md5: plan.partChecksum === 'MD5',
-    signal,
-    onProgress: (done, total) => opts.onProgress?.({ phase: 'hash', bytesDone: done, bytesTotal: total }),
-  }).catch(vanished(localPath));
-  const begin = digest.parts.length <= URL_WINDOW ? ops.BEGIN_UPLOAD : ops.BEGIN_UPLOAD_NO_URLS;
-  const { beginUpload: session } = await api.request<{ beginUpload: UploadSession }>(begin, {
-    input: {
-      path: remotePath,
-      size: String(digest.size),
-      mimeType: opts.mimeType,
-      contentHash: digest.contentHash,
-      baseRevision: opts.baseRevision,
-      parts: digest.parts.map((p) => ({ partNumber: p.partNumber, size: String(p.size), sha256: p.sha256, ...(p.md5 ? { md5: p.md5 } : {}) })),
-    },
-  }, signal);
-
-  if (session.status === 'COMPLETED' && session.file) {
-    opts.onProgress?.({ phase: 'upload', bytesDone: digest.size, bytesTotal: digest.size });
-    return { file: session.file, sessionId: session.id, deduplicated: true, bytesSent: 0, partsSent: 0, partsSkipped: digest.parts.length, partsCopied: 0 };
-  }
-  if (session.status !== 'ACTIVE' && session.status !== 'COMPLETED') {
-    throw new TesseraError('CONFLICT', `upload session ${session.id} is ${session.status}`);
-  }
-
-  const uploader = new PartUploader(api, localPath, info, session, digest.size, opts);
-  const resumed = digest.parts.filter((p) => !uploader.needsUpload(p.partNumber)).length;
-  const copied = await copyUnchangedParts(api, session.id, remotePath, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
-  uploader.update(copied);
-  const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
-  uploader.willSend(todo.map((p) => p.partNumber));
-  uploader.report();
-  try {
-    await runPool(todo, opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY, (part, s) => uploader.send(part, s), signal);
-  } catch (e) {
-    await uploader.flush().catch(() => undefined);
-    throw e;
-  }
-  // the last batch is confirmed by completeUpload itself (one round trip less; one in all for a small file)
-  const last = await uploader.unconfirmed();
-  const { completeUpload: file } = await api.request<{ completeUpload: FileInfo }>(ops.COMPLETE_UPLOAD, { sessionId: session.id, parts: last }, signal);
-  return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: todo.length, partsSkipped: resumed,
-    partsCopied: copied.filter((p) => p.status === 'VERIFIED').length };
-}
-
-/**
- * The plans of all files up to the minimum part size are alike (one part): the last plan a
- * transport fetched serves them without a round trip.
- */
-const smallPlans = new WeakMap<GraphQLTransport, UploadPlan>();
-
-async function planFor(api: GraphQLTransport, size: number, planned: { remembered: boolean }, signal?: AbortSignal): Promise<UploadPlan> {
-  const known = smallPlans.get(api);
-  planned.remembered = !!known && size <= Number(known.minPartSize);
-  if (planned.remembered) return { ...known!, partSize: known!.minPartSize, partCount: 1 };
-  const { uploadPlan } = await api.request<{ uploadPlan: UploadPlan }>(ops.UPLOAD_PLAN, { size: String(size) }, signal);
-  smallPlans.set(api, uploadPlan);
-  return uploadPlan;
-}
-
-/** Sends parts of one session and batches their confirmations. */
-class PartUploader {
-  bytesSent = 0;
-  private bytesDone = 0;
-  private readonly parts = new Map<number, PartUpload>();
-  /** Part numbers in the order they will be sent, and each one's place in it. */
-  private order: number[] = [];
-  private readonly place = new Map<number, number>();
-  private readonly refreshing = new Map<number, Promise<void>>();
-  private pending: { partNumber: number; etag: string }[] = [];
-  private confirmChain: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly api: GraphQLTransport,
-    private readonly localPath: string,
-    /** The file as it was when it was hashed. */
-    private readonly hashed: { size: number; mtimeMs: number },
-    private readonly session: UploadSession,
-    private readonly total: number,
-    private readonly opts: UploadOptions,
-  ) {
-    for (const p of session.parts) {
-      this.parts.set(p.partNumber, p);
-      if (p.status === 'VERIFIED') this.bytesDone += Number(p.size);
-    }
-  }
-
-  needsUpload(partNumber: number): boolean {
-    return this.parts.get(partNumber)?.status !== 'VERIFIED';
-  }
-
-  /** Takes the server's newer view of some parts (e.g. VERIFIED after copyParts). */
-  update(parts: PartUpload[]): void {
-    for (const p of parts) {
-      const known = this.parts.get(p.partNumber);
-      if (p.status === 'VERIFIED' && known?.status !== 'VERIFIED') this.bytesDone += Number(p.size);
-      this.parts.set(p.partNumber, p);
-    }
-  }
-
-  /** The parts about to be sent, in order (URLs are fetched ahead along it). */
-  willSend(partNumbers: number[]): void {
-    this.order = partNumbers;
-    partNumbers.forEach((n, i) => this.place.set(n, i));
-  }
-
-  report(): void {
-    this.opts.onProgress?.({ phase: 'upload', bytesDone: this.bytesDone, bytesTotal: this.total });
-  }
-
-  async send(part: PartDigest, signal: AbortSignal): Promise<void> {
-    const etag = await this.put(part, signal);
-    this.pending.push({ partNumber: part.partNumber, etag });
-    if (this.pending.length >= (this.opts.confirmBatchSize ?? 16)) await this.flush();
-  }
-
-  /** Confirms every part sent so far (one call at a time, in order). */
-  flush(): Promise<void> {
-    const batch = this.pending.splice(0);
-    if (batch.length > 0) {
-      this.confirmChain = this.confirmChain.then(async () => {
-        await this.api.request(ops.CONFIRM_PARTS, { sessionId: this.session.id, parts: batch });
-      });
-    }
-    return this.confirmChain;
-  }
-
-  /** Waits for the confirmations in flight; returns the parts sent since, not confirmed yet. */
-  async unconfirmed(): Promise<{ partNumber: number; etag: string }[]> {
-    const batch = this.pending.splice(0);
-    await this.confirmChain;
-    return batch;
-  }
-
-  private async put(part: PartDigest, signal: AbortSignal): Promise<string> {
-    const maxAttempts = this.opts.partAttempts ?? 5;
-    let refreshes = 0;
-    for (let attempt = 1; ; ) {
-      let target = this.parts.get(part.partNumber);
-      if (!target?.url || expiresSoon(target)) target = await this.refresh(part.partNumber, signal);
-      let counted = 0;
-      const count = (n: number) => {
-        counted += n;
-        this.bytesDone += n;
-        this.report();
-      };
-      const rollback = () => {
-        this.bytesDone -= counted;
-        counted = 0;
-        this.report();
-      };
-      let res: PartResponse;
-      try {
-        res = await filePut(new URL(target.url!, this.api.server), target.method || 'PUT', headersOf(target),
-          { path: this.localPath, offset: part.offset, size: part.size }, count, signal, this.opts.fetch, { idleTimeoutMs: this.opts.idleTimeoutMs });
-      } catch (e) {
-        rollback();
-        if (isAbortError(e) || signal.aborted || !isNetworkFailure(e) || attempt >= maxAttempts) {
-          throw isNetworkFailure(e) && !signal.aborted ? new TesseraError('NETWORK', `part ${part.partNumber}: ${causeMessage(e)}`, { cause: e }) : e;
-        }
-        await backoff(attempt++, signal);
-        continue;
-      }
-      const text = await res.text().catch(() => '');
-      if (res.status >= 200 && res.status < 300) {
-        const etag = res.header('etag');
-        if (!etag) throw new TesseraError('PROTOCOL', `part ${part.partNumber}: store sent no ETag`);
-        this.bytesSent += part.size;
-        return etag.replace(/^W\//, '').replace(/"/g, '');
-      }
-      rollback();
-      if ((res.status === 403 || res.status === 400) && refreshes < 2) {
-        refreshes++;
-        this.parts.set(part.partNumber, { ...target, url: null });
-        continue;
-      }
-      if (isRetryableStatus(res.status) && attempt < maxAttempts) {
-        await backoff(attempt++, signal);
-        continue;
-      }
-      if (res.status === 400 && await changedSince(this.localPath, this.hashed)) {
-        throw new TesseraError('CHANGED', `${this.localPath} changed while it was being uploaded (the store refused a part that no longer matches its hash); run the upload again`);
-      }
-      throw new TesseraError('STORE', `part ${part.partNumber}: HTTP ${res.status} ${text.slice(0, 300)}`, { status: res.status });
-    }
-  }
-
-
-  /**
-   * A fresh URL for `partNumber`, fetched with those of the next parts to send that lack one
-   * (up to URL_WINDOW in one refreshPartUrls); parts already being fetched wait for that call.
-   */
-  private async refresh(partNumber: number, signal: AbortSignal): Promise<PartUpload> {
-    if (!this.refreshing.has(partNumber)) {
-      const numbers = [partNumber];
-      for (let i = (this.place.get(partNumber) ?? this.order.length) + 1; i < this.order.length && numbers.length < URL_WINDOW; i++) {
-        const n = this.order[i];
-        const known = this.parts.get(n);
-        if (!this.refreshing.has(n) && (!known?.url || expiresSoon(known))) numbers.push(n);
-      }
-      const call = this.api.request<{ refreshPartUrls: PartUpload[] }>(ops.REFRESH_PART_URLS, { sessionId: this.session.id, partNumbers: numbers }, signal)
-        .then(({ refreshPartUrls }) => { for (const p of refreshPartUrls) this.parts.set(p.partNumber, p); })
-        .finally(() => { for (const n of numbers) this.refreshing.delete(n); });
-      for (const n of numbers) this.refreshing.set(n, call);
-    }
-    await this.refreshing.get(partNumber);
-    const fresh = this.parts.get(partNumber);
-    if (!fresh?.url) throw new TesseraError('PROTOCOL', `no URL for part ${partNumber} after refreshPartUrls`);
-    return fresh;
-  }
+  const hashed = { size: info.size, mtimeMs: info.mtimeMs };
+  const source: UploadSource = {
+    name: localPath,
+    size: info.size,
+    hash: (partSize, o) => hashFileParts(localPath, partSize, o).catch(vanished(localPath)),
+    put: (url, method, headers, part, count, signal) => filePut(url, method, headers,
+      { path: localPath, offset: part.offset, size: part.size }, count, signal, opts.fetch, { idleTimeoutMs: opts.idleTimeoutMs }),
+    changed: () => changedSince(localPath, hashed),
+  };
+  return uploadSource(api, source, remotePath, opts);
 }
 
 /** A rejection handler: a file that is not there (any more) is CHANGED, at once; other errors pass. */
@@ -305,13 +45,4 @@ function vanished(path: string): (e: unknown) => never {
 async function changedSince(path: string, hashed: { size: number; mtimeMs: number }): Promise<boolean> {
   const now = await stat(path).catch(() => null);
   return !now || now.size !== hashed.size || now.mtimeMs !== hashed.mtimeMs;
-}
-
-/** The headers the part URL must be sent with (filePut adds content-length). */
-function headersOf(target: PartUpload): Record<string, string> {
-  return Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
-}
-
-function expiresSoon(p: PartUpload): boolean {
-  return p.urlExpiresAt != null && Date.parse(p.urlExpiresAt) - Date.now() < REFRESH_MARGIN_MS;
 }

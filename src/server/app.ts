@@ -23,6 +23,7 @@ import { logMixin, Metrics } from './metrics';
 import { limitChecker } from './query-limits';
 import { trackWebSockets } from './ws-limits';
 import { shareLinkRoutes } from './share-link-routes';
+import { webAppRouter } from './web-app';
 import { MAX_PAGE_SIZE } from '../services/files';
 
 export interface App {
@@ -158,6 +159,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   }));
 
   app.use(metrics.router(config.metricsToken));
+  app.use(webAppRouter());
   app.use(notFoundHandler);
   app.use(errorHandler(log));
 
