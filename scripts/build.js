@@ -29,6 +29,7 @@ const parts = [
   },
   {
     name: 'dist/web/',
+    present: fs.existsSync(path.join(root, 'clients', 'web')), // not in a packed install
     stamp: path.join(root, 'dist', 'web', '.build-stamp'),
     inputs: ['clients/web', 'clients/sdk', 'tsconfig.json', 'package-lock.json'],
     skip: new Set([path.join(root, 'node_modules')]),
@@ -76,6 +77,7 @@ function main() {
     return 1;
   }
   for (const part of parts) {
+    if (part.present === false) continue;
     if (ifChanged) {
       const why = staleReason(part);
       if (!why) continue;
