@@ -168,15 +168,6 @@ export const SCENARIOS: Scenario[] = [
  * removed here (so the list never hides a regression).
  */
 export const KNOWN_FAILING: Record<string, string> = {
-  'folder-delete-vs-edit': 'issue 13 #1 (folder deletions carry no precondition): fix in progress on the simfix branch',
-  'rename-vs-edit-sizes-differ': 'issue 13 #2 (moveFile has no revision precondition): fix in progress on the simfix branch',
-  'rename-vs-edit-same-size': 'issue 13 #2 (moveFile has no revision precondition): fix in progress on the simfix branch',
-  'folder-replaced-by-file': 'issue 13 #3 (download onto a folder: EISDIR every cycle): fix in progress on the simfix branch',
-  'folder-replaced-by-file-with-new-local-file': 'issue 13 #3: fix in progress on the simfix branch',
-  'flatten-folder-into-its-file': 'issue 13 #4 (moveRemote /d/f -> /d CONFLICT every cycle): fix in progress on the simfix branch',
-  'file-deleted-before-upload': 'issue 13 #6 (NETWORK after ~5 s of retries instead of CHANGED): fix in progress on the simfix branch',
-  'conflict-moves-folder-aside-with-children': 'issue 13 #6 (spurious ENOTDIR): fix in progress on the simfix branch',
-  'download-crash-then-remote-delete': 'issue 13 #6 (partial download and sidecar left for ever): fix in progress on the simfix branch',
 };
 
 /**
@@ -185,12 +176,7 @@ export const KNOWN_FAILING: Record<string, string> = {
  * run, so the default run keeps every op class while the fixes are pending. Empty this list
  * once the fixes are merged: every seed must then pass outright.
  */
-export const KNOWN_FAILURE_SIGNATURES: { pattern: RegExp; when?: RegExp; reason: string }[] = [
-  { pattern: /download \S+: .*EISDIR/, reason: 'issue 13 #3: a folder replaced by a file on another side: the device fails with EISDIR for ever' },
-  { pattern: /left \d+ file\(s\) in \.tessera\/downloads/, when: /download \S+: .*EISDIR/, reason: 'issue 13 #3: the EISDIR download is left in .tessera/downloads' },
-  { pattern: /left partial downloads/, reason: 'issue 13 #6: a download abandoned part way whose file then went away leaves its partial file for ever' },
-  { pattern: /left \d+ file\(s\) in \.tessera\/downloads/, when: /left partial downloads/, reason: 'issue 13 #6: a download abandoned part way whose file then went away leaves its partial file for ever' },
-];
+export const KNOWN_FAILURE_SIGNATURES: { pattern: RegExp; when?: RegExp; reason: string }[] = [];
 
 /**
  * The known defect all of a run's failures come from, or null (no failures, or one nothing
