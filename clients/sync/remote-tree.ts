@@ -88,11 +88,16 @@ export class RemoteTree {
   /**
    * Records what this engine just did remotely (an upload, mkdir, delete or move), without moving
    * the cursor. An entry whose id the tree holds at another path moved there, with its subtree
-   * (createFolder answers with a folder someone else just moved to that path).
+   * (createFolder answers with a folder someone else just moved to that path). An entry of
+   * another id that stood at `rel` went elsewhere (a download by path got the file that took its
+   * place, say after its folder moved), and no change may ever say where if it did not change
+   * itself: the next refresh lists the whole tree again.
    */
   record(rel: string, entry: RemoteEntry | null): void {
     const edits = new Map<string, RemoteEntry | null>();
     const known = entry ? this.byId.get(entry.fileId) : undefined;
+    const prev = this.entries.get(rel);
+    if (entry && prev && prev.fileId !== entry.fileId) this.stale = true;
     if (known !== undefined && known !== rel) this.moveSubtree(known, rel, edits);
     if (entry) this.put(rel, entry, edits);
     else this.removeSubtree(rel, edits);

@@ -160,6 +160,25 @@ export const SCENARIOS: Scenario[] = [
       { t: 'race', dev: 1, at: 'createFolder', ops: [{ t: 'move', who: 's', from: '/a', to: '/b' }] },
     ],
   },
+  {
+    name: 'download-by-path-gets-the-file-that-took-its-place',
+    about: 'found by the simulation (seed 20382 of --devices 3 --ops 24): just before dev0 moves /c to /b/a, the server moves /b (holding /b/b, which dev0 is about to download) into /c and writes a new /b/b; the download by path got the new file and recorded it over the old one, which vanished from dev0\'s remote tree: no change would ever name it (it did not change), so dev0 never got /b/a/b/b (fixed in remote-tree.ts record(): the next refresh lists the tree again)',
+    ops: [
+      { t: 'write', who: 2, path: '/b/b', v: 'd2v3', size: 19 },
+      { t: 'race', dev: 1, at: 8, ops: [{ t: 'write', who: 's', path: '/c/a', v: 'sv5', size: 10 }] },
+      { t: 'append', who: 's', path: '/c/a', v: 'sv6' },
+      { t: 'race', dev: 0, at: 4, ops: [{ t: 'move', who: 1, from: '/c/A', to: '/c/a' }, { t: 'write', who: 1, path: '/c/A', v: 'd1v7', size: 10 }, { t: 'sync', dev: 1 }] },
+      { t: 'rm', who: 's', path: '/b' },
+      { t: 'sync', dev: 2 },
+      { t: 'write', who: 's', path: '/A/a', v: 'sv8', size: 8 },
+      { t: 'move', who: 0, from: '/c', to: '/b/a' },
+      { t: 'move', who: 's', from: '/A', to: '/a' },
+      { t: 'rm', who: 1, path: '/b' },
+      { t: 'swap', who: 1, path: '/c/a', v: 'd1v9', size: 19 },
+      { t: 'race', dev: 0, at: 'moveFile', ops: [{ t: 'move', who: 's', from: '/b', to: '/c/b' }, { t: 'write', who: 's', path: '/b/b', v: 'sv10', size: 20 }] },
+      { t: 'sync', dev: 2 },
+    ],
+  },
 ];
 
 /**
