@@ -179,6 +179,20 @@ export const SCENARIOS: Scenario[] = [
       { t: 'sync', dev: 2 },
     ],
   },
+  {
+    name: 'folder-moved-into-a-folder-replaced-by-a-file',
+    about: 'found by the simulation (seed 241 of --devices 3 --ops 24, 11 ops once minimized; this is its mechanism without the dated conflicted-copy names): dev0 replaces the folder /a by a file while dev2 moves its folder /F into /a; dev2 failed every cycle (moveRemote CONFLICT, deleteLocal ENOTEMPTY, download CHANGED) and never went quiet. A folder moved into a folder the other side replaced by a file now counts as new content there: the local /a is kept as a conflicted copy (fixed in planner.ts)',
+    ops: [
+      { t: 'write', who: 's', path: '/F/f', v: 'sv1', size: 10 },
+      { t: 'mkdir', who: 's', path: '/a' },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 2 },
+      { t: 'swap', who: 0, path: '/a', v: 'd0v2', size: 9 },
+      { t: 'sync', dev: 0 },
+      { t: 'move', who: 2, from: '/F', to: '/a/b' },
+      { t: 'sync', dev: 2 },
+    ],
+  },
 ];
 
 /**
