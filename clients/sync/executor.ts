@@ -204,6 +204,7 @@ export class Executor {
     try {
       r = await this.ctx.client.upload(this.abs(rel), this.remotePath(rel), { baseRevision });
     } catch (e) {
+      vanishedAsChanged(e, rel);
       if (!isTesseraError(e, 'CONFLICT')) throw e;
       const copy = conflictedCopyPath(rel, this.ctx.deviceName, new Date(), (p) => existsSync(this.abs(p)) || this.ctx.remote.entries.has(p));
       await this.keepAside(rel, copy, local, out);
@@ -310,6 +311,15 @@ function synced(local: LocalEntry, remote: RemoteEntry) {
 
 function isTransfer(a: Action): boolean {
   return a.type === 'upload' || a.type === 'download';
+}
+
+/**
+ * Maps a local file that vanished (or whose parent became a file) before or during its upload
+ * to SyncError CHANGED: the next cycle's scan sees what is there now. Other errors pass through.
+ */
+function vanishedAsChanged(e: unknown, rel: string): void {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') throw new SyncError('CHANGED', `${rel} vanished locally before its upload`);
 }
 
 function ignoreMissing(e: NodeJS.ErrnoException): void {

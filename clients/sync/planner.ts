@@ -68,8 +68,10 @@ export function planSync(localNow: Tree<LocalEntry>, remoteNow: Tree<RemoteEntry
       continue;
     }
     // a folder the other side replaced by a file counts as changed while anything inside it is new or edited
-    const localChanged = !sameContent(L, S) || (L?.kind === 'folder' && R?.kind === 'file' && changedInside(local, synced, path));
-    const remoteChanged = !sameContent(R, S) || (R?.kind === 'folder' && L?.kind === 'file' && changedInside(remote, synced, path));
+    // (a folder moved into it counts too: the move is planned apart, from trees without it)
+    const movedIn = (side: 'local' | 'remote') => moves.some((m) => m.side === side && isInside(m.to, path));
+    const localChanged = !sameContent(L, S) || (L?.kind === 'folder' && R?.kind === 'file' && (changedInside(local, synced, path) || movedIn('local')));
+    const remoteChanged = !sameContent(R, S) || (R?.kind === 'folder' && L?.kind === 'file' && (changedInside(remote, synced, path) || movedIn('remote')));
     if (!localChanged) {
       if (!R) actions.push({ type: 'deleteLocal', path, local: L! });
       else actions.push(...materialiseRemote(path, R, L));

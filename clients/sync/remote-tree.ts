@@ -62,7 +62,7 @@ export class RemoteTree {
 
   async refresh(): Promise<RemoteRefresh> {
     let cursor = this.cursor;
-    if (!cursor || this.stale) return this.relist();
+    if (!cursor || this.stale || this.db.get('relist')) return this.relist();
     let applied = 0;
     for (;;) {
       let page;
@@ -88,11 +88,17 @@ export class RemoteTree {
   /**
    * Records what this engine just did remotely (an upload, mkdir, delete or move), without moving
    * the cursor. An entry whose id the tree holds at another path moved there, with its subtree
-   * (createFolder answers with a folder someone else just moved to that path).
+   * (createFolder answers with a folder someone else just moved to that path). An entry of
+   * another id that stood at `rel` went elsewhere (a download by path got the file that took its
+   * place, say after its folder moved), and no change may ever say where if it did not change
+   * itself: the next refresh lists the whole tree again (kept in the state database, so a
+   * crash before that refresh does not forget it).
    */
   record(rel: string, entry: RemoteEntry | null): void {
     const edits = new Map<string, RemoteEntry | null>();
     const known = entry ? this.byId.get(entry.fileId) : undefined;
+    const prev = this.entries.get(rel);
+    if (entry && prev && prev.fileId !== entry.fileId) this.db.set('relist', '1');
     if (known !== undefined && known !== rel) this.moveSubtree(known, rel, edits);
     if (entry) this.put(rel, entry, edits);
     else this.removeSubtree(rel, edits);
@@ -136,6 +142,7 @@ export class RemoteTree {
         this.byId.set(e.fileId, p);
       }
       this.db.replaceRemote(tree, cursor);
+      this.db.set('relist', null); // after the new tree is stored: a crash in between lists again
       return { relisted: true, changes: 0 };
     }
   }

@@ -160,6 +160,39 @@ export const SCENARIOS: Scenario[] = [
       { t: 'race', dev: 1, at: 'createFolder', ops: [{ t: 'move', who: 's', from: '/a', to: '/b' }] },
     ],
   },
+  {
+    name: 'download-by-path-gets-the-file-that-took-its-place',
+    about: 'found by the simulation (seed 20382 of --devices 3 --ops 24): just before dev0 moves /c to /b/a, the server moves /b (holding /b/b, which dev0 is about to download) into /c and writes a new /b/b; the download by path got the new file and recorded it over the old one, which vanished from dev0\'s remote tree: no change would ever name it (it did not change), so dev0 never got /b/a/b/b (fixed in remote-tree.ts record(): the next refresh lists the tree again)',
+    ops: [
+      { t: 'write', who: 2, path: '/b/b', v: 'd2v3', size: 19 },
+      { t: 'race', dev: 1, at: 8, ops: [{ t: 'write', who: 's', path: '/c/a', v: 'sv5', size: 10 }] },
+      { t: 'append', who: 's', path: '/c/a', v: 'sv6' },
+      { t: 'race', dev: 0, at: 4, ops: [{ t: 'move', who: 1, from: '/c/A', to: '/c/a' }, { t: 'write', who: 1, path: '/c/A', v: 'd1v7', size: 10 }, { t: 'sync', dev: 1 }] },
+      { t: 'rm', who: 's', path: '/b' },
+      { t: 'sync', dev: 2 },
+      { t: 'write', who: 's', path: '/A/a', v: 'sv8', size: 8 },
+      { t: 'move', who: 0, from: '/c', to: '/b/a' },
+      { t: 'move', who: 's', from: '/A', to: '/a' },
+      { t: 'rm', who: 1, path: '/b' },
+      { t: 'swap', who: 1, path: '/c/a', v: 'd1v9', size: 19 },
+      { t: 'race', dev: 0, at: 'moveFile', ops: [{ t: 'move', who: 's', from: '/b', to: '/c/b' }, { t: 'write', who: 's', path: '/b/b', v: 'sv10', size: 20 }] },
+      { t: 'sync', dev: 2 },
+    ],
+  },
+  {
+    name: 'folder-moved-into-a-folder-replaced-by-a-file',
+    about: 'found by the simulation (seed 241 of --devices 3 --ops 24, 11 ops once minimized; this is its mechanism without the dated conflicted-copy names): dev0 replaces the folder /a by a file while dev2 moves its folder /F into /a; dev2 failed every cycle (moveRemote CONFLICT, deleteLocal ENOTEMPTY, download CHANGED) and never went quiet. A folder moved into a folder the other side replaced by a file now counts as new content there: the local /a is kept as a conflicted copy (fixed in planner.ts)',
+    ops: [
+      { t: 'write', who: 's', path: '/F/f', v: 'sv1', size: 10 },
+      { t: 'mkdir', who: 's', path: '/a' },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 2 },
+      { t: 'swap', who: 0, path: '/a', v: 'd0v2', size: 9 },
+      { t: 'sync', dev: 0 },
+      { t: 'move', who: 2, from: '/F', to: '/a/b' },
+      { t: 'sync', dev: 2 },
+    ],
+  },
 ];
 
 /**
@@ -168,15 +201,6 @@ export const SCENARIOS: Scenario[] = [
  * removed here (so the list never hides a regression).
  */
 export const KNOWN_FAILING: Record<string, string> = {
-  'folder-delete-vs-edit': 'issue 13 #1 (folder deletions carry no precondition): fix in progress on the simfix branch',
-  'rename-vs-edit-sizes-differ': 'issue 13 #2 (moveFile has no revision precondition): fix in progress on the simfix branch',
-  'rename-vs-edit-same-size': 'issue 13 #2 (moveFile has no revision precondition): fix in progress on the simfix branch',
-  'folder-replaced-by-file': 'issue 13 #3 (download onto a folder: EISDIR every cycle): fix in progress on the simfix branch',
-  'folder-replaced-by-file-with-new-local-file': 'issue 13 #3: fix in progress on the simfix branch',
-  'flatten-folder-into-its-file': 'issue 13 #4 (moveRemote /d/f -> /d CONFLICT every cycle): fix in progress on the simfix branch',
-  'file-deleted-before-upload': 'issue 13 #6 (NETWORK after ~5 s of retries instead of CHANGED): fix in progress on the simfix branch',
-  'conflict-moves-folder-aside-with-children': 'issue 13 #6 (spurious ENOTDIR): fix in progress on the simfix branch',
-  'download-crash-then-remote-delete': 'issue 13 #6 (partial download and sidecar left for ever): fix in progress on the simfix branch',
 };
 
 /**
@@ -185,12 +209,7 @@ export const KNOWN_FAILING: Record<string, string> = {
  * run, so the default run keeps every op class while the fixes are pending. Empty this list
  * once the fixes are merged: every seed must then pass outright.
  */
-export const KNOWN_FAILURE_SIGNATURES: { pattern: RegExp; when?: RegExp; reason: string }[] = [
-  { pattern: /download \S+: .*EISDIR/, reason: 'issue 13 #3: a folder replaced by a file on another side: the device fails with EISDIR for ever' },
-  { pattern: /left \d+ file\(s\) in \.tessera\/downloads/, when: /download \S+: .*EISDIR/, reason: 'issue 13 #3: the EISDIR download is left in .tessera/downloads' },
-  { pattern: /left partial downloads/, reason: 'issue 13 #6: a download abandoned part way whose file then went away leaves its partial file for ever' },
-  { pattern: /left \d+ file\(s\) in \.tessera\/downloads/, when: /left partial downloads/, reason: 'issue 13 #6: a download abandoned part way whose file then went away leaves its partial file for ever' },
-];
+export const KNOWN_FAILURE_SIGNATURES: { pattern: RegExp; when?: RegExp; reason: string }[] = [];
 
 /**
  * The known defect all of a run's failures come from, or null (no failures, or one nothing

@@ -12,11 +12,9 @@ import { KNOWN_FAILING, SCENARIOS, knownDefect } from './scenarios';
  */
 
 /**
- * The default run generates every op class. Seeds whose every failure is a known, unfixed
- * defect (KNOWN_FAILURE_SIGNATURES in scenarios.ts: today issue 13 #3, hit by ~3% of 3-device
- * seeds through swaps, server edits and folder moves, and #6's partial downloads left after a
- * crash part way through a download) are printed as known-failing and do not fail the test;
- * any other failure does.
+ * The default run generates every op class. KNOWN_FAILURE_SIGNATURES in scenarios.ts is empty
+ * now that the issue 13 fixes are merged: every failing seed fails the test (a signature added
+ * there while a fix is pending prints such seeds as known-failing instead).
  */
 const DEFAULT_CLASSES: readonly OpClass[] = OP_CLASSES;
 
