@@ -4,8 +4,7 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
 import { unquoteEtag } from '../storage/etag';
 import { isStorageError } from '../storage/errors';
-import { localAdapterOf } from '../storage/registry';
-import type { StorageAdapter, UploadedPart } from '../storage/types';
+import type { StorageAdapter } from '../storage/types';
 import type { AccessService } from './access';
 import { AppError, badInput, notFound } from './errors';
 import type { EventBus } from './events';
@@ -15,6 +14,7 @@ import { addUsage, releaseReservation, type QuotaService } from './quota';
 import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
 import { checkMediaType } from './media-type';
+import { UploadStore, storedAsDeclared, type PresignedPart } from './upload-store';
 
 export interface BeginUploadInput {
   path: string;
@@ -27,13 +27,8 @@ export interface BeginUploadInput {
   folderId?: string | null;
 }
 
-/** A presigned part PUT. */
-export interface PresignedPart {
-  url: string;
-  method: string;
-  headers: { name: string; value: string }[];
-  urlExpiresAt: Date;
-}
+/** A presigned part PUT (defined with the store side of uploads). */
+export type { PresignedPart } from './upload-store';
 
 /** A part as the API shows it. */
 export interface PartView {
@@ -68,7 +63,12 @@ export class UploadService {
     private readonly bus: EventBus,
     private readonly settings: UploadSettings,
     private readonly quota: QuotaService,
-  ) {}
+  ) {
+    this.store = new UploadStore(storage, settings.partUrlTtl);
+  }
+
+  /** What this service asks of the store about a session (listing, assembling, presigning, aborting). */
+  private readonly store: UploadStore;
 
   plan(size: number): UploadPlan {
     return planUpload(size, this.planSettings());
@@ -100,7 +100,7 @@ export class UploadService {
     const same = ownerId === userId
       ? await this.ds.getRepository(FileRevision).findOne({ where: { ownerId: userId, contentHash: input.contentHash, size: input.size } })
       : null;
-    if (same && await this.objectExists(same.storageKey, same.size)) return this.dedup(userId, deviceId, path, mimeType, input, same);
+    if (same && await this.store.objectExists(same.storageKey, same.size)) return this.dedup(userId, deviceId, path, mimeType, input, same);
 
     const sessionId = crypto.randomUUID();
     const storageKey = `u/${ownerId}/${sessionId}`;
@@ -152,7 +152,7 @@ export class UploadService {
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
     for (const c of confirmed) if (!byNumber.has(c.partNumber)) throw badInput(`no part ${c.partNumber} in this upload`, { partNumber: c.partNumber });
-    const stored = numbers.length ? await this.listStored(session, { from: Math.min(...numbers), to: Math.max(...numbers) }) : new Map();
+    const stored = numbers.length ? await this.store.listStored(session, { from: Math.min(...numbers), to: Math.max(...numbers) }) : new Map();
     const changed: UploadPart[] = [];
     for (const c of confirmed) {
       const part = byNumber.get(c.partNumber)!;
@@ -233,7 +233,7 @@ export class UploadService {
     if (parts.length !== new Set(partNumbers).size) throw badInput('unknown part number');
     parts.sort((a, b) => a.partNumber - b.partNumber);
     return Promise.all(parts.map(async (p) => {
-      const presigned = await this.presign(session, p);
+      const presigned = await this.store.presign(session, p);
       return { part: p, presigned: async () => presigned };
     }));
   }
@@ -256,9 +256,9 @@ export class UploadService {
     const numbers = new Set(parts.map((p) => p.partNumber));
     for (const n of reported.keys()) if (!numbers.has(n)) throw badInput(`no part ${n} in this upload`, { partNumber: n });
     // the store's listing first: a missing upload (already assembled, or gone) is the rare case
-    const stored = await this.listStored(session, { nullIfGone: true });
-    if (stored) await this.assemble(session, parts, stored, reported);
-    else if (!(await this.objectExists(session.storageKey, session.size))) {
+    const stored = await this.store.listStored(session, { nullIfGone: true });
+    if (stored) await this.store.assemble(session, parts, stored, reported);
+    else if (!(await this.store.objectExists(session.storageKey, session.size))) {
       throw new AppError('PRECONDITION_FAILED', `${parts.length} part(s) missing or not as declared`, { missingParts: parts.slice(0, 1000).map((p) => p.partNumber) });
     }
     await this.verifyObject(session, parts);
@@ -282,24 +282,6 @@ export class UploadService {
     return file;
   }
 
-  /** Completes the multipart upload once every part is stored as declared (and as `reported`, where the client reported an ETag). */
-  private async assemble(session: UploadSession, parts: UploadPart[], stored: Map<number, UploadedPart>, reported: Map<number, string>): Promise<void> {
-    const missing = parts.filter((p) => !storedAsDeclared(p, stored.get(p.partNumber), reported.get(p.partNumber) ?? p.etag)).map((p) => p.partNumber);
-    if (missing.length) {
-      throw new AppError('PRECONDITION_FAILED', `${missing.length} part(s) missing or not as declared`, { missingParts: missing.slice(0, 1000) });
-    }
-    for (const p of parts) Object.assign(p, { etag: stored.get(p.partNumber)!.etag, status: 'VERIFIED' });
-    if (session.singlePut) return; // the object is there, of the part's (= the file's) size
-    let object: { size: number } | null = null;
-    try {
-      object = await this.storage.completeMultipartUpload(session.storageKey, session.storageUploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag! })));
-    } catch (e) {
-      if (!isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
-    }
-    const size = object?.size ?? (await this.objectExists(session.storageKey, session.size) ? session.size : -1);
-    if (size !== session.size) throw new AppError('PRECONDITION_FAILED', 'the assembled object does not have the declared size');
-  }
-
   /**
    * Before an object becomes a revision: its size (every store; a HEAD) and, on the local
    * store, where reading it costs no network, that its bytes are the declared parts (each
@@ -307,10 +289,7 @@ export class UploadService {
    * expired (the client starts afresh): PRECONDITION_FAILED, nothing committed.
    */
   private async verifyObject(session: UploadSession, parts: UploadPart[]): Promise<void> {
-    const local = localAdapterOf(this.storage);
-    const ok = (await this.objectExists(session.storageKey, session.size))
-      && (!local || await local.verifyObject(session.storageKey, parts.map((p) => ({ offset: p.offset, size: p.size, sha256: p.sha256 }))));
-    if (ok) return;
+    if (await this.store.isAsDeclared(session, parts)) return;
     await this.storage.delete(session.storageKey);
     await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
     throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
@@ -320,7 +299,7 @@ export class UploadService {
     const session = await this.owned(userId, sessionId);
     if (session.status === 'COMPLETED') throw new AppError('PRECONDITION_FAILED', 'upload already completed');
     if (session.status !== 'ACTIVE') return false;
-    await this.abortOnStore(session);
+    await this.store.abort(session);
     await this.end(session, 'ABORTED');
     await this.bus.publish({ type: 'upload', sessionId });
     return true;
@@ -331,7 +310,7 @@ export class UploadService {
     const stale = await this.ds.getRepository(UploadSession).createQueryBuilder('s')
       .where('s.status = :active AND s.expiresAt < :now', { active: 'ACTIVE', now }).limit(500).getMany();
     for (const s of stale) {
-      await this.abortOnStore(s);
+      await this.store.abort(s);
       await this.end(s, 'EXPIRED');
     }
     return stale.length;
@@ -352,16 +331,6 @@ export class UploadService {
     });
   }
 
-  private async abortOnStore(session: UploadSession): Promise<void> {
-    if (session.singlePut) return this.storage.delete(session.storageKey);
-    if (!session.storageUploadId) return;
-    try {
-      await this.storage.abortMultipartUpload(session.storageKey, session.storageUploadId);
-    } catch (e) {
-      if (!isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
-    }
-  }
-
   /**
    * Reports which parts the store holds. If the store no longer knows the upload (a crash
    * between assembling and committing, or an abort behind our back), a fully assembled object
@@ -369,9 +338,9 @@ export class UploadService {
    */
   private async resume(session: UploadSession): Promise<SessionView | null> {
     const parts = await this.parts(session.id);
-    const stored = await this.listStored(session, { nullIfGone: true });
+    const stored = await this.store.listStored(session, { nullIfGone: true });
     if (!stored) {
-      if (await this.objectExists(session.storageKey, session.size)) {
+      if (await this.store.objectExists(session.storageKey, session.size)) {
         await this.complete(session.ownerId, session.deviceId, session.id);
         return this.get(session.ownerId, session.id);
       }
@@ -463,19 +432,8 @@ export class UploadService {
       session,
       parts: once(async () => (parts ?? (await this.parts(session.id))).map((part) => ({
         part,
-        presigned: once(async () => (presign && part.status !== 'VERIFIED' ? this.presign(session, part) : null)),
+        presigned: once(async () => (presign && part.status !== 'VERIFIED' ? this.store.presign(session, part) : null)),
       }))),
-    };
-  }
-
-  private async presign(session: UploadSession, part: UploadPart): Promise<PresignedPart> {
-    const checksums = { sha256: part.sha256, md5: part.md5 ?? undefined };
-    const req = session.singlePut
-      ? await this.storage.presignPut(session.storageKey, { size: part.size, checksums, contentType: session.mimeType ?? undefined, expiresIn: this.settings.partUrlTtl })
-      : await this.storage.presignUploadPart(session.storageKey, session.storageUploadId!, part.partNumber, { size: part.size, checksums, expiresIn: this.settings.partUrlTtl });
-    return {
-      url: req.url, method: req.method, urlExpiresAt: req.expiresAt,
-      headers: Object.entries(req.headers).map(([name, value]) => ({ name, value })),
     };
   }
 
@@ -487,46 +445,6 @@ export class UploadService {
 
   private parts(sessionId: string): Promise<UploadPart[]> {
     return this.ds.getRepository(UploadPart).find({ where: { sessionId }, order: { partNumber: 'ASC' } });
-  }
-
-  /**
-   * The parts the store holds (those numbered `from`..`to` at least, when given: pages
-   * outside are not read). With `nullIfGone`, null when the store no longer knows the upload.
-   */
-  private async listStored(session: UploadSession, opts?: { from?: number; to?: number }): Promise<Map<number, UploadedPart>>;
-  private async listStored(session: UploadSession, opts: { nullIfGone: true }): Promise<Map<number, UploadedPart> | null>;
-  private async listStored(session: UploadSession, opts: { nullIfGone?: boolean; from?: number; to?: number } = {}): Promise<Map<number, UploadedPart> | null> {
-    const out = new Map<number, UploadedPart>();
-    if (session.singlePut) {
-      const object = await this.storage.head(session.storageKey).catch((e) => {
-        if (isStorageError(e, 'NOT_FOUND')) return null;
-        throw e;
-      });
-      if (object) out.set(1, { partNumber: 1, etag: object.etag ?? '', size: object.size });
-      return out;
-    }
-    if (!session.storageUploadId) return out;
-    let marker = opts.from && opts.from > 1 ? opts.from - 1 : undefined;
-    try {
-      do {
-        const page = await this.storage.listParts(session.storageKey, session.storageUploadId, { marker });
-        for (const p of page.parts) out.set(p.partNumber, p);
-        marker = page.nextMarker;
-      } while (marker !== undefined && !(opts.to !== undefined && marker >= opts.to));
-    } catch (e) {
-      if (isStorageError(e, 'NO_SUCH_UPLOAD')) return opts.nullIfGone ? null : out;
-      throw e;
-    }
-    return out;
-  }
-
-  private async objectExists(key: string, size: number): Promise<boolean> {
-    try {
-      return (await this.storage.head(key)).size === size;
-    } catch (e) {
-      if (isStorageError(e, 'NOT_FOUND')) return false;
-      throw e;
-    }
   }
 
   private planSettings(): PlanSettings {
@@ -550,14 +468,6 @@ function checkBase(node: FileNode | null, baseRevision: number | null | undefine
   if (current !== baseRevision) {
     throw new AppError('CONFLICT', `the file is at revision ${current}, not ${baseRevision}`, { currentRevision: current });
   }
-}
-
-/**
- * Whether the store holds a part as declared: its size, and the ETag already recorded for it
- * (or `etag`, one a client reports). Store ETags come unquoted (the storage contract).
- */
-function storedAsDeclared(part: UploadPart, stored: UploadedPart | undefined, etag = part.etag): boolean {
-  return !!stored && stored.size === part.size && (etag === null || stored.etag === etag);
 }
 
 /** Parts one confirmParts or completeUpload call confirms at most. */
