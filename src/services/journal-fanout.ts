@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { FileNode, Mount, Share, type ChangeKind } from '../entities';
 import { pathKey } from './paths';
+import { locksRows } from './tx';
 
 /**
  * Which grantees' namespaces a change is copied into, and as what.
@@ -159,10 +160,6 @@ function topmost(shares: GrantRow[]): GrantRow[] {
   return shares.filter((s) => !shares.some((o) => o !== s && inside(s.path, o.path)));
 }
 
-function locking(m: EntityManager): boolean {
-  return m.connection.options.type !== 'better-sqlite3';
-}
-
 /** Every share the owner has made, with its file's current path (a locking read). */
 async function sharesOf(m: EntityManager, ownerId: string): Promise<GrantRow[]> {
   const qb = m.getRepository(Share).createQueryBuilder('s')
@@ -170,7 +167,7 @@ async function sharesOf(m: EntityManager, ownerId: string): Promise<GrantRow[]> 
     .select('s.userId', 'userId').addSelect('s.fileId', 'fileId').addSelect('f.path', 'path').addSelect('f.status', 'status')
     .addSelect('f.isFolder', 'isFolder').addSelect('f.revision', 'revision')
     .where('s.ownerId = :ownerId', { ownerId });
-  if (locking(m)) qb.setLock('pessimistic_read');
+  if (locksRows(m)) qb.setLock('pessimistic_read');
   const rows = await qb.getRawMany<GrantRow>();
   return rows.map((r) => ({ ...r, isFolder: Boolean(Number(r.isFolder)), revision: Number(r.revision) }));
 }
@@ -186,7 +183,7 @@ async function descendants(m: EntityManager, ownerId: string, folderPath: string
       const qb = m.getRepository(FileNode).createQueryBuilder('f')
         .where('f.ownerId = :ownerId AND f.parentKey IN (:...keys) AND f.pathKey IS NOT NULL', { ownerId, keys: keys.slice(i, i + 500) })
         .orderBy('f.path', 'ASC');
-      if (locking(m)) qb.setLock('pessimistic_read');
+      if (locksRows(m)) qb.setLock('pessimistic_read');
       children.push(...await qb.getMany());
     }
     out.push(...children);

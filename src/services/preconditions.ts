@@ -2,6 +2,7 @@ import { In, type EntityManager } from 'typeorm';
 import { Change, JournalHead, type FileNode } from '../entities';
 import { AppError } from './errors';
 import { decodeCursor } from './journal';
+import { locksRows, writeLock } from './tx';
 
 /**
  * The preconditions a sync client attaches to tree mutations so that it never destroys or
@@ -34,8 +35,7 @@ const BATCH = 500;
 export async function checkUnchangedSince(m: EntityManager, userId: string, cursor: string | null | undefined, nodes: Pick<FileNode, 'id'>[]): Promise<void> {
   if (cursor === null || cursor === undefined) return;
   const after = decodeCursor(cursor)[userId] ?? 0;
-  const mysql = m.connection.options.type !== 'better-sqlite3';
-  const head = await m.getRepository(JournalHead).findOne({ where: { namespaceId: userId }, ...(mysql ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+  const head = await m.getRepository(JournalHead).findOne({ where: { namespaceId: userId }, ...writeLock(m) });
   if (head && after < head.prunedSeq) throw new AppError('CONFLICT', 'the cursor is older than the journal keeps: refresh and try again');
   if (!head || head.lastSeq <= after) return;
   const ids = nodes.map((n) => n.id);
@@ -44,7 +44,7 @@ export async function checkUnchangedSince(m: EntityManager, userId: string, curs
       .where({ namespaceId: userId, fileId: In(ids.slice(i, i + BATCH)) })
       .andWhere('c.seq > :after', { after })
       .limit(1);
-    if (mysql) q.setLock('pessimistic_read');
+    if (locksRows(m)) q.setLock('pessimistic_read');
     const hit = await q.getRawOne<{ path: string }>();
     if (hit) {
       throw new AppError('CONFLICT', `${hit.path} changed since the given cursor: nothing was deleted`, { changedPath: hit.path });

@@ -27,9 +27,17 @@ export async function transaction<T>(ds: DataSource, work: (m: EntityManager) =>
   }
 }
 
+/**
+ * Whether the database takes row locks (MariaDB/MySQL). SQLite does not and needs none: its
+ * transactions are serialised (ormconfig.ts).
+ */
+export function locksRows(m: EntityManager): boolean {
+  return m.connection.options.type !== 'better-sqlite3';
+}
+
 /** Find options that lock the rows read until the transaction ends (SQLite serialises writers anyway). */
 export function writeLock(m: EntityManager): { lock?: { mode: 'pessimistic_write' } } {
-  return m.connection.options.type === 'better-sqlite3' ? {} : { lock: { mode: 'pessimistic_write' } };
+  return locksRows(m) ? { lock: { mode: 'pessimistic_write' } } : {};
 }
 
 /**
@@ -43,7 +51,7 @@ export function writeLock(m: EntityManager): { lock?: { mode: 'pessimistic_write
  * serialised (ormconfig.ts), so this costs nothing there.
  */
 export async function lockOwner(m: EntityManager, ...ownerIds: string[]): Promise<void> {
-  if (m.connection.options.type === 'better-sqlite3') return;
+  if (!locksRows(m)) return;
   const ids = [...new Set(ownerIds)].sort();
   if (!ids.length) return;
   await m.createQueryBuilder().select('u.id', 'id').from('users', 'u')

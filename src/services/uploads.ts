@@ -14,6 +14,7 @@ import { addUsage, releaseReservation, type QuotaService } from './quota';
 import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
 import { checkMediaType } from './media-type';
+import { checkRevision } from './preconditions';
 import { UploadStore, storedAsDeclared, type PresignedPart } from './upload-store';
 
 export interface BeginUploadInput {
@@ -463,11 +464,7 @@ function reservationFor(existing: FileNode | null, size: number): number {
 }
 
 function checkBase(node: FileNode | null, baseRevision: number | null | undefined): void {
-  if (baseRevision === null || baseRevision === undefined) return;
-  const current = node && !node.isFolder ? node.revision : 0;
-  if (current !== baseRevision) {
-    throw new AppError('CONFLICT', `the file is at revision ${current}, not ${baseRevision}`, { currentRevision: current });
-  }
+  checkRevision({ isFolder: false, revision: node && !node.isFolder ? node.revision : 0 }, baseRevision); // no file: revision 0
 }
 
 /** Parts one confirmParts or completeUpload call confirms at most. */
