@@ -32,8 +32,6 @@ export interface AdapterFixture {
   rawBytes?(key: string): Promise<Buffer>;
   /** Why `rawBytes` is absent (printed by the case that needs it). */
   rawBytesUnavailable?: string;
-  /** With encryption on, whether the stored bytes must differ from the plaintext (false: a stand-in that only records the key). */
-  encryptsBytes?: boolean;
 }
 
 export function describeStorageAdapter(name: string, factory: () => Promise<AdapterFixture>): void {
