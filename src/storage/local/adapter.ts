@@ -19,7 +19,7 @@ import type {
 import { commit, OBJECT_FILE, rollForward, sameParts, settle, type CommitRecord, type Completer } from './completion';
 import { crashPoint } from './crash';
 import { DEFAULT_SEGMENT_SIZE, KeyRing } from './envelope';
-import { createEnvelopeFile, objectSize, readEnvelope, readPlain, writeSealed, writeSealedAt } from './sealed-io';
+import { createEnvelopeFile, objectSize, readEnvelope, readPlain, writeSealed, writeSealedAt, type PlaintextPolicy } from './sealed-io';
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
@@ -81,6 +81,8 @@ export class LocalStorageAdapter implements StorageAdapter {
   /** Master keys (encryption at rest, ./envelope); undefined: new files are plaintext. */
   readonly ring?: KeyRing;
   private readonly segmentSize: number;
+  /** With encryption on, plaintext objects are CORRUPT unless `encryption.allowPlaintext`. */
+  private readonly plaintext: PlaintextPolicy;
   private readonly staging: Staging;
   /** What the completion state machine (./completion) needs of this adapter. */
   private readonly completer: Completer;
@@ -93,6 +95,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.signer = new UrlSigner(opts.signingSecret);
     this.ring = opts.encryption ? new KeyRing(opts.encryption.keys) : undefined;
     this.segmentSize = opts.encryption?.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    this.plaintext = opts.encryption && !opts.encryption.allowPlaintext ? 'refuse' : 'allow';
     this.staging = new Staging(this.root, this.tmpDir, async (uploadId) => (await settle(this.completer, uploadId))?.restored ?? false);
     this.completer = {
       staging: this.staging,
@@ -101,6 +104,7 @@ export class LocalStorageAdapter implements StorageAdapter {
       head: (key) => this.head(key),
       checkCompletion: (wanted, stored) => this.checkCompletion(wanted, stored),
       ring: this.ring,
+      segmentSize: this.segmentSize,
     };
     this.verifyMaxBytes = opts.verifyMaxBytes ?? 4 * GiB;
     this.limits = { minPartSize: opts.minPartSize ?? 5 * MiB, maxPartSize: 5 * GiB, maxParts: 10_000, maxObjectSize: 5 * TiB };
@@ -220,7 +224,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     for (const p of parts) {
       const hash = createHash('sha256');
       const read = async () => {
-        for await (const chunk of readPlain(file, this.ring, 'object', { offset: p.offset, length: p.size })) hash.update(chunk);
+        for await (const chunk of readPlain(file, this.ring, 'object', { offset: p.offset, length: p.size }, this.plaintext)) hash.update(chunk);
         return true;
       };
       if (!(await read().catch((e) => unreadable(translateFsError(e)))) || hash.digest('hex') !== p.sha256) return false;
@@ -257,7 +261,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     try {
       const stat = await handle.stat();
       if (!stat.isFile()) throw new StorageError('NOT_FOUND', `no such object: ${key}`);
-      const env = await readEnvelope(handle, this.ring);
+      const env = await readEnvelope(handle, this.ring, this.plaintext);
       const info: ObjectInfo = { key, size: objectSize(env, stat.size), etag: fileEtag(stat), lastModified: stat.mtime };
       if (env) info.encryption = { algorithm: 'AES-256-GCM', keyId: env.keyId.toString('hex') };
       return info;
@@ -293,7 +297,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     const { offset, length } = range ?? { offset: 0, length: size };
     if (offset + length > size) throw new StorageError('INVALID_RANGE', `range beyond the object's ${size} bytes`);
     if (length === 0) return Readable.from([]);
-    const chunks = readPlain(file, this.ring, 'object', { offset, length });
+    const chunks = readPlain(file, this.ring, 'object', { offset, length }, this.plaintext);
     let first: IteratorResult<Buffer>;
     try {
       first = await chunks.next();

@@ -6,7 +6,7 @@ import type { ObjectInfo } from '../types';
 import { crashPoint } from './crash';
 import { isMissing } from './errors';
 import { cipherSize, type KeyRing } from './envelope';
-import { envelopeOf, readPlain, sealFile, writeSealed } from './sealed-io';
+import { envelopeOf, readPlain, sealFile, writeSealed, type PlaintextPolicy } from './sealed-io';
 import { concatRanges } from './streams';
 import { DATA_FILE, syncDir, writeDurably, type Staging, type StagedPart, type UploadMeta } from './staging';
 
@@ -42,8 +42,10 @@ export interface Completer {
   head(key: string): Promise<ObjectInfo>;
   /** The stored parts to join for `wanted`, in order (INVALID_PART / PART_TOO_SMALL). */
   checkCompletion(wanted: { partNumber: number; etag: string }[], stored: StagedPart[]): StagedPart[];
-  /** The master keys, when encryption is configured (an encrypted upload needs them). */
+  /** The master keys, when encryption is configured (an encrypted upload needs them; objects completed then are encrypted). */
   ring?: KeyRing;
+  /** Segment size of objects encrypted at completion from a plaintext upload. */
+  segmentSize: number;
 }
 
 /**
@@ -63,17 +65,19 @@ export async function commit(
   const data = path.join(dir, DATA_FILE);
   const beyond = stored.some((p) => p.file === data && p.offset + p.size > size);
   const S = meta.segmentSize;
-  const ring = S ? needRing(c) : undefined;
-  const onDiskSize = S ? cipherSize(size, S) : size;
+  const ring = S ? needRing(c) : c.ring;
+  // the object's segment size: the upload's, or (an upload begun before encryption was on) the store's
+  const outS = ring ? (S ?? c.segmentSize) : undefined;
+  const onDiskSize = outS ? cipherSize(size, outS) : size;
   let file = OBJECT_FILE;
-  if (tiles(ranges, data) && !beyond && !(await c.staging.hasSlotWriters(dir))) {
+  if (S === outS && tiles(ranges, data) && !beyond && !(await c.staging.hasSlotWriters(dir))) {
     const { size: onDisk } = await fs.stat(data);
     if (onDisk < onDiskSize) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${onDiskSize} bytes`);
     // an encrypted data file becomes the object: seal its size (a crash before the commit leaves a seal nothing reads)
     if (ring) await sealFile(data, await envelopeOf(data, ring), size);
     file = DATA_FILE;
   } else if (ring) {
-    await writeSealed(joined(ranges, ring), path.join(dir, OBJECT_FILE), ring, S!);
+    await writeSealed(joined(ranges, ring, S ? 'refuse' : 'plain'), path.join(dir, OBJECT_FILE), ring, outS!);
     crashPoint('complete.assembled');
   } else {
     await concatRanges(ranges, path.join(dir, OBJECT_FILE), () => crashPoint('complete.assembling'));
@@ -113,11 +117,11 @@ export async function settle(c: Completer, uploadId: string): Promise<{ restored
  * The plaintext of the staged parts, one after another (re-encrypted by the caller into the
  * object's own envelope: parts' segments need not line up with the object's).
  */
-async function* joined(ranges: StagedPart[], ring: KeyRing): AsyncGenerator<Buffer> {
+async function* joined(ranges: StagedPart[], ring: KeyRing, plaintext: PlaintextPolicy): AsyncGenerator<Buffer> {
   let first = true;
   for (const r of ranges) {
     const region = { start: r.offset, size: r.size };
-    yield* readPlain(r.file, ring, region, { offset: r.offset, length: r.size });
+    yield* readPlain(r.file, ring, region, { offset: r.offset, length: r.size }, plaintext);
     if (first && r.size > 0) crashPoint('complete.assembling');
     first = false;
   }

@@ -116,10 +116,10 @@ export function openHeader(header: Buffer, ring: KeyRing): Envelope {
   if (segmentSize < 1) throw corrupt('bad segment size');
   const fileId = Buffer.from(header.subarray(16, 32));
   let known = false;
-  for (const slot of [0, 1]) {
-    const s = slotOf(header, slot);
-    const master = ring.find(s.keyId);
-    if (!master) continue;
+  // the current key's slot first: after a rotation the file is opened (and reported) by the new key
+  for (const master of ring.keys) {
+    const s = [slotOf(header, 0), slotOf(header, 1)].find((x) => x.keyId.equals(master.id));
+    if (!s) continue;
     known = true;
     const dataKey = unwrap(header, s, master);
     if (!dataKey) continue;
@@ -159,11 +159,7 @@ function sealOf(env: Envelope, size: number): Buffer {
 export function rewrap(header: Buffer, ring: KeyRing): { offset: number; bytes: Buffer } | null {
   const env = openHeader(header, ring);
   if (env.keyId.equals(ring.current.id)) return null;
-  const inUse = [0, 1].find((i) => {
-    const s = slotOf(header, i);
-    const m = ring.find(s.keyId);
-    return m !== undefined && s.keyId.equals(env.keyId) && unwrap(header, s, m) !== null;
-  })!;
+  const inUse = [0, 1].find((i) => slotOf(header, i).keyId.equals(env.keyId))!;
   const target = 1 - inUse;
   const copy = Buffer.from(header);
   wrapInto(copy, target, ring.current, env.dataKey);

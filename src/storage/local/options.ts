@@ -18,7 +18,16 @@ export interface LocalOptions {
    * wraps every new data key; the others only unwrap, e.g. during a rotation). Without it
    * new files are written in plaintext and encrypted ones answer KEY_UNAVAILABLE.
    */
-  encryption?: { keys: Buffer[]; /** Plaintext bytes per segment (default 64 KiB; tests lower it). */ segmentSize?: number };
+  encryption?: {
+    keys: Buffer[];
+    /** Plaintext bytes per segment of new files (default 64 KiB; tests lower it). */
+    segmentSize?: number;
+    /**
+     * Objects without an envelope (written before encryption was on) are served as they are;
+     * default false: such an object is CORRUPT (a stripped header is never served as bytes).
+     */
+    allowPlaintext?: boolean;
+  };
 }
 
 export const MiB = 1024 ** 2;

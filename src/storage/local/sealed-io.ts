@@ -32,11 +32,21 @@ import {
 /** How much ciphertext is gathered before one write/read call. */
 const IO_BATCH = 1024 * 1024;
 
-/** The file's envelope, or null when it is plaintext (no magic: written with encryption off). */
-export async function readEnvelope(fh: FileHandle, ring: KeyRing | undefined): Promise<Envelope | null> {
+/**
+ * Whether a file without an envelope is read as plaintext ('allow') or is CORRUPT ('refuse');
+ * 'plain': the file is known to be plaintext (a part staged unencrypted), never parsed.
+ */
+export type PlaintextPolicy = 'allow' | 'refuse' | 'plain';
+
+/** The file's envelope, or null when it is plaintext (no magic: written with encryption off) and `plaintext` allows that. */
+export async function readEnvelope(fh: FileHandle, ring: KeyRing | undefined, plaintext: PlaintextPolicy = 'allow'): Promise<Envelope | null> {
+  if (plaintext === 'plain') return null;
   const head = Buffer.alloc(HEADER_SIZE);
   const { bytesRead } = await fh.read(head, 0, HEADER_SIZE, 0);
-  if (!isEnvelope(head.subarray(0, bytesRead))) return null;
+  if (!isEnvelope(head.subarray(0, bytesRead))) {
+    if (plaintext === 'refuse') throw corrupt('not encrypted (a plaintext file where an encrypted one is required)');
+    return null;
+  }
   if (bytesRead < HEADER_SIZE) throw corrupt('shorter than its header');
   if (!ring) throw new StorageError('KEY_UNAVAILABLE', 'encryption: this file is encrypted and no master key is configured');
   return openHeader(head, ring);
@@ -229,11 +239,17 @@ export async function* decryptRange(
 }
 
 /** Plaintext bytes `range` of the plaintext or encrypted file `file`, as a stream of buffers. */
-export async function* readPlain(file: string, ring: KeyRing | undefined, region: { start: number; size: number } | 'object', range: { offset: number; length: number }): AsyncGenerator<Buffer> {
+export async function* readPlain(
+  file: string,
+  ring: KeyRing | undefined,
+  region: { start: number; size: number } | 'object',
+  range: { offset: number; length: number },
+  plaintext: PlaintextPolicy = 'allow',
+): AsyncGenerator<Buffer> {
   if (range.length === 0) return;
   const fh = await fs.open(file, 'r');
   try {
-    const env = await readEnvelope(fh, ring);
+    const env = await readEnvelope(fh, ring, plaintext);
     if (!env) {
       for await (const c of fh.createReadStream({ start: range.offset, end: range.offset + range.length - 1, autoClose: false, highWaterMark: IO_BATCH })) yield c as Buffer;
       return;
