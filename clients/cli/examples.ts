@@ -29,6 +29,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'restore-revision': ['tessera restore-revision /notes.txt 2'],
   changes: ['tessera changes', 'tessera changes --cursor <cursor>   # what changed since', 'tessera changes --follow', 'tessera changes --json'],
   serve: ['tessera serve', 'tessera serve --port 8080 --data-dir /var/lib/tessera', 'DATABASE_URL=mariadb://u:p@db/tessera STORAGE=s3 S3_BUCKET=b tessera serve'],
+  keys: ['tessera keys rotate --dry-run', 'tessera keys rotate --help'],
   'keys rotate': [
     'tessera keys rotate --dry-run   # which master key opens how many files',
     'tessera keys rotate --generate --data-dir /var/lib/tessera   # new key; restart the server; then:',
