@@ -74,7 +74,10 @@ export async function commit(
     const { size: onDisk } = await fs.stat(data);
     if (onDisk < onDiskSize) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${onDiskSize} bytes`);
     // an encrypted data file becomes the object: seal its size (a crash before the commit leaves a seal nothing reads)
-    if (ring) await sealFile(data, await envelopeOf(data, ring), size);
+    if (ring) {
+      await sealFile(data, await envelopeOf(data, ring), size);
+      crashPoint('complete.sealed');
+    }
     file = DATA_FILE;
   } else if (ring) {
     await writeSealed(joined(ranges, ring, S ? 'refuse' : 'plain'), path.join(dir, OBJECT_FILE), ring, outS!);
