@@ -126,7 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   let storage: StorageConfig;
   const signingSecret = env.SIGNING_SECRET || persistentSecret(dataDir, 'signing-secret');
   if (kind === 'local') {
-    const encryption = bool('LOCAL_ENCRYPTION', true) ? { keys: masterKeys(env, dataDir, problems) } : undefined;
+    const encryption = bool('LOCAL_ENCRYPTION', true)
+      ? { keys: masterKeys(env, dataDir, problems), allowPlaintext: bool('LOCAL_ENCRYPTION_ALLOW_PLAINTEXT', false) }
+      : undefined;
     storage = { kind: 'local', local: { root: path.resolve(env.LOCAL_STORAGE_DIR || path.join(dataDir, 'blobs')), signingSecret, encryption } };
   } else if (kind === 's3') {
     storage = {
