@@ -218,7 +218,7 @@ export async function* decryptRange(
       bytes += plainLen + SEGMENT_OVERHEAD;
       seg++;
     }
-    const buf = Buffer.alloc(bytes);
+    const buf = Buffer.allocUnsafe(bytes);
     let got = 0;
     const at = segmentOffset(first, S);
     while (got < bytes) {
