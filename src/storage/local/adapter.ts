@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,7 +18,8 @@ import type {
 import { commit, OBJECT_FILE, rollForward, sameParts, settle, type CommitRecord, type Completer } from './completion';
 import { crashPoint } from './crash';
 import { DEFAULT_SEGMENT_SIZE, KeyRing } from './envelope';
-import { createEnvelopeFile, objectSize, readEnvelope, readPlain, writeSealed, writeSealedAt, type PlaintextPolicy } from './sealed-io';
+import { ObjectReader } from './object-reader';
+import { createEnvelopeFile, writeSealed, writeSealedAt } from './sealed-io';
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
@@ -66,6 +66,15 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * So after any crash an upload is either intact (listParts as before, completes) or
  * completed (its object in place with the committed parts' bytes; NO_SUCH_UPLOAD to further
  * part or list calls, and a repeated complete with the same parts answers the object).
+ *
+ * Encryption at rest (`encryption` option; format in ./envelope): the same state machine on
+ * encrypted files. An upload records its segment size; its data file is an envelope from
+ * create on, a part goes in place only when partSize is a multiple of the segment size (so
+ * parts start on segment boundaries), a part of its own is an envelope of its own. The
+ * in-place path seals the object's size into the data file's header before the commit point
+ * (a crash before it leaves a seal nothing reads); the copy path decrypts the parts and
+ * re-encrypts them into the object's own envelope. Sizes in commit records are bytes on
+ * disk; sizes, hashes and ranges the contract speaks of are always the plaintext's.
  */
 export class LocalStorageAdapter implements StorageAdapter {
   readonly name = 'local';
@@ -81,8 +90,8 @@ export class LocalStorageAdapter implements StorageAdapter {
   /** Master keys (encryption at rest, ./envelope); undefined: new files are plaintext. */
   readonly ring?: KeyRing;
   private readonly segmentSize: number;
-  /** With encryption on, plaintext objects are CORRUPT unless `encryption.allowPlaintext`. */
-  private readonly plaintext: PlaintextPolicy;
+  /** Reads objects (plaintext or encrypted; with encryption on, plaintext ones are CORRUPT unless `encryption.allowPlaintext`). */
+  private readonly reader: ObjectReader;
   private readonly staging: Staging;
   /** What the completion state machine (./completion) needs of this adapter. */
   private readonly completer: Completer;
@@ -95,7 +104,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.signer = new UrlSigner(opts.signingSecret);
     this.ring = opts.encryption ? new KeyRing(opts.encryption.keys) : undefined;
     this.segmentSize = opts.encryption?.segmentSize ?? DEFAULT_SEGMENT_SIZE;
-    this.plaintext = opts.encryption && !opts.encryption.allowPlaintext ? 'refuse' : 'allow';
+    this.reader = new ObjectReader(this.ring, opts.encryption && !opts.encryption.allowPlaintext ? 'refuse' : 'allow');
     this.staging = new Staging(this.root, this.tmpDir, async (uploadId) => (await settle(this.completer, uploadId))?.restored ?? false);
     this.completer = {
       staging: this.staging,
@@ -214,22 +223,11 @@ export class LocalStorageAdapter implements StorageAdapter {
    * an object becomes a revision. False also when the object is missing or of another size.
    */
   async verifyObject(key: string, parts: { offset: number; size: number; sha256: string }[]): Promise<boolean> {
-    const file = this.objectPath(key);
     const size = parts.reduce((n, p) => Math.max(n, p.offset + p.size), 0);
     // the plaintext's hashes (an encrypted object is decrypted, every segment authenticated: CORRUPT is false)
-    const unreadable = (e: unknown) => (isStorageError(e, 'NOT_FOUND') || isStorageError(e, 'CORRUPT') ? false : Promise.reject(e));
-    const info = await this.head(key).catch(unreadable);
+    const info = await this.head(key).catch((e) => (isStorageError(e, 'NOT_FOUND') || isStorageError(e, 'CORRUPT') ? null : Promise.reject(e)));
     if (!info || info.size !== size) return false;
-    if (size > this.verifyMaxBytes) return true;
-    for (const p of parts) {
-      const hash = createHash('sha256');
-      const read = async () => {
-        for await (const chunk of readPlain(file, this.ring, 'object', { offset: p.offset, length: p.size }, this.plaintext)) hash.update(chunk);
-        return true;
-      };
-      if (!(await read().catch((e) => unreadable(translateFsError(e)))) || hash.digest('hex') !== p.sha256) return false;
-    }
-    return true;
+    return size > this.verifyMaxBytes || this.reader.rangesHash(this.objectPath(key), parts);
   }
 
   async *listMultipartUploads(opts?: { prefix?: string }): AsyncIterable<MultipartUploadInfo> {
@@ -256,20 +254,7 @@ export class LocalStorageAdapter implements StorageAdapter {
 
   /** The plaintext size; for an encrypted object also its key id (`encryption`). CORRUPT / KEY_UNAVAILABLE per ./envelope. */
   async head(key: string): Promise<ObjectInfo> {
-    const file = this.objectPath(key);
-    const handle = await fsCall('NOT_FOUND', () => fs.open(file, 'r'));
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new StorageError('NOT_FOUND', `no such object: ${key}`);
-      const env = await readEnvelope(handle, this.ring, this.plaintext);
-      const info: ObjectInfo = { key, size: objectSize(env, stat.size), etag: fileEtag(stat), lastModified: stat.mtime };
-      if (env) info.encryption = { algorithm: 'AES-256-GCM', keyId: env.keyId.toString('hex') };
-      return info;
-    } catch (e) {
-      throw translateFsError(e, 'NOT_FOUND');
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
+    return this.reader.info(this.objectPath(key), key);
   }
 
   async delete(key: string): Promise<void> {
@@ -297,20 +282,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     const { offset, length } = range ?? { offset: 0, length: size };
     if (offset + length > size) throw new StorageError('INVALID_RANGE', `range beyond the object's ${size} bytes`);
     if (length === 0) return Readable.from([]);
-    const chunks = readPlain(file, this.ring, 'object', { offset, length }, this.plaintext);
-    let first: IteratorResult<Buffer>;
-    try {
-      first = await chunks.next();
-    } catch (e) {
-      throw translateFsError(e, 'NOT_FOUND');
-    }
-    return Readable.from(
-      (async function* () {
-        if (!first.done) yield first.value;
-        yield* chunks;
-      })(),
-      { objectMode: false },
-    );
+    return this.reader.stream(file, { offset, length });
   }
 
   async ping(): Promise<void> {
@@ -466,9 +438,5 @@ function checkRange(r: ByteRange): void {
   if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) {
     throw new StorageError('INVALID_RANGE', `bad range ${r.offset}+${r.length}`);
   }
-}
-
-function fileEtag(stat: { size: number; mtimeMs: number; ino: number }): string {
-  return `${stat.size.toString(16)}-${Math.floor(stat.mtimeMs * 1000).toString(16)}-${stat.ino.toString(16)}`;
 }
 

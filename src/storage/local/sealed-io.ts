@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { StorageError } from '../errors';
 import {
-  cipherSize,
   corrupt,
   decryptSegment,
   encryptSegment,
@@ -260,10 +258,3 @@ export async function* readPlain(
     await fh.close();
   }
 }
-
-/** Bytes on disk of a region ending at plaintext `end` of an envelope file with segment size `S`. */
-export function diskEnd(end: number, segmentSize: number): number {
-  return cipherSize(end, segmentSize);
-}
-
-export type { Readable };
