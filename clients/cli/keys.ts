@@ -10,8 +10,9 @@ import type { CliContext } from './context';
  * Every encrypted file's data key is re-wrapped by the current master key (the first of
  * ENCRYPTION_KEY, else of <DATA_DIR>/encryption-keys); no object is re-encrypted.
  * --generate (key file only) first puts a new random key at the head of the file;
- * --retire afterwards drops the old keys from the file when no file needs them any more
- * (with ENCRYPTION_KEY it says which value to keep). Fails (CONFIG) for STORAGE other than
+ * --retire also erases the old keys' wraps from every file, then drops the old keys from the
+ * file (with ENCRYPTION_KEY it says which value to keep): run it once every server runs with
+ * the new key. Fails (CONFIG) for STORAGE other than
  * local or LOCAL_ENCRYPTION off; KEY_UNAVAILABLE / CORRUPT files are listed and make it fail.
  */
 export function registerKeyCommands(program: Command, ctx: CliContext): void {
@@ -21,7 +22,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .description('re-wrap every stored object\'s data key with the current master key (objects are not re-encrypted)')
     .option('-d, --data-dir <dir>', 'the server\'s data directory (default: $DATA_DIR or ./data)')
     .option('--generate', 'first add a new random master key to <data-dir>/encryption-keys and make it current')
-    .option('--retire', 'afterwards drop the old keys from <data-dir>/encryption-keys if no file needs them')
+    .option('--retire', 'also erase the old keys\' wraps from every file (once every server runs with the new key), then drop them from <data-dir>/encryption-keys')
     .option('--dry-run', 'only report which master key opens how many files')
     .option('--json', 'print the report as JSON')
     .action(async (o: { dataDir?: string; generate?: boolean; retire?: boolean; dryRun?: boolean; json?: boolean }) => {
@@ -41,7 +42,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
       const config = loadConfig(env);
       if (config.storage.kind !== 'local' || !config.storage.local.encryption) fail('keys rotate needs STORAGE=local with LOCAL_ENCRYPTION on');
       const ring = new KeyRing(config.storage.local.encryption.keys);
-      const report = await rotateKeys(config.storage.local.root, ring, o.dryRun);
+      const report = await rotateKeys(config.storage.local.root, ring, { dryRun: o.dryRun, retire: o.retire });
       const current = masterKeyId(ring.current.key).toString('hex');
       const others = Object.keys(report.byKey).filter((id) => id !== current);
       let retired = false;
@@ -54,7 +55,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
       } else {
         const out = ctx.io.stdout;
         out.write(`current master key ${current}${fromEnv ? ' (ENCRYPTION_KEY)' : ` (${keyFile})`}\n`);
-        out.write(`${report.encrypted} encrypted files, ${report.rewrapped} re-wrapped now, ${report.plaintextObjects} plaintext objects\n`);
+        out.write(`${report.encrypted} encrypted files, ${report.rewrapped} re-wrapped now, ${report.erased} old wraps erased, ${report.plaintextObjects} plaintext objects\n`);
         for (const [id, n] of Object.entries(report.byKey)) out.write(`  key ${id}: ${n} files${id === current ? ' (current)' : ''}\n`);
         for (const f of report.failed) out.write(`  ${f.code}: ${f.file}\n`);
         if (retired) out.write('old keys removed from the key file\n');

@@ -179,6 +179,18 @@ describe('local store: encryption at rest', () => {
     }
     await rotated.completeMultipartUpload('open', open, [{ partNumber: 1, etag: e1 }, { partNumber: 2, etag: e2 }]);
     expect((await readAll(await rotated.getStream('open'))).equals(Buffer.concat([p1, p2]))).toBe(true);
+
+    // until retired, the old key still opens everything (a server not yet restarted keeps working)
+    expect((await readAll(await store({ keys: [K1] }).getStream('copied'))).equals(objects.get('copied')!)).toBe(true);
+    const retired = await rotateKeys(root, new KeyRing([K2, K1]), { retire: true });
+    // the two objects from before ('open' was completed since by the K2-only store, copying into a new envelope)
+    expect(retired.erased).toBe(2);
+    expect(retired.byKey).toEqual({ [masterKeyId(K2).toString('hex')]: retired.encrypted });
+    for (const key of ['copied', 'in-place', 'open']) {
+      expect(await codeOf(store({ keys: [K1] }).head(key))).toBe('KEY_UNAVAILABLE');
+      expect((await store({ keys: [K2] }).head(key)).encryption?.keyId).toBe(masterKeyId(K2).toString('hex'));
+    }
+    expect((await readAll(await store({ keys: [K2] }).getStream('copied'))).equals(objects.get('copied')!)).toBe(true);
   });
 
   it('a torn write of the free key slot (a crash mid-rotation) leaves the file readable with the old key', async () => {
@@ -214,5 +226,7 @@ describe('local store: encryption at rest', () => {
     expect(io2.out()).toContain('old keys removed');
     expect(fs.readFileSync(keyFile, 'utf8').trim()).toBe(keys[0]);
     expect((await readAll(await fromConfig().getStream('cli'))).equals(bytes)).toBe(true);
+    const oldKeyOnly = new LocalStorageAdapter({ root: path.join(root, 'blobs'), signingSecret: 's', encryption: { keys: [Buffer.from(first, 'hex')] } });
+    expect(await codeOf(oldKeyOnly.head('cli'))).toBe('KEY_UNAVAILABLE'); // the old key opens nothing
   });
 });

@@ -167,6 +167,18 @@ export function rewrap(header: Buffer, ring: KeyRing): { offset: number; bytes: 
   return { offset, bytes: copy.subarray(offset, offset + SLOT_SIZE) };
 }
 
+/**
+ * The offsets of key slots that hold a wrap by a key other than `keyId` (the current key's
+ * slot having been checked to open): what retiring old keys zeroes.
+ */
+export function staleSlots(header: Buffer, keyId: Buffer): number[] {
+  return [0, 1].filter((i) => {
+    const id = slotOf(header, i).keyId;
+    return !id.equals(keyId) && !id.equals(Buffer.alloc(8));
+  }).map((i) => SLOT_OFFSETS[i]);
+}
+export const KEY_SLOT_SIZE = SLOT_SIZE;
+
 /** Bytes on disk for `plain` plaintext bytes (header included). */
 export function cipherSize(plain: number, segmentSize: number): number {
   const full = Math.floor(plain / segmentSize);

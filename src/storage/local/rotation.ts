@@ -1,7 +1,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isStorageError } from '../errors';
-import { HEADER_SIZE, isEnvelope, openHeader, rewrap, type KeyRing } from './envelope';
+import { HEADER_SIZE, isEnvelope, KEY_SLOT_SIZE, openHeader, rewrap, staleSlots, type KeyRing } from './envelope';
 import { isMissing } from './errors';
 
 export interface RotationReport {
@@ -9,6 +9,8 @@ export interface RotationReport {
   encrypted: number;
   /** Of those, re-wrapped now with the current key. */
   rewrapped: number;
+  /** Old keys' wraps erased (retire). */
+  erased: number;
   /** Objects without an envelope (written while encryption was off). */
   plaintextObjects: number;
   /** Encrypted files by the id (hex) of the master key that opens them, after the run. */
@@ -24,10 +26,13 @@ export interface RotationReport {
  * re-encrypted, and a crash at any point leaves every file readable with the keys it was
  * readable with before. Safe while the server runs (a file renamed or removed meanwhile is
  * skipped; one created meanwhile is wrapped by the key the server runs with). Idempotent:
- * run it again until `byKey` shows only the current key, then the old keys may go.
+ * run it again until `byKey` shows only the current key.
+ * `retire` then also erases the old keys' wraps (after the current one is durable), so an old
+ * (say, leaked) master key opens nothing any more; only when no server runs with the old key alone.
  */
-export async function rotateKeys(root: string, ring: KeyRing, dryRun = false): Promise<RotationReport> {
-  const report: RotationReport = { encrypted: 0, rewrapped: 0, plaintextObjects: 0, byKey: {}, failed: [] };
+export async function rotateKeys(root: string, ring: KeyRing, opts: { dryRun?: boolean; retire?: boolean } = {}): Promise<RotationReport> {
+  const dryRun = opts.dryRun ?? false;
+  const report: RotationReport = { encrypted: 0, rewrapped: 0, erased: 0, plaintextObjects: 0, byKey: {}, failed: [] };
   const objectsDir = path.join(root, 'objects');
   for await (const file of walk(root)) {
     let fh;
@@ -51,10 +56,17 @@ export async function rotateKeys(root: string, ring: KeyRing, dryRun = false): P
         if (change) {
           await fh.write(change.bytes, 0, change.bytes.length, change.offset);
           await fh.sync();
+          change.bytes.copy(header, change.offset);
           report.rewrapped++;
-          keyId = ring.current.id;
-        } else {
-          keyId = openHeader(header, ring).keyId;
+        }
+        keyId = openHeader(header, ring).keyId;
+        if (opts.retire && !dryRun && keyId.equals(ring.current.id)) {
+          // the current key's wrap is durable: the old keys' wraps go, so an old key no longer opens the file
+          for (const offset of staleSlots(header, keyId)) {
+            await fh.write(Buffer.alloc(KEY_SLOT_SIZE), 0, KEY_SLOT_SIZE, offset);
+            report.erased++;
+          }
+          await fh.sync();
         }
       } catch (e) {
         if (!isStorageError(e)) throw e;
