@@ -34,7 +34,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
       const fromEnv = Boolean(env.ENCRYPTION_KEY);
       const dataDir = path.resolve(env.DATA_DIR ?? './data');
       const keyFile = path.join(dataDir, ENCRYPTION_KEY_FILE);
-      if ((o.generate || o.retire) && fromEnv) fail('--generate and --retire manage the key file; with ENCRYPTION_KEY, edit that setting (README, "Encryption at rest")');
+      if (o.generate && fromEnv) fail('--generate adds a key to the key file; with ENCRYPTION_KEY, put the new key first in that setting (README, "Encryption at rest")');
       if (o.generate) {
         const old = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').split(/\s+/).filter(Boolean) : [];
         writeKeyFile(keyFile, [randomBytes(32).toString('hex'), ...old]);
@@ -47,7 +47,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
       const others = Object.keys(report.byKey).filter((id) => id !== current);
       let retired = false;
       if (o.retire && !o.dryRun && report.failed.length === 0 && others.length === 0) {
-        writeKeyFile(keyFile, [ring.current.key.toString('hex')]);
+        if (!fromEnv) writeKeyFile(keyFile, [ring.current.key.toString('hex')]);
         retired = true;
       }
       if (o.json) {
@@ -58,7 +58,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
         out.write(`${report.encrypted} encrypted files, ${report.rewrapped} re-wrapped now, ${report.erased} old wraps erased, ${report.plaintextObjects} plaintext objects\n`);
         for (const [id, n] of Object.entries(report.byKey)) out.write(`  key ${id}: ${n} files${id === current ? ' (current)' : ''}\n`);
         for (const f of report.failed) out.write(`  ${f.code}: ${f.file}\n`);
-        if (retired) out.write('old keys removed from the key file\n');
+        if (retired) out.write(fromEnv ? 'old wraps erased: ENCRYPTION_KEY may now be just the first key\n' : 'old keys removed from the key file\n');
         else if (others.length === 0 && report.failed.length === 0 && ring.keys.length > 1) {
           out.write(fromEnv ? `no file needs the old keys: ENCRYPTION_KEY may now be just the first key\n` : 'no file needs the old keys: `tessera keys rotate --retire` drops them\n');
         }
