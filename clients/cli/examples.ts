@@ -35,6 +35,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'tessera keys rotate --generate --data-dir /var/lib/tessera   # new key; restart the server; then:',
     'tessera keys rotate --retire --data-dir /var/lib/tessera',
     'ENCRYPTION_KEY=<new>,<old> tessera keys rotate',
+    'tessera keys rotate --encrypt-plaintext   # a store that had objects before encryption was on',
   ],
   sync: ['tessera sync ~/Tessera', 'tessera sync ~/Work --remote /work', 'tessera sync ~/Tessera --once'],
   status: ['tessera status   # the folder this shell is in', 'tessera status ~/Tessera', 'tessera status ~/Tessera --json'],

@@ -23,9 +23,10 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .option('-d, --data-dir <dir>', 'the server\'s data directory (default: $DATA_DIR or ./data)')
     .option('--generate', 'first add a new random master key to <data-dir>/encryption-keys and make it current')
     .option('--retire', 'also erase the old keys\' wraps from every file (once every server runs with the new key), then drop them from <data-dir>/encryption-keys')
+    .option('--encrypt-plaintext', 'also encrypt objects written while encryption was off (a store upgraded to encryption at rest)')
     .option('--dry-run', 'only report which master key opens how many files')
     .option('--json', 'print the report as JSON')
-    .action(async (o: { dataDir?: string; generate?: boolean; retire?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (o: { dataDir?: string; generate?: boolean; retire?: boolean; encryptPlaintext?: boolean; dryRun?: boolean; json?: boolean }) => {
       const { loadConfig, ENCRYPTION_KEY_FILE } = require('../../src/server/config') as typeof import('../../src/server/config');
       const { KeyRing, masterKeyId } = require('../../src/storage/local/envelope') as typeof import('../../src/storage/local/envelope');
       const { rotateKeys } = require('../../src/storage/local/rotation') as typeof import('../../src/storage/local/rotation');
@@ -42,7 +43,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
       const config = loadConfig(env);
       if (config.storage.kind !== 'local' || !config.storage.local.encryption) fail('keys rotate needs STORAGE=local with LOCAL_ENCRYPTION on');
       const ring = new KeyRing(config.storage.local.encryption.keys);
-      const report = await rotateKeys(config.storage.local.root, ring, { dryRun: o.dryRun, retire: o.retire });
+      const report = await rotateKeys(config.storage.local.root, ring, { dryRun: o.dryRun, retire: o.retire, encryptPlaintext: o.encryptPlaintext });
       const current = masterKeyId(ring.current.key).toString('hex');
       const others = Object.keys(report.byKey).filter((id) => id !== current);
       let retired = false;
@@ -55,7 +56,7 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
       } else {
         const out = ctx.io.stdout;
         out.write(`current master key ${current}${fromEnv ? ' (ENCRYPTION_KEY)' : ` (${keyFile})`}\n`);
-        out.write(`${report.encrypted} encrypted files, ${report.rewrapped} re-wrapped now, ${report.erased} old wraps erased, ${report.plaintextObjects} plaintext objects\n`);
+        out.write(`${report.encrypted} encrypted files, ${report.rewrapped} re-wrapped now, ${report.erased} old wraps erased, ${report.encryptedNow} plaintext objects encrypted now, ${report.plaintextObjects} plaintext objects left\n`);
         for (const [id, n] of Object.entries(report.byKey)) out.write(`  key ${id}: ${n} files${id === current ? ' (current)' : ''}\n`);
         for (const f of report.failed) out.write(`  ${f.code}: ${f.file}\n`);
         if (retired) out.write(fromEnv ? 'old wraps erased: ENCRYPTION_KEY may now be just the first key\n' : 'old keys removed from the key file\n');

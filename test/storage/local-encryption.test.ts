@@ -128,7 +128,7 @@ describe('local store: encryption at rest', () => {
     expect(await codeOf(store().getStream('z'))).toBe('KEY_UNAVAILABLE');
   });
 
-  it('plaintext objects from before: refused by default, served with allowPlaintext; an upload begun in plaintext completes encrypted', async () => {
+  it('plaintext objects from before: refused by default, served with allowPlaintext, encrypted by --encrypt-plaintext; an upload begun in plaintext completes encrypted', async () => {
     const plain = store();
     const bytes = await putObject(plain, 'old', [randomBytes(5000)]);
     const uploadId = await plain.createMultipartUpload('later', { partSize: 4 * S });
@@ -145,6 +145,13 @@ describe('local store: encryption at rest', () => {
     expect((await strict.head('later')).encryption).toEqual({ algorithm: 'AES-256-GCM', keyId: masterKeyId(K1).toString('hex') });
     expect((await readAll(await strict.getStream('later'))).equals(part)).toBe(true);
     expect(fs.readFileSync(file('later')).includes(part.subarray(0, 64))).toBe(false);
+
+    // the upgrade: `keys rotate --encrypt-plaintext` encrypts the old object in place; then the strict store serves it
+    const report = await rotateKeys(root, new KeyRing([K1]), { encryptPlaintext: true });
+    expect(report).toMatchObject({ encryptedNow: 1, plaintextObjects: 0, failed: [] });
+    expect(fs.readFileSync(file('old')).includes(bytes.subarray(0, 64))).toBe(false);
+    expect((await readAll(await strict.getStream('old'))).equals(bytes)).toBe(true);
+    expect(fs.readdirSync(path.join(root, '.tmp')).filter((n) => n.includes('encrypt'))).toEqual([]);
   });
 
   it('rotation re-wraps every data key (objects, open uploads) without re-encrypting; the new key alone then reads everything', async () => {

@@ -1,7 +1,11 @@
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { constants as fsConstants, createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isStorageError } from '../errors';
-import { HEADER_SIZE, isEnvelope, KEY_SLOT_SIZE, openHeader, rewrap, staleSlots, type KeyRing } from './envelope';
+import { DEFAULT_SEGMENT_SIZE, HEADER_SIZE, isEnvelope, KEY_SLOT_SIZE, openHeader, rewrap, staleSlots, type KeyRing } from './envelope';
+import { writeSealed } from './sealed-io';
+import { syncDir } from './staging';
 import { isMissing } from './errors';
 
 export interface RotationReport {
@@ -11,8 +15,10 @@ export interface RotationReport {
   rewrapped: number;
   /** Old keys' wraps erased (retire). */
   erased: number;
-  /** Objects without an envelope (written while encryption was off). */
+  /** Objects without an envelope (written while encryption was off), found. */
   plaintextObjects: number;
+  /** Of those, encrypted now (encryptPlaintext). */
+  encryptedNow: number;
   /** Encrypted files by the id (hex) of the master key that opens them, after the run. */
   byKey: Record<string, number>;
   /** Files no configured key opens (KEY_UNAVAILABLE) or whose header is damaged (CORRUPT). */
@@ -29,11 +35,14 @@ export interface RotationReport {
  * run it again until `byKey` shows only the current key.
  * `retire` then also erases the old keys' wraps (after the current one is durable), so an old
  * (say, leaked) master key opens nothing any more; only when no server runs with the old key alone.
+ * `encryptPlaintext` encrypts objects written while encryption was off (each replaced by one
+ * atomic rename), for a store upgraded to encryption at rest.
  */
-export async function rotateKeys(root: string, ring: KeyRing, opts: { dryRun?: boolean; retire?: boolean } = {}): Promise<RotationReport> {
+export async function rotateKeys(root: string, ring: KeyRing, opts: { dryRun?: boolean; retire?: boolean; encryptPlaintext?: boolean } = {}): Promise<RotationReport> {
   const dryRun = opts.dryRun ?? false;
-  const report: RotationReport = { encrypted: 0, rewrapped: 0, erased: 0, plaintextObjects: 0, byKey: {}, failed: [] };
+  const report: RotationReport = { encrypted: 0, rewrapped: 0, erased: 0, plaintextObjects: 0, encryptedNow: 0, byKey: {}, failed: [] };
   const objectsDir = path.join(root, 'objects');
+  const plaintext: string[] = [];
   for await (const file of walk(root)) {
     let fh;
     try {
@@ -46,7 +55,10 @@ export async function rotateKeys(root: string, ring: KeyRing, opts: { dryRun?: b
       const header = Buffer.alloc(HEADER_SIZE);
       const { bytesRead } = await fh.read(header, 0, HEADER_SIZE, 0);
       if (bytesRead < HEADER_SIZE || !isEnvelope(header)) {
-        if (file.startsWith(objectsDir + path.sep)) report.plaintextObjects++;
+        if (file.startsWith(objectsDir + path.sep)) {
+          report.plaintextObjects++;
+          plaintext.push(file);
+        }
         continue;
       }
       report.encrypted++;
@@ -79,6 +91,12 @@ export async function rotateKeys(root: string, ring: KeyRing, opts: { dryRun?: b
       await fh.close();
     }
   }
+  if (opts.encryptPlaintext && !dryRun) {
+    for (const file of plaintext) if (await encryptObjectFile(file, root, ring)) report.encryptedNow++;
+    report.plaintextObjects -= report.encryptedNow;
+    if (report.encryptedNow) report.byKey[ring.current.id.toString('hex')] = (report.byKey[ring.current.id.toString('hex')] ?? 0) + report.encryptedNow;
+    report.encrypted += report.encryptedNow;
+  }
   return report;
 }
 
@@ -99,4 +117,28 @@ async function* walk(dir: string): AsyncGenerator<string> {
       yield full;
     }
   }
+}
+
+/**
+ * Replaces the plaintext object `file` by its encryption: written under <root>/.tmp, fsynced,
+ * then renamed over the object (atomic: readers see the old file or the new one) if the object
+ * is still the same file (inode, size); the directory is fsynced. False when it changed or
+ * vanished meanwhile (left as it is). Objects are immutable, so a later run picks up the rest.
+ */
+async function encryptObjectFile(file: string, root: string, ring: KeyRing): Promise<boolean> {
+  const before = await fs.stat(file).catch(() => null);
+  if (!before?.isFile()) return false;
+  const tmpDir = path.join(root, '.tmp');
+  await fs.mkdir(tmpDir, { recursive: true });
+  // named as Staging names what it builds (new-<id>-<host>-<pid>): swept once this process is gone, never while it lives
+  const tmp = path.join(tmpDir, `new-encrypt${randomBytes(8).toString('hex')}-${os.hostname().replace(/[^A-Za-z0-9]/g, '')}-${process.pid}`);
+  const got = await writeSealed(createReadStream(file), tmp, ring, DEFAULT_SEGMENT_SIZE);
+  const now = await fs.stat(file).catch(() => null);
+  if (!now || now.ino !== before.ino || now.size !== before.size || got.size !== before.size) {
+    await fs.rm(tmp, { force: true });
+    return false;
+  }
+  await fs.rename(tmp, file);
+  await syncDir(path.dirname(file));
+  return true;
 }
