@@ -281,7 +281,7 @@ function trustProxy(raw: string | undefined): boolean | number | string {
   return /^\d+$/.test(raw) ? Number(raw) : raw;
 }
 
-/** A random secret generated once and kept under the data directory (mode 0600). */
+/** A random secret generated once and kept under the data directory (mode 0600); concurrent first starts agree on one. */
 function persistentSecret(dataDir: string, name: string): string {
   const file = path.join(dataDir, name);
   try {
@@ -289,11 +289,16 @@ function persistentSecret(dataDir: string, name: string): string {
   } catch {
     fs.mkdirSync(dataDir, { recursive: true });
     const secret = crypto.randomBytes(32).toString('hex');
+    // written whole under another name, then linked into place: a concurrent reader never sees it half-written
+    const tmp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    fs.writeFileSync(tmp, secret, { mode: 0o600, flag: 'wx' });
     try {
-      fs.writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+      fs.linkSync(tmp, file);
       return secret;
     } catch {
       return fs.readFileSync(file, 'utf8').trim();
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
   }
 }
