@@ -291,9 +291,21 @@ function persistentSecret(dataDir: string, name: string): string {
     const secret = crypto.randomBytes(32).toString('hex');
     // written whole under another name, then linked into place: a concurrent reader never sees it half-written
     const tmp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    fs.writeFileSync(tmp, secret, { mode: 0o600, flag: 'wx' });
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, secret);
+      fs.fsyncSync(fd); // durable before anything is encrypted with it
+    } finally {
+      fs.closeSync(fd);
+    }
     try {
       fs.linkSync(tmp, file);
+      const dir = fs.openSync(dataDir, 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
       return secret;
     } catch {
       return fs.readFileSync(file, 'utf8').trim();
