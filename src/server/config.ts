@@ -126,9 +126,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   let storage: StorageConfig;
   const signingSecret = env.SIGNING_SECRET || persistentSecret(dataDir, 'signing-secret');
   if (kind === 'local') {
+    // off: new objects are plaintext; keys there are (ENCRYPTION_KEY, or a key file from before) still read the encrypted ones
+    const keysExist = Boolean(env.ENCRYPTION_KEY) || fs.existsSync(path.join(dataDir, ENCRYPTION_KEY_FILE));
     const encryption = bool('LOCAL_ENCRYPTION', true)
       ? { keys: masterKeys(env, dataDir, problems), allowPlaintext: bool('LOCAL_ENCRYPTION_ALLOW_PLAINTEXT', false) }
-      : undefined;
+      : keysExist
+        ? { keys: masterKeys(env, dataDir, problems), write: false }
+        : undefined;
     storage = { kind: 'local', local: { root: path.resolve(env.LOCAL_STORAGE_DIR || path.join(dataDir, 'blobs')), signingSecret, encryption } };
   } else if (kind === 's3') {
     storage = {

@@ -35,7 +35,12 @@ describe('encryption-at-rest configuration', () => {
     const file = path.join(dir, 'encryption-keys');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(local({}).encryption!.keys[0].equals(first.keys[0])).toBe(true);
+    // off: new objects plaintext; the existing key still reads what was encrypted
+    expect(local({ LOCAL_ENCRYPTION: 'off' }).encryption).toEqual({ keys: first.keys, write: false });
+    fs.rmSync(path.join(dir, 'encryption-keys'));
     expect(local({ LOCAL_ENCRYPTION: 'off' }).encryption).toBeUndefined();
+    expect(fs.existsSync(path.join(dir, 'encryption-keys'))).toBe(false);
+    local({});
     expect(local({ LOCAL_ENCRYPTION_ALLOW_PLAINTEXT: 'true' }).encryption!.allowPlaintext).toBe(true);
   });
 

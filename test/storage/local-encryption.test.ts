@@ -122,6 +122,23 @@ describe('local store: encryption at rest', () => {
     }
   });
 
+  it('encryption turned off (keys kept for reading): new objects plaintext, encrypted ones and uploads still read and complete', async () => {
+    const on = store({ keys: [K1], segmentSize: S });
+    const old = await putObject(on, 'enc', [randomBytes(3 * S + 5)]);
+    const uploadId = await on.createMultipartUpload('half', { partSize: 4 * S });
+    const p1 = randomBytes(4 * S);
+    const { etag } = await on.receivePart(uploadId, 1, p1.length, sha(p1), Readable.from([p1]));
+
+    const off = store({ keys: [K1], write: false });
+    expect((await readAll(await off.getStream('enc'))).equals(old)).toBe(true);
+    const fresh = await putObject(off, 'plain', [randomBytes(2000)]);
+    expect(fs.readFileSync(file('plain')).equals(fresh)).toBe(true);
+    expect((await off.head('plain')).encryption).toBeUndefined();
+    await off.completeMultipartUpload('half', uploadId, [{ partNumber: 1, etag }]);
+    expect(fs.readFileSync(file('half')).equals(p1)).toBe(true); // the encrypted upload completed in plaintext
+    expect(await off.verifyObject('half', [{ offset: 0, size: p1.length, sha256: sha(p1) }])).toBe(true);
+  });
+
   it('another master key, or none: KEY_UNAVAILABLE', async () => {
     await putObject(store({ keys: [K1], segmentSize: S }), 'z', [randomBytes(100)]);
     expect(await codeOf(store({ keys: [K2] }).head('z'))).toBe('KEY_UNAVAILABLE');

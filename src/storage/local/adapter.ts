@@ -89,6 +89,8 @@ export class LocalStorageAdapter implements StorageAdapter {
   private readonly signer: UrlSigner;
   /** Master keys (encryption at rest, ./envelope); undefined: new files are plaintext. */
   readonly ring?: KeyRing;
+  /** The ring new files are encrypted with; undefined when they are written in plaintext. */
+  private readonly writeRing?: KeyRing;
   private readonly segmentSize: number;
   /** Reads objects (plaintext or encrypted; with encryption on, plaintext ones are CORRUPT unless `encryption.allowPlaintext`). */
   private readonly reader: ObjectReader;
@@ -103,8 +105,9 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.tmpDir = path.join(this.root, '.tmp');
     this.signer = new UrlSigner(opts.signingSecret);
     this.ring = opts.encryption ? new KeyRing(opts.encryption.keys) : undefined;
+    this.writeRing = opts.encryption?.write === false ? undefined : this.ring;
     this.segmentSize = opts.encryption?.segmentSize ?? DEFAULT_SEGMENT_SIZE;
-    this.reader = new ObjectReader(this.ring, opts.encryption && !opts.encryption.allowPlaintext ? 'refuse' : 'allow');
+    this.reader = new ObjectReader(this.ring, this.writeRing && !opts.encryption?.allowPlaintext ? 'refuse' : 'allow');
     this.staging = new Staging(this.root, this.tmpDir, async (uploadId) => (await settle(this.completer, uploadId))?.restored ?? false);
     this.completer = {
       staging: this.staging,
@@ -113,6 +116,7 @@ export class LocalStorageAdapter implements StorageAdapter {
       head: (key) => this.head(key),
       checkCompletion: (wanted, stored) => this.checkCompletion(wanted, stored),
       ring: this.ring,
+      encrypt: this.writeRing !== undefined,
       segmentSize: this.segmentSize,
     };
     this.verifyMaxBytes = opts.verifyMaxBytes ?? 4 * GiB;
@@ -126,7 +130,7 @@ export class LocalStorageAdapter implements StorageAdapter {
       throw new StorageError('INVALID_PART', `part size ${partSize} is out of bounds`);
     }
     const uploadId = this.staging.newUploadId();
-    const ring = this.ring;
+    const ring = this.writeRing;
     const segmentSize = ring ? this.segmentSize : undefined;
     await fsCall('INTERNAL', () =>
       this.staging.create(

@@ -7,7 +7,8 @@ import { crashPoint } from './crash';
 import { isMissing } from './errors';
 import { cipherSize, type KeyRing } from './envelope';
 import { envelopeOf, readPlain, sealFile, writeSealed, type PlaintextPolicy } from './sealed-io';
-import { concatRanges } from './streams';
+import { concatRanges, writeHashed } from './streams';
+import { Readable } from 'node:stream';
 import { DATA_FILE, syncDir, writeDurably, type Staging, type StagedPart, type UploadMeta } from './staging';
 
 /**
@@ -42,8 +43,10 @@ export interface Completer {
   head(key: string): Promise<ObjectInfo>;
   /** The stored parts to join for `wanted`, in order (INVALID_PART / PART_TOO_SMALL). */
   checkCompletion(wanted: { partNumber: number; etag: string }[], stored: StagedPart[]): StagedPart[];
-  /** The master keys, when encryption is configured (an encrypted upload needs them; objects completed then are encrypted). */
+  /** The master keys, when configured (an encrypted upload needs them). */
   ring?: KeyRing;
+  /** Whether completed objects are encrypted (with `ring`); false when encryption is off. */
+  encrypt: boolean;
   /** Segment size of objects encrypted at completion from a plaintext upload. */
   segmentSize: number;
 }
@@ -65,22 +68,26 @@ export async function commit(
   const data = path.join(dir, DATA_FILE);
   const beyond = stored.some((p) => p.file === data && p.offset + p.size > size);
   const S = meta.segmentSize;
-  const ring = S ? needRing(c) : c.ring;
-  // the object's segment size: the upload's, or (an upload begun before encryption was on) the store's
-  const outS = ring ? (S ?? c.segmentSize) : undefined;
+  const ring = S || c.encrypt ? needRing(c) : undefined;
+  // the object's segment size: the upload's, or (an upload begun before encryption was on) the store's; none when off
+  const outS = c.encrypt ? (S ?? c.segmentSize) : undefined;
   const onDiskSize = outS ? cipherSize(size, outS) : size;
   let file = OBJECT_FILE;
   if (S === outS && tiles(ranges, data) && !beyond && !(await c.staging.hasSlotWriters(dir))) {
     const { size: onDisk } = await fs.stat(data);
     if (onDisk < onDiskSize) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${onDiskSize} bytes`);
     // an encrypted data file becomes the object: seal its size (a crash before the commit leaves a seal nothing reads)
-    if (ring) {
+    if (ring && S) {
       await sealFile(data, await envelopeOf(data, ring), size);
       crashPoint('complete.sealed');
     }
     file = DATA_FILE;
+  } else if (ring && outS) {
+    await writeSealed(joined(ranges, ring, S ? 'refuse' : 'plain'), path.join(dir, OBJECT_FILE), ring, outS);
+    crashPoint('complete.assembled');
   } else if (ring) {
-    await writeSealed(joined(ranges, ring, S ? 'refuse' : 'plain'), path.join(dir, OBJECT_FILE), ring, outS!);
+    // an encrypted upload completed after encryption was turned off: decrypted into a plaintext object
+    await writeHashed(Readable.from(joined(ranges, ring, 'refuse')), path.join(dir, OBJECT_FILE));
     crashPoint('complete.assembled');
   } else {
     await concatRanges(ranges, path.join(dir, OBJECT_FILE), () => crashPoint('complete.assembling'));

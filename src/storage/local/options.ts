@@ -27,6 +27,8 @@ export interface LocalOptions {
      * default false: such an object is CORRUPT (a stripped header is never served as bytes).
      */
     allowPlaintext?: boolean;
+    /** false: new files are written in plaintext, the keys only read what is encrypted (encryption turned off). Default true. */
+    write?: boolean;
   };
 }
 
