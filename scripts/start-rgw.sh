@@ -44,6 +44,28 @@ ours_alive() {
   { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q -- "$BASE/ceph.conf"
 }
 
+# SSE-KMS (x-amz-server-side-encryption: aws:kms) with RGW's 'testing' KMS backend: the keys
+# live in ceph.conf (never do this outside tests). Tessera's S3_SSE tests use the first id.
+KMS_KEYS='tessera-test-key-1=Ku6dtjt/mYh4ClgGBpYnOEEMOH0U5AGgOcXDbT9iPtU= tessera-test-key-2=cL3w1xK8f0rnvT2WSzVQGn7yC1bUVkHgQ4Jb6O7Mg0Q='
+crypt_conf() {
+  echo "rgw_crypt_s3_kms_backend = testing"
+  echo "rgw_crypt_s3_kms_encryption_keys = $KMS_KEYS"
+}
+# an RGW started by an older version of this script lacks the KMS settings: add them and
+# restart radosgw alone (mon and OSD, and so the bucket's objects, stay)
+upgrade_rgw_conf() {
+  grep -q '^rgw_crypt_s3_kms_backend' "$BASE/ceph.conf" && return 0
+  echo "adding the test KMS settings to $BASE/ceph.conf; restarting radosgw" >&2
+  crypt_conf >> "$BASE/ceph.conf"
+  local pid; pid=$(cat "$BASE/run/client.rgw.a.pid")
+  kill "$pid"
+  for _ in $(seq 1 100); do ours_alive client.rgw.a || break; sleep 0.1; done
+  if ours_alive client.rgw.a; then kill -9 "$pid"; fi
+  radosgw -c "$BASE/ceph.conf" -n client.rgw.a >>"$BASE/log/stdout.log" 2>>"$BASE/log/stderr.log" 9>&-
+  for _ in $(seq 1 240); do curl -fsS -o /dev/null "$ENDPOINT/" 2>/dev/null && break; sleep 0.25; done
+  curl -fsS -o /dev/null "$ENDPOINT/"
+}
+
 mkdir -p "$(dirname "$BASE")"
 exec 9>"$BASE.lock"
 flock -w 300 9 || { echo "timed out waiting for $BASE.lock" >&2; exit 1; }
@@ -53,6 +75,7 @@ if [ -e "$BASE/run" ]; then
   if ours_alive client.rgw.a && ours_alive mon.a && ours_alive osd.0 \
      && grep -q "endpoint=127.0.0.1:$RGW_PORT " "$BASE/ceph.conf" \
      && curl -fsS -m 5 -o /dev/null "$ENDPOINT/" 2>/dev/null; then
+    upgrade_rgw_conf
     ensure_bucket
     env_lines
     echo "# already running under $BASE"
@@ -139,6 +162,7 @@ rgw_gc_processor_period = 60
 # SSE 'AES256' is refused (InvalidRequest) over plain http unless this is off;
 # it is then accepted but NOT applied (no key configured)
 rgw_crypt_require_ssl = false
+$(crypt_conf)
 rgw_data = $BASE/rgw
 rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 EOF

@@ -29,6 +29,14 @@ export const EXAMPLES: Record<string, string[]> = {
   'restore-revision': ['tessera restore-revision /notes.txt 2'],
   changes: ['tessera changes', 'tessera changes --cursor <cursor>   # what changed since', 'tessera changes --follow', 'tessera changes --json'],
   serve: ['tessera serve', 'tessera serve --port 8080 --data-dir /var/lib/tessera', 'DATABASE_URL=mariadb://u:p@db/tessera STORAGE=s3 S3_BUCKET=b tessera serve'],
+  keys: ['tessera keys rotate --dry-run', 'tessera keys rotate --help'],
+  'keys rotate': [
+    'tessera keys rotate --dry-run   # which master key opens how many files',
+    'tessera keys rotate --generate --data-dir /var/lib/tessera   # new key; restart the server; then:',
+    'tessera keys rotate --retire --data-dir /var/lib/tessera',
+    'ENCRYPTION_KEY=<new>,<old> tessera keys rotate',
+    'tessera keys rotate --encrypt-plaintext   # a store that had objects before encryption was on',
+  ],
   sync: ['tessera sync ~/Tessera', 'tessera sync ~/Work --remote /work', 'tessera sync ~/Tessera --once'],
   status: ['tessera status   # the folder this shell is in', 'tessera status ~/Tessera', 'tessera status ~/Tessera --json'],
 };

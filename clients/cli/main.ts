@@ -7,6 +7,7 @@ import { CliContext, processIo, type CliIo } from './context';
 import { registerFileCommands } from './files';
 import { addExamples } from './examples';
 import { registerHistoryCommands } from './history';
+import { registerKeyCommands } from './keys';
 import { registerLinkCommands } from './links';
 import { registerServeCommands } from './serve';
 import { registerSharingCommands } from './sharing';
@@ -39,6 +40,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = p
   registerHistoryCommands(program, ctx);
   registerChangeCommands(program, ctx);
   registerServeCommands(program, ctx);
+  registerKeyCommands(program, ctx);
   registerSyncCommands(program, ctx);
   registerStatusCommands(program, ctx);
   addExamples(program);

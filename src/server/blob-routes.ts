@@ -111,6 +111,8 @@ const STATUS: Partial<Record<StorageErrorCode, number>> = {
   INVALID_RANGE: 416,
   PRECONDITION_FAILED: 412,
   UNAVAILABLE: 503,
+  KEY_UNAVAILABLE: 503,
+  CORRUPT: 500,
 };
 
 function failed(res: Response, e: unknown): void {

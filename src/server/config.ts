@@ -126,7 +126,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   let storage: StorageConfig;
   const signingSecret = env.SIGNING_SECRET || persistentSecret(dataDir, 'signing-secret');
   if (kind === 'local') {
-    storage = { kind: 'local', local: { root: path.resolve(env.LOCAL_STORAGE_DIR || path.join(dataDir, 'blobs')), signingSecret } };
+    // off: new objects are plaintext; keys there are (ENCRYPTION_KEY, or a key file from before) still read the encrypted ones
+    const keysExist = Boolean(env.ENCRYPTION_KEY) || fs.existsSync(path.join(dataDir, ENCRYPTION_KEY_FILE));
+    const encryption = bool('LOCAL_ENCRYPTION', true)
+      ? { keys: masterKeys(env, dataDir, problems), allowPlaintext: bool('LOCAL_ENCRYPTION_ALLOW_PLAINTEXT', false) }
+      : keysExist
+        ? { keys: masterKeys(env, dataDir, problems), write: false }
+        : undefined;
+    storage = { kind: 'local', local: { root: path.resolve(env.LOCAL_STORAGE_DIR || path.join(dataDir, 'blobs')), signingSecret, encryption } };
   } else if (kind === 's3') {
     storage = {
       kind: 's3',
@@ -138,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
         secretAccessKey: env.S3_SECRET_KEY || undefined,
         forcePathStyle: bool('S3_FORCE_PATH_STYLE', Boolean(env.S3_ENDPOINT)),
         prefix: env.S3_PREFIX || undefined,
+        sse: s3Sse(env, problems),
       },
     };
   } else if (kind === 'gcs') {
@@ -149,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
         keyFilename: env.GOOGLE_APPLICATION_CREDENTIALS || undefined,
         apiEndpoint: env.GCS_ENDPOINT || undefined,
         prefix: env.GCS_PREFIX || undefined,
+        kmsKeyName: env.GCS_KMS_KEY || undefined,
       },
     };
   } else {
@@ -204,6 +213,55 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return config;
 }
 
+/** S3_SSE (AES256 | aws:kms) and S3_SSE_KMS_KEY_ID: server-side encryption asked of S3 on every object. */
+function s3Sse(env: NodeJS.ProcessEnv, problems: string[]): { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string } | undefined {
+  const algorithm = env.S3_SSE;
+  const kmsKeyId = env.S3_SSE_KMS_KEY_ID || undefined;
+  if (!algorithm) {
+    if (kmsKeyId) problems.push('S3_SSE_KMS_KEY_ID needs S3_SSE=aws:kms');
+    return undefined;
+  }
+  if (algorithm !== 'AES256' && algorithm !== 'aws:kms') {
+    problems.push(`S3_SSE must be AES256 or aws:kms (got ${JSON.stringify(algorithm)})`);
+    return undefined;
+  }
+  if (kmsKeyId && algorithm !== 'aws:kms') problems.push('S3_SSE_KMS_KEY_ID needs S3_SSE=aws:kms');
+  return { algorithm, kmsKeyId };
+}
+
+/**
+ * The local store's master keys, current first: ENCRYPTION_KEY (comma-separated, each 32
+ * bytes as 64 hex digits or base64), else the file <DATA_DIR>/encryption-keys (one key a line,
+ * hex), created with one random key on first use (mode 0600).
+ */
+export function masterKeys(env: NodeJS.ProcessEnv, dataDir: string, problems: string[] = []): Buffer[] {
+  const raw = env.ENCRYPTION_KEY;
+  if (raw) {
+    const keys = raw.split(',').map((k) => k.trim()).filter(Boolean).map(parseKey);
+    if (keys.some((k) => k === null)) {
+      problems.push('ENCRYPTION_KEY must be comma-separated keys of 32 bytes each (64 hex digits or base64)');
+      return [crypto.randomBytes(32)];
+    }
+    return keys as Buffer[];
+  }
+  const text = persistentSecret(dataDir, ENCRYPTION_KEY_FILE);
+  const keys = text.split(/\s+/).filter(Boolean).map(parseKey);
+  if (keys.length === 0 || keys.some((k) => k === null)) {
+    problems.push(`${path.join(dataDir, ENCRYPTION_KEY_FILE)} must hold keys of 64 hex digits, one a line`);
+    return [crypto.randomBytes(32)];
+  }
+  return keys as Buffer[];
+}
+
+/** Where a generated master key is kept (under DATA_DIR), the current key on the first line. */
+export const ENCRYPTION_KEY_FILE = 'encryption-keys';
+
+function parseKey(text: string): Buffer | null {
+  if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
+  const b = /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : null;
+  return b && b.length === 32 ? b : null;
+}
+
 /** PUBLIC_URL: an http(s) URL without query or fragment; its trailing slashes are dropped. */
 function publicUrl(raw: string | undefined, problems: string[]): string | undefined {
   if (!raw) return undefined;
@@ -227,7 +285,7 @@ function trustProxy(raw: string | undefined): boolean | number | string {
   return /^\d+$/.test(raw) ? Number(raw) : raw;
 }
 
-/** A random secret generated once and kept under the data directory (mode 0600). */
+/** A random secret generated once and kept under the data directory (mode 0600); concurrent first starts agree on one. */
 function persistentSecret(dataDir: string, name: string): string {
   const file = path.join(dataDir, name);
   try {
@@ -235,11 +293,28 @@ function persistentSecret(dataDir: string, name: string): string {
   } catch {
     fs.mkdirSync(dataDir, { recursive: true });
     const secret = crypto.randomBytes(32).toString('hex');
+    // written whole under another name, then linked into place: a concurrent reader never sees it half-written
+    const tmp = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
-      fs.writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+      fs.writeSync(fd, secret);
+      fs.fsyncSync(fd); // durable before anything is encrypted with it
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(tmp, file);
+      const dir = fs.openSync(dataDir, 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
       return secret;
     } catch {
       return fs.readFileSync(file, 'utf8').trim();
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
   }
 }

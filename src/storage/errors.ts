@@ -13,6 +13,10 @@ export type StorageErrorCode =
   | 'NOT_SUPPORTED'
   | 'ACCESS_DENIED'
   | 'UNAVAILABLE'
+  /** Stored bytes fail authentication (encryption at rest): tampered or damaged; never served as bytes. */
+  | 'CORRUPT'
+  /** No configured master key opens the stored object's data key. */
+  | 'KEY_UNAVAILABLE'
   | 'INTERNAL';
 
 export class StorageError extends Error {

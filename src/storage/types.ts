@@ -56,6 +56,13 @@ export interface ObjectInfo {
   etag?: string;
   contentType?: string;
   lastModified?: Date;
+  /**
+   * How the store keeps the object encrypted at rest, when the adapter can tell (head):
+   * local 'AES-256-GCM' (keyId: the master key's id), S3 'AES256' | 'aws:kms' (keyId: the
+   * KMS key), GCS 'gcs-kms' (keyId: the Cloud KMS key name). Undefined: not encrypted by
+   * Tessera's configuration (a provider may still encrypt with its own keys).
+   */
+  encryption?: { algorithm: string; keyId?: string };
 }
 
 export interface ByteRange {

@@ -3,31 +3,51 @@ import type { Socket } from 'node:net';
 import type { StorageConfig } from '../../src/storage/registry';
 import { startGcsStandin } from '../helpers/gcs-standin';
 import { SESSION_FIELDS, beginInput, codeOf, gql, prepare, putPart, sha256, signUp, uploadBytes } from '../helpers/gql';
-import { UploadSession } from '../../src/entities';
-import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
+import { FileRevision, UploadSession } from '../../src/entities';
+import { emptyRgwPrefix, rgwEnv, RGW_TEST_KMS_KEY } from '../helpers/rgw';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/server/config';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const MiB = 1024 * 1024;
 type Store = 'local' | 's3' | 'gcs';
+/** A store, with encryption at rest on or off (local: on by default; S3: SSE-KMS on RGW's test KMS; GCS: a CMEK on the stand-in). */
+type Variant = [label: string, store: Store, encrypted: boolean];
+const GCS_KMS_KEY = 'projects/tessera-test/locations/global/keyRings/e2e/cryptoKeys/objects';
 
 /** Builds the store's configuration; returns a cleanup for whatever it started. */
-async function storeConfig(store: Store): Promise<{ storage?: StorageConfig; cleanup(): Promise<void> }> {
+async function storeConfig(store: Store, encrypted: boolean, dataDir: string): Promise<{ storage?: StorageConfig; cleanup(): Promise<void> }> {
   const prefix = `e2e-${crypto.randomBytes(4).toString('hex')}`;
   if (store === 's3') {
     const env = rgwEnv();
-    return { storage: { kind: 's3', s3: { ...env, prefix } }, cleanup: () => emptyRgwPrefix(prefix) };
+    const sse = encrypted ? { algorithm: 'aws:kms' as const, kmsKeyId: RGW_TEST_KMS_KEY } : undefined;
+    return { storage: { kind: 's3', s3: { ...env, prefix, sse } }, cleanup: () => emptyRgwPrefix(prefix) };
   }
   if (store === 'gcs') {
     const standin = await startGcsStandin();
     return {
-      storage: { kind: 'gcs', gcs: { bucket: standin.bucket, apiEndpoint: standin.endpoint, credentials: standin.credentials, prefix } },
+      storage: { kind: 'gcs', gcs: { bucket: standin.bucket, apiEndpoint: standin.endpoint, credentials: standin.credentials, prefix, kmsKeyName: encrypted ? GCS_KMS_KEY : undefined } },
       cleanup: () => standin.close(),
     };
   }
-  return { cleanup: async () => {} };
+  // local: the server's own configuration encrypts (a key generated under DATA_DIR); LOCAL_ENCRYPTION=off does not
+  if (encrypted) return { cleanup: async () => {} };
+  const local = loadConfig({ DATA_DIR: dataDir, LOCAL_ENCRYPTION: 'off', SIGNING_SECRET: 'test-signing-secret' }).storage;
+  return { storage: local, cleanup: async () => {} };
 }
 
-describe.each<Store>(['local', 's3', 'gcs'])('end to end through the GraphQL API on the %s store', (store) => {
+const variants: Variant[] = [
+  ['local (encrypted, the default)', 'local', true],
+  ['local, LOCAL_ENCRYPTION=off', 'local', false],
+  ['s3', 's3', false],
+  ['s3, S3_SSE=aws:kms', 's3', true],
+  ['gcs', 'gcs', false],
+  ['gcs, GCS_KMS_KEY', 'gcs', true],
+];
+
+describe.each<Variant>(variants)('end to end through the GraphQL API on the %s store', (_label, store, encrypted) => {
   let srv: TestServer;
   let cleanup: () => Promise<void>;
   let bytesIn = 0;
@@ -35,7 +55,7 @@ describe.each<Store>(['local', 's3', 'gcs'])('end to end through the GraphQL API
   const received = () => bytesIn + [...open].reduce((n, s) => n + s.bytesRead, 0);
 
   beforeAll(async () => {
-    const cfg = await storeConfig(store);
+    const cfg = await storeConfig(store, encrypted, await mkdtemp(path.join(os.tmpdir(), 'tessera-e2e-plain-')));
     cleanup = cfg.cleanup;
     srv = await startTestServer({ db: 'sqlite', storage: cfg.storage });
     srv.app.server.on('connection', (s: Socket) => {
@@ -67,6 +87,12 @@ describe.each<Store>(['local', 's3', 'gcs'])('end to end through the GraphQL API
     const ranged = await fetch(url, { headers: { range: `bytes=${8 * MiB - 10}-${8 * MiB + 9}` } });
     expect(ranged.status).toBe(206);
     expect(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(8 * MiB - 10, 8 * MiB + 10))).toBe(true);
+
+    // encryption at rest as configured, on the object the revision points at
+    const rev = await srv.app.services.ds.getRepository(FileRevision).findOneByOrFail({ fileId: file.id });
+    const stored = await srv.app.services.storage.head(rev.storageKey);
+    const expected = !encrypted ? undefined : store === 'local' ? 'AES-256-GCM' : store === 's3' ? 'aws:kms' : 'gcs-kms';
+    expect(stored.encryption?.algorithm).toBe(expected);
   });
 
   test('a small file: one PUT where the store takes one (else one part); a wrong ETag or corrupted bytes never complete; abort removes what arrived', async () => {

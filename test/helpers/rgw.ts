@@ -75,3 +75,40 @@ export async function emptyRgwPrefix(prefix: string): Promise<void> {
     s3.destroy();
   }
 }
+
+/**
+ * The bytes RGW keeps in RADOS for the object `fullKey` of the test bucket (its head object,
+ * multipart parts and shadow stripes, concatenated in name order), read with the `rados`
+ * CLI against the test cluster's ceph.conf: what is at rest, past RGW. Throws when the CLI
+ * or the cluster's conf is missing (see radosUnavailable).
+ */
+export function radosObjectBytes(fullKey: string): Buffer {
+  const conf = radosConf();
+  const pool = 'default.rgw.buckets.data';
+  const names = execFileSync('rados', ['-c', conf, '-p', pool, 'ls'], { encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 })
+    .split('\n')
+    .filter((n) => new RegExp(`_(?:_multipart_|_shadow_)?${escapeRegExp(fullKey)}(?:$|\\.)`).test(n))
+    .sort();
+  return Buffer.concat(names.map((n) => execFileSync('rados', ['-c', conf, '-p', pool, 'get', n, '-'], { timeout: 60_000, maxBuffer: 256 * 1024 * 1024 })));
+}
+
+/** Why radosObjectBytes cannot run here, or undefined when it can. */
+export function radosUnavailable(): string | undefined {
+  try {
+    execFileSync('rados', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'the rados CLI is not installed';
+  }
+  return require('node:fs').existsSync(radosConf()) ? undefined : `no ${radosConf()} (RGW not started by scripts/start-rgw.sh)`;
+}
+
+function radosConf(): string {
+  return path.join(process.env.RGW_BASE ?? '/tmp/tessera-rgw', 'ceph.conf');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The SSE-KMS key ids RGW's 'testing' KMS backend knows (scripts/start-rgw.sh). */
+export const RGW_TEST_KMS_KEY = 'tessera-test-key-1';

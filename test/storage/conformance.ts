@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { isStorageError, type StorageErrorCode } from '../../src/storage/errors';
 import type { PresignedRequest, StorageAdapter, UploadedPart } from '../../src/storage/types';
+import { encryptionCases } from './conformance-encryption';
 
 export interface AdapterFixture {
   adapter: StorageAdapter;
@@ -25,6 +26,12 @@ export interface AdapterFixture {
   cleanup(): Promise<void>;
   /** Size of the tiny parts used where nothing is completed (default 16 bytes). */
   smallPartSize?: number;
+  /** What head() must report as `encryption` on every object this adapter writes (undefined: none). */
+  encryption?: { algorithm: string; keyId?: string };
+  /** The bytes the store keeps for `key`, read past the adapter (disk, RADOS); absent when the fixture cannot. */
+  rawBytes?(key: string): Promise<Buffer>;
+  /** Why `rawBytes` is absent (printed by the case that needs it). */
+  rawBytesUnavailable?: string;
 }
 
 export function describeStorageAdapter(name: string, factory: () => Promise<AdapterFixture>): void {
@@ -433,6 +440,8 @@ export function describeStorageAdapter(name: string, factory: () => Promise<Adap
       expect((await adapter.head(key)).size).toBe(0);
       expect(await readAll(await adapter.getStream(key))).toHaveLength(0);
     }, 60_000);
+
+    encryptionCases(() => ({ fx, adapter, newKey, create, putPart, complete, putObject, minPart: minPart() }));
 
     it('lists open multipart uploads under a prefix', async () => {
       const key = newKey('open.bin');

@@ -15,7 +15,10 @@ const bytes = fs.readFileSync(bytesFile);
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const parts = [];
 for (let i = 0; i * P < bytes.length; i++) parts.push({ partNumber: i + 1, buf: bytes.subarray(i * P, Math.min(bytes.length, (i + 1) * P)) });
-const store = new LocalStorageAdapter({ root, signingSecret: 'crash-test', minPartSize: P });
+// TESSERA_TEST_ENCRYPTION_KEY (hex): the store encrypts at rest (segments of 4 KiB)
+const keyHex = process.env.TESSERA_TEST_ENCRYPTION_KEY;
+const encryption = keyHex ? { keys: [Buffer.from(keyHex, 'hex')], segmentSize: 4096 } : undefined;
+const store = new LocalStorageAdapter({ root, signingSecret: 'crash-test', minPartSize: P, encryption });
 const state = { key: 'crash/obj', phase: 'create', stored: [] };
 const save = () => fs.writeFileSync(stateFile, JSON.stringify(state));
 const put = (uploadId, p) => store.receivePart(uploadId, p.partNumber, p.buf.length, sha(p.buf), Readable.from([p.buf]));

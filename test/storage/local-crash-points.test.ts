@@ -39,12 +39,18 @@ async function code(p: Promise<unknown>): Promise<string> {
   }
 }
 
-describe('local store: kill -9 at every crash point, then restart and retry', () => {
+/** Crash points reached, over both runs below (some steps exist only with encryption on). */
+const hit = new Map<string, string[]>();
+
+describe.each([
+  ['plaintext', undefined],
+  ['encrypted at rest', randomBytes(32).toString('hex')],
+])('local store (%s): kill -9 at every crash point, then restart and retry', (_label, keyHex) => {
   let work: string;
   let bytesFile: string;
   let bytes: Buffer;
   const parts: { partNumber: number; buf: Buffer }[] = [];
-  const hit = new Map<string, string[]>();
+  const encryption = keyHex ? { keys: [Buffer.from(keyHex, 'hex')], segmentSize: 4096 } : undefined;
 
   beforeAll(() => {
     requireBuild();
@@ -61,7 +67,7 @@ describe('local store: kill -9 at every crash point, then restart and retry', ()
   test.each(cases)('%s workload, TESSERA_CRASH_AT=%s', async (workload, point) => {
     const root = path.join(work, `${workload}-${point.replace(':', '_')}`);
     fs.mkdirSync(root, { recursive: true });
-    const store = () => new LocalStorageAdapter({ root, signingSecret: 'crash-test', minPartSize: P });
+    const store = () => new LocalStorageAdapter({ root, signingSecret: 'crash-test', minPartSize: P, encryption });
     if (workload === 'copy') {
       const s = store();
       const id = await s.createMultipartUpload('crash/source');
@@ -70,7 +76,7 @@ describe('local store: kill -9 at every crash point, then restart and retry', ()
     }
     const stateFile = path.join(root, 'state.json');
     const run = spawnSync(process.execPath, [CHILD, root, workload, bytesFile, stateFile, String(P)], {
-      env: { ...process.env, TESSERA_CRASH_AT: point }, encoding: 'utf8', timeout: 30_000,
+      env: { ...process.env, TESSERA_CRASH_AT: point, ...(keyHex ? { TESSERA_TEST_ENCRYPTION_KEY: keyHex } : {}) }, encoding: 'utf8', timeout: 30_000,
     });
     if (run.signal !== 'SIGKILL') {
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' }); // not reached: the workload finished
@@ -117,9 +123,12 @@ describe('local store: kill -9 at every crash point, then restart and retry', ()
     for await (const u of s.listMultipartUploads({ prefix: 'crash/' })) if (u.uploadId === state.uploadId) await s.abortMultipartUpload(u.key, u.uploadId);
     const leftovers = fs.readdirSync(path.join(root, '.tmp'));
     expect(leftovers).toEqual([]);
+    // encrypted: the object at rest is ciphertext
+    const object = path.join(root, 'objects', 'crash', 'obj');
+    if (keyHex && fs.existsSync(object)) expect(fs.readFileSync(object).includes(bytes.subarray(0, 64))).toBe(false);
   });
+});
 
-  test('every crash point was reached by some workload (a new step is covered or this fails)', () => {
-    expect([...CRASH_POINTS].filter((p) => !hit.has(p))).toEqual([]);
-  });
+test('every crash point was reached by some workload (a new step is covered or this fails)', () => {
+  expect([...CRASH_POINTS].filter((p) => !hit.has(p))).toEqual([]);
 });

@@ -7,11 +7,17 @@ import { startLocal, type LocalFixture } from './local-fixture';
 
 const PART = 64 * 1024;
 
-/** The local store given a part size: parts go straight to their offset in one file, completing renames it. */
-describe('local storage adapter, parts written in place', () => {
+/**
+ * The local store given a part size: parts go straight to their offset in one file, completing renames it.
+ * The same with encryption at rest (the data file is an envelope, parts land on segment boundaries).
+ */
+describe.each([
+  ['', undefined],
+  [', encrypted', { keys: [randomBytes(32)], segmentSize: 4096 }],
+])('local storage adapter, parts written in place%s', (_label, encryption) => {
   let fx: LocalFixture;
   beforeAll(async () => {
-    fx = await startLocal({ minPartSize: PART });
+    fx = await startLocal({ minPartSize: PART, encryption });
   });
   afterAll(() => fx.cleanup());
 

@@ -48,6 +48,12 @@ export interface GcsOptions {
   apiEndpoint?: string;
   /** Prepended verbatim to every key (e.g. `tenant-a/`); stripped from listed keys. */
   prefix?: string;
+  /**
+   * GCS_KMS_KEY: a Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) every object
+   * is encrypted with (CMEK). Sent when each multipart upload is initiated, which is how every
+   * object Tessera writes to GCS is made (parts and copied ranges go into such an upload).
+   */
+  kmsKeyName?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -70,6 +76,7 @@ export class GcsStorageAdapter implements StorageAdapter {
   private readonly bucket: Bucket;
   private readonly xml: XmlMultipartClient;
   private readonly prefix: string;
+  private readonly kmsKeyName?: string;
 
   constructor(options: GcsOptions) {
     if (!options?.bucket) throw new StorageError('INTERNAL', 'gcs: options.bucket is required');
@@ -84,6 +91,7 @@ export class GcsStorageAdapter implements StorageAdapter {
     this.bucket = this.storage.bucket(options.bucket);
     this.xml = new XmlMultipartClient(this.storage, options.bucket);
     this.prefix = options.prefix ?? '';
+    this.kmsKeyName = options.kmsKeyName;
   }
 
   private file(key: string): File {
@@ -91,7 +99,7 @@ export class GcsStorageAdapter implements StorageAdapter {
   }
 
   createMultipartUpload(key: string, opts?: { contentType?: string }): Promise<string> {
-    return translating(() => this.xml.initiate(this.prefix + key, opts?.contentType));
+    return translating(() => this.xml.initiate(this.prefix + key, opts?.contentType, this.kmsKeyName));
   }
 
   /** NOT_SUPPORTED (not built yet for GCS): small objects take a one-part multipart upload. */
@@ -127,7 +135,13 @@ export class GcsStorageAdapter implements StorageAdapter {
 
   async completeMultipartUpload(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<ObjectInfo> {
     await translating(() => this.xml.complete(this.prefix + key, uploadId, parts), 'NO_SUCH_UPLOAD');
-    return this.head(key);
+    const info = await this.head(key);
+    if (this.kmsKeyName && info.encryption?.keyId !== this.kmsKeyName) {
+      // never let an object the store did not encrypt with GCS_KMS_KEY become a revision
+      await this.delete(key).catch(() => undefined);
+      throw new StorageError('NOT_SUPPORTED', `gcs: the object was not encrypted with GCS_KMS_KEY (it reports ${info.encryption?.keyId ?? 'none'}); removed`);
+    }
+    return info;
   }
 
   abortMultipartUpload(key: string, uploadId: string): Promise<void> {
@@ -157,6 +171,7 @@ export class GcsStorageAdapter implements StorageAdapter {
       etag: meta.md5Hash ? Buffer.from(meta.md5Hash, 'base64').toString('hex') : meta.etag,
       contentType: meta.contentType,
       lastModified: meta.updated ? new Date(meta.updated) : undefined,
+      encryption: meta.kmsKeyName ? { algorithm: 'gcs-kms', keyId: String(meta.kmsKeyName).replace(/\/cryptoKeyVersions\/\d+$/, '') } : undefined,
     };
   }
 

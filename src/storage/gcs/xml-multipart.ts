@@ -34,10 +34,11 @@ export class XmlMultipartClient {
     private readonly bucket: string,
   ) {}
 
-  /** https://cloud.google.com/storage/docs/xml-api/post-object-multipart */
-  async initiate(name: string, contentType?: string): Promise<string> {
+  /** https://cloud.google.com/storage/docs/xml-api/post-object-multipart; with `kmsKeyName` the object is encrypted with that Cloud KMS key (CMEK). */
+  async initiate(name: string, contentType?: string, kmsKeyName?: string): Promise<string> {
     const headers: Record<string, string> = { 'Content-Length': '0' };
     if (contentType) headers['Content-Type'] = contentType;
+    if (kmsKeyName) headers['x-goog-encryption-kms-key-name'] = kmsKeyName;
     const body = await this.call('POST', objectPath(this.bucket, name), { uploads: '' }, { headers });
     const uploadId = text(body, 'UploadId');
     if (!uploadId) throw new GcsXmlError(502, 'MalformedResponse', 'no UploadId in InitiateMultipartUploadResult');

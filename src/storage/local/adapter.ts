@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { StorageError } from '../errors';
+import { isStorageError, StorageError } from '../errors';
 import { unquoteEtag } from '../etag';
 import { normaliseKey } from '../keys';
 import type {
@@ -17,11 +17,14 @@ import type {
 } from '../types';
 import { commit, OBJECT_FILE, rollForward, sameParts, settle, type CommitRecord, type Completer } from './completion';
 import { crashPoint } from './crash';
+import { DEFAULT_SEGMENT_SIZE, KeyRing } from './envelope';
+import { ObjectReader } from './object-reader';
+import { createEnvelopeFile, writeSealed, writeSealedAt } from './sealed-io';
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
 import { Staging, syncDir, type StagedPart, type UploadMeta } from './staging';
-import { hashRanges, writeHashed, writeHashedAt } from './streams';
+import { writeHashed, writeHashedAt } from './streams';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -63,6 +66,15 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * So after any crash an upload is either intact (listParts as before, completes) or
  * completed (its object in place with the committed parts' bytes; NO_SUCH_UPLOAD to further
  * part or list calls, and a repeated complete with the same parts answers the object).
+ *
+ * Encryption at rest (`encryption` option; format in ./envelope): the same state machine on
+ * encrypted files. An upload records its segment size; its data file is an envelope from
+ * create on, a part goes in place only when partSize is a multiple of the segment size (so
+ * parts start on segment boundaries), a part of its own is an envelope of its own. The
+ * in-place path seals the object's size into the data file's header before the commit point
+ * (a crash before it leaves a seal nothing reads); the copy path decrypts the parts and
+ * re-encrypts them into the object's own envelope. Sizes in commit records are bytes on
+ * disk; sizes, hashes and ranges the contract speaks of are always the plaintext's.
  */
 export class LocalStorageAdapter implements StorageAdapter {
   readonly name = 'local';
@@ -75,6 +87,13 @@ export class LocalStorageAdapter implements StorageAdapter {
   private readonly objectsDir: string;
   private readonly tmpDir: string;
   private readonly signer: UrlSigner;
+  /** Master keys (encryption at rest, ./envelope); undefined: new files are plaintext. */
+  readonly ring?: KeyRing;
+  /** The ring new files are encrypted with; undefined when they are written in plaintext. */
+  private readonly writeRing?: KeyRing;
+  private readonly segmentSize: number;
+  /** Reads objects (plaintext or encrypted; with encryption on, plaintext ones are CORRUPT unless `encryption.allowPlaintext`). */
+  private readonly reader: ObjectReader;
   private readonly staging: Staging;
   /** What the completion state machine (./completion) needs of this adapter. */
   private readonly completer: Completer;
@@ -85,6 +104,10 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.objectsDir = path.join(this.root, 'objects');
     this.tmpDir = path.join(this.root, '.tmp');
     this.signer = new UrlSigner(opts.signingSecret);
+    this.ring = opts.encryption ? new KeyRing(opts.encryption.keys) : undefined;
+    this.writeRing = opts.encryption?.write === false ? undefined : this.ring;
+    this.segmentSize = opts.encryption?.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    this.reader = new ObjectReader(this.ring, this.writeRing && !opts.encryption?.allowPlaintext ? 'refuse' : 'allow');
     this.staging = new Staging(this.root, this.tmpDir, async (uploadId) => (await settle(this.completer, uploadId))?.restored ?? false);
     this.completer = {
       staging: this.staging,
@@ -92,6 +115,9 @@ export class LocalStorageAdapter implements StorageAdapter {
       place: (file, target) => this.moveIntoPlace(file, target),
       head: (key) => this.head(key),
       checkCompletion: (wanted, stored) => this.checkCompletion(wanted, stored),
+      ring: this.ring,
+      encrypt: this.writeRing !== undefined,
+      segmentSize: this.segmentSize,
     };
     this.verifyMaxBytes = opts.verifyMaxBytes ?? 4 * GiB;
     this.limits = { minPartSize: opts.minPartSize ?? 5 * MiB, maxPartSize: 5 * GiB, maxParts: 10_000, maxObjectSize: 5 * TiB };
@@ -104,8 +130,13 @@ export class LocalStorageAdapter implements StorageAdapter {
       throw new StorageError('INVALID_PART', `part size ${partSize} is out of bounds`);
     }
     const uploadId = this.staging.newUploadId();
+    const ring = this.writeRing;
+    const segmentSize = ring ? this.segmentSize : undefined;
     await fsCall('INTERNAL', () =>
-      this.staging.create({ key, uploadId, contentType: opts?.contentType, initiated: new Date().toISOString(), partSize }),
+      this.staging.create(
+        { key, uploadId, contentType: opts?.contentType, initiated: new Date().toISOString(), partSize, segmentSize },
+        ring ? (file) => createEnvelopeFile(file, ring, this.segmentSize) : undefined,
+      ),
     );
     return uploadId;
   }
@@ -196,13 +227,11 @@ export class LocalStorageAdapter implements StorageAdapter {
    * an object becomes a revision. False also when the object is missing or of another size.
    */
   async verifyObject(key: string, parts: { offset: number; size: number; sha256: string }[]): Promise<boolean> {
-    const file = this.objectPath(key);
-    const st = await fs.stat(file).catch(() => null);
     const size = parts.reduce((n, p) => Math.max(n, p.offset + p.size), 0);
-    if (!st?.isFile() || st.size !== size) return false;
-    if (size > this.verifyMaxBytes) return true;
-    const got = await fsCall('NOT_FOUND', () => hashRanges(file, parts));
-    return got.every((h, i) => h === parts[i].sha256);
+    // the plaintext's hashes (an encrypted object is decrypted, every segment authenticated: CORRUPT is false)
+    const info = await this.head(key).catch((e) => (isStorageError(e, 'NOT_FOUND') || isStorageError(e, 'CORRUPT') ? null : Promise.reject(e)));
+    if (!info || info.size !== size) return false;
+    return size > this.verifyMaxBytes || this.reader.rangesHash(this.objectPath(key), parts);
   }
 
   async *listMultipartUploads(opts?: { prefix?: string }): AsyncIterable<MultipartUploadInfo> {
@@ -227,11 +256,9 @@ export class LocalStorageAdapter implements StorageAdapter {
     return { url: `${this.urlPrefix}/object?${query}`, method: 'GET', headers: {}, expiresAt: new Date(expires) };
   }
 
+  /** The plaintext size; for an encrypted object also its key id (`encryption`). CORRUPT / KEY_UNAVAILABLE per ./envelope. */
   async head(key: string): Promise<ObjectInfo> {
-    const file = this.objectPath(key);
-    const stat = await fsCall('NOT_FOUND', () => fs.stat(file));
-    if (!stat.isFile()) throw new StorageError('NOT_FOUND', `no such object: ${key}`);
-    return { key, size: stat.size, etag: fileEtag(stat), lastModified: stat.mtime };
+    return this.reader.info(this.objectPath(key), key);
   }
 
   async delete(key: string): Promise<void> {
@@ -246,24 +273,20 @@ export class LocalStorageAdapter implements StorageAdapter {
     await this.pruneEmptyDirs(path.dirname(file));
   }
 
+  /**
+   * The object's plaintext bytes. An encrypted object is decrypted segment by segment (only
+   * those the range touches); the first is read and authenticated before this resolves, so
+   * a tampered header or first segment rejects with CORRUPT, a later one errors the stream
+   * with CORRUPT: wrong bytes are never returned.
+   */
   async getStream(key: string, range?: ByteRange): Promise<Readable> {
     const file = this.objectPath(key);
     if (range) checkRange(range);
-    const handle = await fsCall('NOT_FOUND', () => fs.open(file, 'r'));
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new StorageError('NOT_FOUND', `no such object: ${key}`);
-      const { offset, length } = range ?? { offset: 0, length: stat.size };
-      if (offset + length > stat.size) throw new StorageError('INVALID_RANGE', `range beyond the object's ${stat.size} bytes`);
-      if (length === 0) {
-        await handle.close();
-        return Readable.from([]);
-      }
-      return handle.createReadStream({ start: offset, end: offset + length - 1 });
-    } catch (e) {
-      await handle.close().catch(() => undefined);
-      throw translateFsError(e);
-    }
+    const { size } = await this.head(key);
+    const { offset, length } = range ?? { offset: 0, length: size };
+    if (offset + length > size) throw new StorageError('INVALID_RANGE', `range beyond the object's ${size} bytes`);
+    if (length === 0) return Readable.from([]);
+    return this.reader.stream(file, { offset, length });
   }
 
   async ping(): Promise<void> {
@@ -311,10 +334,15 @@ export class LocalStorageAdapter implements StorageAdapter {
       return { partNumber, etag: got.sha256, size };
     };
     return fsCall('NO_SUCH_UPLOAD', async () => {
-      const slot = await this.staging.claimSlot(uploadId, meta, partNumber, size, this.limits.maxObjectSize);
+      const S = meta.segmentSize;
+      const ring = S ? this.needRing() : undefined;
+      // an encrypted data file takes parts in place only when they start on segment boundaries
+      const inPlace = !S || (meta.partSize ?? 0) % S === 0;
+      const slot = inPlace ? await this.staging.claimSlot(uploadId, meta, partNumber, size, this.limits.maxObjectSize) : null;
       if (slot) {
         try {
-          const part = checked(await writeHashedAt(body, slot.file, slot.offset, size));
+          const written = ring ? await writeSealedAt(body, slot.file, ring, slot.offset, size) : await writeHashedAt(body, slot.file, slot.offset, size);
+          const part = checked(written);
           crashPoint('part.written');
           await this.staging.installInPlace(uploadId, part, slot.offset);
           crashPoint('part.linked');
@@ -325,7 +353,7 @@ export class LocalStorageAdapter implements StorageAdapter {
       }
       const tmp = this.staging.tempFile(uploadId);
       try {
-        const part = checked(await writeHashed(body, tmp, size));
+        const part = checked(ring ? await writeSealed(body, tmp, ring, S!, size) : await writeHashed(body, tmp, size));
         crashPoint('part.own-written');
         await this.staging.install(uploadId, part, tmp);
         crashPoint('part.linked');
@@ -335,6 +363,11 @@ export class LocalStorageAdapter implements StorageAdapter {
         throw e;
       }
     });
+  }
+
+  private needRing(): KeyRing {
+    if (!this.ring) throw new StorageError('KEY_UNAVAILABLE', 'local: this upload is encrypted and no master key is configured');
+    return this.ring;
   }
 
   private objectPath(key: string): string {
@@ -409,9 +442,5 @@ function checkRange(r: ByteRange): void {
   if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) {
     throw new StorageError('INVALID_RANGE', `bad range ${r.offset}+${r.length}`);
   }
-}
-
-function fileEtag(stat: { size: number; mtimeMs: number; ino: number }): string {
-  return `${stat.size.toString(16)}-${Math.floor(stat.mtimeMs * 1000).toString(16)}-${stat.ino.toString(16)}`;
 }
 

@@ -5,7 +5,10 @@ import { unquoteEtag } from '../etag';
 import type { ObjectInfo } from '../types';
 import { crashPoint } from './crash';
 import { isMissing } from './errors';
-import { concatRanges } from './streams';
+import { cipherSize, type KeyRing } from './envelope';
+import { envelopeOf, readPlain, sealFile, writeSealed, type PlaintextPolicy } from './sealed-io';
+import { concatRanges, writeHashed } from './streams';
+import { Readable } from 'node:stream';
 import { DATA_FILE, syncDir, writeDurably, type Staging, type StagedPart, type UploadMeta } from './staging';
 
 /**
@@ -26,6 +29,7 @@ export interface CommitRecord {
   file: string;
   /** Its inode: the object in place is this completion's exactly when its inode and size are these. */
   ino: number;
+  /** Bytes on disk (an encrypted object: header and segments, see ./envelope). */
   size: number;
   parts: { partNumber: number; etag: string }[];
 }
@@ -39,6 +43,12 @@ export interface Completer {
   head(key: string): Promise<ObjectInfo>;
   /** The stored parts to join for `wanted`, in order (INVALID_PART / PART_TOO_SMALL). */
   checkCompletion(wanted: { partNumber: number; etag: string }[], stored: StagedPart[]): StagedPart[];
+  /** The master keys, when configured (an encrypted upload needs them). */
+  ring?: KeyRing;
+  /** Whether completed objects are encrypted (with `ring`); false when encryption is off. */
+  encrypt: boolean;
+  /** Segment size of objects encrypted at completion from a plaintext upload. */
+  segmentSize: number;
 }
 
 /**
@@ -57,17 +67,34 @@ export async function commit(
   const size = ranges.reduce((n, r) => n + r.size, 0);
   const data = path.join(dir, DATA_FILE);
   const beyond = stored.some((p) => p.file === data && p.offset + p.size > size);
+  const S = meta.segmentSize;
+  const ring = S || c.encrypt ? needRing(c) : undefined;
+  // the object's segment size: the upload's, or (an upload begun before encryption was on) the store's; none when off
+  const outS = c.encrypt ? (S ?? c.segmentSize) : undefined;
+  const onDiskSize = outS ? cipherSize(size, outS) : size;
   let file = OBJECT_FILE;
-  if (tiles(ranges, data) && !beyond && !(await c.staging.hasSlotWriters(dir))) {
+  if (S === outS && tiles(ranges, data) && !beyond && !(await c.staging.hasSlotWriters(dir))) {
     const { size: onDisk } = await fs.stat(data);
-    if (onDisk < size) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${size} bytes`);
+    if (onDisk < onDiskSize) throw new StorageError('INVALID_PART', `the upload's data holds ${onDisk} of its ${onDiskSize} bytes`);
+    // an encrypted data file becomes the object: seal its size (a crash before the commit leaves a seal nothing reads)
+    if (ring && S) {
+      await sealFile(data, await envelopeOf(data, ring), size);
+      crashPoint('complete.sealed');
+    }
     file = DATA_FILE;
+  } else if (ring && outS) {
+    await writeSealed(joined(ranges, ring, S ? 'refuse' : 'plain'), path.join(dir, OBJECT_FILE), ring, outS);
+    crashPoint('complete.assembled');
+  } else if (ring) {
+    // an encrypted upload completed after encryption was turned off: decrypted into a plaintext object
+    await writeHashed(Readable.from(joined(ranges, ring, 'refuse')), path.join(dir, OBJECT_FILE));
+    crashPoint('complete.assembled');
   } else {
     await concatRanges(ranges, path.join(dir, OBJECT_FILE), () => crashPoint('complete.assembling'));
     crashPoint('complete.assembled');
   }
   const { ino } = await fs.stat(path.join(dir, file));
-  const record: CommitRecord = { key, contentType: meta.contentType, file, ino, size, parts: ranges.map(({ partNumber, etag }) => ({ partNumber, etag })) };
+  const record: CommitRecord = { key, contentType: meta.contentType, file, ino, size: onDiskSize, parts: ranges.map(({ partNumber, etag }) => ({ partNumber, etag })) };
   await writeCommit(dir, record);
   return record;
 }
@@ -94,6 +121,25 @@ export async function settle(c: Completer, uploadId: string): Promise<{ restored
   await c.staging.trash(dir, 'complete').catch(() => undefined);
   const object = key !== null && legacyEtag !== null ? await c.head(key).catch(() => null) : null;
   return { restored: false, completed: object && object.etag === legacyEtag ? { key: key!, object } : undefined };
+}
+
+/**
+ * The plaintext of the staged parts, one after another (re-encrypted by the caller into the
+ * object's own envelope: parts' segments need not line up with the object's).
+ */
+async function* joined(ranges: StagedPart[], ring: KeyRing, plaintext: PlaintextPolicy): AsyncGenerator<Buffer> {
+  let first = true;
+  for (const r of ranges) {
+    const region = { start: r.offset, size: r.size };
+    yield* readPlain(r.file, ring, region, { offset: r.offset, length: r.size }, plaintext);
+    if (first && r.size > 0) crashPoint('complete.assembling');
+    first = false;
+  }
+}
+
+function needRing(c: Completer): KeyRing {
+  if (!c.ring) throw new StorageError('KEY_UNAVAILABLE', 'this upload is encrypted and no master key is configured');
+  return c.ring;
 }
 
 /** True when the parts lie in `data` one after another from offset 0: the file is the object. */
@@ -169,13 +215,15 @@ export async function rollForward(
  */
 export async function intact(staging: Staging, uploadId: string, dir: string): Promise<boolean> {
   try {
-    JSON.parse(await fs.readFile(path.join(dir, 'upload.json'), 'utf8'));
+    const meta = JSON.parse(await fs.readFile(path.join(dir, 'upload.json'), 'utf8')) as UploadMeta;
+    const S = meta.segmentSize;
+    const onDisk = (plainEnd: number) => (S ? cipherSize(plainEnd, S) : plainEnd);
     const data = await fs.stat(path.join(dir, DATA_FILE)).catch(() => null);
     if (data === null && (await exists(path.join(dir, LEGACY_DONE_FILE)))) return false; // renamed into place already
     for (const p of await staging.parts(uploadId, dir)) {
       if (path.basename(p.file) === DATA_FILE) {
-        if (!data || data.size < p.offset + p.size) return false;
-      } else if ((await fs.stat(p.file)).size !== p.size) {
+        if (!data || data.size < onDisk(p.offset + p.size)) return false;
+      } else if ((await fs.stat(p.file)).size !== onDisk(p.size)) {
         return false;
       }
     }

@@ -21,6 +21,7 @@ export const CRASH_POINTS = [
   'complete.claimed', // upload renamed out of .uploads (claimed), nothing else changed
   'complete.assembling', // copy path: first part copied into the new object file
   'complete.assembled', // copy path: object file complete and fsynced, no commit record yet
+  'complete.sealed', // in-place path, encrypted: the data file's header seals the object's size, no commit record yet
   'complete.committed', // commit.json durable: from here the completion only rolls forward
   'complete.truncated', // in-place path: data file cut to the object's size and fsynced
   'complete.placed', // object renamed into place, directory fsynced

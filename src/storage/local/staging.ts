@@ -16,6 +16,8 @@ export interface UploadMeta {
   initiated: string;
   /** The caller's part size, if it gave one: parts of at most this size are written in place (see Staging). */
   partSize?: number;
+  /** Set when the upload's files (data file, parts of their own) are encrypted (./envelope): their segment size. */
+  segmentSize?: number;
 }
 
 /** A staged part and where its bytes are: `size` bytes of `file` from `offset`. */
@@ -86,15 +88,19 @@ export class Staging {
 
   /**
    * Creates the upload atomically: its directory is built under tmp (upload.json fsynced,
-   * with a partSize the empty data file parts are written into) and renamed into place, so
-   * an upload either exists whole or not at all. Only here is the data file created.
+   * with a partSize the empty data file parts are written into, made by `makeData` when
+   * given: an encrypted one's header) and renamed into place, so an upload either exists
+   * whole or not at all. Only here is the data file created.
    */
-  async create(meta: UploadMeta): Promise<void> {
+  async create(meta: UploadMeta, makeData?: (file: string) => Promise<unknown>): Promise<void> {
     const dir = this.uploadDir(meta.uploadId);
     const staged = path.join(this.tmpDir, `new-${meta.uploadId}-${ownerTag()}`);
     await fs.mkdir(staged, { recursive: true });
     await writeDurably(path.join(staged, 'upload.json'), JSON.stringify(meta));
-    if (meta.partSize) await (await fs.open(path.join(staged, DATA_FILE), 'wx')).close();
+    if (meta.partSize) {
+      if (makeData) await makeData(path.join(staged, DATA_FILE));
+      else await (await fs.open(path.join(staged, DATA_FILE), 'wx')).close();
+    }
     await syncDir(staged);
     crashPoint('create.staged');
     await fs.mkdir(this.dir, { recursive: true });

@@ -45,7 +45,7 @@ import type {
   UploadedPart,
 } from '../types';
 import { translateS3Error, type S3ErrorContext } from './errors';
-import { createS3Client, type S3Options } from './options';
+import { createS3Client, type S3Options, type S3Sse } from './options';
 import { presignObjectGet, presignObjectPut, presignPartPut, rangeHeader, type PresignTarget } from './presign';
 
 const MiB = 1024 * 1024;
@@ -72,8 +72,10 @@ export class S3StorageAdapter implements StorageAdapter {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly sse?: S3Sse;
 
   constructor(options: S3Options) {
+    this.sse = options.sse;
     this.client = createS3Client(options);
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
@@ -84,6 +86,8 @@ export class S3StorageAdapter implements StorageAdapter {
       Bucket: this.bucket,
       Key: this.full(key),
       ContentType: opts?.contentType,
+      ServerSideEncryption: this.sse?.algorithm,
+      SSEKMSKeyId: this.sse?.algorithm === 'aws:kms' ? this.sse.kmsKeyId : undefined,
     })));
     if (!out.UploadId) throw new StorageError('INTERNAL', 's3: CreateMultipartUpload returned no UploadId');
     return out.UploadId;
@@ -91,7 +95,7 @@ export class S3StorageAdapter implements StorageAdapter {
 
   async presignPut(key: string, opts: { size: number; checksums: PartChecksums; contentType?: string; expiresIn: number }): Promise<PresignedRequest> {
     if (opts.size > this.limits.minPartSize) throw new StorageError('INVALID_PART', `s3: a single PUT takes at most ${this.limits.minPartSize} bytes`);
-    return presignObjectPut(this.target(key), { md5: opts.checksums.md5, contentType: opts.contentType, expiresIn: opts.expiresIn });
+    return presignObjectPut(this.target(key), { md5: opts.checksums.md5, contentType: opts.contentType, sse: this.sse, expiresIn: opts.expiresIn });
   }
 
   async presignUploadPart(
@@ -174,7 +178,23 @@ export class S3StorageAdapter implements StorageAdapter {
       UploadId: uploadId,
       MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${unquoteEtag(p.etag)}"` })) },
     })));
-    return this.head(key);
+    const info = await this.head(key);
+    await this.checkSse(info);
+    return info;
+  }
+
+  /**
+   * With S3_SSE, an object the store reports without that encryption (a store that accepts
+   * the header and ignores it, as RGW 16 does with AES256) is deleted and refused
+   * (NOT_SUPPORTED): it never becomes a revision in plaintext.
+   */
+  private async checkSse(info: ObjectInfo): Promise<void> {
+    if (!this.sse) return;
+    const got = info.encryption;
+    const keyOk = this.sse.algorithm !== 'aws:kms' || !this.sse.kmsKeyId || got?.keyId === this.sse.kmsKeyId || got?.keyId?.endsWith(`/${this.sse.kmsKeyId}`);
+    if (got?.algorithm === this.sse.algorithm && keyOk) return;
+    await this.delete(info.key).catch(() => undefined);
+    throw new StorageError('NOT_SUPPORTED', `s3: the store did not apply S3_SSE=${this.sse.algorithm} (it reports ${got ? `${got.algorithm} ${got.keyId ?? ''}` : 'none'}); object removed`);
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
@@ -220,6 +240,7 @@ export class S3StorageAdapter implements StorageAdapter {
       etag: out.ETag ? unquoteEtag(out.ETag) : undefined,
       contentType: out.ContentType,
       lastModified: out.LastModified,
+      encryption: out.ServerSideEncryption ? { algorithm: out.ServerSideEncryption, keyId: out.SSEKMSKeyId } : undefined,
     };
   }
 

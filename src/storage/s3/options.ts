@@ -12,6 +12,25 @@ export interface S3Options {
   forcePathStyle?: boolean;
   /** Every key is stored under `prefix/`; keys handed back (e.g. by listMultipartUploads) are relative to it. */
   prefix?: string;
+  /**
+   * Server-side encryption asked of S3 on every object (S3_SSE, S3_SSE_KMS_KEY_ID): sent with
+   * CreateMultipartUpload (parts and copies inherit it) and signed into single-PUT URLs.
+   */
+  sse?: S3Sse;
+}
+
+export interface S3Sse {
+  algorithm: 'AES256' | 'aws:kms';
+  /** aws:kms only; without it the bucket's / account's default KMS key. */
+  kmsKeyId?: string;
+}
+
+/** The SSE request headers for `sse` (what a presigned PUT binds and the client sends). */
+export function sseHeaders(sse: S3Sse | undefined): Record<string, string> {
+  if (!sse) return {};
+  const h: Record<string, string> = { 'x-amz-server-side-encryption': sse.algorithm };
+  if (sse.algorithm === 'aws:kms' && sse.kmsKeyId) h['x-amz-server-side-encryption-aws-kms-key-id'] = sse.kmsKeyId;
+  return h;
 }
 
 /** An S3 client for `options`, with checksums that S3-compatible stores (RGW 16) accept. */

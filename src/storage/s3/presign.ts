@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ByteRange, PresignedRequest } from '../types';
+import { sseHeaders, type S3Sse } from './options';
 
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
@@ -34,12 +35,23 @@ export async function presignPartPut(
   return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
 }
 
-/** A whole-object PUT; `md5` and `contentType` are bound as signed headers the client must send. */
-export async function presignObjectPut(t: PresignTarget, opts: { md5?: string; contentType?: string; expiresIn: number }): Promise<PresignedRequest> {
+/**
+ * A whole-object PUT; `md5`, `contentType` and the SSE headers are bound as signed headers
+ * the client must send (a PUT without them fails the signature: no object escapes SSE).
+ */
+export async function presignObjectPut(t: PresignTarget, opts: { md5?: string; contentType?: string; sse?: S3Sse; expiresIn: number }): Promise<PresignedRequest> {
   const headers: Record<string, string> = {};
   if (opts.md5) headers['Content-MD5'] = Buffer.from(opts.md5, 'hex').toString('base64');
   if (opts.contentType) headers['Content-Type'] = opts.contentType;
-  const command = new PutObjectCommand({ Bucket: t.bucket, Key: t.key, ContentMD5: headers['Content-MD5'], ContentType: opts.contentType });
+  Object.assign(headers, sseHeaders(opts.sse));
+  const command = new PutObjectCommand({
+    Bucket: t.bucket,
+    Key: t.key,
+    ContentMD5: headers['Content-MD5'],
+    ContentType: opts.contentType,
+    ServerSideEncryption: opts.sse?.algorithm,
+    SSEKMSKeyId: opts.sse?.algorithm === 'aws:kms' ? opts.sse.kmsKeyId : undefined,
+  });
   return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
 }
 

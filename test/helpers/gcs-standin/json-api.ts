@@ -52,6 +52,7 @@ function resource(bucket: string, o: StoredObject): Record<string, unknown> {
     ...(o.md5Hash ? { md5Hash: o.md5Hash } : {}),
     crc32c: o.crc32c,
     ...(o.componentCount ? { componentCount: o.componentCount } : {}),
+    ...(o.kmsKeyName ? { kmsKeyName: o.kmsKeyName } : {}),
     etag: Buffer.from(`${o.generation}/1`).toString('base64'),
     storageClass: 'STANDARD',
     timeCreated: o.created.toISOString(),

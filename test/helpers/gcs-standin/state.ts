@@ -14,6 +14,8 @@ export interface StoredObject {
   etag: string;
   componentCount?: number;
   created: Date;
+  /** The Cloud KMS key the object is encrypted with (CMEK), as GCS reports it (with a key version). */
+  kmsKeyName?: string;
 }
 
 export interface StoredPart {
@@ -29,6 +31,8 @@ export interface Upload {
   contentType: string;
   initiated: Date;
   parts: Map<number, StoredPart>;
+  /** x-goog-encryption-kms-key-name of the initiate request. */
+  kmsKeyName?: string;
 }
 
 export class StandinState {
@@ -40,7 +44,7 @@ export class StandinState {
     for (const b of bucketNames) this.buckets.set(b, new Map());
   }
 
-  putObject(bucket: string, name: string, data: Buffer, contentType: string, multipart?: { etag: string; parts: number }): StoredObject {
+  putObject(bucket: string, name: string, data: Buffer, contentType: string, multipart?: { etag: string; parts: number; kmsKeyName?: string }): StoredObject {
     const md5 = createHash('md5').update(data).digest();
     const obj: StoredObject = {
       name,
@@ -52,13 +56,14 @@ export class StandinState {
       etag: multipart ? multipart.etag : md5.toString('hex'),
       componentCount: multipart?.parts,
       created: new Date(),
+      kmsKeyName: multipart?.kmsKeyName ? `${multipart.kmsKeyName}/cryptoKeyVersions/1` : undefined,
     };
     this.buckets.get(bucket)!.set(name, obj);
     return obj;
   }
 
-  createUpload(bucket: string, key: string, contentType: string): Upload {
-    const upload: Upload = { id: randomBytes(24).toString('base64url'), bucket, key, contentType, initiated: new Date(), parts: new Map() };
+  createUpload(bucket: string, key: string, contentType: string, kmsKeyName?: string): Upload {
+    const upload: Upload = { id: randomBytes(24).toString('base64url'), bucket, key, contentType, initiated: new Date(), parts: new Map(), kmsKeyName };
     this.uploads.set(upload.id, upload);
     return upload;
   }

@@ -40,9 +40,17 @@ export async function handleXml(ctx: Ctx): Promise<void> {
   sendXmlError(res, 501, 'NotImplemented', 'Not implemented by the stand-in.');
 }
 
-/** https://cloud.google.com/storage/docs/xml-api/post-object-multipart */
+/**
+ * https://cloud.google.com/storage/docs/xml-api/post-object-multipart; a CMEK named by
+ * x-goog-encryption-kms-key-name (https://cloud.google.com/storage/docs/xml-api/reference-headers#xgoogencryptionkmskeyname)
+ * must look like projects/P/locations/L/keyRings/R/cryptoKeys/K (else 400 InvalidArgument).
+ */
 function initiate({ req, res, bucket, key, state }: Ctx): void {
-  const u = state.createUpload(bucket, key, req.headers['content-type'] ?? 'application/octet-stream');
+  const kms = req.headers['x-goog-encryption-kms-key-name'] as string | undefined;
+  if (kms !== undefined && !/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/.test(kms)) {
+    return sendXmlError(res, 400, 'InvalidArgument', 'Invalid x-goog-encryption-kms-key-name.');
+  }
+  const u = state.createUpload(bucket, key, req.headers['content-type'] ?? 'application/octet-stream', kms);
   sendXml(res, 200, `<InitiateMultipartUploadResult ${NS}><Bucket>${escapeXml(bucket)}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${u.id}</UploadId></InitiateMultipartUploadResult>`);
 }
 
@@ -109,7 +117,7 @@ async function complete({ req, res, bucket, key, state }: Ctx, upload: Upload): 
   const digest = createHash('md5');
   for (const p of parts) digest.update(Buffer.from(p.etag, 'hex'));
   const etag = `${digest.digest('hex')}-${parts.length}`;
-  state.putObject(bucket, key, Buffer.concat(parts.map((p) => p.part!.data)), upload.contentType, { etag, parts: parts.length });
+  state.putObject(bucket, key, Buffer.concat(parts.map((p) => p.part!.data)), upload.contentType, { etag, parts: parts.length, kmsKeyName: upload.kmsKeyName });
   state.uploads.delete(upload.id);
   sendXml(
     res,
