@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { StorageConfig } from '../storage/registry';
+import { noteEncryptionStart } from '../storage/local/upgrade';
 
 /** Everything the server reads from its environment, validated once at start-up. */
 export interface Config {
@@ -128,12 +129,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (kind === 'local') {
     // off: new objects are plaintext; keys there are (ENCRYPTION_KEY, or a key file from before) still read the encrypted ones
     const keysExist = Boolean(env.ENCRYPTION_KEY) || fs.existsSync(path.join(dataDir, ENCRYPTION_KEY_FILE));
-    const encryption = bool('LOCAL_ENCRYPTION', true)
-      ? { keys: masterKeys(env, dataDir, problems), allowPlaintext: bool('LOCAL_ENCRYPTION_ALLOW_PLAINTEXT', false) }
+    const root = path.resolve(env.LOCAL_STORAGE_DIR || path.join(dataDir, 'blobs'));
+    const on = bool('LOCAL_ENCRYPTION', true);
+    // a store that held objects when encryption was first turned on keeps serving them until they are encrypted (./upgrade)
+    const upgraded = noteEncryptionStart(root, on);
+    const encryption = on
+      ? { keys: masterKeys(env, dataDir, problems), allowPlaintext: bool('LOCAL_ENCRYPTION_ALLOW_PLAINTEXT', upgraded) }
       : keysExist
         ? { keys: masterKeys(env, dataDir, problems), write: false }
         : undefined;
-    storage = { kind: 'local', local: { root: path.resolve(env.LOCAL_STORAGE_DIR || path.join(dataDir, 'blobs')), signingSecret, encryption } };
+    storage = { kind: 'local', local: { root, signingSecret, encryption } };
   } else if (kind === 's3') {
     storage = {
       kind: 's3',

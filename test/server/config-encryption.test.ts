@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/server/config';
+import { KeyRing } from '../../src/storage/local/envelope';
+import { rotateKeys } from '../../src/storage/local/rotation';
 
 const problemsOf = (env: Record<string, string>): string => {
   try {
@@ -42,6 +44,34 @@ describe('encryption-at-rest configuration', () => {
     expect(fs.existsSync(path.join(dir, 'encryption-keys'))).toBe(false);
     local({});
     expect(local({ LOCAL_ENCRYPTION_ALLOW_PLAINTEXT: 'true' }).encryption!.allowPlaintext).toBe(true);
+  });
+
+  it('a store that already held objects when encryption was turned on keeps serving them until --encrypt-plaintext has encrypted them', async () => {
+    const root = path.join(dir, 'blobs');
+    const object = path.join(root, 'objects', 'u', 'old-object');
+    fs.mkdirSync(path.dirname(object), { recursive: true });
+    fs.writeFileSync(object, 'written before encryption at rest');
+    const upgraded = local({}).encryption!;
+    expect(upgraded.allowPlaintext).toBe(true);
+    expect(local({}).encryption!.allowPlaintext).toBe(true); // on every start, not only the first
+    expect(local({ LOCAL_ENCRYPTION_ALLOW_PLAINTEXT: 'false' }).encryption!.allowPlaintext).toBe(false); // the setting wins
+
+    const report = await rotateKeys(root, new KeyRing(upgraded.keys), { encryptPlaintext: true });
+    expect(report).toMatchObject({ encryptedNow: 1, plaintextObjects: 0 });
+    expect(fs.readFileSync(object).includes('written before')).toBe(false);
+    expect(local({}).encryption!.allowPlaintext).toBe(false);
+
+    // turned off, an object written in plaintext, turned on again: served again until encrypted
+    local({ LOCAL_ENCRYPTION: 'off' });
+    fs.writeFileSync(path.join(root, 'objects', 'u', 'while-off'), 'plaintext while encryption was off');
+    expect(local({}).encryption!.allowPlaintext).toBe(true);
+  });
+
+  it('a new, empty store refuses objects without an envelope from the start', () => {
+    fs.mkdirSync(path.join(dir, 'blobs', 'objects'), { recursive: true });
+    expect(local({}).encryption!.allowPlaintext).toBe(false);
+    fs.writeFileSync(path.join(dir, 'blobs', 'objects', 'later'), 'appeared after encryption was on');
+    expect(local({}).encryption!.allowPlaintext).toBe(false);
   });
 
   it('ENCRYPTION_KEY: comma-separated keys (hex or base64), current first; anything else is a ConfigError', () => {

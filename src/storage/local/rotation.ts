@@ -7,6 +7,7 @@ import { DEFAULT_SEGMENT_SIZE, HEADER_SIZE, isEnvelope, KEY_SLOT_SIZE, openHeade
 import { writeSealed } from './sealed-io';
 import { syncDir } from './staging';
 import { isMissing } from './errors';
+import { forgetPlaintext } from './upgrade';
 
 export interface RotationReport {
   /** Encrypted files seen (objects and staged uploads). */
@@ -96,6 +97,7 @@ export async function rotateKeys(root: string, ring: KeyRing, opts: { dryRun?: b
     report.plaintextObjects -= report.encryptedNow;
     if (report.encryptedNow) report.byKey[ring.current.id.toString('hex')] = (report.byKey[ring.current.id.toString('hex')] ?? 0) + report.encryptedNow;
     report.encrypted += report.encryptedNow;
+    if (report.plaintextObjects === 0) await forgetPlaintext(root); // from now on an object without an envelope is CORRUPT
   }
   return report;
 }
