@@ -7,7 +7,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorText, FILE_FIELDS, humanDate, humanSize, joinPath, parentOf, watchChanges, type Item } from './api';
 import { Devices } from './Devices';
 import { Dialog, RevisionsDialog, ShareDialog } from './dialogs';
-import { droppedFiles, isActive, pickedFiles, useUploads, type UploadEntry } from './uploads';
+import { droppedFiles, pickedFiles, useUploads } from './uploads';
+import { UploadPanel } from './UploadPanel';
 
 type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' } | { kind: 'devices' };
 type SortKey = 'name' | 'size' | 'updatedAt';
@@ -113,12 +114,15 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     await load();
   };
 
+  /** The browser's own download: a file through its signed URL, a folder as one zip streamed by the server. */
   const download = (item: Item) => run(async () => {
-    const r = await api.request<{ file: { downloadUrl: string | null } | null }>('query($id: ID!) { file(id: $id) { downloadUrl } }', { id: item.id });
-    if (!r.file?.downloadUrl) throw new Error('no download URL');
+    const field = item.isFolder ? 'zipUrl' : 'downloadUrl';
+    const r = await api.request<{ file: Record<string, string | null> | null }>(`query($id: ID!) { file(id: $id) { ${field} } }`, { id: item.id });
+    const url = r.file?.[field];
+    if (!url) throw new Error('no download URL');
     const a = document.createElement('a');
-    a.href = new URL(r.file.downloadUrl, location.origin).href;
-    a.download = item.name;
+    a.href = new URL(url, location.origin).href;
+    a.download = item.isFolder ? `${item.name}.zip` : item.name;
     document.body.appendChild(a);
     a.click();
     a.remove();
@@ -267,7 +271,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
                   {view.kind === 'trash'
                     ? <button onClick={() => run(() => api.request('mutation($id: ID!) { restoreFile(id: $id) { id } }', { id: item.id }))}>Restore</button>
                     : <>
-                      {!item.isFolder && <button onClick={() => download(item)}>Download</button>}
+                      <button onClick={() => download(item)} aria-label={item.isFolder ? `Download ${item.name} as zip` : `Download ${item.name}`}>{item.isFolder ? 'Zip' : 'Download'}</button>
                       {view.kind === 'files' && <>
                         <button onClick={() => setDialog({ kind: 'share', item })}>Share</button>
                         {!item.isFolder && <button onClick={() => setDialog({ kind: 'revisions', item })}>Revisions</button>}
@@ -320,51 +324,5 @@ function Breadcrumbs({ view, go }: { view: View; go: (v: View) => void }) {
           : <a href={urlOf({ kind: 'files', path })} onClick={(e) => { e.preventDefault(); go({ kind: 'files', path }); }}>{p}</a>}</span>;
       })}
     </nav>
-  );
-}
-
-function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads> }) {
-  const { entries } = uploads;
-  if (entries.length === 0) return null;
-  const counted = entries.filter((e) => e.phase !== 'cancelled' && e.phase !== 'interrupted');
-  const total = counted.reduce((s, e) => s + e.total, 0);
-  const done = counted.reduce((s, e) => s + (e.phase === 'done' ? e.total : e.done), 0);
-  const active = entries.filter(isActive).length;
-  const interrupted = entries.filter((e) => e.phase === 'interrupted').length;
-  // rate and ETA over the files still moving
-  const moving = entries.filter((e) => e.phase === 'upload');
-  const since = Math.min(...moving.map((e) => e.started));
-  const movedBytes = moving.reduce((s, e) => s + e.done, 0);
-  const rate = moving.length && Date.now() > since ? movedBytes / ((Date.now() - since) / 1000) : 0;
-  const left = moving.reduce((s, e) => s + e.total - e.done, 0);
-  const eta = rate > 0 ? Math.ceil(left / rate) : 0;
-  const status = (e: UploadEntry) => e.phase === 'done' ? (e.deduplicated ? 'already stored' : 'done')
-    : e.phase === 'error' ? e.error : e.phase === 'hash' ? 'hashing…' : e.phase === 'cancelled' ? 'cancelled' : e.phase === 'queued' ? 'waiting'
-      : e.phase === 'paused' ? `paused at ${Math.floor((100 * e.done) / (e.total || 1))}%`
-        : e.phase === 'interrupted' ? 'interrupted: pick or drop this file again to resume' : `${Math.floor((100 * e.done) / (e.total || 1))}%`;
-  return (
-    <section className="uploads" aria-label="Uploads">
-      <header>
-        <strong>{active ? `Uploading ${active} file${active > 1 ? 's' : ''}` : interrupted ? `${interrupted} unfinished upload${interrupted > 1 ? 's' : ''}` : 'Uploads finished'}</strong>
-        <span className="muted"> {humanSize(done)} of {humanSize(total)}{rate > 0 ? ` · ${humanSize(rate)}/s · ${eta < 60 ? `${eta} s` : `${Math.ceil(eta / 60)} min`} left` : ''}</span>
-        <span className="spacer" />
-        {!active && <button onClick={uploads.clear}>Clear</button>}
-      </header>
-      <progress max={total || 1} value={done} />
-      <ul>
-        {entries.map((e) => (
-          <li key={e.id} data-upload={e.name} data-phase={e.phase}>
-            <span className="uname" title={e.path}>{e.name}</span>
-            <span className="ubtns">
-              {isActive(e) && e.phase !== 'queued' && <button aria-label={`Pause ${e.name}`} onClick={() => uploads.pause(e.id)}>❚❚</button>}
-              {e.phase === 'paused' && <button aria-label={`Resume ${e.name}`} onClick={() => uploads.resume(e.id)}>▶</button>}
-              {(isActive(e) || e.phase === 'paused' || e.phase === 'interrupted') && <button aria-label={`Cancel ${e.name}`} onClick={() => uploads.cancel(e.id)}>✕</button>}
-            </span>
-            <span className="muted ustatus">{status(e)}</span>
-            <progress max={e.total || 1} value={e.phase === 'done' ? e.total : e.done} />
-          </li>
-        ))}
-      </ul>
-    </section>
   );
 }
