@@ -5,7 +5,7 @@ import type { Response } from 'express';
  * The server's own small HTML pages for a person (public links, zip downloads): a link's
  * password prompt, a wrong password, an expired or unknown link, a folder's listing. Never raw
  * JSON for a browser. Each page carries a Content Security Policy that allows nothing but its
- * one inline style (by hash) and forms posting back to this server: no script at all.
+ * one inline style (by hash): no script at all.
  */
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}
 main{max-width:640px;margin:10vh auto;background:#fff;border-radius:10px;padding:28px 32px;box-shadow:0 2px 12px #0002}
@@ -16,7 +16,8 @@ form.inline{display:inline}form.inline button{background:none;color:#2f6fed;bord
 table{border-collapse:collapse;width:100%;margin-top:12px}td{padding:6px 4px;border-top:1px solid #eaecf0}td.num{text-align:right;white-space:nowrap}
 @media (max-width:600px){main{margin:0;border-radius:0;min-height:100vh;padding:20px}}`;
 
-export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${crypto.createHash('sha256').update(STYLE).digest('base64')}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+/** No form-action: a link's password form answers with a redirect to the store (S3, GCS: another origin), which form-action would block. */
+export const PAGE_CSP = `default-src 'none'; style-src 'sha256-${crypto.createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; frame-ancestors 'none'`;
 
 /** A whole page: `body` is HTML already escaped by the caller. */
 export function page(title: string, body: string): string {

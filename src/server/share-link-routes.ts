@@ -101,7 +101,7 @@ ${rows}
 
 function passwordForm(wrong: boolean): string {
   return page(wrong ? 'Wrong password' : 'Password required', `<h1>${wrong ? 'Wrong password' : 'Password required'}</h1>
-${wrong ? '<p class="error" role="alert">That password is not right. Please try again.</p>' : ''}
+${wrong ? '<p class="error" role="alert">Wrong password. Please try again.</p>' : ''}
 <form method="post"><p>This link is protected by a password.</p>
 <label>Password <input type="password" name="password" autofocus required></label> <button>Open</button></form>`);
 }
