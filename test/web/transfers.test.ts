@@ -148,7 +148,43 @@ describe.each(STORES)('on the %s store', (store) => {
     for (const r of held) await r.abort().catch(() => undefined);
     expect(await sdk.fileByPath('/doomed.bin')).toBeNull();
   });
+
+  test('an SDK upload on another device, paused mid-way, shows its progress live in the open page', async () => {
+    const { page } = p;
+    const bytes = crypto.randomBytes(24 * MIB); // 3 parts
+    const local = path.join(tmp, 'remote.bin');
+    fs.writeFileSync(local, bytes);
+    const laptop = new TesseraClient({ server: server.url });
+    await laptop.signIn(email, 'correct horse battery', { deviceName: 'laptop' });
+    // part PUTs of the laptop: the first goes through, each later one waits for its gate
+    const gates = [gate(), gate(), gate()];
+    let puts = 0;
+    const held: typeof fetch = async (input, init) => {
+      const n = puts++;
+      if (n > 0) await gates[n].opened;
+      return fetch(input, init);
+    };
+    const upload = laptop.upload(local, '/remote.bin', { concurrency: 1, confirmBatchSize: 1, fetch: held });
+    const entry = page.locator('li[data-remote-upload="/remote.bin"]');
+    await page.locator('li[data-remote-upload="/remote.bin"][data-percent="33"]').waitFor({ timeout: 15_000 });
+    expect(await entry.textContent()).toContain('8.0 MB of 24 MB');
+    await screenshot(page, `${store}-remote-upload`);
+    gates[1].open();
+    await page.locator('li[data-remote-upload="/remote.bin"][data-percent="66"]').waitFor({ timeout: 10_000 });
+    gates[2].open();
+    await upload;
+    await entry.waitFor({ state: 'detached', timeout: 10_000 });
+    await row(page, 'remote.bin').waitFor();
+    expect((await sdk.fileByPath('/remote.bin'))!.size).toBe(String(24 * MIB));
+  });
 });
+
+/** A promise that resolves when `open()` is called. */
+function gate(): { opened: Promise<void>; open(): void } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => { open = r; });
+  return { opened, open };
+}
 
 /** Resolves once `ok()` holds; throws after `ms`. */
 async function until(ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {

@@ -9,6 +9,7 @@ import { Devices } from './Devices';
 import { Dialog, RevisionsDialog, ShareDialog } from './dialogs';
 import { droppedFiles, pickedFiles, useUploads } from './uploads';
 import { UploadPanel } from './UploadPanel';
+import { useRemoteUploads } from './remote-uploads';
 
 type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' } | { kind: 'devices' };
 type SortKey = 'name' | 'size' | 'updatedAt';
@@ -99,6 +100,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   }, [load]);
 
   const uploads = useUploads(useCallback(() => void load(), [load]));
+  const remoteUploads = useRemoteUploads(uploads.isOwn);
   // where picked or dropped files go: the open folder of My files, or a folder shared with me as editor
   const target: { folder: string; folderId?: string } | null = view.kind === 'files' ? { folder: view.path }
     : view.kind === 'shared' && view.folder?.role === 'EDITOR' ? { folder: '/', folderId: view.folder.id } : null;
@@ -289,7 +291,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         </>}
       </main>
       {dragging && target && <div className="dropzone">Drop to upload here</div>}
-      <UploadPanel uploads={uploads} />
+      <UploadPanel uploads={uploads} remote={remoteUploads} />
       {dialog?.kind === 'folder' && view.kind === 'files' && (
         <Dialog title="New folder" label="Folder name" initial="" submit="Create" onClose={() => setDialog(null)}
           onSubmit={(name) => run(() => api.request('mutation($path: String!) { createFolder(path: $path) { id } }', { path: joinPath(view.path, name) }))} />

@@ -1,10 +1,11 @@
 /** The upload panel: this page's uploads (per file and overall progress, rate, ETA, pause, resume, cancel). */
 import { humanSize } from './api';
+import type { RemoteUpload } from './remote-uploads';
 import { isActive, type UploadEntry, type useUploads } from './uploads';
 
-export function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads> }) {
+export function UploadPanel({ uploads, remote }: { uploads: ReturnType<typeof useUploads>; remote: RemoteUpload[] }) {
   const { entries } = uploads;
-  if (entries.length === 0) return null;
+  if (entries.length === 0 && remote.length === 0) return null;
   const counted = entries.filter((e) => e.phase !== 'cancelled' && e.phase !== 'interrupted');
   const total = counted.reduce((s, e) => s + e.total, 0);
   const done = counted.reduce((s, e) => s + (e.phase === 'done' ? e.total : e.done), 0);
@@ -23,6 +24,7 @@ export function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads
         : e.phase === 'interrupted' ? 'interrupted: pick or drop this file again to resume' : `${Math.floor((100 * e.done) / (e.total || 1))}%`;
   return (
     <section className="uploads" aria-label="Uploads">
+      {entries.length > 0 && <>
       <header>
         <strong>{active ? `Uploading ${active} file${active > 1 ? 's' : ''}` : interrupted ? `${interrupted} unfinished upload${interrupted > 1 ? 's' : ''}` : 'Uploads finished'}</strong>
         <span className="muted"> {humanSize(done)} of {humanSize(total)}{rate > 0 ? ` · ${humanSize(rate)}/s · ${eta < 60 ? `${eta} s` : `${Math.ceil(eta / 60)} min`} left` : ''}</span>
@@ -44,6 +46,23 @@ export function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads
           </li>
         ))}
       </ul>
+      </>}
+      {remote.length > 0 && <>
+        <header><strong>On your other devices</strong></header>
+        <ul aria-label="Uploads on other devices">
+          {remote.map((u) => {
+            const pct = Math.floor((100 * u.done) / (u.size || 1));
+            return (
+              <li key={u.id} data-remote-upload={u.path} data-percent={pct}>
+                <span className="uname" title={u.path}>{u.path}</span>
+                <span className="muted">{pct}%</span>
+                <span className="muted ustatus">{humanSize(u.done)} of {humanSize(u.size)}</span>
+                <progress max={u.size || 1} value={u.done} />
+              </li>
+            );
+          })}
+        </ul>
+      </>}
     </section>
   );
 }

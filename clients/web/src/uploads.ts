@@ -49,6 +49,8 @@ export function useUploads(onFileDone: () => void) {
   const queue = useRef<Job[]>([]);
   const running = useRef(0);
   const nextId = useRef(1);
+  /** Upload sessions this page began or remembers (the other devices' list leaves them out). */
+  const ownSessions = useRef(new Set<string>());
 
   const patch = useCallback((id: number, p: Partial<UploadEntry>) => {
     setEntries((all) => all.map((e) => (e.id === id ? { ...e, ...p } : e)));
@@ -58,6 +60,7 @@ export function useUploads(onFileDone: () => void) {
   useEffect(() => {
     void allPending().then((pending) => {
       if (pending.length === 0) return;
+      for (const p of pending) if (p.sessionId) ownSessions.current.add(p.sessionId);
       setEntries((all) => [...all, ...pending.filter((p) => !all.some((e) => e.key === p.key)).map((p) => ({
         id: nextId.current++, key: p.key, name: p.name, path: p.path, total: p.size, done: 0, phase: 'interrupted' as const, started: p.savedAt, sessionId: p.sessionId,
       }))]);
@@ -80,6 +83,7 @@ export function useUploads(onFileDone: () => void) {
         onPlanned: () => void savePending({ key: job.key, name: job.file.name, size: job.file.size, lastModified: job.file.lastModified, path: job.path, folderId: job.folderId, savedAt: Date.now() }),
         onSession: (sessionId) => {
           job.sessionId = sessionId;
+          ownSessions.current.add(sessionId);
           void savePending({ key: job.key, name: job.file.name, size: job.file.size, lastModified: job.file.lastModified, path: job.path, folderId: job.folderId, sessionId, savedAt: Date.now() });
         },
         onPartSent: () => { partsSent++; },
@@ -164,7 +168,9 @@ export function useUploads(onFileDone: () => void) {
 
   const clear = useCallback(() => setEntries((all) => all.filter(isActive)), []);
 
-  return { entries, add, pause, resume, cancel, clear };
+  const isOwn = useCallback((sessionId: string) => ownSessions.current.has(sessionId), []);
+
+  return { entries, add, pause, resume, cancel, clear, isOwn };
 }
 
 /** Every file under the dropped items, folders walked (webkitGetAsEntry), with its relative folder. */
