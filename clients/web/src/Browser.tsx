@@ -140,10 +140,11 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     });
   }, [items, sort]);
 
-  // keyboard: ↑/↓ move, Enter opens (a file downloads), Backspace goes up, Delete moves to the trash
+  // keyboard: ↑/↓ move, Enter opens (a file downloads), Space ticks, Escape unticks all, Backspace goes up, Delete moves to the trash
   const keys = useRef<(e: KeyboardEvent) => void>(() => undefined);
   keys.current = (e: KeyboardEvent) => {
     if (dialog || (e.target as HTMLElement)?.closest?.('input, select, textarea') || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === ' ' && (e.target as HTMLElement)?.closest?.('button, a')) return; // Space presses a focused button
     const item = sorted[cursor];
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
@@ -156,6 +157,11 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     } else if (e.key === 'Backspace' && view.kind === 'files' && view.path !== '/') {
       e.preventDefault();
       setView({ kind: 'files', path: parentOf(view.path) });
+    } else if (e.key === ' ' && item && view.kind === 'files') {
+      e.preventDefault(); // Space ticks or unticks the row the keyboard is on (multi-select)
+      setPicked((old) => { const next = new Set(old); if (next.has(item.id)) next.delete(item.id); else next.add(item.id); return next; });
+    } else if (e.key === 'Escape' && picked.size > 0) {
+      setPicked(new Set());
     } else if (e.key === 'Delete' && item && view.kind === 'files') {
       e.preventDefault();
       void run(() => api.request('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: item.id }));
@@ -249,7 +255,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
             <tr>
               {view.kind === 'files' && <th className="pick"><input type="checkbox" aria-label="Select all" checked={sorted.length > 0 && picked.size === sorted.length}
                 onChange={(e) => setPicked(e.target.checked ? new Set(sorted.map((i) => i.id)) : new Set())} /></th>}
-              <th><button className="link" onClick={() => sortBy('name')}>Name{arrow('name')}</button></th>
+              <th className="namecell"><button className="link" onClick={() => sortBy('name')}>Name{arrow('name')}</button></th>
               <th className="num"><button className="link" onClick={() => sortBy('size')}>Size{arrow('size')}</button></th>
               <th className="date"><button className="link" onClick={() => sortBy('updatedAt')}>Modified{arrow('updatedAt')}</button></th>
               <th className="actions" aria-label="Actions" />
@@ -261,7 +267,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
                 {...(view.kind === 'files' ? moveByDrag(item) : {})}>
                 {view.kind === 'files' && <td className="pick"><input type="checkbox" aria-label={`Select ${item.name}`} checked={picked.has(item.id)}
                   onChange={(e) => setPicked((old) => { const next = new Set(old); if (e.target.checked) next.add(item.id); else next.delete(item.id); return next; })} /></td>}
-                <td>
+                <td className="namecell">
                   <span className={item.isFolder ? 'icon folder' : 'icon file'} aria-hidden="true" />
                   {view.kind === 'trash' ? <span>{item.name}</span>
                     : <a href="#" className="name" onClick={(e) => { e.preventDefault(); open(item); }}>{item.name}</a>}
