@@ -279,7 +279,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
                   {view.kind === 'trash'
                     ? <button onClick={() => run(() => api.request('mutation($id: ID!) { restoreFile(id: $id) { id } }', { id: item.id }))}>Restore</button>
                     : <>
-                      <button onClick={() => download(item)} aria-label={item.isFolder ? `Download ${item.name} as zip` : `Download ${item.name}`}>{item.isFolder ? 'Zip' : 'Download'}</button>
+                      <button onClick={() => download(item)} aria-label={item.isFolder ? `Download ${item.name} as zip` : `Download ${item.name}`}>{item.isFolder ? 'Download zip' : 'Download'}</button>
                       {view.kind === 'files' && <>
                         <button onClick={() => setDialog({ kind: 'share', item })}>Share</button>
                         {!item.isFolder && <button onClick={() => setDialog({ kind: 'revisions', item })}>Revisions</button>}
