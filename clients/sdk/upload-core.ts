@@ -70,6 +70,8 @@ export interface UploadOptions {
   folderId?: string;
   /** Hears each part the store accepted in this run. */
   onPartSent?: (partNumber: number) => void;
+  /** Hears the server's upload session once begun (an app that cancels aborts it: abortUpload). */
+  onSession?: (sessionId: string) => void;
 }
 
 export interface UploadResult {
@@ -129,6 +131,7 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
       parts: digest.parts.map((p) => ({ partNumber: p.partNumber, size: String(p.size), sha256: p.sha256, ...(p.md5 ? { md5: p.md5 } : {}) })),
     },
   }, signal);
+  opts.onSession?.(session.id);
 
   if (session.status === 'COMPLETED' && session.file) {
     opts.onProgress?.({ phase: 'upload', bytesDone: digest.size, bytesTotal: digest.size });

@@ -89,6 +89,16 @@ export class FileResolver {
   downloadUrl(@Root() file: FileNode, @Arg('expiresIn', () => Int, { nullable: true }) expiresIn: number | null, @Ctx() ctx: Context) {
     return ctx.services.files.downloadUrl(file, expiresIn, { deviceId: requireUser(ctx).deviceId });
   }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'A folder: a URL (relative to the server, valid 5 minutes) that downloads it as one zip, streamed, entries named by their path below it. '
+      + 'Opening it checks your access again (this device signed in, the folder still readable by you). Null for a file.',
+  })
+  zipUrl(@Root() file: FileNode, @Ctx() ctx: Context) {
+    const user = requireUser(ctx);
+    return ctx.services.folderZips.url(user.userId, user.deviceId, file);
+  }
 }
 
 /**

@@ -21,6 +21,13 @@ export class UploadResolver {
     }));
   }
 
+  @Query(() => [UploadSessionType], {
+    description: 'Your ACTIVE upload sessions, begun by any of your devices, newest first (first: at most 100, default 20). Follow one with the uploadProgress subscription.',
+  })
+  async activeUploads(@Arg('first', () => Int, { nullable: true }) first: number | null, @Ctx() ctx: Context) {
+    return (await ctx.services.uploads.active(requireUser(ctx).userId, first ?? 20)).map(toSession);
+  }
+
   @Mutation(() => UploadSessionType)
   async beginUpload(@Arg('input', () => BeginUploadInput) input: BeginUploadInput, @Ctx() ctx: Context) {
     const p = requireUser(ctx);

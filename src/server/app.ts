@@ -23,6 +23,7 @@ import { logMixin, Metrics } from './metrics';
 import { limitChecker } from './query-limits';
 import { trackWebSockets } from './ws-limits';
 import { shareLinkRoutes } from './share-link-routes';
+import { folderZipRoutes } from './folder-zip-routes';
 import { webAppRouter } from './web-app';
 import { MAX_PAGE_SIZE } from '../services/files';
 
@@ -150,6 +151,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const local = localAdapterOf(storage);
   if (local) app.use('/blobs', blobRoutes(local, { allowGet: (grant) => services.downloadGrants.allows(grant) }));
   app.use(shareLinkRoutes(services.shareLinks));
+  app.use(folderZipRoutes(services.folderZips));
   app.use(graphiqlRouter());
   app.use('/graphql', express.json({ limit: config.maxRequestBytes }), bodyAlways, enforceLimits(checkLimits), expressMiddleware(apollo, {
     context: async ({ req }) => ({

@@ -1,8 +1,9 @@
 import express, { type Request, type Response, type Router } from 'express';
-import ZipStream from 'zip-stream';
 import type { FileNode } from '../entities';
 import { AppError } from '../services/errors';
 import { LinkError, type OpenedLink, type ShareLinkService } from '../services/share-links';
+import { esc, messagePage, page, sendPage } from './html-pages';
+import { sendFolderZip } from './zip-response';
 
 const STATUS = { NOT_FOUND: 404, EXPIRED: 410, PASSWORD_REQUIRED: 401, WRONG_PASSWORD: 403 } as const;
 
@@ -15,7 +16,10 @@ const STATUS = { NOT_FOUND: 404, EXPIRED: 410, PASSWORD_REQUIRED: 401, WRONG_PAS
  * A password goes in the `X-Share-Password` header, `?password=`, or a POST form field `password`
  * (the 401 page carries that form, and the listing page of a protected folder sends it back with
  * each download). 404 unknown/revoked link or file gone, 410 expired, 401 password needed,
- * 403 wrong password, 429 (with Retry-After) after too many wrong passwords.
+ * 403 wrong password, 429 (with Retry-After) after too many wrong passwords. A browser (Accept
+ * prefers text/html) gets an HTML page for each refusal (html-pages.ts: the password prompt, a
+ * wrong password, an expired or unknown link, too many attempts); other clients get the password
+ * form for 401/403 and JSON `{ error: { code, reason } }` otherwise. `X-Tessera-Reason` names it.
  */
 export function shareLinkRoutes(links: ShareLinkService): Router {
   const router = express.Router();
@@ -34,17 +38,18 @@ export function shareLinkRoutes(links: ShareLinkService): Router {
     } catch (e) {
       if (res.headersSent) { res.destroy(e as Error); return; } // a zip cut short: the client sees a truncated download
       if (e instanceof LinkError) {
+        res.setHeader('X-Tessera-Reason', e.reason);
         const status = STATUS[e.reason];
-        if (e.reason === 'PASSWORD_REQUIRED' || e.reason === 'WRONG_PASSWORD') {
-          res.status(status).type('html').send(passwordForm(e.reason === 'WRONG_PASSWORD'));
-        } else {
-          res.status(status).json({ error: { code: 'NOT_FOUND', reason: e.reason } });
-        }
+        if (e.reason === 'PASSWORD_REQUIRED' || e.reason === 'WRONG_PASSWORD') sendPage(res, status, passwordForm(e.reason === 'WRONG_PASSWORD'));
+        else if (!wantsHtml(req)) res.status(status).json({ error: { code: 'NOT_FOUND', reason: e.reason } });
+        else if (e.reason === 'EXPIRED') sendPage(res, status, messagePage('This link has expired', 'The person who shared it set an end date, and it has passed. Ask them for a new link.'));
+        else sendPage(res, status, messagePage('Link not found', 'This link does not exist or was turned off by the person who shared it, or what it shared was removed. Check the address, or ask them for a new link.'));
         return;
       }
       if (e instanceof AppError && e.code === 'RATE_LIMITED') {
         res.setHeader('Retry-After', String(e.extensions.retryAfterSeconds ?? 60));
-        res.status(429).json({ error: { code: 'RATE_LIMITED', message: e.message } });
+        if (!wantsHtml(req)) res.status(429).json({ error: { code: 'RATE_LIMITED', message: e.message } });
+        else sendPage(res, 429, messagePage('Too many attempts', 'Too many wrong passwords were tried for this link. Please wait a few minutes and try again.'));
         return;
       }
       throw e;
@@ -57,7 +62,7 @@ export function shareLinkRoutes(links: ShareLinkService): Router {
       res.redirect(302, await links.urlFor(opened));
       return;
     }
-    res.type('html').send(listingPage(String(req.params.token), opened, await links.folderFiles(opened.node), password));
+    sendPage(res, 200, listingPage(String(req.params.token), opened, await links.folderFiles(opened.node), password));
   });
   const file = guarded(async (req, res, password) => {
     res.redirect(302, await links.open(String(req.params.token), password, req.ip ?? '', String(req.params.fileId)));
@@ -65,7 +70,7 @@ export function shareLinkRoutes(links: ShareLinkService): Router {
   const zip = guarded(async (req, res, password) => {
     const { node } = await links.unlock(String(req.params.token), password, req.ip ?? '');
     if (!node.isFolder) throw new LinkError('NOT_FOUND');
-    await sendZip(res, links, node);
+    await sendFolderZip(res, node, await links.folderFiles(node), (f) => links.content(f));
   });
 
   router.get('/s/:token', root);
@@ -77,59 +82,33 @@ export function shareLinkRoutes(links: ShareLinkService): Router {
   return router;
 }
 
-/** Streams the folder's files as `<folder name>.zip`, one entry at a time (backpressure from the client). */
-async function sendZip(res: Response, links: ShareLinkService, folder: FileNode): Promise<void> {
-  const files = await links.folderFiles(folder);
-  const name = folder.path === '/' ? 'tessera' : folder.name;
-  res.status(200).type('application/zip');
-  res.setHeader('Content-Disposition', `attachment; filename="${asciiName(name)}.zip"; filename*=UTF-8''${encodeURIComponent(name)}.zip`);
-  const archive = new ZipStream({ store: true }); // stored: media is compressed already, and CPU stays low
-  archive.pipe(res);
-  const prefix = folder.path === '/' ? '/' : `${folder.path}/`;
-  for (const f of files) {
-    const source = await links.content(f);
-    await new Promise<void>((resolve, reject) => {
-      archive.entry(source, { name: f.path.slice(prefix.length), date: f.updatedAt }, (err) => (err ? reject(err) : resolve()));
-    });
-  }
-  archive.finish();
-  await new Promise<void>((resolve, reject) => {
-    res.on('finish', resolve);
-    res.on('close', resolve);
-    archive.on('error', reject);
-  });
-}
-
 function listingPage(token: string, { node }: OpenedLink, files: FileNode[], password: string | null): string {
   const base = `/s/${encodeURIComponent(token)}`;
   const prefix = node.path === '/' ? '/' : `${node.path}/`;
   const hidden = password ? `<input type="hidden" name="password" value="${esc(password)}">` : '';
   // with a password, each download is a small POST form carrying it (never in a URL)
   const open = (href: string, label: string) => (password
-    ? `<form method="post" action="${href}" style="display:inline">${hidden}<button>${esc(label)}</button></form>`
+    ? `<form class="inline" method="post" action="${href}">${hidden}<button>${esc(label)}</button></form>`
     : `<a href="${href}">${esc(label)}</a>`);
-  const rows = files.map((f) => `<tr><td>${open(`${base}/f/${encodeURIComponent(f.id)}`, f.path.slice(prefix.length))}</td><td>${formatSize(Number(f.size))}</td></tr>`).join('\n');
+  const rows = files.map((f) => `<tr><td>${open(`${base}/f/${encodeURIComponent(f.id)}`, f.path.slice(prefix.length))}</td><td class="num">${formatSize(Number(f.size))}</td></tr>`).join('\n');
   const title = node.path === '/' ? 'Shared files' : node.name;
-  return `<!doctype html><meta charset="utf-8"><title>${esc(title)}</title>
-<h1>${esc(title)}</h1>
+  return page(title, `<h1>${esc(title)}</h1>
 <p>${files.length} file${files.length === 1 ? '' : 's'} · ${open(`${base}/zip`, 'Download all (zip)')}</p>
 <table>
 ${rows}
-</table>`;
+</table>`);
 }
 
 function passwordForm(wrong: boolean): string {
-  return `<!doctype html><meta charset="utf-8"><title>Password required</title>
-<form method="post"><p>${wrong ? 'Wrong password. ' : ''}This link is protected by a password.</p>
-<input type="password" name="password" autofocus required> <button>Open</button></form>`;
+  return page(wrong ? 'Wrong password' : 'Password required', `<h1>${wrong ? 'Wrong password' : 'Password required'}</h1>
+${wrong ? '<p class="error" role="alert">Wrong password. Please try again.</p>' : ''}
+<form method="post"><p>This link is protected by a password.</p>
+<label>Password <input type="password" name="password" autofocus required></label> <button>Open</button></form>`);
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function asciiName(s: string): string {
-  return s.replace(/[^\x20-\x7e]|["\\]/g, '_');
+/** A browser navigating here (Accept prefers HTML), not an API client (Accept absent or *\/*). */
+function wantsHtml(req: Request): boolean {
+  return req.accepts(['json', 'html']) === 'html';
 }
 
 function formatSize(n: number): string {

@@ -5,6 +5,7 @@ import { AuthService } from './auth';
 import type { EventBus } from './events';
 import { DownloadGrantService } from './download-grants';
 import { FileService } from './files';
+import { FolderZipService } from './folder-zip';
 import { MountService } from './mounts';
 import { Janitor } from './janitor';
 import { JournalService } from './journal';
@@ -49,6 +50,7 @@ export interface Services {
   files: FileService;
   mounts: MountService;
   downloadGrants: DownloadGrantService;
+  folderZips: FolderZipService;
   uploads: UploadService;
   sharing: SharingService;
   shareLinks: ShareLinkService;
@@ -83,6 +85,7 @@ export function createServices(
   const mounts = new MountService(ds, journal);
   const files = new FileService(ds, storage, access, journal, mounts, s.downloadUrlTtl, s.downloadUrlMaxTtl);
   const downloadGrants = new DownloadGrantService(ds, access);
+  const folderZips = new FolderZipService(ds, access, files, storage, s.jwtSecret);
   const uploads = new UploadService(ds, storage, access, files, journal, bus, {
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
   }, quota);
@@ -95,5 +98,5 @@ export function createServices(
   const retention = new Retention(journal, trash, revisions, {
     journalDays: s.journalRetentionDays, trashDays: s.trashRetentionDays, revisionDays: s.revisionRetentionDays,
   });
-  return { ds, storage, bus, auth, access, journal, files, mounts, downloadGrants, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
+  return { ds, storage, bus, auth, access, journal, files, mounts, downloadGrants, folderZips, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
 }

@@ -141,6 +141,20 @@ export class UploadService {
   }
 
   /**
+   * The caller's ACTIVE upload sessions (begun by any of their devices), newest first, at most
+   * `limit`: what the web app shows as uploads running elsewhere (their progress then comes
+   * from `uploadProgress`). Expired-but-not-yet-reaped sessions are left out.
+   */
+  async active(userId: string, limit = 20): Promise<SessionView[]> {
+    const sessions = await this.ds.getRepository(UploadSession).createQueryBuilder('s')
+      .where("s.status = 'ACTIVE' AND s.expiresAt > :now", { now: new Date() })
+      .andWhere('(s.uploaderId = :u OR (s.uploaderId IS NULL AND s.ownerId = :u))', { u: userId })
+      .orderBy('s.createdAt', 'DESC').limit(Math.max(1, Math.min(limit, 100)))
+      .getMany();
+    return sessions.map((s) => this.view(s, null, false));
+  }
+
+  /**
    * Marks parts verified once the store lists them with the same size and ETag. Reads only
    * the confirmed parts and the store's listing around them, so confirming in batches costs
    * the same whatever the file size.

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Where the test RGW (scripts/start-rgw.sh) answers, and how to sign for it. */
@@ -11,7 +12,9 @@ export interface RgwEnv {
   forcePathStyle: boolean;
 }
 
-const SCRIPT = path.resolve(__dirname, '../../scripts/start-rgw.sh');
+/** scripts/start-rgw.sh of the project, from test/helpers and from dist/test/helpers (the benches) alike. */
+const SCRIPT = [path.resolve(__dirname, '../../scripts/start-rgw.sh'), path.resolve(__dirname, '../../../scripts/start-rgw.sh')].find((f) => fs.existsSync(f))
+  ?? path.resolve(__dirname, '../../scripts/start-rgw.sh');
 let cached: RgwEnv | undefined;
 
 /**

@@ -2,7 +2,7 @@
  * Headless Debian Chromium (/usr/bin/chromium, never a downloaded browser) driven by
  * playwright-core, for the web app's end-to-end tests. One browser per test file; each user a
  * fresh context. Console errors and page errors are collected: `expectNoConsoleErrors` fails a
- * test that logged one. Screenshots go to test-output/web/.
+ * test that logged one (the status of a navigated document itself, such as a 404 page, is not one). Screenshots go to test-output/web/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,7 +33,13 @@ export async function openPage(browser: Browser, url: string, viewport = { width
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // Chromium logs a document's own 4xx (a link's 401 password prompt, a 404 page) as a failed
+    // load; that status is the server's intended answer, not an error of the page
+    if (m.text().startsWith('Failed to load resource') && m.location().url === page.url()) return;
+    errors.push(`console: ${m.text()}`);
+  });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   await page.goto(url);
   return { page, context, errors };

@@ -3,7 +3,8 @@
  * RGW, its bucket CORS set by scripts/rgw-bucket.js, so part PUTs go from the page straight to
  * RGW; TEST_WEB_STORES=local narrows it): sign up; upload a
  * 3-part file through the file picker (exactly 3 part PUTs, straight to the store URLs) and a
- * folder of 20 files, each byte-identical when the SDK downloads it; drop files on the page;
+ * folder of 20 files, each byte-identical when the SDK downloads it; drop files on the page, and
+ * a real folder from the desktop (CDP's drag input);
  * sort; create / rename / move; the browser's own download (right name, same bytes); delete →
  * trash → restore; an SDK upload appears in the open page within 2 s; sign out. Fails on any
  * console error. Screenshots: test-output/web/.
@@ -139,6 +140,29 @@ test('dropping files on the page uploads them into the open folder', async () =>
   await row(page, 'dropped.txt').waitFor();
   await row(page, 'dropped-2.txt').waitFor();
   expect((await sdkBytes('/dropped.txt')).toString()).toBe('hello drop');
+});
+
+test('dropping a folder (and a file beside it) from the desktop uploads its whole tree', async () => {
+  const { page } = p;
+  // a real drag from outside the page, through Chromium's own input pipeline (CDP), so the page
+  // sees the folder as a directory entry (webkitGetAsEntry), as when a person drags it in
+  const dir = path.join(tmp, 'dropzone');
+  const files = new Map<string, Buffer>([['Holiday/a.txt', Buffer.from('sea')], ['Holiday/sub/b.bin', crypto.randomBytes(5000)], ['loose.txt', Buffer.from('beside')]]);
+  for (const [rel, b] of files) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), b);
+  }
+  const cdp = await p.context.newCDPSession(page);
+  const data = { items: [], files: [path.join(dir, 'Holiday'), path.join(dir, 'loose.txt')], dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await cdp.send('Input.dispatchDragEvent', { type, x: 640, y: 400, data });
+  await cdp.detach();
+  await row(page, 'Holiday').waitFor();
+  await row(page, 'loose.txt').waitFor();
+  await page.locator('li[data-upload="Holiday/sub/b.bin"][data-phase="done"]').waitFor();
+  for (const [rel, b] of files) expect((await sdkBytes(`/${rel}`)).equals(b)).toBe(true);
+  await sdk.deleteFile('/Holiday');
+  await sdk.deleteFile('/loose.txt');
+  await row(page, 'Holiday').waitFor({ state: 'detached' });
 });
 
 test('sorting by name and size, both ways; folders first', async () => {

@@ -1,6 +1,7 @@
 /** The app shell: sign in / sign up until there is a session, then the file browser. */
 import { useEffect, useState } from 'react';
-import { api, deviceName, errorText, setToken } from './api';
+import { TesseraError } from '../../sdk/errors';
+import { api, deviceName, errorText, onSignedOut, setToken } from './api';
 import { Browser } from './Browser';
 
 interface User { id: string; email: string; name: string | null }
@@ -9,6 +10,14 @@ const AUTH = 'token user { id email name }';
 export function App() {
   const [user, setUser] = useState<User | null>(null);
   const [checking, setChecking] = useState(!!api.token);
+  /** Why the sign-in screen shows again (signed out from another device). */
+  const [notice, setNotice] = useState('');
+
+  useEffect(() => onSignedOut(() => {
+    setToken(undefined);
+    setUser(null);
+    setNotice('You were signed out (this device was signed out, or the session ended). Please sign in again.');
+  }), []);
 
   useEffect(() => {
     if (!api.token) return;
@@ -25,11 +34,11 @@ export function App() {
   };
 
   if (checking) return <div className="center muted">Loading…</div>;
-  if (!user) return <SignIn onUser={setUser} />;
+  if (!user) return <SignIn notice={notice} onUser={(u) => { setNotice(''); setUser(u); }} />;
   return <Browser user={user} onSignOut={signOut} />;
 }
 
-function SignIn({ onUser }: { onUser: (u: User) => void }) {
+function SignIn({ onUser, notice }: { onUser: (u: User) => void; notice: string }) {
   const [mode, setMode] = useState<'in' | 'up'>('in');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -49,7 +58,7 @@ function SignIn({ onUser }: { onUser: (u: User) => void }) {
       setToken(res.token);
       onUser(res.user);
     } catch (e) {
-      setError(errorText(e));
+      setError(e instanceof TesseraError && e.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : errorText(e));
     } finally {
       setBusy(false);
     }
@@ -60,6 +69,7 @@ function SignIn({ onUser }: { onUser: (u: User) => void }) {
       <form className="card auth" onSubmit={submit} aria-label={mode === 'up' ? 'Sign up' : 'Sign in'}>
         <h1>Tessera</h1>
         <h2>{mode === 'up' ? 'Create your account' : 'Sign in'}</h2>
+        {notice && <p className="muted" role="status">{notice}</p>}
         {mode === 'up' && <label>Name<input name="name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" /></label>}
         <label>Email<input name="email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" /></label>
         <label>Password<input name="password" type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete={mode === 'up' ? 'new-password' : 'current-password'} /></label>

@@ -7,7 +7,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorText, FILE_FIELDS, humanDate, humanSize, joinPath, parentOf, watchChanges, type Item } from './api';
 import { Devices } from './Devices';
 import { Dialog, RevisionsDialog, ShareDialog } from './dialogs';
-import { droppedFiles, isActive, pickedFiles, useUploads, type UploadEntry } from './uploads';
+import { droppedFiles, pickedFiles, useUploads } from './uploads';
+import { UploadPanel } from './UploadPanel';
+import { useRemoteUploads } from './remote-uploads';
 
 type View = { kind: 'files'; path: string } | { kind: 'shared'; folder?: { id: string; name: string; role?: string } } | { kind: 'trash' } | { kind: 'devices' };
 type SortKey = 'name' | 'size' | 'updatedAt';
@@ -98,6 +100,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   }, [load]);
 
   const uploads = useUploads(useCallback(() => void load(), [load]));
+  const remoteUploads = useRemoteUploads(uploads.isOwn);
   // where picked or dropped files go: the open folder of My files, or a folder shared with me as editor
   const target: { folder: string; folderId?: string } | null = view.kind === 'files' ? { folder: view.path }
     : view.kind === 'shared' && view.folder?.role === 'EDITOR' ? { folder: '/', folderId: view.folder.id } : null;
@@ -113,12 +116,15 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     await load();
   };
 
+  /** The browser's own download: a file through its signed URL, a folder as one zip streamed by the server. */
   const download = (item: Item) => run(async () => {
-    const r = await api.request<{ file: { downloadUrl: string | null } | null }>('query($id: ID!) { file(id: $id) { downloadUrl } }', { id: item.id });
-    if (!r.file?.downloadUrl) throw new Error('no download URL');
+    const field = item.isFolder ? 'zipUrl' : 'downloadUrl';
+    const r = await api.request<{ file: Record<string, string | null> | null }>(`query($id: ID!) { file(id: $id) { ${field} } }`, { id: item.id });
+    const url = r.file?.[field];
+    if (!url) throw new Error('no download URL');
     const a = document.createElement('a');
-    a.href = new URL(r.file.downloadUrl, location.origin).href;
-    a.download = item.name;
+    a.href = new URL(url, location.origin).href;
+    a.download = item.isFolder ? `${item.name}.zip` : item.name;
     document.body.appendChild(a);
     a.click();
     a.remove();
@@ -134,10 +140,11 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     });
   }, [items, sort]);
 
-  // keyboard: ↑/↓ move, Enter opens (a file downloads), Backspace goes up, Delete moves to the trash
+  // keyboard: ↑/↓ move, Enter opens (a file downloads), Space ticks, Escape unticks all, Backspace goes up, Delete moves to the trash
   const keys = useRef<(e: KeyboardEvent) => void>(() => undefined);
   keys.current = (e: KeyboardEvent) => {
     if (dialog || (e.target as HTMLElement)?.closest?.('input, select, textarea') || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === ' ' && (e.target as HTMLElement)?.closest?.('button, a')) return; // Space presses a focused button
     const item = sorted[cursor];
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
@@ -150,6 +157,11 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
     } else if (e.key === 'Backspace' && view.kind === 'files' && view.path !== '/') {
       e.preventDefault();
       setView({ kind: 'files', path: parentOf(view.path) });
+    } else if (e.key === ' ' && item && view.kind === 'files') {
+      e.preventDefault(); // Space ticks or unticks the row the keyboard is on (multi-select)
+      setPicked((old) => { const next = new Set(old); if (next.has(item.id)) next.delete(item.id); else next.add(item.id); return next; });
+    } else if (e.key === 'Escape' && picked.size > 0) {
+      setPicked(new Set());
     } else if (e.key === 'Delete' && item && view.kind === 'files') {
       e.preventDefault();
       void run(() => api.request('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: item.id }));
@@ -243,7 +255,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
             <tr>
               {view.kind === 'files' && <th className="pick"><input type="checkbox" aria-label="Select all" checked={sorted.length > 0 && picked.size === sorted.length}
                 onChange={(e) => setPicked(e.target.checked ? new Set(sorted.map((i) => i.id)) : new Set())} /></th>}
-              <th><button className="link" onClick={() => sortBy('name')}>Name{arrow('name')}</button></th>
+              <th className="namecell"><button className="link" onClick={() => sortBy('name')}>Name{arrow('name')}</button></th>
               <th className="num"><button className="link" onClick={() => sortBy('size')}>Size{arrow('size')}</button></th>
               <th className="date"><button className="link" onClick={() => sortBy('updatedAt')}>Modified{arrow('updatedAt')}</button></th>
               <th className="actions" aria-label="Actions" />
@@ -255,7 +267,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
                 {...(view.kind === 'files' ? moveByDrag(item) : {})}>
                 {view.kind === 'files' && <td className="pick"><input type="checkbox" aria-label={`Select ${item.name}`} checked={picked.has(item.id)}
                   onChange={(e) => setPicked((old) => { const next = new Set(old); if (e.target.checked) next.add(item.id); else next.delete(item.id); return next; })} /></td>}
-                <td>
+                <td className="namecell">
                   <span className={item.isFolder ? 'icon folder' : 'icon file'} aria-hidden="true" />
                   {view.kind === 'trash' ? <span>{item.name}</span>
                     : <a href="#" className="name" onClick={(e) => { e.preventDefault(); open(item); }}>{item.name}</a>}
@@ -267,7 +279,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
                   {view.kind === 'trash'
                     ? <button onClick={() => run(() => api.request('mutation($id: ID!) { restoreFile(id: $id) { id } }', { id: item.id }))}>Restore</button>
                     : <>
-                      {!item.isFolder && <button onClick={() => download(item)}>Download</button>}
+                      <button onClick={() => download(item)} aria-label={item.isFolder ? `Download ${item.name} as zip` : `Download ${item.name}`}>{item.isFolder ? 'Download zip' : 'Download'}</button>
                       {view.kind === 'files' && <>
                         <button onClick={() => setDialog({ kind: 'share', item })}>Share</button>
                         {!item.isFolder && <button onClick={() => setDialog({ kind: 'revisions', item })}>Revisions</button>}
@@ -285,7 +297,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
         </>}
       </main>
       {dragging && target && <div className="dropzone">Drop to upload here</div>}
-      <UploadPanel uploads={uploads} />
+      <UploadPanel uploads={uploads} remote={remoteUploads} />
       {dialog?.kind === 'folder' && view.kind === 'files' && (
         <Dialog title="New folder" label="Folder name" initial="" submit="Create" onClose={() => setDialog(null)}
           onSubmit={(name) => run(() => api.request('mutation($path: String!) { createFolder(path: $path) { id } }', { path: joinPath(view.path, name) }))} />
@@ -320,51 +332,5 @@ function Breadcrumbs({ view, go }: { view: View; go: (v: View) => void }) {
           : <a href={urlOf({ kind: 'files', path })} onClick={(e) => { e.preventDefault(); go({ kind: 'files', path }); }}>{p}</a>}</span>;
       })}
     </nav>
-  );
-}
-
-function UploadPanel({ uploads }: { uploads: ReturnType<typeof useUploads> }) {
-  const { entries } = uploads;
-  if (entries.length === 0) return null;
-  const counted = entries.filter((e) => e.phase !== 'cancelled' && e.phase !== 'interrupted');
-  const total = counted.reduce((s, e) => s + e.total, 0);
-  const done = counted.reduce((s, e) => s + (e.phase === 'done' ? e.total : e.done), 0);
-  const active = entries.filter(isActive).length;
-  const interrupted = entries.filter((e) => e.phase === 'interrupted').length;
-  // rate and ETA over the files still moving
-  const moving = entries.filter((e) => e.phase === 'upload');
-  const since = Math.min(...moving.map((e) => e.started));
-  const movedBytes = moving.reduce((s, e) => s + e.done, 0);
-  const rate = moving.length && Date.now() > since ? movedBytes / ((Date.now() - since) / 1000) : 0;
-  const left = moving.reduce((s, e) => s + e.total - e.done, 0);
-  const eta = rate > 0 ? Math.ceil(left / rate) : 0;
-  const status = (e: UploadEntry) => e.phase === 'done' ? (e.deduplicated ? 'already stored' : 'done')
-    : e.phase === 'error' ? e.error : e.phase === 'hash' ? 'hashing…' : e.phase === 'cancelled' ? 'cancelled' : e.phase === 'queued' ? 'waiting'
-      : e.phase === 'paused' ? `paused at ${Math.floor((100 * e.done) / (e.total || 1))}%`
-        : e.phase === 'interrupted' ? 'interrupted: pick or drop this file again to resume' : `${Math.floor((100 * e.done) / (e.total || 1))}%`;
-  return (
-    <section className="uploads" aria-label="Uploads">
-      <header>
-        <strong>{active ? `Uploading ${active} file${active > 1 ? 's' : ''}` : interrupted ? `${interrupted} unfinished upload${interrupted > 1 ? 's' : ''}` : 'Uploads finished'}</strong>
-        <span className="muted"> {humanSize(done)} of {humanSize(total)}{rate > 0 ? ` · ${humanSize(rate)}/s · ${eta < 60 ? `${eta} s` : `${Math.ceil(eta / 60)} min`} left` : ''}</span>
-        <span className="spacer" />
-        {!active && <button onClick={uploads.clear}>Clear</button>}
-      </header>
-      <progress max={total || 1} value={done} />
-      <ul>
-        {entries.map((e) => (
-          <li key={e.id} data-upload={e.name} data-phase={e.phase}>
-            <span className="uname" title={e.path}>{e.name}</span>
-            <span className="ubtns">
-              {isActive(e) && e.phase !== 'queued' && <button aria-label={`Pause ${e.name}`} onClick={() => uploads.pause(e.id)}>❚❚</button>}
-              {e.phase === 'paused' && <button aria-label={`Resume ${e.name}`} onClick={() => uploads.resume(e.id)}>▶</button>}
-              {(isActive(e) || e.phase === 'paused' || e.phase === 'interrupted') && <button aria-label={`Cancel ${e.name}`} onClick={() => uploads.cancel(e.id)}>✕</button>}
-            </span>
-            <span className="muted ustatus">{status(e)}</span>
-            <progress max={e.total || 1} value={e.phase === 'done' ? e.total : e.done} />
-          </li>
-        ))}
-      </ul>
-    </section>
   );
 }

@@ -8,8 +8,34 @@ import { TesseraError } from '../../sdk/errors';
 
 const TOKEN_KEY = 'tessera.token';
 
+const signedOutListeners = new Set<() => void>();
+
+/** Hears that the server no longer takes this browser's session (signed out from another device, or expired). */
+export function onSignedOut(listener: () => void): () => void {
+  signedOutListeners.add(listener);
+  return () => { signedOutListeners.delete(listener); };
+}
+
+function signedOut(): void {
+  if (!api.token) return;
+  for (const l of signedOutListeners) l();
+}
+
+/** The SDK's transport; an UNAUTHENTICATED answer to a signed-in request ends the session here too. */
+class AppTransport extends GraphQLTransport {
+  override async request<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
+    const hadToken = !!this.token;
+    try {
+      return await super.request<T>(query, variables, signal);
+    } catch (e) {
+      if (hadToken && e instanceof TesseraError && e.code === 'UNAUTHENTICATED') signedOut();
+      throw e;
+    }
+  }
+}
+
 // fetch must be called unbound in a browser ("Illegal invocation" otherwise)
-export const api = new GraphQLTransport({ server: location.origin, token: localStorage.getItem(TOKEN_KEY) ?? undefined, fetch: (i, init) => fetch(i, init) });
+export const api = new AppTransport({ server: location.origin, token: localStorage.getItem(TOKEN_KEY) ?? undefined, fetch: (i, init) => fetch(i, init) });
 
 export function setToken(token: string | undefined): void {
   api.token = token;
@@ -31,6 +57,8 @@ const SENTENCES: Record<string, string> = {
   NOT_FOUND: 'That item no longer exists.',
   CONFLICT: 'Something with that name is already there, or it changed meanwhile. Reload and try again.',
   PAYLOAD_TOO_LARGE: 'That is larger than the server accepts.',
+  CHANGED: 'The file changed while it was being uploaded. Please upload it again.',
+  INTEGRITY: 'The bytes did not arrive intact. Please try again.',
   RATE_LIMITED: 'Too many attempts. Please wait a moment and try again.',
   NETWORK: 'The server cannot be reached. Check your connection.',
   STORE: 'The storage refused the upload. Please try again.',
@@ -40,6 +68,10 @@ const SENTENCES: Record<string, string> = {
 /** A readable sentence for any error (from extensions.code); never a stack or raw JSON. */
 export function errorText(e: unknown): string {
   if (e instanceof TesseraError) {
+    const x = e.details.extensions ?? {};
+    if (e.code === 'PAYLOAD_TOO_LARGE' && x.quotaBytes != null) {
+      return `Not enough storage left: this needs ${humanSize(Number(x.requestedBytes ?? 0))}, and ${humanSize(Number(x.usageBytes ?? 0) + Number(x.reservedBytes ?? 0))} of your ${humanSize(Number(x.quotaBytes))} are in use.`;
+    }
     if (e.code === 'BAD_USER_INPUT' || e.code === 'NOT_FOUND' && e.message.length < 160) return capitalize(e.message);
     return SENTENCES[e.code] ?? capitalize(e.message);
   }
@@ -63,7 +95,12 @@ export function watchChanges(onChange: (c: { kind: string; path: string; fromPat
   });
   const stop = client.subscribe<{ changes: { kind: string; path: string; fromPath: string | null } }>(
     { query: 'subscription { changes { kind path fromPath } }' },
-    { next: (r) => { if (r.data?.changes) onChange(r.data.changes); }, error: () => undefined, complete: () => undefined },
+    {
+      next: (r) => { if (r.data?.changes) onChange(r.data.changes); },
+      // the feed ends with UNAUTHENTICATED when this device is signed out elsewhere
+      error: (e) => { if (Array.isArray(e) && e.some((x) => x?.extensions?.code === 'UNAUTHENTICATED')) signedOut(); },
+      complete: () => undefined,
+    },
   );
   return () => { stop(); void client.dispose(); };
 }

@@ -35,6 +35,8 @@ export function ShareDialog({ item, onClose }: { item: Item; onClose: () => void
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('VIEWER');
   const [password, setPassword] = useState('');
+  /** Days until a new link expires ('' for never). */
+  const [expiry, setExpiry] = useState('7');
   const [error, setError] = useState('');
   const [note, setNote] = useState('');
 
@@ -88,18 +90,27 @@ export function ShareDialog({ item, onClose }: { item: Item; onClose: () => void
         )}
         <h3>Public links</h3>
         <form className="row" onSubmit={(e) => { e.preventDefault(); void run(async () => {
-          const r = await api.request<{ createShareLink: LinkRow }>('mutation($fileId: ID!, $password: String) { createShareLink(fileId: $fileId, password: $password) { id url expiresAt hasPassword } }', { fileId: item.id, password: password || undefined });
+          const expiresAt = expiry ? new Date(Date.now() + Number(expiry) * 86_400_000).toISOString() : undefined;
+          const r = await api.request<{ createShareLink: LinkRow }>('mutation($fileId: ID!, $password: String, $expiresAt: DateTime) { createShareLink(fileId: $fileId, password: $password, expiresAt: $expiresAt) { id url expiresAt hasPassword } }',
+            { fileId: item.id, password: password || undefined, expiresAt });
           if (r.createShareLink.url) setCreated((c) => ({ ...c, [r.createShareLink.id]: new URL(r.createShareLink.url!, location.origin).href }));
           setPassword('');
         }); }}>
           <input aria-label="Link password" type="password" placeholder="Password (optional)" value={password} onChange={(e) => setPassword(e.target.value)} />
+          <select aria-label="Link expires" value={expiry} onChange={(e) => setExpiry(e.target.value)}>
+            <option value="1">Expires in 1 day</option>
+            <option value="7">Expires in 7 days</option>
+            <option value="30">Expires in 30 days</option>
+            <option value="">Never expires</option>
+          </select>
           <button type="submit">Create link</button>
         </form>
         {note && <p className="muted" role="status">{note}</p>}
         <ul className="list">
           {links.map((l) => (
             <li key={l.id} data-link={l.id}>
-              {created[l.id] ? <input readOnly className="linkurl" aria-label="Link URL" value={created[l.id]} onFocus={(e) => e.target.select()} /> : <span className="muted">Link{l.hasPassword ? ' with password' : ''} (copy it when created)</span>}
+              {created[l.id] ? <input readOnly className="linkurl" aria-label="Link URL" value={created[l.id]} onFocus={(e) => e.target.select()} /> : <span className="muted">Link (copy it when created)</span>}
+              <span className="muted linkinfo">{linkInfo(l)}</span>
               <span className="spacer" />
               {created[l.id] && <button onClick={() => navigator.clipboard?.writeText(created[l.id]).then(() => setNote('Link copied.'), () => setNote('Select the link and copy it.'))}>Copy</button>}
               <button onClick={() => run(() => api.request('mutation($id: ID!) { revokeShareLink(id: $id) }', { id: l.id }))}>Revoke</button>
@@ -110,6 +121,13 @@ export function ShareDialog({ item, onClose }: { item: Item; onClose: () => void
       </div>
     </div>
   );
+}
+
+/** "password · expires 3 Dec", "no password · never expires", "expired". */
+function linkInfo(l: LinkRow): string {
+  const pw = l.hasPassword ? 'password' : 'no password';
+  if (!l.expiresAt) return `${pw} · never expires`;
+  return Date.parse(l.expiresAt) <= Date.now() ? `${pw} · expired` : `${pw} · expires ${humanDate(l.expiresAt)}`;
 }
 
 interface RevisionRow { revision: number; size: string; current: boolean; createdAt: string }

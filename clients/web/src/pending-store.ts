@@ -14,6 +14,8 @@ export interface PendingUpload {
   /** Where it goes: a path in the user's tree, or relative to folderId. */
   path: string;
   folderId?: string;
+  /** The server's upload session, once begun (cancelling an interrupted upload aborts it). */
+  sessionId?: string;
   savedAt: number;
 }
 

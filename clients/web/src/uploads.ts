@@ -24,12 +24,19 @@ export interface UploadEntry {
   /** Parts sent by this page (not those the server already had). */
   partsSent?: number;
   started: number;
+  /** The server's upload session of an interrupted upload (from pending-store.ts). */
+  sessionId?: string;
 }
 
 /** A file and the folder path (relative, '/'-separated, may be '') it was dropped in. */
 export interface PickedFile { file: File; dir: string }
 
-interface Job { id: number; key: string; file: File; path: string; folderId?: string }
+interface Job { id: number; key: string; file: File; path: string; folderId?: string; sessionId?: string }
+
+/** Ends a server upload session: its staged parts are dropped and its quota reservation released. */
+function abortSession(sessionId: string | undefined): void {
+  if (sessionId) void api.request('mutation($id: ID!) { abortUpload(sessionId: $id) }', { id: sessionId }).catch(() => undefined);
+}
 
 const FILES_AT_ONCE = 3;
 const ACTIVE = new Set<UploadEntry['phase']>(['queued', 'hash', 'upload']);
@@ -42,6 +49,8 @@ export function useUploads(onFileDone: () => void) {
   const queue = useRef<Job[]>([]);
   const running = useRef(0);
   const nextId = useRef(1);
+  /** Upload sessions this page began or remembers (the other devices' list leaves them out). */
+  const ownSessions = useRef(new Set<string>());
 
   const patch = useCallback((id: number, p: Partial<UploadEntry>) => {
     setEntries((all) => all.map((e) => (e.id === id ? { ...e, ...p } : e)));
@@ -51,8 +60,9 @@ export function useUploads(onFileDone: () => void) {
   useEffect(() => {
     void allPending().then((pending) => {
       if (pending.length === 0) return;
+      for (const p of pending) if (p.sessionId) ownSessions.current.add(p.sessionId);
       setEntries((all) => [...all, ...pending.filter((p) => !all.some((e) => e.key === p.key)).map((p) => ({
-        id: nextId.current++, key: p.key, name: p.name, path: p.path, total: p.size, done: 0, phase: 'interrupted' as const, started: p.savedAt,
+        id: nextId.current++, key: p.key, name: p.name, path: p.path, total: p.size, done: 0, phase: 'interrupted' as const, started: p.savedAt, sessionId: p.sessionId,
       }))]);
     });
   }, []);
@@ -71,6 +81,11 @@ export function useUploads(onFileDone: () => void) {
         // each part confirmed as soon as it is stored: a reload loses no part already sent
         confirmBatchSize: 1,
         onPlanned: () => void savePending({ key: job.key, name: job.file.name, size: job.file.size, lastModified: job.file.lastModified, path: job.path, folderId: job.folderId, savedAt: Date.now() }),
+        onSession: (sessionId) => {
+          job.sessionId = sessionId;
+          ownSessions.current.add(sessionId);
+          void savePending({ key: job.key, name: job.file.name, size: job.file.size, lastModified: job.file.lastModified, path: job.path, folderId: job.folderId, sessionId, savedAt: Date.now() });
+        },
         onPartSent: () => { partsSent++; },
         onProgress: (p) => patch(job.id, { phase: p.phase === 'hash' ? 'hash' : 'upload', done: p.phase === 'hash' ? 0 : p.bytesDone }),
       }).then((r) => {
@@ -84,6 +99,7 @@ export function useUploads(onFileDone: () => void) {
         jobs.current.delete(job.id);
         if (why === 'cancelled') {
           void dropPending(job.key);
+          abortSession(job.sessionId);
           return patch(job.id, { phase: 'cancelled' });
         }
         patch(job.id, { phase: 'error', error: errorText(e) });
@@ -109,7 +125,7 @@ export function useUploads(onFileDone: () => void) {
       const key = fileKey(file);
       const before = pending.get(key);
       const job: Job = before
-        ? { id, key, file, path: before.path, folderId: before.folderId }
+        ? { id, key, file, path: before.path, folderId: before.folderId, sessionId: before.sessionId }
         : { id, key, file, path: joinPath(dir ? joinPath(folder, dir) : folder, file.name), folderId };
       if (before) resumed.add(key);
       jobs.current.set(id, job);
@@ -143,6 +159,7 @@ export function useUploads(onFileDone: () => void) {
       setEntries((all) => all.map((e) => {
         if (e.id !== id) return e;
         void dropPending(e.key);
+        abortSession(entry?.sessionId ?? e.sessionId); // a paused or interrupted upload's session
         return { ...e, phase: 'cancelled' };
       }));
     }
@@ -151,7 +168,9 @@ export function useUploads(onFileDone: () => void) {
 
   const clear = useCallback(() => setEntries((all) => all.filter(isActive)), []);
 
-  return { entries, add, pause, resume, cancel, clear };
+  const isOwn = useCallback((sessionId: string) => ownSessions.current.has(sessionId), []);
+
+  return { entries, add, pause, resume, cancel, clear, isOwn };
 }
 
 /** Every file under the dropped items, folders walked (webkitGetAsEntry), with its relative folder. */
