@@ -2,6 +2,7 @@ import { Brackets, In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, FileNode, Mount, Share } from '../entities';
 import { AppError, badInput } from './errors';
 import type { JournalService } from './journal';
+import { lockOwner, transaction } from './tx';
 import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 
 /** Where a path of a user's tree lives: in their own tree, or inside a mount (the shared node's owner's tree). */
@@ -182,16 +183,26 @@ export class MountService {
     }
   }
 
-  /** Mounts for shares made before mounts existed (startup; idempotent). */
+  /**
+   * Mounts for shares made before mounts existed (server start-up; idempotent, and safe when
+   * several instances start at once): each share is mounted in its own transaction that first
+   * takes the member's owner lock (as sharing and every change of the member's tree do) and then
+   * re-reads the share and the member's mounts, so a concurrent backfill, share or folder of the
+   * member is seen and never duplicated or overlaid. Returns how many mounts this call made.
+   */
   async backfill(): Promise<number> {
     const shares = await this.ds.getRepository(Share).createQueryBuilder('s')
       .leftJoin(Mount, 'x', 'x.memberId = s.userId AND x.fileId = s.fileId')
       .where('x.id IS NULL').getMany();
     let made = 0;
     for (const s of shares) {
-      await this.ds.transaction(async (m) => {
+      made += await transaction(this.ds, async (m) => {
+        await lockOwner(m, s.userId);
+        if (!(await m.findOneBy(Share, { id: s.id })) || (await this.mountOf(m, s.userId, s.fileId))) return 0;
         const node = await m.findOneBy(FileNode, { id: s.fileId });
-        if (node) { await this.create(m, s.userId, node); made++; }
+        if (!node) return 0;
+        await this.create(m, s.userId, node);
+        return 1;
       });
     }
     return made;
