@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager } from 'typeorm';
 import { addUsage, countedBytes } from './quota';
 import { lockOwner, transaction } from './tx';
 import { Change, Chunk, FileNode, FileRevision, Share } from '../entities';
@@ -93,9 +93,9 @@ export class FileService {
     return { ownerId: folder.ownerId, path: full };
   }
 
-  /** Children of `p` in `ownerId`'s tree, merged by (name, id) with `mounted` (mounts shown there, named as mounted). */
+  /** Children of `p` in `ownerId`'s tree, together with `mounted` (mounts shown there, named as mounted; see listMerged). */
   private async listIn(ownerId: string, p: string, first: number | null | undefined, after: string | null | undefined,
-    mounted: { mount: { name: string }; root: FileNode }[] = []): Promise<Page<FileNode>> {
+    mounted: { mount: { id: string; name: string }; root: FileNode }[] = []): Promise<Page<FileNode>> {
     const userId = ownerId;
     const limit = pageSize(first);
     const qb = this.ds.getRepository(FileNode).createQueryBuilder('f')
@@ -106,16 +106,37 @@ export class FileService {
       const { name, id } = decodeKeyset(after);
       qb.andWhere('(f.name > :name OR (f.name = :name AND f.id > :id))', { name, id });
     }
-    const rows = await qb.orderBy('f.name', 'ASC').addOrderBy('f.id', 'ASC').limit(limit + 1).getMany();
-    if (!mounted.length) return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
-    // mounts are few: merge them in memory, in the database's order (keyset by name, then id)
-    const key = (name: string, id: string) => ({ name, id });
-    const cmp = (a: { name: string; id: string }, b: { name: string; id: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    if (!mounted.length) {
+      const rows = await qb.orderBy('f.name', 'ASC').addOrderBy('f.id', 'ASC').limit(limit + 1).getMany();
+      return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
+    }
+    return this.listMerged(ownerId, p, limit, after, mounted);
+  }
+
+  /**
+   * A folder of the member's own tree that holds mounts: its children and the mounts (named as
+   * mounted) in ONE ordered query (a UNION), so the database orders and pages both as it orders
+   * any listing (its collation: byte order on SQLite, case-insensitive on a `_ci` MariaDB
+   * column; ties by id in the id column's order). A JavaScript merge could not: it would page
+   * differently from the database and skip or repeat entries.
+   */
+  private async listMerged(ownerId: string, p: string, limit: number, after: string | null | undefined,
+    mounted: { mount: { id: string; name: string }; root: FileNode }[]): Promise<Page<FileNode>> {
     const start = after ? decodeKeyset(after) : null;
-    const extra = mounted.map((x) => ({ k: key(x.mount.name, x.root.id), node: x.root })).filter((x) => !start || cmp(x.k, start) > 0);
-    const merged = [...rows.map((f) => ({ k: key(f.name, f.id), node: f })), ...extra].sort((a, b) => cmp(a.k, b.k)).slice(0, limit + 1);
-    const names = new Map(merged.map((x) => [x.node, x.k.name]));
-    return toPage(merged.map((x) => x.node), limit, (f) => encodeKeyset(names.get(f)!, f.id));
+    const keyset = (name: string, id: string) => (start ? ` AND (${name} > ? OR (${name} = ? AND ${id} > ?))` : '');
+    const keyArgs = start ? [start.name, start.name, start.id] : [];
+    const own = 'SELECT f.id AS id, f.name AS name FROM files f WHERE f.ownerId = ? AND f.status = ? AND f.pathKey IS NOT NULL AND '
+      + (p === ROOT ? 'f.parentKey IS NULL' : 'f.parentKey = ?') + keyset('f.name', 'f.id');
+    const mountIds = mounted.map((x) => x.mount.id);
+    const mine = `SELECT f.id AS id, x.name AS name FROM mounts x INNER JOIN files f ON f.id = x.fileId WHERE f.status = ? AND x.id IN (${mountIds.map(() => '?').join(', ')})`
+      + keyset('x.name', 'f.id');
+    const rows: { id: string; name: string }[] = await this.ds.query(`SELECT u.id, u.name FROM (${own} UNION ALL ${mine}) u ORDER BY u.name ASC, u.id ASC LIMIT ${limit + 1}`, [
+      ownerId, 'AVAILABLE', ...(p === ROOT ? [] : [pathKey(p)]), ...keyArgs, 'AVAILABLE', ...mountIds, ...keyArgs,
+    ]);
+    const nodes = new Map((rows.length ? await this.ds.getRepository(FileNode).findBy({ id: In(rows.map((r) => r.id)) }) : []).map((n) => [n.id, n]));
+    const named = rows.flatMap((r) => (nodes.has(r.id) ? [{ name: r.name, node: nodes.get(r.id)! }] : []));
+    const names = new Map(named.map((x) => [x.node, x.name]));
+    return toPage(named.map((x) => x.node), limit, (f) => encodeKeyset(names.get(f)!, f.id));
   }
 
   /**
