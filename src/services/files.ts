@@ -198,7 +198,7 @@ export class FileService {
   async move(userId: string, deviceId: string | null, id: string, toPath: string, folderId?: string | null, baseRevision?: number | null): Promise<FileNode> {
     const ownerId = await this.ownerOf(userId, id);
     if (!folderId && ownerId !== userId) {
-      const mount = await this.mounts.mountOf(this.ds.manager, userId, id);
+      const mount = await this.mounts.activeMountOf(this.ds.manager, userId, id);
       if (mount) return this.moveMount(userId, deviceId, id, toPath);
     }
     const dest = await this.resolveTarget(userId, folderId, toPath).catch((e) => {
@@ -278,7 +278,7 @@ export class FileService {
    */
   async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null, ifUnchangedSince?: string | null): Promise<FileNode> {
     const ownerId = await this.ownerOf(userId, id);
-    if (ownerId !== userId && await this.mounts.mountOf(this.ds.manager, userId, id)) return this.leave(userId, deviceId, id);
+    if (ownerId !== userId && await this.mounts.activeMountOf(this.ds.manager, userId, id)) return this.leave(userId, deviceId, id);
     const changes: Change[] = [];
     const deleted = await transaction(this.ds, async (m) => {
       await lockOwner(m, ownerId);
@@ -290,8 +290,7 @@ export class FileService {
         // mounts the tree's owner placed in this folder (whoever deletes it) leave with it
         for (const x of await this.mounts.under(m, ownerId, node.path)) {
           const share = await m.findOneBy(Share, { fileId: x.fileId, userId: ownerId });
-          const change = share ? await this.mounts.unshareIn(m, share, deviceId) : null;
-          if (change) changes.push(change);
+          if (share) changes.push(...await this.mounts.unshareIn(m, share, deviceId));
         }
       }
       const now = new Date();
@@ -316,8 +315,7 @@ export class FileService {
       const share = await m.findOneBy(Share, { fileId: id, userId });
       const root = await m.findOneBy(FileNode, { id });
       if (!mount || !share || !root) throw notFound();
-      const change = await this.mounts.unshareIn(m, share, deviceId);
-      if (change) changes.push(change);
+      changes.push(...await this.mounts.unshareIn(m, share, deviceId));
       return Object.assign(root, { presented: { path: mount.path, name: mount.name } });
     });
     await this.journal.notify(changes);

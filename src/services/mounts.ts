@@ -74,16 +74,17 @@ export class MountService {
     if (hits.length) return { resolved: await this.resolveIn(this.ds.manager, userId, p, hits), mounted: [] };
     const roots = rows.length ? await this.ds.getRepository(FileNode).findBy({ id: In(rows.map((x) => x.fileId)), status: 'AVAILABLE' }) : [];
     const byId = new Map(roots.map((r) => [r.id, r]));
-    return {
-      resolved: { ownerId: userId, ownerPath: p, mount: null },
-      mounted: rows.flatMap((mount) => (byId.has(mount.fileId) ? [{ mount, root: byId.get(mount.fileId)! }] : [])),
-    };
+    const live = rows.flatMap((mount) => (byId.has(mount.fileId) ? [{ mount, root: byId.get(mount.fileId)! }] : []));
+    const outer = live.length ? await this.liveRoots(this.ds.manager, userId, [...new Set(live.map((x) => x.mount.ownerId))]) : [];
+    return { resolved: { ownerId: userId, ownerPath: p, mount: null }, mounted: live.filter((x) => !coveredBy(x.root, outer)) };
   }
 
   private async resolveIn(m: EntityManager, userId: string, p: string, hits: Mount[]): Promise<Resolved> {
     if (!hits.length) return { ownerId: userId, ownerPath: p, mount: null };
     const mount = hits.sort((a, b) => a.path.length - b.path.length)[0];
     const root = await m.findOneBy(FileNode, { id: mount.fileId });
+    // a covered mount (nested shares) shows nothing at its own path: its node is reached through the outer mount
+    if (root && coveredBy(root, await this.liveRoots(m, userId, [mount.ownerId]))) return { ownerId: userId, ownerPath: p, mount: null };
     const ownerPath = root ? root.path + p.slice(mount.path.length) : p;
     return { ownerId: mount.ownerId, ownerPath, mount: { mount, root } };
   }
@@ -96,9 +97,74 @@ export class MountService {
     return new MountIndex(userId, mounts.flatMap((mount) => (byId.has(mount.fileId) ? [{ mount, root: byId.get(mount.fileId)! }] : [])));
   }
 
-  /** The member's mount of a shared node, if any. */
+  /** The member's mount of a shared node, if any (covered or not). */
   mountOf(m: EntityManager, memberId: string, fileId: string): Promise<Mount | null> {
     return m.findOneBy(Mount, { memberId, fileId });
+  }
+
+  /**
+   * The member's mount of a shared node when it is in view (not covered by an outer mount, see
+   * `coveredBy`): moving or deleting that node by id acts on the mount. A covered mount's node
+   * is an ordinary node inside the outer mount (moved or trashed in the owner's tree, by role).
+   */
+  async activeMountOf(m: EntityManager, memberId: string, fileId: string): Promise<Mount | null> {
+    const mount = await this.mountOf(m, memberId, fileId);
+    if (!mount) return null;
+    const root = await m.findOneBy(FileNode, { id: fileId });
+    return root && coveredBy(root, await this.liveRoots(m, memberId, [mount.ownerId])) ? null : mount;
+  }
+
+  /** The member's mounts of nodes of `ownerIds`, with their shared nodes, where those are live (one query). */
+  private async liveRoots(m: EntityManager, memberId: string, ownerIds: string[]): Promise<{ mount: Mount; root: FileNode }[]> {
+    if (!ownerIds.length) return [];
+    const rows = await m.getRepository(Mount).createQueryBuilder('x').innerJoinAndMapOne('x.root', FileNode, 'f', 'f.id = x.fileId')
+      .where('x.memberId = :memberId AND x.ownerId IN (:...ownerIds) AND f.status = :live', { memberId, ownerIds, live: 'AVAILABLE' })
+      .getMany();
+    return rows.map((x) => ({ mount: x, root: (x as Mount & { root: FileNode }).root }));
+  }
+
+  /**
+   * Nested shares, when a share starts (after its SHARED is journalled): the member's mounts
+   * that were in view and whose nodes lie inside `node` are covered by the new mount from now
+   * on; each one's node moves, in the member's feed only, from that mount's path to its path
+   * through the new mount (one MOVED each, so a synced copy is renamed, not fetched again).
+   */
+  async coverIn(m: EntityManager, memberId: string, node: FileNode, deviceId: string | null): Promise<Change[]> {
+    const all = await this.liveRoots(m, memberId, [node.ownerId]);
+    const mine = all.find((x) => x.root.id === node.id);
+    if (!mine || coveredBy(node, all)) return [];
+    const before = all.filter((x) => x !== mine);
+    const out: Change[] = [];
+    for (const x of before) {
+      if (!isInside(x.root.path, node.path) || coveredBy(x.root, before)) continue;
+      out.push(await this.journalMoved(m, memberId, x.root, x.mount.path, mine.mount.path + x.root.path.slice(node.path.length), deviceId));
+    }
+    return out;
+  }
+
+  /**
+   * Nested shares, before the member's mount of `node` goes (unshare, leave): the member's
+   * mounts covered only by it come into view again; each one's node moves, in the member's feed
+   * only, from its path through the going mount to its own mount's path. Journalled before the
+   * going mount's UNSHARED, which leaves those subtrees out (they stay shared).
+   */
+  private async uncoverIn(m: EntityManager, memberId: string, node: FileNode, deviceId: string | null): Promise<Change[]> {
+    const all = await this.liveRoots(m, memberId, [node.ownerId]);
+    const going = all.find((x) => x.root.id === node.id);
+    if (!going || coveredBy(node, all)) return [];
+    const rest = all.filter((x) => x !== going);
+    const out: Change[] = [];
+    for (const x of rest) {
+      if (!isInside(x.root.path, node.path) || coveredBy(x.root, rest)) continue;
+      out.push(await this.journalMoved(m, memberId, x.root, going.mount.path + x.root.path.slice(node.path.length), x.mount.path, deviceId));
+    }
+    return out;
+  }
+
+  private journalMoved(m: EntityManager, memberId: string, root: FileNode, from: string, to: string, deviceId: string | null): Promise<Change> {
+    return this.journal.append(m, {
+      kind: 'MOVED', file: { id: root.id, ownerId: memberId, path: to, revision: root.revision, isFolder: root.isFolder }, deviceId, fromPath: from,
+    }, { fanOut: false });
   }
 
   /** The member's mounts at or below a path of their own tree (a folder being moved or deleted). */
@@ -143,14 +209,16 @@ export class MountService {
 
   /**
    * Inside a transaction: removes a share, journals UNSHARED (at the member's paths: the mount
-   * still stands while the journal is written) and then removes the member's mount.
+   * still stands while the journal is written) and then removes the member's mount. Mounts it
+   * covered (nested shares) come back into view first (`uncoverIn`). Returns the changes made.
    */
-  async unshareIn(m: EntityManager, share: Share, deviceId: string | null): Promise<Change | null> {
-    await m.delete(Share, { id: share.id });
+  async unshareIn(m: EntityManager, share: Share, deviceId: string | null): Promise<Change[]> {
     const node = await m.findOneBy(FileNode, { id: share.fileId });
+    const moved = node ? await this.uncoverIn(m, share.userId, node, deviceId) : [];
+    await m.delete(Share, { id: share.id });
     const change = node ? await this.journal.append(m, { kind: 'UNSHARED', file: node, deviceId, subjectUserId: share.userId }) : null;
     await m.delete(Mount, { memberId: share.userId, fileId: share.fileId });
-    return change;
+    return change ? [...moved, change] : moved;
   }
 
   /**
@@ -207,6 +275,22 @@ export class MountService {
     }
     return made;
   }
+}
+
+/**
+ * Nested shares: the outermost other mount in `mounts` whose live shared node is an ancestor of
+ * `root` (same owner), if any. A mount so covered is out of view: its node and everything below
+ * are presented through the outer mount only (one path each in the member's tree, MountIndex.view),
+ * it neither lists nor resolves paths, and it keeps its name reserved for when it comes back
+ * into view (the outer share ends, or the owner moves the node out of the outer folder).
+ */
+export function coveredBy(root: Pick<FileNode, 'id' | 'ownerId' | 'path'>, mounts: { mount: Mount; root: FileNode }[]): { mount: Mount; root: FileNode } | null {
+  let best: { mount: Mount; root: FileNode } | null = null;
+  for (const x of mounts) {
+    if (x.root.id === root.id || x.root.ownerId !== root.ownerId || x.root.status !== 'AVAILABLE' || !isInside(root.path, x.root.path)) continue;
+    if (!best || x.root.path.length < best.root.path.length) best = x;
+  }
+  return best;
 }
 
 /** `name`, then `name (2)`…; a file keeps its extension last: `a (2).txt`. */
