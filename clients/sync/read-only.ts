@@ -35,6 +35,10 @@ type Refused = Record<string, { kind: string; size: number; mtimeMs: number }>;
  * - a local rename inside the mount (moveRemote) is undone: the entry takes its old name again;
  * - a local deletion (deleteRemote) is undone: the server version is downloaded again.
  *
+ * The same holds for a name held by a shared folder its owner has trashed (FORBIDDEN,
+ * SHARE_TRASHED: hidden until restored): a local folder or file made there moves aside, next to
+ * itself, as a conflicted copy of the user's own.
+ *
  * When the sync root itself lies inside the read-only mount (no folder of the user's own to
  * move a copy to), the new or edited entry stays where it is, unsynced, and is not offered to
  * the server again while it is unchanged (`withoutRefused`). Rescued outcomes lose their error
@@ -64,7 +68,7 @@ export async function rescueRefused(ctx: ReadOnlyContext, outcomes: ActionOutcom
     } else if (a.type === 'upload' || a.type === 'conflict' || a.type === 'mkdirRemote') {
       const src = a.type === 'conflict' && existsSync(abs(a.copyPath)) ? a.copyPath : a.path;
       if (!existsSync(abs(src))) { o.error = undefined; continue; }
-      const outside = holderOf(ctx.remoteRoot, toRemote(ctx.remoteRoot, a.path), mounts);
+      const outside = holderOf(ctx.remoteRoot, toRemote(ctx.remoteRoot, a.path), mounts, posix.dirname(a.path));
       if (outside === null) {
         kept[src] = { kind: a.local.kind, size: a.local.size, mtimeMs: a.local.mtimeMs };
         o.error = undefined;
@@ -105,12 +109,13 @@ function loadRefused(db: StateDb): Refused {
 
 /**
  * The relative path (under the sync root; '/' for the root) of the folder that holds the
- * outermost mount containing `remotePath`, or null when that folder is outside the synced root
- * (the root lies inside the mount) or no mount contains the path.
+ * outermost live mount containing `remotePath`, or null when that folder is outside the synced
+ * root (the root lies inside the mount). With no live mount there (the name is held by a mount
+ * whose folder its owner trashed: SHARE_TRASHED), `beside`: the copy goes next to the entry.
  */
-function holderOf(remoteRoot: string, remotePath: string, mounts: string[]): string | null {
+function holderOf(remoteRoot: string, remotePath: string, mounts: string[], beside: string): string | null {
   const covering = mounts.filter((m) => remotePath === m || remotePath.startsWith(m + '/')).sort((a, b) => a.length - b.length)[0];
-  if (!covering) return null;
+  if (!covering) return beside;
   const parent = posix.dirname(covering);
   if (parent === remoteRoot) return '/';
   const rel = toRelative(remoteRoot, parent);

@@ -82,7 +82,9 @@ export class FileService {
     if (!folderId) {
       const r = await this.mounts.resolve(userId, rel, m);
       if (!r.mount) return { ownerId: userId, path: rel };
-      if (r.mount.root?.status !== 'AVAILABLE') throw notFound('folder');
+      if (!r.mount.root) throw notFound('folder');
+      // the owner trashed the shared folder: hidden until restored, it still holds its name in the member's tree
+      if (r.mount.root.status !== 'AVAILABLE') throw new AppError('FORBIDDEN', 'a shared folder its owner has trashed holds this name', { reason: 'SHARE_TRASHED', path: r.mount.mount.path });
       await this.access.authorizeAt(userId, r.ownerId, r.ownerPath, 'write', m);
       return { ownerId: r.ownerId, path: r.ownerPath };
     }

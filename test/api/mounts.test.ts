@@ -258,6 +258,11 @@ describe.each(testDatabases)('mounts on %s', (db) => {
     expect((await byPath('/gone', hal)).id).toBe(gone.id);
     await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: gone.id }, alice);
     expect(await byPath('/gone', hal)).toBeNull();
+    // trashed, the shared folder still holds its name in hal's tree: writing there is FORBIDDEN (SHARE_TRASHED), nothing is made
+    for (const p of ['/gone', '/gone/x']) {
+      const r = await q('mutation($p: String!) { createFolder(path: $p) { id } }', { p }, hal);
+      expect([codeOf(r), r.errors?.[0]?.extensions.reason]).toEqual(['FORBIDDEN', 'SHARE_TRASHED']);
+    }
     expect((await q('mutation { emptyTrash }', {}, alice)).errors).toBeUndefined();
     expect(await treeViolations(srv.app.services.ds)).toEqual([]);
     const made = await q('mutation { createFolder(path: "/gone") { path owner { id } } }', {}, hal);

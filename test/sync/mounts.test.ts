@@ -206,6 +206,22 @@ describe.each(testDatabases)('sync of a shared folder (mount), two users, on %s'
     expect(again.outcomes.filter((o) => o.action.type !== 'record')).toEqual([]);
   });
 
+  it('the owner trashes the shared folder while the member adds to it: the member\'s additions become their own copy beside it, nothing retried', async () => {
+    await shareTeam('EDITOR');
+    await rounds();
+    await writeFile(join(B.folder, 'team', 'late.txt'), 'bob late');
+    await A.client.deleteFile({ id: (await A.client.fileByPath('/team'))!.id });
+    await run(eb);
+    await run(eb);
+    const b = await snapshot(B.folder);
+    const copy = Object.keys(b).find((p) => p.startsWith('/team (conflicted copy') && p.endsWith('/late.txt'))!;
+    expect(b[copy]).toBe('bob late');
+    expect(Object.keys(b).filter((p) => p.startsWith('/team/'))).toEqual([]);
+    expect((await B.client.fileByPath(copy))?.size).toBe('8');
+    const again = await run(eb);
+    expect(again.outcomes.filter((o) => o.action.type !== 'record')).toEqual([]);
+  });
+
   it('a viewer syncing a folder inside the read-only mount: a local edit stays local and unsynced, and is not retried', async () => {
     await shareTeam('VIEWER');
     const inner = await bob.device('bob-inner');
