@@ -117,4 +117,21 @@ describe.each(testDatabases)('nested shares on %s', (db) => {
     expect(await list('/', carol)).toEqual(['inner']);
     expect((await byPath('/proj/inner/b.txt', alice)).id).toBe(ids['/proj/inner/b.txt']); // nothing of alice's went
   });
+
+  test('a member re-sharing their own folder that holds a mount passes on nothing of the mount', async () => {
+    const dave = await signUp(srv.url);
+    await share('/proj', bob, 'EDITOR'); // bob has the inner share only since the first test
+    const mount = await byPath('/proj', bob);
+    expect((await mv(mount.id, '/box/proj', bob)).errors).toBeUndefined();
+    const box = await byPath('/box', bob);
+    const r = await q('mutation($f: ID!, $e: String!) { shareFile(fileId: $f, email: $e, role: EDITOR) { id } }', { f: box.id, e: dave.email }, bob);
+    expect(r.errors).toBeUndefined();
+    expect(await list('/box', dave)).toEqual([]);
+    expect(await byPath('/box/proj', dave)).toBeNull();
+    expect(await byPath('/box/proj/a.txt', dave)).toBeNull();
+    expect((await q('query($id: ID!) { file(id: $id) { id } }', { id: ids['/proj/a.txt'] }, dave)).data?.file ?? null).toBeNull();
+    const at = await latest(dave);
+    await uploadBytes(srv.url, alice.token, '/proj/late.txt', crypto.randomBytes(5));
+    expect(await feed(dave, at)).toEqual([]);
+  });
 });

@@ -222,6 +222,23 @@ describe.each(testDatabases)('sync of a shared folder (mount), two users, on %s'
     expect(again.outcomes.filter((o) => o.action.type !== 'record')).toEqual([]);
   });
 
+  it('nested shares: the inner folder syncs once, inside the outer mount; when the outer share ends it is renamed to its own mount, nothing fetched again', async () => {
+    await mkdir(join(A.folder, 'team', 'sub'), { recursive: true });
+    await writeFile(join(A.folder, 'team', 'sub', 's.txt'), 'inner file');
+    const outer = await shareTeam('EDITOR');
+    await A.client.share('/team/sub', bob.email, 'EDITOR');
+    await rounds();
+    expect(Object.keys(await snapshot(B.folder)).sort()).toEqual(['/mine.txt', '/team/', '/team/a.txt', '/team/sub/', '/team/sub/s.txt']);
+    await A.client.unshare(outer.id);
+    const r = await run(eb);
+    expect(r.bytesDown).toBe(0);
+    expect(await snapshot(B.folder)).toEqual({ '/mine.txt': 'bob only', '/sub/': '', '/sub/s.txt': 'inner file' });
+    // and it still syncs both ways at its new place
+    await writeFile(join(B.folder, 'sub', 'b.txt'), 'bob in sub');
+    await rounds();
+    expect(await readFile(join(A.folder, 'team', 'sub', 'b.txt'), 'utf8')).toBe('bob in sub');
+  });
+
   it('a viewer syncing a folder inside the read-only mount: a local edit stays local and unsynced, and is not retried', async () => {
     await shareTeam('VIEWER');
     const inner = await bob.device('bob-inner');
