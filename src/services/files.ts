@@ -1,4 +1,4 @@
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { addUsage, countedBytes } from './quota';
 import { lockOwner, transaction } from './tx';
 import { Change, Chunk, FileNode, FileRevision, Share } from '../entities';
@@ -95,7 +95,7 @@ export class FileService {
     return { ownerId: folder.ownerId, path: full };
   }
 
-  /** Children of `p` in `ownerId`'s tree, together with `mounted` (mounts shown there, named as mounted; see listMerged). */
+  /** Children of `p` in `ownerId`'s tree, together with `mounted` (mounts shown there, named as mounted; see MountService.listMerged). */
   private async listIn(ownerId: string, p: string, first: number | null | undefined, after: string | null | undefined,
     mounted: { mount: { id: string; name: string }; root: FileNode }[] = []): Promise<Page<FileNode>> {
     const userId = ownerId;
@@ -112,33 +112,7 @@ export class FileService {
       const rows = await qb.orderBy('f.name', 'ASC').addOrderBy('f.id', 'ASC').limit(limit + 1).getMany();
       return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
     }
-    return this.listMerged(ownerId, p, limit, after, mounted);
-  }
-
-  /**
-   * A folder of the member's own tree that holds mounts: its children and the mounts (named as
-   * mounted) in ONE ordered query (a UNION), so the database orders and pages both as it orders
-   * any listing (its collation: byte order on SQLite, case-insensitive on a `_ci` MariaDB
-   * column; ties by id in the id column's order). A JavaScript merge could not: it would page
-   * differently from the database and skip or repeat entries.
-   */
-  private async listMerged(ownerId: string, p: string, limit: number, after: string | null | undefined,
-    mounted: { mount: { id: string; name: string }; root: FileNode }[]): Promise<Page<FileNode>> {
-    const start = after ? decodeKeyset(after) : null;
-    const keyset = (name: string, id: string) => (start ? ` AND (${name} > ? OR (${name} = ? AND ${id} > ?))` : '');
-    const keyArgs = start ? [start.name, start.name, start.id] : [];
-    const own = 'SELECT f.id AS id, f.name AS name FROM files f WHERE f.ownerId = ? AND f.status = ? AND f.pathKey IS NOT NULL AND '
-      + (p === ROOT ? 'f.parentKey IS NULL' : 'f.parentKey = ?') + keyset('f.name', 'f.id');
-    const mountIds = mounted.map((x) => x.mount.id);
-    const mine = `SELECT f.id AS id, x.name AS name FROM mounts x INNER JOIN files f ON f.id = x.fileId WHERE f.status = ? AND x.id IN (${mountIds.map(() => '?').join(', ')})`
-      + keyset('x.name', 'f.id');
-    const rows: { id: string; name: string }[] = await this.ds.query(`SELECT u.id, u.name FROM (${own} UNION ALL ${mine}) u ORDER BY u.name ASC, u.id ASC LIMIT ${limit + 1}`, [
-      ownerId, 'AVAILABLE', ...(p === ROOT ? [] : [pathKey(p)]), ...keyArgs, 'AVAILABLE', ...mountIds, ...keyArgs,
-    ]);
-    const nodes = new Map((rows.length ? await this.ds.getRepository(FileNode).findBy({ id: In(rows.map((r) => r.id)) }) : []).map((n) => [n.id, n]));
-    const named = rows.flatMap((r) => (nodes.has(r.id) ? [{ name: r.name, node: nodes.get(r.id)! }] : []));
-    const names = new Map(named.map((x) => [x.node, x.name]));
-    return toPage(named.map((x) => x.node), limit, (f) => encodeKeyset(names.get(f)!, f.id));
+    return this.mounts.listMerged(ownerId, p, limit, after, mounted);
   }
 
   /**

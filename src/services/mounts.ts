@@ -3,6 +3,7 @@ import { Change, FileNode, Mount, Share } from '../entities';
 import { AppError, badInput } from './errors';
 import type { JournalService } from './journal';
 import { lockOwner, transaction } from './tx';
+import { decodeKeyset, encodeKeyset, toPage, type Page } from './files';
 import { ROOT, ancestorsOf, isInside, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
 
 /** Where a path of a user's tree lives: in their own tree, or inside a mount (the shared node's owner's tree). */
@@ -77,6 +78,33 @@ export class MountService {
     const live = rows.flatMap((mount) => (byId.has(mount.fileId) ? [{ mount, root: byId.get(mount.fileId)! }] : []));
     const outer = live.length ? await this.liveRoots(this.ds.manager, userId, [...new Set(live.map((x) => x.mount.ownerId))]) : [];
     return { resolved: { ownerId: userId, ownerPath: p, mount: null }, mounted: live.filter((x) => !coveredBy(x.root, outer)) };
+  }
+
+  /**
+   * A folder of the member's own tree that holds mounts: its children and the mounts (named as
+   * mounted) in ONE ordered query (a UNION), so the database orders and pages both as it orders
+   * any listing (its collation: byte order on SQLite, case-insensitive on a `_ci` MariaDB
+   * column; ties by id in the id column's order). A JavaScript merge could not: it would page
+   * differently from the database and skip or repeat entries. `ownerId` is the member (the
+   * folder's owner), `mounted` the mounts shown in folder `p` (from `listing`).
+   */
+  async listMerged(ownerId: string, p: string, limit: number, after: string | null | undefined,
+    mounted: { mount: { id: string; name: string }; root: FileNode }[]): Promise<Page<FileNode>> {
+    const start = after ? decodeKeyset(after) : null;
+    const keyset = (name: string, id: string) => (start ? ` AND (${name} > ? OR (${name} = ? AND ${id} > ?))` : '');
+    const keyArgs = start ? [start.name, start.name, start.id] : [];
+    const own = 'SELECT f.id AS id, f.name AS name FROM files f WHERE f.ownerId = ? AND f.status = ? AND f.pathKey IS NOT NULL AND '
+      + (p === ROOT ? 'f.parentKey IS NULL' : 'f.parentKey = ?') + keyset('f.name', 'f.id');
+    const mountIds = mounted.map((x) => x.mount.id);
+    const mine = `SELECT f.id AS id, x.name AS name FROM mounts x INNER JOIN files f ON f.id = x.fileId WHERE f.status = ? AND x.id IN (${mountIds.map(() => '?').join(', ')})`
+      + keyset('x.name', 'f.id');
+    const rows: { id: string; name: string }[] = await this.ds.query(`SELECT u.id, u.name FROM (${own} UNION ALL ${mine}) u ORDER BY u.name ASC, u.id ASC LIMIT ${limit + 1}`, [
+      ownerId, 'AVAILABLE', ...(p === ROOT ? [] : [pathKey(p)]), ...keyArgs, 'AVAILABLE', ...mountIds, ...keyArgs,
+    ]);
+    const nodes = new Map((rows.length ? await this.ds.getRepository(FileNode).findBy({ id: In(rows.map((r) => r.id)) }) : []).map((n) => [n.id, n]));
+    const named = rows.flatMap((r) => (nodes.has(r.id) ? [{ name: r.name, node: nodes.get(r.id)! }] : []));
+    const names = new Map(named.map((x) => [x.node, x.name]));
+    return toPage(named.map((x) => x.node), limit, (f) => encodeKeyset(names.get(f)!, f.id));
   }
 
   private async resolveIn(m: EntityManager, userId: string, p: string, hits: Mount[]): Promise<Resolved> {
