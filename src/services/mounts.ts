@@ -29,6 +29,8 @@ export class MountIndex {
     for (const x of this.mounts) {
       if (x.root.ownerId !== node.ownerId) continue;
       if (x.root.id !== node.id && x.root.path !== node.path && !isInside(node.path, x.root.path)) continue;
+      // a trashed shared folder presents nothing, not even a live folder restored out of it (it has its own mount)
+      if (x.root.id !== node.id && x.root.status !== 'AVAILABLE') continue;
       if (!best || x.root.path.length < best.root.path.length) best = x;
     }
     if (!best) return null;

@@ -134,4 +134,28 @@ describe.each(testDatabases)('nested shares on %s', (db) => {
     await uploadBytes(srv.url, alice.token, '/proj/late.txt', crypto.randomBytes(5));
     expect(await feed(dave, at)).toEqual([]);
   });
+
+  test('the owner trashes the outer folder and restores only the inner one: the member sees it at the inner mount, feed included', async () => {
+    const erin = await signUp(srv.url);
+    const top = (await q('mutation { createFolder(path: "/top/in") { id } }', {}, alice)).data.createFolder;
+    const inId = top.id;
+    const topId = (await byPath('/top', alice)).id;
+    for (const id of [topId, inId]) {
+      const r = await q('mutation($f: ID!, $e: String!) { shareFile(fileId: $f, email: $e, role: EDITOR) { id } }', { f: id, e: erin.email }, alice);
+      expect(r.errors).toBeUndefined();
+    }
+    expect(await list('/', erin)).toEqual(['top']);
+    let at = await latest(erin);
+    await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: topId }, alice);
+    expect(await feed(erin, at)).toEqual([['DELETED', '/top']]);
+    expect(await list('/', erin)).toEqual([]);
+    // restoring the inner folder alone re-creates /top in alice's tree as a new, unshared folder
+    at = await latest(erin);
+    expect((await q('mutation($id: ID!) { restoreFile(id: $id) { path } }', { id: inId }, alice)).errors).toBeUndefined();
+    expect(await list('/', erin)).toEqual(['in']);
+    expect(await pathOf(inId, erin)).toBe('/in');
+    await uploadBytes(srv.url, alice.token, '/top/in/x.txt', crypto.randomBytes(3));
+    expect((await feed(erin, at)).map((c: string[]) => c.join(' '))).toEqual(['RESTORED /in', 'CREATED /in/x.txt']);
+    expect((await byPath('/in/x.txt', erin)).path).toBe('/in/x.txt');
+  });
 });
