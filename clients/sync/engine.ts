@@ -11,6 +11,7 @@ import { keepIgnoredContent, loadIgnoreRules, withoutIgnored } from './ignored-c
 import { rescanLocal, scanLocal, type ScanFs, type ScanProblem, type ScanResult } from './local-tree';
 import { normaliseRoot, toRemote } from './paths';
 import { planSync, type Action } from './planner';
+import { rescueRefused, withoutRefused } from './read-only';
 import { RemoteTree } from './remote-tree';
 import { cleanStaging } from './staging';
 import { StateDb, stateFileOf } from './state-db';
@@ -276,13 +277,15 @@ export class SyncEngine {
       if (this.stopping) this.reportNew(problems); // runOnce's caller reads them in the report
       const remote = withoutIgnored(this.remote.entries, matcher).tree;
       const planned = planSync(local, remote, synced, { deviceName: this.deviceName, now: new Date() });
-      const plan = this.withoutUnsettled(await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher));
+      const plan = withoutRefused(this.withoutUnsettled(await keepIgnoredContent(planned, this.folder, this.remote.entries, matcher)), this.db);
       await cleanStaging(this.folder, planned); // every download still wanted keeps its partial (also one waiting to settle)
       if (plan.length === 0) break;
       // a folder deleted under a running engine scans as "everything deleted": never act on that
       await checkLocalRoot(this.folder, this.folderId, stateFileOf(this.folder));
       this.board.syncing(plan.filter((a) => a.type !== 'record').length);
       const outcomes = await executor.run(plan);
+      // what the server refused as read-only (a viewer's mount) is moved aside or undone, not retried (read-only.ts)
+      await rescueRefused({ client: this.opts.client, db: this.db, remote: this.remote, folder: this.folder, remoteRoot: this.remoteRoot, deviceName: this.deviceName }, outcomes);
       touched = outcomes.flatMap(({ action: a }) => [a.path, ...('from' in a ? [a.from] : []), ...('copyPath' in a ? [a.copyPath] : [])]);
       report.outcomes.push(...outcomes);
       for (const o of outcomes) {

@@ -82,7 +82,9 @@ export class FileService {
     if (!folderId) {
       const r = await this.mounts.resolve(userId, rel, m);
       if (!r.mount) return { ownerId: userId, path: rel };
-      if (r.mount.root?.status !== 'AVAILABLE') throw notFound('folder');
+      if (!r.mount.root) throw notFound('folder');
+      // the owner trashed the shared folder: hidden until restored, it still holds its name in the member's tree
+      if (r.mount.root.status !== 'AVAILABLE') throw new AppError('FORBIDDEN', 'a shared folder its owner has trashed holds this name', { reason: 'SHARE_TRASHED', path: r.mount.mount.path });
       await this.access.authorizeAt(userId, r.ownerId, r.ownerPath, 'write', m);
       return { ownerId: r.ownerId, path: r.ownerPath };
     }
@@ -93,9 +95,9 @@ export class FileService {
     return { ownerId: folder.ownerId, path: full };
   }
 
-  /** Children of `p` in `ownerId`'s tree, merged by (name, id) with `mounted` (mounts shown there, named as mounted). */
+  /** Children of `p` in `ownerId`'s tree, together with `mounted` (mounts shown there, named as mounted; see MountService.listMerged). */
   private async listIn(ownerId: string, p: string, first: number | null | undefined, after: string | null | undefined,
-    mounted: { mount: { name: string }; root: FileNode }[] = []): Promise<Page<FileNode>> {
+    mounted: { mount: { id: string; name: string }; root: FileNode }[] = []): Promise<Page<FileNode>> {
     const userId = ownerId;
     const limit = pageSize(first);
     const qb = this.ds.getRepository(FileNode).createQueryBuilder('f')
@@ -106,16 +108,11 @@ export class FileService {
       const { name, id } = decodeKeyset(after);
       qb.andWhere('(f.name > :name OR (f.name = :name AND f.id > :id))', { name, id });
     }
-    const rows = await qb.orderBy('f.name', 'ASC').addOrderBy('f.id', 'ASC').limit(limit + 1).getMany();
-    if (!mounted.length) return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
-    // mounts are few: merge them in memory, in the database's order (keyset by name, then id)
-    const key = (name: string, id: string) => ({ name, id });
-    const cmp = (a: { name: string; id: string }, b: { name: string; id: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-    const start = after ? decodeKeyset(after) : null;
-    const extra = mounted.map((x) => ({ k: key(x.mount.name, x.root.id), node: x.root })).filter((x) => !start || cmp(x.k, start) > 0);
-    const merged = [...rows.map((f) => ({ k: key(f.name, f.id), node: f })), ...extra].sort((a, b) => cmp(a.k, b.k)).slice(0, limit + 1);
-    const names = new Map(merged.map((x) => [x.node, x.k.name]));
-    return toPage(merged.map((x) => x.node), limit, (f) => encodeKeyset(names.get(f)!, f.id));
+    if (!mounted.length) {
+      const rows = await qb.orderBy('f.name', 'ASC').addOrderBy('f.id', 'ASC').limit(limit + 1).getMany();
+      return toPage(rows, limit, (f) => encodeKeyset(f.name, f.id));
+    }
+    return this.mounts.listMerged(ownerId, p, limit, after, mounted);
   }
 
   /**
@@ -177,7 +174,7 @@ export class FileService {
   async move(userId: string, deviceId: string | null, id: string, toPath: string, folderId?: string | null, baseRevision?: number | null): Promise<FileNode> {
     const ownerId = await this.ownerOf(userId, id);
     if (!folderId && ownerId !== userId) {
-      const mount = await this.mounts.mountOf(this.ds.manager, userId, id);
+      const mount = await this.mounts.activeMountOf(this.ds.manager, userId, id);
       if (mount) return this.moveMount(userId, deviceId, id, toPath);
     }
     const dest = await this.resolveTarget(userId, folderId, toPath).catch((e) => {
@@ -257,7 +254,7 @@ export class FileService {
    */
   async delete(userId: string, deviceId: string | null, id: string, baseRevision?: number | null, ifUnchangedSince?: string | null): Promise<FileNode> {
     const ownerId = await this.ownerOf(userId, id);
-    if (ownerId !== userId && await this.mounts.mountOf(this.ds.manager, userId, id)) return this.leave(userId, deviceId, id);
+    if (ownerId !== userId && await this.mounts.activeMountOf(this.ds.manager, userId, id)) return this.leave(userId, deviceId, id);
     const changes: Change[] = [];
     const deleted = await transaction(this.ds, async (m) => {
       await lockOwner(m, ownerId);
@@ -269,8 +266,7 @@ export class FileService {
         // mounts the tree's owner placed in this folder (whoever deletes it) leave with it
         for (const x of await this.mounts.under(m, ownerId, node.path)) {
           const share = await m.findOneBy(Share, { fileId: x.fileId, userId: ownerId });
-          const change = share ? await this.mounts.unshareIn(m, share, deviceId) : null;
-          if (change) changes.push(change);
+          if (share) changes.push(...await this.mounts.unshareIn(m, share, deviceId));
         }
       }
       const now = new Date();
@@ -295,8 +291,7 @@ export class FileService {
       const share = await m.findOneBy(Share, { fileId: id, userId });
       const root = await m.findOneBy(FileNode, { id });
       if (!mount || !share || !root) throw notFound();
-      const change = await this.mounts.unshareIn(m, share, deviceId);
-      if (change) changes.push(change);
+      changes.push(...await this.mounts.unshareIn(m, share, deviceId));
       return Object.assign(root, { presented: { path: mount.path, name: mount.name } });
     });
     await this.journal.notify(changes);

@@ -67,23 +67,26 @@ type RawEntry = FanoutEntry & { old?: boolean };
 /**
  * Rewrites owner paths into each grantee's own paths through their mounts (one query for all
  * grantees): mount path + the path below the shared node (the outermost mount when shares
- * nest). Old paths of a move are mapped through where the shared node was before the move. A
+ * nest; a mount of a live shared node before one of a trashed one). Old paths of a move are mapped through where the shared node was before the move. A
  * MOVED that the grantee cannot see (the owner moved the shared node itself) is dropped.
  */
 async function toMemberPaths(m: EntityManager, input: FanoutInput, raw: RawEntry[]): Promise<FanoutEntry[]> {
   const members = [...new Set(raw.map((e) => e.namespaceId))];
   const rows = await m.getRepository(Mount).createQueryBuilder('x').innerJoin(FileNode, 'f', 'f.id = x.fileId')
-    .select('x.memberId', 'memberId').addSelect('x.path', 'mountPath').addSelect('f.path', 'rootPath')
+    .select('x.memberId', 'memberId').addSelect('x.path', 'mountPath').addSelect('f.path', 'rootPath').addSelect('f.status', 'status')
     .where('x.ownerId = :owner AND x.memberId IN (:...members)', { owner: input.file.ownerId, members })
-    .getRawMany<{ memberId: string; mountPath: string; rootPath: string }>();
+    .getRawMany<{ memberId: string; mountPath: string; rootPath: string; status: string }>();
   const moved = input.kind === 'MOVED' && input.fromPath ? { from: input.fromPath, to: input.file.path } : null;
   const before = (root: string) => (moved && ancestorOrSelf(moved.to, root) ? moved.from + root.slice(moved.to.length) : root);
+  // through live shared folders first; through trashed ones only when none is live (the entries of a trash itself)
   const tr = (g: string, p: string, old: boolean) => {
-    let best: { mountPath: string; root: string } | null = null;
+    let best: { mountPath: string; root: string; live: boolean } | null = null;
     for (const r of rows) {
       if (r.memberId !== g) continue;
       const root = old ? before(r.rootPath) : r.rootPath;
-      if (ancestorOrSelf(root, p) && (!best || root.length < best.root.length)) best = { mountPath: r.mountPath, root };
+      const live = r.status === 'AVAILABLE';
+      if (!ancestorOrSelf(root, p)) continue;
+      if (!best || (live && !best.live) || (live === best.live && root.length < best.root.length)) best = { mountPath: r.mountPath, root, live };
     }
     return best ? best.mountPath + p.slice(best.root.length) : p;
   };

@@ -48,6 +48,7 @@ export class SharingService {
       if (grantee.id === node!.ownerId) throw badInput('cannot share with the owner');
       let s = await m.findOneBy(Share, { fileId: node!.id, userId: grantee.id });
       if (s?.role === role) return s;
+      const existed = Boolean(s);
       if (s) {
         s.role = role;
         await m.update(Share, { id: s.id }, { role });
@@ -56,6 +57,7 @@ export class SharingService {
         await this.mounts.create(m, grantee.id, node!);
       }
       changes.push(await this.journal.append(m, { kind: 'SHARED', file: node!, deviceId, subjectUserId: grantee.id }));
+      if (!existed) changes.push(...await this.mounts.coverIn(m, grantee.id, node!, deviceId)); // nested shares (mounts.ts)
       return s;
     });
     await this.journal.notify(changes);
@@ -70,8 +72,7 @@ export class SharingService {
       if (found) await lockOwner(m, found.userId);
       const s = await m.findOneBy(Share, { id: shareId });
       if (!s || (s.ownerId !== userId && s.userId !== userId)) throw notFound('share');
-      const change = await this.mounts.unshareIn(m, s, deviceId);
-      if (change) changes.push(change);
+      changes.push(...await this.mounts.unshareIn(m, s, deviceId));
     });
     await this.journal.notify(changes);
     return true;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { In, LessThan, LessThanOrEqual, type DataSource, type EntityManager } from 'typeorm';
-import { Change, Chunk, FileNode, FileRevision, OrphanObject, Share, ShareLink } from '../entities';
+import { Change, Chunk, FileNode, FileRevision, Mount, OrphanObject, Share, ShareLink } from '../entities';
 import { isStorageError } from '../storage/errors';
 import type { StorageAdapter } from '../storage/types';
 import { AppError, badInput, notFound } from './errors';
@@ -168,6 +168,7 @@ export class TrashService {
       if (revs.length) await m.delete(Chunk, { revisionId: In(revs.map((r) => r.id)) });
       await m.delete(FileRevision, { fileId: In(ids) });
       await m.delete(Share, { fileId: In(ids) });
+      await m.delete(Mount, { fileId: In(ids) }); // the members' mounts of it go with the shares (their paths are free again)
       await m.delete(ShareLink, { fileId: In(ids) });
       await m.delete(FileNode, { id: In(ids), status: 'DELETED' });
       return ids.length;

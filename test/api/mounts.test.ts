@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { testDatabases } from '../helpers/db';
 import { beginInput, codeOf, gql, prepare, signUp, uploadBytes } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { treeViolations } from '../helpers/tree-invariants';
 
 type Who = { token: string; userId: string; email: string };
 const MiB = 1024 * 1024;
@@ -20,6 +21,8 @@ describe.each(testDatabases)('mounts on %s', (db) => {
     [alice, bob, carol] = [await signUp(srv.url), await signUp(srv.url), await signUp(srv.url)];
   });
   afterAll(async () => { await srv?.stop(); });
+  // every test leaves the trees, shares and mounts consistent (test/helpers/tree-invariants.ts)
+  afterEach(async () => { expect(await treeViolations(srv.app.services.ds)).toEqual([]); });
 
   const q = (query: string, variables: Record<string, unknown>, who: Who) => gql(srv.url, query, variables, who.token);
   const byPath = async (path: string, who: Who) =>
@@ -246,5 +249,23 @@ describe.each(testDatabases)('mounts on %s', (db) => {
     const byId = await q('query($id: ID!) { listFolderById(id: $id) { edges { node { path } } } }', { id: small.id }, carol);
     const carolPath = (await q('query($id: ID!) { file(id: $id) { path } }', { id: small.id }, carol)).data.file.path;
     expect(byId.data.listFolderById.edges.map((e: any) => e.node.path)).toContain(`${carolPath}/a.bin`);
+  });
+
+  test('the owner purging a shared folder from the trash removes the members\' mounts; the name is free again', async () => {
+    const hal = await signUp(srv.url);
+    const gone = (await q('mutation { createFolder(path: "/gone") { id } }', {}, alice)).data.createFolder;
+    await share(gone.id, hal, 'EDITOR');
+    expect((await byPath('/gone', hal)).id).toBe(gone.id);
+    await q('mutation($id: ID!) { deleteFile(id: $id) { id } }', { id: gone.id }, alice);
+    expect(await byPath('/gone', hal)).toBeNull();
+    // trashed, the shared folder still holds its name in hal's tree: writing there is FORBIDDEN (SHARE_TRASHED), nothing is made
+    for (const p of ['/gone', '/gone/x']) {
+      const r = await q('mutation($p: String!) { createFolder(path: $p) { id } }', { p }, hal);
+      expect([codeOf(r), r.errors?.[0]?.extensions.reason]).toEqual(['FORBIDDEN', 'SHARE_TRASHED']);
+    }
+    expect((await q('mutation { emptyTrash }', {}, alice)).errors).toBeUndefined();
+    expect(await treeViolations(srv.app.services.ds)).toEqual([]);
+    const made = await q('mutation { createFolder(path: "/gone") { path owner { id } } }', {}, hal);
+    expect(made.data.createFolder).toEqual({ path: '/gone', owner: { id: hal.userId } });
   });
 });

@@ -8,6 +8,7 @@ import { MIB } from '../../clients/sdk/hashing';
 import { testDatabases } from '../helpers/db';
 import { cliIo } from '../helpers/cli';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { treeViolations } from '../helpers/tree-invariants';
 
 /**
  * Issue 14's scenario through the CLI, in process against a real server: alice shares /small
@@ -29,6 +30,8 @@ describe.each(testDatabases)('tessera CLI in a shared folder (mount) on %s', (db
       users[name] = { email, env: { TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: join(dir, name), TESSERA_TOKEN: token }, client: new TesseraClient({ server: server.url, token }) };
     }
   });
+  // the trees, shares and mounts stay consistent after every step (test/helpers/tree-invariants.ts)
+  afterEach(async () => { expect(await treeViolations(server.app.services.ds)).toEqual([]); });
   afterAll(async () => {
     await server?.stop();
     await rm(dir, { recursive: true, force: true });

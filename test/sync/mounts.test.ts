@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { SyncEngine } from '../../clients/sync/engine';
 import { testDatabases } from '../helpers/db';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { treeViolations } from '../helpers/tree-invariants';
 import { SyncFixture, snapshot, type Device } from './fixture';
 
 /**
@@ -33,6 +34,7 @@ describe.each(testDatabases)('sync of a shared folder (mount), two users, on %s'
     eb = await bob.engine(B);
   });
   afterEach(async () => {
+    expect(await treeViolations(server.app.services.ds)).toEqual([]);
     await alice.cleanup();
     await bob.cleanup();
   });
@@ -164,7 +166,91 @@ describe.each(testDatabases)('sync of a shared folder (mount), two users, on %s'
     await rounds();
     expect(await readFile(join(B.folder, 'team', 'a.txt'), 'utf8')).toBe('from alice');
     await writeFile(join(B.folder, 'team', 'v.txt'), 'viewer wrote');
-    await eb.runOnce(); // refused (FORBIDDEN): reported, not retried forever, nothing in alice's tree
+    await run(eb); // refused (FORBIDDEN): moved out of the mount, not an error, nothing in alice's tree
     expect(await A.client.fileByPath('/team/v.txt')).toBeNull();
+  });
+
+  it('a viewer\'s local edits in the mount are kept outside it (uploaded to their own tree), the mount gets the server version back, nothing is retried', async () => {
+    const { rename, rm } = await import('node:fs/promises');
+    await mkdir(join(A.folder, 'team', 'keep'), { recursive: true });
+    await writeFile(join(A.folder, 'team', 'keep', 'k.txt'), 'keep me');
+    await writeFile(join(A.folder, 'team', 'r.txt'), 'rename me');
+    await shareTeam('VIEWER');
+    await rounds();
+    const before = await snapshot(A.folder);
+    // bob edits, adds a file and a folder with a file, renames, and deletes (a file and a folder), all inside the read-only mount
+    await writeFile(join(B.folder, 'team', 'a.txt'), 'bob edited');
+    await writeFile(join(B.folder, 'team', 'new.txt'), 'bob new');
+    await mkdir(join(B.folder, 'team', 'dir'));
+    await writeFile(join(B.folder, 'team', 'dir', 'in.txt'), 'in dir');
+    await rename(join(B.folder, 'team', 'r.txt'), join(B.folder, 'team', 'r2.txt'));
+    await rm(join(B.folder, 'team', 'keep'), { recursive: true });
+    const first = await run(eb);
+    expect(first.outcomes.filter((o) => o.conflictCopy).length).toBe(3);
+    await rounds();
+    // alice's tree is as it was; bob's mount is alice's folder again
+    expect(await snapshot(A.folder)).toEqual(before);
+    const b = await snapshot(B.folder);
+    expect(teamOf(b, '/team')).toEqual(teamOf(before, '/team'));
+    // bob's writes are in his own tree, beside the mount, as conflicted copies (synced to his account)
+    const copies = Object.entries(b).filter(([p]) => p.includes('conflicted copy'));
+    expect(copies.map(([p, v]) => [p.replace(/ \(conflicted copy [^)]*\)/, ''), v]).sort()).toEqual([
+      ['/a.txt', 'bob edited'], ['/dir/', ''], ['/dir/in.txt', 'in dir'], ['/new.txt', 'bob new'],
+    ]);
+    for (const [p, v] of copies) {
+      const remote = await B.client.fileByPath(p.replace(/\/$/, ''));
+      expect({ p, size: remote && (remote.isFolder ? '' : String(remote.size)) }).toEqual({ p, size: v === '' && p.endsWith('/') ? '' : String(Buffer.byteLength(v)) });
+    }
+    // quiet: another cycle does nothing (no refused upload is tried again)
+    const again = await run(eb);
+    expect(again.outcomes.filter((o) => o.action.type !== 'record')).toEqual([]);
+  });
+
+  it('the owner trashes the shared folder while the member adds to it: the member\'s additions become their own copy beside it, nothing retried', async () => {
+    await shareTeam('EDITOR');
+    await rounds();
+    await writeFile(join(B.folder, 'team', 'late.txt'), 'bob late');
+    await A.client.deleteFile({ id: (await A.client.fileByPath('/team'))!.id });
+    await run(eb);
+    await run(eb);
+    const b = await snapshot(B.folder);
+    const copy = Object.keys(b).find((p) => p.startsWith('/team (conflicted copy') && p.endsWith('/late.txt'))!;
+    expect(b[copy]).toBe('bob late');
+    expect(Object.keys(b).filter((p) => p.startsWith('/team/'))).toEqual([]);
+    expect((await B.client.fileByPath(copy))?.size).toBe('8');
+    const again = await run(eb);
+    expect(again.outcomes.filter((o) => o.action.type !== 'record')).toEqual([]);
+  });
+
+  it('nested shares: the inner folder syncs once, inside the outer mount; when the outer share ends it is renamed to its own mount, nothing fetched again', async () => {
+    await mkdir(join(A.folder, 'team', 'sub'), { recursive: true });
+    await writeFile(join(A.folder, 'team', 'sub', 's.txt'), 'inner file');
+    const outer = await shareTeam('EDITOR');
+    await A.client.share('/team/sub', bob.email, 'EDITOR');
+    await rounds();
+    expect(Object.keys(await snapshot(B.folder)).sort()).toEqual(['/mine.txt', '/team/', '/team/a.txt', '/team/sub/', '/team/sub/s.txt']);
+    await A.client.unshare(outer.id);
+    const r = await run(eb);
+    expect(r.bytesDown).toBe(0);
+    expect(await snapshot(B.folder)).toEqual({ '/mine.txt': 'bob only', '/sub/': '', '/sub/s.txt': 'inner file' });
+    // and it still syncs both ways at its new place
+    await writeFile(join(B.folder, 'sub', 'b.txt'), 'bob in sub');
+    await rounds();
+    expect(await readFile(join(A.folder, 'team', 'sub', 'b.txt'), 'utf8')).toBe('bob in sub');
+  });
+
+  it('a viewer syncing a folder inside the read-only mount: a local edit stays local and unsynced, and is not retried', async () => {
+    await shareTeam('VIEWER');
+    const inner = await bob.device('bob-inner');
+    const ei = await bob.engine(inner, { remoteRoot: '/team' });
+    await run(ei);
+    expect(await readFile(join(inner.folder, 'a.txt'), 'utf8')).toBe('from alice');
+    await writeFile(join(inner.folder, 'a.txt'), 'bob local');
+    await run(ei);
+    const again = await run(ei);
+    expect(again.outcomes.filter((o) => o.action.type !== 'record')).toEqual([]);
+    expect(await readFile(join(inner.folder, 'a.txt'), 'utf8')).toBe('bob local');
+    expect(await readFile(join(A.folder, 'team', 'a.txt'), 'utf8')).toBe('from alice');
+    await ei.close();
   });
 });

@@ -31,7 +31,9 @@ export type Op =
    */
   | { t: 'crash'; dev: number; at: number | string; mid?: boolean }
   /** A cycle of `dev` during which, just before its `at`-th server call, `ops` run (other devices' edits and cycles, server edits). */
-  | { t: 'race'; dev: number; at: number | string; ops: Op[] };
+  | { t: 'race'; dev: number; at: number | string; ops: Op[] }
+  /** First op of a run with a second user: the owner's `/sh` is shared with them (sharing.ts; `who`/`dev` MEMBER are theirs). */
+  | { t: 'share'; role: 'EDITOR' | 'VIEWER' };
 
 /** Op classes the generator can enable separately (so seeds exercising a known defect can be left out or singled out). */
 export const OP_CLASSES = ['files', 'moves', 'folders', 'case', 'swap', 'server', 'offline', 'crash', 'race'] as const;

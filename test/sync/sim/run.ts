@@ -1,6 +1,7 @@
 import { checkInvariants, settle } from './check';
 import { nextOp, type GenState } from './gen';
 import { describeOps, OP_CLASSES, Rng, type Op, type OpClass } from './ops';
+import { MEMBER, ShareWorld, nextShareOp, shareOf, shareRoleOf } from './sharing';
 import { SimAbort, World } from './world';
 
 export interface SeedOptions {
@@ -28,7 +29,7 @@ export interface RunResult {
 
 /** Runs `ops` on a fresh account, settles and checks the invariants. Replays a printed op list exactly. */
 export async function runOps(serverUrl: string, ops: Op[], devices: number, o: { cycleTimeoutMs?: number; strictErrors?: boolean } = {}): Promise<RunResult> {
-  return drive(serverUrl, devices, o, async (w, ran) => {
+  return drive(serverUrl, devices, o, shareOf(ops), async (w, ran) => {
     for (const op of ops) {
       ran.push(op);
       await w.apply(op);
@@ -42,9 +43,12 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
   const rng = new Rng(seed);
   const devices = Math.max(1, Math.min(3, o.devices));
   const st: GenState = { offline: new Set(), seq: 1 };
-  const r = await drive(serverUrl, devices, o, async (w, ran) => {
+  const role = shareRoleOf(seed);
+  const r = await drive(serverUrl, devices, o, role, async (w, ran) => {
+    if (role) ran.push({ t: 'share', role });
     for (let i = 0; i < o.ops; i++) {
-      const op = await nextOp(rng, { devices, classes: new Set(o.classes) }, st, (who) => w.tree(who));
+      const owner = () => nextOp(rng, { devices, classes: new Set(o.classes) }, st, (who) => w.tree(who));
+      const op = w instanceof ShareWorld ? await nextShareOp(rng, st, w, owner) : await owner();
       if (op.t === 'offline') st.offline.add(op.dev);
       if (op.t === 'online') st.offline.delete(op.dev);
       ran.push(op);
@@ -55,14 +59,17 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
   return { ...r, seed };
 }
 
-async function drive(serverUrl: string, devices: number, o: { cycleTimeoutMs?: number; strictErrors?: boolean }, body: (w: World, ran: Op[]) => Promise<Op[]>): Promise<RunResult> {
-  const w = new World(serverUrl, devices, o.cycleTimeoutMs);
+async function drive(serverUrl: string, devices: number, o: { cycleTimeoutMs?: number; strictErrors?: boolean }, role: 'EDITOR' | 'VIEWER' | null,
+  body: (w: World, ran: Op[]) => Promise<Op[]>): Promise<RunResult> {
+  const w = role ? new ShareWorld(serverUrl, devices, role, o.cycleTimeoutMs) : new World(serverUrl, devices, o.cycleTimeoutMs);
   const ran: Op[] = [];
   try {
     await w.setup();
     await body(w, ran);
     await settle(w);
+    if (w instanceof ShareWorld && w.failures.length === 0) await w.settleShare();
     if (w.failures.length === 0) await checkInvariants(w);
+    if (w instanceof ShareWorld && w.failures.length === 0) await w.checkShare();
     if (o.strictErrors) for (const e of w.unexpectedErrors) w.failures.push(`unexpected action error: ${e}`);
   } catch (e) {
     if (!(e instanceof SimAbort)) w.failures.push(`the simulation threw: ${(e as Error).stack ?? e}`);
@@ -76,8 +83,8 @@ async function drive(serverUrl: string, devices: number, o: { cycleTimeoutMs?: n
 export function devicesOf(ops: Op[]): number {
   let n = 1;
   const visit = (o: Op) => {
-    if ('dev' in o) n = Math.max(n, o.dev + 1);
-    if ('who' in o && typeof o.who === 'number') n = Math.max(n, o.who + 1);
+    if ('dev' in o && o.dev !== MEMBER) n = Math.max(n, o.dev + 1);
+    if ('who' in o && typeof o.who === 'number' && o.who !== MEMBER) n = Math.max(n, o.who + 1);
     if (o.t === 'race') o.ops.forEach(visit);
   };
   ops.forEach(visit);

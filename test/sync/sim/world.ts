@@ -146,6 +146,8 @@ export class World {
         return this.crash(op.dev, op.at, op.mid ?? false);
       case 'race':
         return this.race(op.dev, op.at, op.ops);
+      case 'share':
+        return; // a ShareWorld's (sharing.ts)
       default:
         if (op.who === 's') return this.serverEdit(op);
         if (this.devices[op.who]) return this.localEdit(this.devices[op.who].folder, op, `dev${op.who}`);
@@ -167,7 +169,7 @@ export class World {
     }
   }
 
-  private async localEdit(root: string, op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'race' }>, who: string): Promise<void> {
+  protected async localEdit(root: string, op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'race' }>, who: string): Promise<void> {
     const abs = (p: string) => join(root, p);
     const kindAt = async (p: string) => {
       const st = await lstat(abs(p)).catch(() => null);
