@@ -13,6 +13,8 @@ echo "== build (the CLI and server process tests run dist/)"
 if ! npm run --silent build; then failed=1; echo "build failed"; fi
 echo "== tsc --noEmit"
 if ! npx tsc --noEmit -p .; then failed=1; echo "type check failed"; fi
+# npm run simulate compiles the simulation on its own (test/sync/sim/tsconfig.json)
+if ! npx tsc --noEmit -p test/sync/sim/tsconfig.json; then failed=1; echo "type check of the simulation (npm run simulate) failed"; fi
 
 # Suites named *.timing.test.ts assert response times (e.g. /healthz within 100 ms during an
 # attack): they run after the others, one at a time, so that the rest of the suite does not
