@@ -15,11 +15,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arg, MiB, REPO, drainRgw, log, median, mustRun, runBench, sameFile, startServer, table, version } from './lib';
+import { arg, MiB, REPO, cpuSecondsOf, drainRgw, log, median, mustRun, rgwPid, runBench, sameFile, startServer, table, version, type RunResult } from './lib';
 import { awsBinary, peerEnv, rgwEnv } from './peers';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
-interface Sample { tool: Tool; dir: 'upload' | 'download'; seconds: number; peakRss: number }
+interface Sample { tool: Tool; dir: 'upload' | 'download'; seconds: number; peakRss: number; cpu: number; serverCpu: number; rgwCpu: number }
 
 const RUNS = Number(arg('runs', '3'));
 const FILES = Number(arg('files', '1000'));
@@ -68,21 +68,30 @@ async function main(): Promise<void> {
         await drainRgw();
         const out = path.join(work, `out-${tool}-${r}`);
         let up, down;
+        // CPU seconds the Tessera server and the RGW spend during each command (other work on the machine is not counted)
+        const rgw = rgwPid();
+        const measured = async (cmd: () => Promise<RunResult>) => {
+          const s0 = cpuSecondsOf(server.proc.pid!);
+          const g0 = rgw ? cpuSecondsOf(rgw) : 0;
+          const res = await cmd();
+          return { ...res, serverCpu: cpuSecondsOf(server.proc.pid!) - s0, rgwCpu: rgw ? cpuSecondsOf(rgw) - g0 : 0 };
+        };
         if (tool === 'tessera') {
           const cfg = path.join(work, `cli-${r}`);
           await mustRun(process.execPath, [cli, 'signup', '--email', `bench-${stamp}-${r}@example.com`, '--password', 'bench-password-1'], { env: cliEnv(cfg) });
-          up = await mustRun(process.execPath, [cli, 'upload', src, '/tree'], { env: cliEnv(cfg) });
-          down = await mustRun(process.execPath, [cli, 'download', '/tree', out], { env: cliEnv(cfg) });
+          up = await measured(() => mustRun(process.execPath, [cli, 'upload', src, '/tree'], { env: cliEnv(cfg) }));
+          down = await measured(() => mustRun(process.execPath, [cli, 'download', '/tree', out], { env: cliEnv(cfg) }));
         } else if (tool === 'aws') {
-          up = await mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', src, `${bucketUrl}/aws-${r}/`], { env });
-          down = await mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', `${bucketUrl}/aws-${r}/`, out], { env });
+          up = await measured(() => mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', src, `${bucketUrl}/aws-${r}/`], { env }));
+          down = await measured(() => mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', `${bucketUrl}/aws-${r}/`, out], { env }));
         } else {
-          up = await mustRun('rclone', ['copy', src, `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`], { env });
-          down = await mustRun('rclone', ['copy', `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`, out], { env });
+          up = await measured(() => mustRun('rclone', ['copy', src, `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`], { env }));
+          down = await measured(() => mustRun('rclone', ['copy', `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`, out], { env }));
         }
         checkTree(tool, src, out, rel);
         fs.rmSync(out, { recursive: true, force: true });
-        samples.push({ tool, dir: 'upload', seconds: up.seconds, peakRss: up.peakRss }, { tool, dir: 'download', seconds: down.seconds, peakRss: down.peakRss });
+        const sample = (dir: Sample['dir'], x: typeof up) => ({ tool, dir, seconds: x.seconds, peakRss: x.peakRss, cpu: x.cpuSeconds, serverCpu: tool === 'tessera' ? x.serverCpu : 0, rgwCpu: x.rgwCpu });
+        samples.push(sample('upload', up), sample('download', down));
         log(`run ${r} ${tool.padEnd(7)} upload ${up.seconds.toFixed(2)} s, download ${down.seconds.toFixed(2)} s (load ${os.loadavg()[0].toFixed(2)})`);
       }
     }
@@ -103,11 +112,19 @@ async function main(): Promise<void> {
         (Math.max(...pick(tool, dir).map((s) => s.peakRss)) / MiB).toFixed(0), ratio('aws'), ratio('rclone')]);
     }
   }
+  const cpuRows = (['upload', 'download'] as const).flatMap((dir) => TOOLS.map((tool) => {
+    const m = (f: (s: Sample) => number) => median(pick(tool, dir).map(f)).toFixed(2);
+    return [`${dir} ${tool}`, m((s) => s.cpu), tool === 'tessera' ? m((s) => s.serverCpu) : '', m((s) => s.rgwCpu)];
+  }));
   process.stdout.write([
     `${FILES} files of ${SIZE / 1024} KiB (${FILES / PER_FOLDER} folders) to/from Ceph RGW on 127.0.0.1, ${RUNS} alternating run(s); ${new Date().toISOString()}`,
     `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}; ${version(AWS, ['--version'])}; ${version('rclone', ['version'])}`,
     '',
     table(['tool', 'wall times (s)', 'median (s)', 'files/s', 'peak RSS (MiB)', 'Tessera/aws', 'Tessera/rclone'], rows),
+    '',
+    'CPU seconds per command (medians; the tool\'s own process sampled every 250 ms, so a lower bound; Tessera server and RGW from /proc before and after):',
+    '',
+    table(['tool', 'tool CPU (s)', 'Tessera server CPU (s)', 'RGW CPU (s)'], cpuRows),
   ].join('\n') + '\n');
 }
 
