@@ -82,15 +82,21 @@ export function cpuSecondsOf(pid: number): number {
   }
 }
 
-/** The pid of the running radosgw (scripts/start-rgw.sh), or null. */
-export function rgwPid(): number | null {
+/** The pids of the store behind RGW (radosgw, ceph-osd, ceph-mon of scripts/start-rgw.sh); empty if none runs. */
+export function storePids(): number[] {
+  const out: number[] = [];
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'radosgw') return Number(d);
+      if (['radosgw', 'ceph-osd', 'ceph-mon'].includes(fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d));
     } catch { /* gone */ }
   }
-  return null;
+  return out;
+}
+
+/** CPU seconds the store's processes (storePids) have used so far. */
+export function storeCpuSeconds(pids: number[]): number {
+  return pids.reduce((n, pid) => n + cpuSecondsOf(pid), 0);
 }
 
 /** Keeps the highest VmHWM/VmRSS seen for a pid, sampled every `everyMs`. */

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arg, MiB, REPO, cpuSecondsOf, drainRgw, log, median, mustRun, rgwPid, runBench, sameFile, startServer, table, version, type RunResult } from './lib';
+import { arg, MiB, REPO, cpuSecondsOf, drainRgw, log, median, mustRun, storeCpuSeconds, storePids, runBench, sameFile, startServer, table, version, type RunResult } from './lib';
 import { awsBinary, peerEnv, rgwEnv } from './peers';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
@@ -69,12 +69,12 @@ async function main(): Promise<void> {
         const out = path.join(work, `out-${tool}-${r}`);
         let up, down;
         // CPU seconds the Tessera server and the RGW spend during each command (other work on the machine is not counted)
-        const rgw = rgwPid();
+        const rgw = storePids();
         const measured = async (cmd: () => Promise<RunResult>) => {
           const s0 = cpuSecondsOf(server.proc.pid!);
-          const g0 = rgw ? cpuSecondsOf(rgw) : 0;
+          const g0 = storeCpuSeconds(rgw);
           const res = await cmd();
-          return { ...res, serverCpu: cpuSecondsOf(server.proc.pid!) - s0, rgwCpu: rgw ? cpuSecondsOf(rgw) - g0 : 0 };
+          return { ...res, serverCpu: cpuSecondsOf(server.proc.pid!) - s0, rgwCpu: storeCpuSeconds(rgw) - g0 };
         };
         if (tool === 'tessera') {
           const cfg = path.join(work, `cli-${r}`);
@@ -122,9 +122,9 @@ async function main(): Promise<void> {
     '',
     table(['tool', 'wall times (s)', 'median (s)', 'files/s', 'peak RSS (MiB)', 'Tessera/aws', 'Tessera/rclone'], rows),
     '',
-    'CPU seconds per command (medians; the tool\'s own process sampled every 250 ms, so a lower bound; Tessera server and RGW from /proc before and after):',
+    'CPU seconds per command (medians; the tool\'s own process sampled every 250 ms, so a lower bound; Tessera server, RGW and OSD from /proc before and after):',
     '',
-    table(['tool', 'tool CPU (s)', 'Tessera server CPU (s)', 'RGW CPU (s)'], cpuRows),
+    table(['tool', 'tool CPU (s)', 'Tessera server CPU (s)', 'RGW+OSD CPU (s)'], cpuRows),
   ].join('\n') + '\n');
 }
 
