@@ -1,7 +1,7 @@
 /**
  * Why is the first Tessera download after an upload slower than the next ones? (issue 17, goal 3)
  *
- *   npx tsc -p bench/tsconfig.json && node dist/bench/first-download.js [--rounds 3] [--size-mib 1024] [--pause-s 0]
+ *   npx tsc -p bench/tsconfig.json && node dist/bench/first-download.js [--rounds 3] [--size-mib 1024] [--pause-s 0] [--store s3|local]
  *
  * Needs `npm run build` and scripts/start-rgw.sh (called here). Each round: a new user uploads
  * one random file, then downloads it four times in a row: default, default, --fsync, default
@@ -22,10 +22,12 @@ import { rgwEnv } from './peers';
 const ROUNDS = Number(arg('rounds', '3'));
 const SIZE = Number(arg('size-mib', '1024')) * MiB;
 const PAUSE_S = Number(arg('pause-s', '0'));
+/** `s3` (Ceph RGW, the default) or `local` (the server's own disk: no RGW needed, the client's side of the question alone). */
+const STORE = arg('store', 's3');
 const STEPS = ['1st default', '2nd default', '--fsync', '3rd default'] as const;
 
 /** The /proc/vmstat counters that tell where page-cache time goes. */
-const VMSTAT = ['nr_dirty', 'nr_writeback', 'nr_dirtied', 'nr_written', 'pgscan_direct', 'pgsteal_direct', 'allocstall_normal', 'allocstall_movable', 'pgscan_kswapd', 'nr_free_pages'];
+const VMSTAT = ['nr_dirty', 'nr_writeback', 'nr_dirtied', 'nr_written', 'pgscan_direct', 'pgsteal_direct', 'allocstall_normal', 'allocstall_movable', 'pgscan_kswapd', 'nr_free_pages', 'compact_stall', 'compact_migrate_scanned', 'thp_fault_alloc', 'thp_fault_fallback', 'pgfault'];
 function vmstat(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of fs.readFileSync('/proc/vmstat', 'utf8').split('\n')) {
@@ -42,7 +44,7 @@ function vmstat(): Record<string, number> {
  * jiffies); folio_wait_writeback counts writes that waited for a page being written back.
  */
 class DirtyThrottleTrace {
-  private readonly dir = '/sys/kernel/tracing/instances/tessera-bench-firstdl';
+  private readonly dir = `/sys/kernel/tracing/instances/tessera-bench-firstdl-${process.pid}`;
   readonly on: boolean;
   constructor() {
     let on = false;
@@ -97,15 +99,15 @@ const HZ = (() => {
   return 250;
 })();
 
-interface Row { round: number; step: string; seconds: number; pauses: number; pausedMs: number; waits: number; cli: number; server: number; rgw: number; dirtyAtStartMiB: number; writtenMiB: number; directReclaim: number; freeMiB: number }
+interface Row { round: number; step: string; seconds: number; pauses: number; pausedMs: number; waits: number; cli: number; server: number; rgw: number; dirtyAtStartMiB: number; writtenMiB: number; directReclaim: number; freeMiB: number; kswapd: number; compactStalls: number; thp: number; faults: number }
 
 async function main(): Promise<void> {
-  const s3 = rgwEnv();
+  const s3 = STORE === 's3' ? rgwEnv() : {};
   const stamp = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${process.pid}`;
   const work = fs.mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'tessera-bench-firstdl-'));
   const src = path.join(work, 'source.bin');
   const out = path.join(work, 'out.bin');
-  const server = await startServer({ STORAGE: 's3', ...s3, S3_PREFIX: `bench-firstdl-${stamp}/`, DATA_DIR: path.join(work, 'server') }, path.join(work, 'server.log'));
+  const server = await startServer({ STORAGE: STORE, ...s3, S3_PREFIX: `bench-firstdl-${stamp}/`, DATA_DIR: path.join(work, 'server') }, path.join(work, 'server.log'));
   const cli = path.join(REPO, 'bin', 'tessera.js');
   const rows: Row[] = [];
   const rgw = storePids();
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
     log(`work dir ${work}; ${fmtBytes(SIZE)}; ${ROUNDS} round(s); pause ${PAUSE_S} s after each upload`);
     await writeRandomFile(src, SIZE);
     for (let r = 1; r <= ROUNDS; r++) {
-      await drainRgw();
+      if (STORE === 's3') await drainRgw();
       const env = { ...process.env, TESSERA_SERVER: server.url, TESSERA_CONFIG_DIR: path.join(work, `cli-${r}`) };
       await mustRun(process.execPath, [cli, 'signup', '--email', `firstdl-${stamp}-${r}@example.com`, '--password', 'bench-password-1'], { env });
       const up = await mustRun(process.execPath, [cli, 'upload', src, `/f${r}.bin`], { env });
@@ -139,12 +141,14 @@ async function main(): Promise<void> {
           round: r, step, seconds: d.seconds, cli: d.cpuSeconds, server: cpuSecondsOf(server.proc.pid!) - s0, rgw: storeCpuSeconds(rgw) - g0,
           dirtyAtStartMiB: (v0.nr_dirty + v0.nr_writeback) * page, writtenMiB: (v1.nr_written - v0.nr_written) * page,
           directReclaim: (v1.pgscan_direct - v0.pgscan_direct) + (v1.allocstall_normal - v0.allocstall_normal) + (v1.allocstall_movable - v0.allocstall_movable),
-          freeMiB: v0.nr_free_pages * page,
+          freeMiB: v0.nr_free_pages * page, kswapd: v1.pgscan_kswapd - v0.pgscan_kswapd, compactStalls: v1.compact_stall - v0.compact_stall,
+          thp: v1.thp_fault_alloc - v0.thp_fault_alloc, faults: v1.pgfault - v0.pgfault,
         });
         const x = rows[rows.length - 1];
         log(`round ${r}: ${step.padEnd(11)} ${d.seconds.toFixed(2)} s; throttled ${x.pauses}x ${x.pausedMs.toFixed(0)} ms, ${x.waits} page waits; `
           + `CPU cli ${x.cli.toFixed(2)} server ${x.server.toFixed(2)} store ${x.rgw.toFixed(2)}; dirty at start ${x.dirtyAtStartMiB.toFixed(0)} MiB, `
-          + `written back ${x.writtenMiB.toFixed(0)} MiB, free ${x.freeMiB.toFixed(0)} MiB (load ${os.loadavg()[0].toFixed(2)})`);
+          + `written back ${x.writtenMiB.toFixed(0)} MiB, free ${x.freeMiB.toFixed(0)} MiB; direct reclaim ${x.directReclaim}, kswapd scanned ${x.kswapd}, `
+          + `compaction stalls ${x.compactStalls}, THP faults ${x.thp}, page faults ${x.faults} (load ${os.loadavg()[0].toFixed(2)})`);
         if (!sameFile(src, out)) throw new Error(`round ${r} ${step}: the download differs from the source`);
         fs.rmSync(out, { force: true });
       }
