@@ -1,7 +1,7 @@
 /**
  * Why is the first Tessera download after an upload slower than the next ones? (issue 17, goal 3)
  *
- *   npx tsc -p bench/tsconfig.json && node dist/bench/first-download.js [--rounds 3] [--size-mib 1024] [--pause-s 0] [--store s3|local]
+ *   npx tsc -p bench/tsconfig.json && node dist/bench/first-download.js [--rounds 3] [--size-mib 1024] [--pause-s 0] [--gap-s 0] [--store s3|local]
  *
  * Needs `npm run build` and scripts/start-rgw.sh (called here). Each round: a new user uploads
  * one random file, then downloads it four times in a row: default, default, --fsync, default
@@ -22,6 +22,8 @@ import { rgwEnv } from './peers';
 const ROUNDS = Number(arg('rounds', '3'));
 const SIZE = Number(arg('size-mib', '1024')) * MiB;
 const PAUSE_S = Number(arg('pause-s', '0'));
+/** Seconds to wait after each download's output is deleted, before the next download. */
+const GAP_S = Number(arg('gap-s', '0'));
 /** `s3` (Ceph RGW, the default) or `local` (the server's own disk: no RGW needed, the client's side of the question alone). */
 const STORE = arg('store', 's3');
 const STEPS = ['1st default', '2nd default', '--fsync', '3rd default'] as const;
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
           + `compaction stalls ${x.compactStalls}, THP faults ${x.thp}, page faults ${x.faults} (load ${os.loadavg()[0].toFixed(2)})`);
         if (!sameFile(src, out)) throw new Error(`round ${r} ${step}: the download differs from the source`);
         fs.rmSync(out, { force: true });
+        if (GAP_S) await sleep(GAP_S * 1000);
       }
     }
   } finally {
