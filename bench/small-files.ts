@@ -3,7 +3,7 @@
  * <folder>` vs `aws s3 cp --recursive` vs `rclone copy`.
  *
  *   npx tsc -p bench/tsconfig.json && node dist/bench/small-files.js [--runs 3] [--files 1000]
- *       [--size-kib 16] [--tools tessera,aws,rclone] [--aws /usr/bin/aws]
+ *       [--size-kib 16] [--tools tessera,aws,rclone] [--aws /usr/bin/aws] [--drain-gib 16]
  *
  * Needs `npm run build`, aws, rclone and scripts/start-rgw.sh (called here). One tree of random
  * files (`--files` of `--size-kib` each, 100 per folder) is uploaded and downloaded by each tool
@@ -27,6 +27,8 @@ const SIZE = Number(arg('size-kib', '16')) * 1024;
 const TOOLS = arg('tools', 'tessera,aws,rclone').split(',') as Tool[];
 const AWS = awsBinary(arg('aws', ''));
 const PER_FOLDER = 100;
+/** RGW's garbage collector runs before a tool when the OSD holds more than this (its run takes minutes on a full OSD; 16 MiB per tool does not need it). */
+const DRAIN_GIB = Number(arg('drain-gib', '16'));
 
 /** Writes the source tree: FILES random files, PER_FOLDER per folder. Returns their relative paths. */
 function writeTree(root: string): string[] {
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   try {
     for (let r = 1; r <= RUNS; r++) {
       for (const tool of [...TOOLS.slice((r - 1) % TOOLS.length), ...TOOLS.slice(0, (r - 1) % TOOLS.length)]) {
-        await drainRgw();
+        await drainRgw(DRAIN_GIB * 1024 * MiB);
         const out = path.join(work, `out-${tool}-${r}`);
         let up, down;
         // CPU seconds the Tessera server and the RGW spend during each command (other work on the machine is not counted)
