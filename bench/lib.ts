@@ -56,6 +56,8 @@ export interface RunResult {
   stderr: string;
   /** Peak resident set (VmHWM), bytes, from /proc sampling; 0 if never sampled. */
   peakRss: number;
+  /** CPU seconds (user + system) of the command's own process, last sampled before it exited (every 250 ms): a lower bound. */
+  cpuSeconds: number;
 }
 
 /** Peak RSS (VmHWM, else VmRSS) of a live pid in bytes, or 0 if it is gone. */
@@ -69,6 +71,34 @@ export function rssOf(pid: number): { hwm: number; rss: number } {
   }
 }
 
+/** CPU seconds (user + system) a live pid has used so far, from /proc/<pid>/stat; 0 if it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of the store behind RGW (radosgw, ceph-osd, ceph-mon of scripts/start-rgw.sh); empty if none runs. */
+export function storePids(): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (['radosgw', 'ceph-osd', 'ceph-mon'].includes(fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** CPU seconds the store's processes (storePids) have used so far. */
+export function storeCpuSeconds(pids: number[]): number {
+  return pids.reduce((n, pid) => n + cpuSecondsOf(pid), 0);
+}
+
 /** Keeps the highest VmHWM/VmRSS seen for a pid, sampled every `everyMs`. */
 export class RssSampler {
   peak = 0;
@@ -78,9 +108,12 @@ export class RssSampler {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }
+  /** CPU seconds of the pid at the last sample. */
+  cpu = 0;
   sample(): void {
     const { hwm, rss } = rssOf(this.pid);
     this.peak = Math.max(this.peak, hwm, rss);
+    this.cpu = Math.max(this.cpu, cpuSecondsOf(this.pid));
   }
   stop(): number {
     this.sample();
@@ -106,7 +139,8 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { quiet?: 
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      resolve({ code: code ?? -1, seconds, stdout, stderr, peakRss: sampler?.stop() ?? 0 });
+      const peakRss = sampler?.stop() ?? 0;
+      resolve({ code: code ?? -1, seconds, stdout, stderr, peakRss, cpuSeconds: sampler?.cpu ?? 0 });
     });
   });
 }

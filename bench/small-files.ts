@@ -3,7 +3,7 @@
  * <folder>` vs `aws s3 cp --recursive` vs `rclone copy`.
  *
  *   npx tsc -p bench/tsconfig.json && node dist/bench/small-files.js [--runs 3] [--files 1000]
- *       [--size-kib 16] [--tools tessera,aws,rclone] [--aws /usr/bin/aws]
+ *       [--size-kib 16] [--tools tessera,aws,rclone] [--aws /usr/bin/aws] [--drain-gib 16]
  *
  * Needs `npm run build`, aws, rclone and scripts/start-rgw.sh (called here). One tree of random
  * files (`--files` of `--size-kib` each, 100 per folder) is uploaded and downloaded by each tool
@@ -15,11 +15,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { arg, MiB, REPO, drainRgw, log, median, mustRun, runBench, sameFile, startServer, table, version } from './lib';
+import { arg, MiB, REPO, cpuSecondsOf, drainRgw, log, median, mustRun, storeCpuSeconds, storePids, runBench, sameFile, startServer, table, version, type RunResult } from './lib';
 import { awsBinary, peerEnv, rgwEnv } from './peers';
 
 type Tool = 'tessera' | 'aws' | 'rclone';
-interface Sample { tool: Tool; dir: 'upload' | 'download'; seconds: number; peakRss: number }
+interface Sample { tool: Tool; dir: 'upload' | 'download'; seconds: number; peakRss: number; cpu: number; serverCpu: number; rgwCpu: number }
 
 const RUNS = Number(arg('runs', '3'));
 const FILES = Number(arg('files', '1000'));
@@ -27,6 +27,8 @@ const SIZE = Number(arg('size-kib', '16')) * 1024;
 const TOOLS = arg('tools', 'tessera,aws,rclone').split(',') as Tool[];
 const AWS = awsBinary(arg('aws', ''));
 const PER_FOLDER = 100;
+/** RGW's garbage collector runs before a tool when the OSD holds more than this (its run takes minutes on a full OSD; 16 MiB per tool does not need it). */
+const DRAIN_GIB = Number(arg('drain-gib', '16'));
 
 /** Writes the source tree: FILES random files, PER_FOLDER per folder. Returns their relative paths. */
 function writeTree(root: string): string[] {
@@ -65,24 +67,33 @@ async function main(): Promise<void> {
   try {
     for (let r = 1; r <= RUNS; r++) {
       for (const tool of [...TOOLS.slice((r - 1) % TOOLS.length), ...TOOLS.slice(0, (r - 1) % TOOLS.length)]) {
-        await drainRgw();
+        await drainRgw(DRAIN_GIB * 1024 * MiB);
         const out = path.join(work, `out-${tool}-${r}`);
         let up, down;
+        // CPU seconds the Tessera server and the RGW spend during each command (other work on the machine is not counted)
+        const rgw = storePids();
+        const measured = async (cmd: () => Promise<RunResult>) => {
+          const s0 = cpuSecondsOf(server.proc.pid!);
+          const g0 = storeCpuSeconds(rgw);
+          const res = await cmd();
+          return { ...res, serverCpu: cpuSecondsOf(server.proc.pid!) - s0, rgwCpu: storeCpuSeconds(rgw) - g0 };
+        };
         if (tool === 'tessera') {
           const cfg = path.join(work, `cli-${r}`);
           await mustRun(process.execPath, [cli, 'signup', '--email', `bench-${stamp}-${r}@example.com`, '--password', 'bench-password-1'], { env: cliEnv(cfg) });
-          up = await mustRun(process.execPath, [cli, 'upload', src, '/tree'], { env: cliEnv(cfg) });
-          down = await mustRun(process.execPath, [cli, 'download', '/tree', out], { env: cliEnv(cfg) });
+          up = await measured(() => mustRun(process.execPath, [cli, 'upload', src, '/tree'], { env: cliEnv(cfg) }));
+          down = await measured(() => mustRun(process.execPath, [cli, 'download', '/tree', out], { env: cliEnv(cfg) }));
         } else if (tool === 'aws') {
-          up = await mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', src, `${bucketUrl}/aws-${r}/`], { env });
-          down = await mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', `${bucketUrl}/aws-${r}/`, out], { env });
+          up = await measured(() => mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', src, `${bucketUrl}/aws-${r}/`], { env }));
+          down = await measured(() => mustRun(AWS, [...awsEp, 's3', 'cp', '--recursive', '--only-show-errors', `${bucketUrl}/aws-${r}/`, out], { env }));
         } else {
-          up = await mustRun('rclone', ['copy', src, `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`], { env });
-          down = await mustRun('rclone', ['copy', `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`, out], { env });
+          up = await measured(() => mustRun('rclone', ['copy', src, `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`], { env }));
+          down = await measured(() => mustRun('rclone', ['copy', `RGW:${s3.S3_BUCKET}/${prefix}/rclone-${r}/`, out], { env }));
         }
         checkTree(tool, src, out, rel);
         fs.rmSync(out, { recursive: true, force: true });
-        samples.push({ tool, dir: 'upload', seconds: up.seconds, peakRss: up.peakRss }, { tool, dir: 'download', seconds: down.seconds, peakRss: down.peakRss });
+        const sample = (dir: Sample['dir'], x: typeof up) => ({ tool, dir, seconds: x.seconds, peakRss: x.peakRss, cpu: x.cpuSeconds, serverCpu: tool === 'tessera' ? x.serverCpu : 0, rgwCpu: x.rgwCpu });
+        samples.push(sample('upload', up), sample('download', down));
         log(`run ${r} ${tool.padEnd(7)} upload ${up.seconds.toFixed(2)} s, download ${down.seconds.toFixed(2)} s (load ${os.loadavg()[0].toFixed(2)})`);
       }
     }
@@ -103,11 +114,19 @@ async function main(): Promise<void> {
         (Math.max(...pick(tool, dir).map((s) => s.peakRss)) / MiB).toFixed(0), ratio('aws'), ratio('rclone')]);
     }
   }
+  const cpuRows = (['upload', 'download'] as const).flatMap((dir) => TOOLS.map((tool) => {
+    const m = (f: (s: Sample) => number) => median(pick(tool, dir).map(f)).toFixed(2);
+    return [`${dir} ${tool}`, m((s) => s.cpu), tool === 'tessera' ? m((s) => s.serverCpu) : '', m((s) => s.rgwCpu)];
+  }));
   process.stdout.write([
     `${FILES} files of ${SIZE / 1024} KiB (${FILES / PER_FOLDER} folders) to/from Ceph RGW on 127.0.0.1, ${RUNS} alternating run(s); ${new Date().toISOString()}`,
     `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}; ${version(AWS, ['--version'])}; ${version('rclone', ['version'])}`,
     '',
     table(['tool', 'wall times (s)', 'median (s)', 'files/s', 'peak RSS (MiB)', 'Tessera/aws', 'Tessera/rclone'], rows),
+    '',
+    'CPU seconds per command (medians; the tool\'s own process sampled every 250 ms, so a lower bound; Tessera server, RGW and OSD from /proc before and after):',
+    '',
+    table(['tool', 'tool CPU (s)', 'Tessera server CPU (s)', 'RGW+OSD CPU (s)'], cpuRows),
   ].join('\n') + '\n');
 }
 

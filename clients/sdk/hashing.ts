@@ -75,7 +75,7 @@ export async function hashFileParts(
       });
       return { size, parts, contentHash: contentHashOf(parts.map((p) => p.sha256)) };
     }
-    const buf = Buffer.allocUnsafe(READ_BUFFER);
+    const buf = Buffer.allocUnsafe(Math.min(READ_BUFFER, Math.max(size, 1))); // a small file needs no 1 MiB buffer (a folder of 1,000 would allocate 1 GiB)
     const parts: PartDigest[] = [];
     let done = 0;
     for (const span of spans) {

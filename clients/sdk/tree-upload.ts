@@ -1,13 +1,15 @@
 /**
  * Uploads a local folder tree: walks it (./local-tree), lists what the remote folder holds,
- * creates the folders that no file creates (empty ones), then uploads several files at once,
- * each with the single-file upload (hashing, dedup, resume, unchanged parts copied in the
- * store). A file whose content the remote path already has completes at once by dedup and is
+ * creates the folders that no file creates (empty ones), then uploads the files: those of one
+ * part in batches of 100 through the batch API (./batch-upload: one beginUploads and one
+ * completeUploads per batch), the others several at once, each with the single-file upload
+ * (hashing, dedup, resume, unchanged parts copied in the store). A file whose content the remote path already has completes at once by dedup and is
  * reported "unchanged"; no bytes move.
  */
 import { stat } from 'node:fs/promises';
 import type { TesseraClient } from './client';
 import { TesseraError, isTesseraError } from './errors';
+import { isSmall, uploadSmallFiles } from './batch-upload';
 import { walkLocalTree, type LocalFile } from './local-tree';
 import { runPool } from './pool';
 import { listRemoteTree, type RemoteTree } from './remote-tree';
@@ -15,7 +17,10 @@ import { DEFAULT_TREE_FILES, TreeTally, failureOf, recordFailure, recordFile, re
 import { DEFAULT_UPLOAD_CONCURRENCY, type UploadResult } from './upload';
 import type { FileInfo } from './types';
 
-export type UploadTreeOptions = TreeOptions;
+export interface UploadTreeOptions extends TreeOptions {
+  /** Files of one part go through the batch API (beginUploads / completeUploads, 100 per request); false: one by one like the others (default true). */
+  batch?: boolean;
+}
 export type UploadTreeResult = TreeResult<UploadResult>;
 
 /**
@@ -50,24 +55,37 @@ export async function uploadTree(client: TesseraClient, localDir: string, remote
 
   const tally = new TreeTally(result.bytesTotal, local.files.length, opts.onProgress);
   tally.report();
-  await runTreeFiles(local.files, {
-    files: opts.files ?? DEFAULT_TREE_FILES,
-    concurrency: opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
-    signal,
-  }, async (file: LocalFile, concurrency, fileSignal) => {
-    const remotePath = remoteJoin(root, file.rel);
-    const r = await client.upload(file.path, remotePath, {
-      concurrency,
-      signal: fileSignal,
-      onProgress: (p) => p.phase === 'upload' && tally.file(file.rel, p.bytesDone),
-    });
+  const record = (file: LocalFile, r: UploadResult) => {
     const before = existing.get(r.file.path);
     const unchanged = r.deduplicated && !!before && !before.isFolder && before.contentHash === r.file.contentHash && before.revision === r.file.revision;
     recordFile(result, tally, {
       path: file.rel, localPath: file.path, remotePath: r.file.path, size: Number(r.file.size),
       outcome: unchanged ? 'unchanged' : 'uploaded', bytes: r.bytesSent, result: r,
     });
-  }, (file, e) => recordFailure(result, tally, file.rel, e));
+  };
+  // one-part files go through the batch API (100 per request); the others one by one
+  const plan = local.files.length ? await client.uploadPlan(1) : null;
+  const small = plan && opts.batch !== false ? local.files.filter((f) => isSmall(f.size, plan)) : [];
+  const smallSet = new Set(small);
+  const large = local.files.filter((f) => !smallSet.has(f));
+  const concurrency = opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
+  const bySmall = new Map(small.map((f) => [f.path, f]));
+  await Promise.all([
+    small.length && uploadSmallFiles(client.api, plan!, small.map((f) => ({ path: f.path, remotePath: remoteJoin(root, f.rel), size: f.size })), {
+      concurrency: Math.max(concurrency, opts.files ?? DEFAULT_TREE_FILES) * 2,
+      signal,
+      onDone: (f, r) => record(bySmall.get(f.path)!, r),
+      onFailure: (f, e) => recordFailure(result, tally, bySmall.get(f.path)!.rel, e),
+      onBytes: (f, n) => tally.file(bySmall.get(f.path)!.rel, n),
+    }),
+    runTreeFiles(large, { files: opts.files ?? DEFAULT_TREE_FILES, concurrency, signal }, async (file: LocalFile, weight, fileSignal) => {
+      record(file, await client.upload(file.path, remoteJoin(root, file.rel), {
+        concurrency: weight,
+        signal: fileSignal,
+        onProgress: (p) => p.phase === 'upload' && tally.file(file.rel, p.bytesDone),
+      }));
+    }, (file, e) => recordFailure(result, tally, file.rel, e)),
+  ]);
   return result;
 }
 

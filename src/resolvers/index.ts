@@ -7,9 +7,10 @@ import { ChangeResolver } from './change.resolver';
 import { FileResolver } from './file.resolver';
 import { PartUploadResolver, UploadResolver } from './upload.resolver';
 import { RevisionResolver } from './revision.resolver';
+import { UploadBatchResolver } from './upload-batch.resolver';
 import { AccountResolver, FileSharingResolver, ShareLinkResolver, ShareResolver } from './share.resolver';
 
-export const resolvers = [AuthResolver, FileResolver, UploadResolver, PartUploadResolver, ChangeResolver, ShareResolver, FileSharingResolver, ShareLinkResolver, AccountResolver, RevisionResolver] as const;
+export const resolvers = [AuthResolver, FileResolver, UploadResolver, UploadBatchResolver, PartUploadResolver, ChangeResolver, ShareResolver, FileSharingResolver, ShareLinkResolver, AccountResolver, RevisionResolver] as const;
 
 /** Subscriptions here supply their own `subscribe`; type-graphql still wants a pubSub. */
 const noPubSub = {

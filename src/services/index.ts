@@ -18,6 +18,7 @@ import { MemoryRateLimiter, type RateLimit, type RateLimiter } from './rate-limi
 import { ShareLinkService } from './share-links';
 import { SharingService } from './sharing';
 import { UploadService, type UploadSettings } from './uploads';
+import { UploadBatchService } from './upload-batch';
 
 export interface ServiceSettings extends UploadSettings {
   jwtSecret: string;
@@ -52,6 +53,7 @@ export interface Services {
   downloadGrants: DownloadGrantService;
   folderZips: FolderZipService;
   uploads: UploadService;
+  uploadBatches: UploadBatchService;
   sharing: SharingService;
   shareLinks: ShareLinkService;
   quota: QuotaService;
@@ -89,6 +91,7 @@ export function createServices(
   const uploads = new UploadService(ds, storage, access, files, journal, bus, {
     partUrlTtl: s.partUrlTtl, sessionTtl: s.sessionTtl, minPartSize: s.minPartSize, maxFileSize: s.maxFileSize,
   }, quota);
+  const uploadBatches = new UploadBatchService(ds, storage, uploads, journal, bus, quota, s.sessionTtl);
   const sharing = new SharingService(ds, access, journal, mounts);
   const shareLinks = new ShareLinkService(ds, access, files, rateLimiter('link-password', { max: s.linkPasswordMaxFailures ?? 5, windowMs }), storage);
   const janitor = new Janitor(ds, storage, uploads);
@@ -98,5 +101,5 @@ export function createServices(
   const retention = new Retention(journal, trash, revisions, {
     journalDays: s.journalRetentionDays, trashDays: s.trashRetentionDays, revisionDays: s.revisionRetentionDays,
   });
-  return { ds, storage, bus, auth, access, journal, files, mounts, downloadGrants, folderZips, uploads, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
+  return { ds, storage, bus, auth, access, journal, files, mounts, downloadGrants, folderZips, uploads, uploadBatches, janitor, sharing, shareLinks, quota, live, revisions, trash, retention };
 }

@@ -164,7 +164,8 @@ function topmost(shares: GrantRow[]): GrantRow[] {
 }
 
 /** Every share the owner has made, with its file's current path (a locking read). */
-async function sharesOf(m: EntityManager, ownerId: string): Promise<GrantRow[]> {
+/** The owner's shares with their nodes (a locking read, see above); empty: no change of theirs fans out. */
+export async function sharesOf(m: EntityManager, ownerId: string): Promise<GrantRow[]> {
   const qb = m.getRepository(Share).createQueryBuilder('s')
     .innerJoin(FileNode, 'f', 'f.id = s.fileId')
     .select('s.userId', 'userId').addSelect('s.fileId', 'fileId').addSelect('f.path', 'path').addSelect('f.status', 'status')

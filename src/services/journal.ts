@@ -3,7 +3,7 @@ import { Change, FileNode, JournalHead, type ChangeKind } from '../entities';
 import { AppError, badInput } from './errors';
 import type { EventBus } from './events';
 import { writeLock } from './tx';
-import { fanOut } from './journal-fanout';
+import { fanOut, sharesOf } from './journal-fanout';
 
 export interface ChangeInput {
   kind: ChangeKind;
@@ -74,8 +74,43 @@ export class JournalService {
       revision: input.file.revision, isFolder: input.file.isFolder,
     }, input.subjectUserId ?? null);
     await m.insert(Change, change);
+    if (opts.fanOut !== false) await this.copyToGrantees(m, input, change, make);
+    return change;
+  }
 
-    const entries = opts.fanOut === false ? [] : await fanOut(m, input);
+  /**
+   * Appends changes of one owner's tree (`owner` is every input's `file.ownerId`), in order,
+   * inside the caller's transaction: one head lock and one insert per 200 for all of them, and
+   * the fan-out of `append` (skipped at once when the owner shares nothing). Call `notify` after commit.
+   */
+  async appendMany(m: EntityManager, owner: string, inputs: ChangeInput[]): Promise<Change[]> {
+    if (!inputs.length) return [];
+    if (inputs.some((i) => i.file.ownerId !== owner)) throw new AppError('INTERNAL', 'appendMany: changes of one owner only');
+    const at = new Date();
+    const make = (namespaceId: string, seq: number, e: Omit<Change, 'namespaceId' | 'seq' | 'at' | 'deviceId' | 'subjectUserId'>, input: ChangeInput) =>
+      m.create(Change, { namespaceId, seq, ...e, deviceId: input.deviceId, subjectUserId: input.subjectUserId ?? null, at });
+    const seqs = await this.reserve(m, owner, inputs.length);
+    const changes = inputs.map((input, i) => make(owner, seqs[i], {
+      kind: input.kind, fileId: input.file.id, path: input.file.path, fromPath: input.fromPath ?? null,
+      revision: input.file.revision, isFolder: input.file.isFolder,
+    }, input));
+    for (let i = 0; i < changes.length; i += 200) {
+      await m.createQueryBuilder().insert().into(Change).values(changes.slice(i, i + 200)).updateEntity(false).execute();
+    }
+    if ((await sharesOf(m, owner)).length) {
+      for (let i = 0; i < inputs.length; i++) {
+        await this.copyToGrantees(m, inputs[i], changes[i], (ns, seq, e, subject) => make(ns, seq, e, { ...inputs[i], subjectUserId: subject }));
+      }
+    }
+    return changes;
+  }
+
+  /** The fan-out of one change already in its owner's namespace: copies into the grantees' namespaces. */
+  private async copyToGrantees(
+    m: EntityManager, input: ChangeInput, change: Change,
+    make: (namespaceId: string, seq: number, e: Omit<Change, 'namespaceId' | 'seq' | 'at' | 'deviceId' | 'subjectUserId'>, subjectUserId: string | null) => Change,
+  ): Promise<void> {
+    const entries = await fanOut(m, input);
     if (entries.length) {
       const copies: Change[] = [];
       const byNs = new Map<string, typeof entries>();
@@ -90,7 +125,6 @@ export class JournalService {
       }
       this.copies.set(change, copies);
     }
-    return change;
   }
 
   async notify(changes: Change[]): Promise<void> {

@@ -65,6 +65,11 @@ export class QuotaService {
     this.refuseOver(user, delta, reserved);
   }
 
+  /** Bytes `user` (a row read under the owner lock) may still reserve: quota - used - reserved. */
+  roomOf(user: User): number {
+    return this.quotaOf(user) - (user.usedBytes ?? 0) - user.reservedBytes;
+  }
+
   private refuseOver(user: User, bytes: number, ownReservation: number): void {
     const quota = this.quotaOf(user);
     const committed = (user.usedBytes ?? 0) + user.reservedBytes - ownReservation;
@@ -75,7 +80,7 @@ export class QuotaService {
     }
   }
 
-  private quotaOf(user: User | null): number {
+  quotaOf(user: User | null): number {
     return user?.quotaBytes ?? this.defaultQuotaBytes;
   }
 }

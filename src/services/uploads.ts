@@ -283,18 +283,27 @@ export class UploadService {
       const fresh = await m.findOneByOrFail(UploadSession, { id: session.id });
       if (fresh.status === 'COMPLETED' && fresh.fileId) return m.findOneByOrFail(FileNode, { id: fresh.fileId });
       if (fresh.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${fresh.status}`); // aborted or expired meanwhile
-      const node = await this.commitRevision(m, session.ownerId, deviceId, session.path, session.mimeType, session.baseRevision, fresh.reservedBytes, {
-        size: session.size, contentHash: session.contentHash, storageKey: session.storageKey, partSize: session.partSize,
-        chunks: parts.map((p) => ({ index: p.partNumber - 1, offset: p.offset, size: p.size, sha256: p.sha256, etag: p.etag })),
-      }, changes);
-      for (const p of parts) await m.update(UploadPart, { sessionId: session.id, partNumber: p.partNumber }, { status: 'VERIFIED', etag: p.etag });
-      await m.update(UploadSession, { id: session.id }, { status: 'COMPLETED', fileId: node.id });
-      await releaseReservation(m, session.ownerId, fresh.reservedBytes);
-      return node;
+      return this.finish(m, deviceId, session, fresh.reservedBytes, parts, changes);
     });
     await this.journal.notify(changes);
     await this.bus.publish({ type: 'upload', sessionId });
     return file;
+  }
+
+  /**
+   * Inside a transaction holding the owner lock, for an ACTIVE session whose object is verified
+   * (its parts VERIFIED with their ETags): commits the revision (commitRevision), marks the parts
+   * and the session COMPLETED and releases the session's reservation (`reserved`).
+   */
+  async finish(m: EntityManager, deviceId: string | null, session: UploadSession, reserved: number, parts: UploadPart[], changes: Change[]): Promise<FileNode> {
+    const node = await this.commitRevision(m, session.ownerId, deviceId, session.path, session.mimeType, session.baseRevision, reserved, {
+      size: session.size, contentHash: session.contentHash, storageKey: session.storageKey, partSize: session.partSize,
+      chunks: parts.map((p) => ({ index: p.partNumber - 1, offset: p.offset, size: p.size, sha256: p.sha256, etag: p.etag })),
+    }, changes);
+    for (const p of parts) await m.update(UploadPart, { sessionId: session.id, partNumber: p.partNumber }, { status: 'VERIFIED', etag: p.etag });
+    await m.update(UploadSession, { id: session.id }, { status: 'COMPLETED', fileId: node.id });
+    await releaseReservation(m, session.ownerId, reserved);
+    return node;
   }
 
   /**
@@ -441,7 +450,7 @@ export class UploadService {
    * The session with its parts (`parts`, or read when first asked for); with `withUrls`, a
    * part not yet verified mints its PUT when first asked for.
    */
-  private view(session: UploadSession, parts: UploadPart[] | null, withUrls: boolean): SessionView {
+  view(session: UploadSession, parts: UploadPart[] | null, withUrls: boolean): SessionView {
     const presign = withUrls && session.status === 'ACTIVE';
     return {
       session,
@@ -462,22 +471,22 @@ export class UploadService {
     return this.ds.getRepository(UploadPart).find({ where: { sessionId }, order: { partNumber: 'ASC' } });
   }
 
-  private planSettings(): PlanSettings {
+  planSettings(): PlanSettings {
     return { ...this.settings, limits: this.storage.limits, checksum: this.storage.checksum };
   }
 }
 
 /** Sessions are the uploader's (an editor uploading into a shared folder, or the owner). */
-function uploaderOf(session: UploadSession): string {
+export function uploaderOf(session: UploadSession): string {
   return session.uploaderId ?? session.ownerId;
 }
 
 /** What a session of `size` bytes reserves: the growth over the live file it replaces (never negative). */
-function reservationFor(existing: FileNode | null, size: number): number {
+export function reservationFor(existing: FileNode | null, size: number): number {
   return Math.max(0, size - (existing && !existing.isFolder && existing.status === 'AVAILABLE' ? existing.size : 0));
 }
 
-function checkBase(node: FileNode | null, baseRevision: number | null | undefined): void {
+export function checkBase(node: FileNode | null, baseRevision: number | null | undefined): void {
   checkRevision({ isFolder: false, revision: node && !node.isFolder ? node.revision : 0 }, baseRevision); // no file: revision 0
 }
 
