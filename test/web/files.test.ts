@@ -15,49 +15,32 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
-import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
-import { startTestServer, type TestServer } from '../helpers/server';
-import { expectNoConsoleErrors, launch, openPage, row, screenshot, signUpInPage, type TestPage } from './browser';
+import { type TestServer } from '../helpers/server';
+import { expectNoConsoleErrors, launch, row, screenshot, type TestPage } from './browser';
+import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(120_000);
 
 const MIB = 1024 * 1024;
-const STORES = (process.env.TEST_WEB_STORES ?? 'local,s3').split(',') as ('local' | 's3')[];
 let chromium: { browser: Browser; close(): Promise<void> };
 beforeAll(async () => { chromium = await launch(); });
 afterAll(async () => { await chromium?.close(); });
 
-describe.each(STORES)('on the %s store', (store) => {
+describe.each(WEB_STORES)('on the %s store', (store) => {
+let session: WebSession;
 let server: TestServer;
 let tmp: string;
 let p: TestPage;
 let sdk: TesseraClient;
-const prefix = `web-${Date.now().toString(36)}`;
 /** Where the page sends part PUTs: this server's /blobs route, or RGW itself. */
 let partOrigin: string;
 
 beforeAll(async () => {
-  if (store === 's3') {
-    const env = rgwEnv();
-    server = await startTestServer({ storage: { kind: 's3', s3: { ...env, prefix } } });
-    partOrigin = env.endpoint.replace(/\/+$/, '') + '/';
-  } else {
-    server = await startTestServer();
-    partOrigin = server.url + '/blobs/';
-  }
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-web-'));
-  p = await openPage(chromium.browser, server.url + '/');
-  await signUpInPage(p.page, `web-${Date.now()}@example.com`);
-  const token = await p.page.evaluate(() => localStorage.getItem('tessera.token'));
-  sdk = new TesseraClient({ server: server.url, token: token! });
+  session = await startWebSession(chromium.browser, store, 'web');
+  ({ server, tmp, page: p, sdk, partOrigin } = session);
 });
 
-afterAll(async () => {
-  await p?.context.close();
-  await server?.stop();
-  if (store === 's3') await emptyRgwPrefix(prefix);
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(async () => { await session?.end(); });
 
 afterEach(() => expectNoConsoleErrors(p));
 

@@ -15,35 +15,29 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { ShareLink } from '../../src/entities';
-import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
-import { startTestServer, type TestServer } from '../helpers/server';
-import { expectNoConsoleErrors, launch, openPage, row, screenshot, signUpInPage, type TestPage } from './browser';
+import { type TestServer } from '../helpers/server';
+import { expectNoConsoleErrors, launch, openPage, row, screenshot, type TestPage } from './browser';
+import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(120_000);
 
-const STORES = (process.env.TEST_WEB_STORES ?? 'local,s3').split(',') as ('local' | 's3')[];
 let chromium: { browser: Browser; close(): Promise<void> };
 beforeAll(async () => { chromium = await launch(); });
 afterAll(async () => { await chromium?.close(); });
 
-describe.each(STORES)('on the %s store', (store) => {
+describe.each(WEB_STORES)('on the %s store', (store) => {
+  let session: WebSession;
   let server: TestServer;
   let tmp: string;
   let owner: TestPage;
   let sdk: TesseraClient;
-  const prefix = `weblink-${Date.now().toString(36)}`;
   const report = crypto.randomBytes(70_000);
   const strangers: TestPage[] = [];
 
   beforeAll(async () => {
-    server = store === 's3'
-      ? await startTestServer({ storage: { kind: 's3', s3: { ...rgwEnv(), prefix } } })
-      : await startTestServer();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-web-links-'));
-    owner = await openPage(chromium.browser, server.url + '/');
+    session = await startWebSession(chromium.browser, store, 'weblink');
+    ({ server, tmp, page: owner, sdk } = session);
     await owner.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    await signUpInPage(owner.page, `links-${Date.now()}@example.com`);
-    sdk = new TesseraClient({ server: server.url, token: (await owner.page.evaluate(() => localStorage.getItem('tessera.token')))! });
     fs.writeFileSync(path.join(tmp, 'report.bin'), report);
     await sdk.upload(path.join(tmp, 'report.bin'), '/report.bin');
     await sdk.upload(path.join(tmp, 'report.bin'), '/Public/inside.bin');
@@ -51,10 +45,7 @@ describe.each(STORES)('on the %s store', (store) => {
 
   afterAll(async () => {
     for (const s of strangers) await s.context.close().catch(() => undefined);
-    await owner?.context.close();
-    await server?.stop();
-    if (store === 's3') await emptyRgwPrefix(prefix);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await session?.end();
   });
 
   afterEach(() => {

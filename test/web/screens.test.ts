@@ -12,40 +12,30 @@ import crypto from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { User } from '../../src/entities';
-import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
-import { startTestServer, type TestServer } from '../helpers/server';
-import { expectNoConsoleErrors, launch, openPage, row, screenshot, signUpInPage, type TestPage } from './browser';
+import { type TestServer } from '../helpers/server';
+import { expectNoConsoleErrors, launch, row, screenshot, type TestPage } from './browser';
+import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(120_000);
 
-const STORES = (process.env.TEST_WEB_STORES ?? 'local,s3').split(',') as ('local' | 's3')[];
 const PASSWORD = 'correct horse battery';
 let chromium: { browser: Browser; close(): Promise<void> };
 beforeAll(async () => { chromium = await launch(); });
 afterAll(async () => { await chromium?.close(); });
 
-describe.each(STORES)('on the %s store', (store) => {
+describe.each(WEB_STORES)('on the %s store', (store) => {
+  let session: WebSession;
   let server: TestServer;
   let p: TestPage;
   let sdk: TesseraClient;
   let email: string;
-  const prefix = `webscr-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
-    server = store === 's3'
-      ? await startTestServer({ storage: { kind: 's3', s3: { ...rgwEnv(), prefix } } })
-      : await startTestServer();
-    p = await openPage(chromium.browser, server.url + '/');
-    email = `screens-${Date.now()}@example.com`;
-    await signUpInPage(p.page, email);
-    sdk = new TesseraClient({ server: server.url, token: (await p.page.evaluate(() => localStorage.getItem('tessera.token')))! });
+    session = await startWebSession(chromium.browser, store, 'webscr');
+    ({ server, page: p, sdk, email } = session);
   });
 
-  afterAll(async () => {
-    await p?.context.close();
-    await server?.stop();
-    if (store === 's3') await emptyRgwPrefix(prefix);
-  });
+  afterAll(async () => { await session?.end(); });
 
   afterEach(() => expectNoConsoleErrors(p));
 

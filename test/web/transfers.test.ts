@@ -18,50 +18,34 @@ import path from 'node:path';
 import type { Browser, Route } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { User } from '../../src/entities';
-import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
-import { startTestServer, type TestServer } from '../helpers/server';
-import { expectNoConsoleErrors, launch, openPage, row, screenshot, signUpInPage, type TestPage } from './browser';
+import { type TestServer } from '../helpers/server';
+import { expectNoConsoleErrors, launch, row, screenshot, type TestPage } from './browser';
+import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(180_000);
 
 const MIB = 1024 * 1024;
-const STORES = (process.env.TEST_WEB_STORES ?? 'local,s3').split(',') as ('local' | 's3')[];
 let chromium: { browser: Browser; close(): Promise<void> };
 beforeAll(async () => { chromium = await launch(); });
 afterAll(async () => { await chromium?.close(); });
 
-describe.each(STORES)('on the %s store', (store) => {
+describe.each(WEB_STORES)('on the %s store', (store) => {
+  let session: WebSession;
   let server: TestServer;
   let tmp: string;
   let p: TestPage;
   let sdk: TesseraClient;
   let email: string;
-  const prefix = `webx-${Date.now().toString(36)}`;
   /** Part PUTs of the page go here: this server's /blobs, or RGW. */
   let partGlob: string;
 
   beforeAll(async () => {
-    if (store === 's3') {
-      const env = rgwEnv();
-      server = await startTestServer({ storage: { kind: 's3', s3: { ...env, prefix } } });
-      partGlob = `${env.endpoint.replace(/\/+$/, '')}/**`;
-    } else {
-      server = await startTestServer();
-      partGlob = '**/blobs/**';
-    }
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-web-x-'));
-    p = await openPage(chromium.browser, server.url + '/');
-    email = `x-${Date.now()}@example.com`;
-    await signUpInPage(p.page, email);
-    sdk = new TesseraClient({ server: server.url, token: (await p.page.evaluate(() => localStorage.getItem('tessera.token')))! });
+    session = await startWebSession(chromium.browser, store, 'webx');
+    ({ server, tmp, page: p, sdk, email } = session);
+    partGlob = `${session.partOrigin}**`;
   });
 
-  afterAll(async () => {
-    await p?.context.close();
-    await server?.stop();
-    if (store === 's3') await emptyRgwPrefix(prefix);
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(async () => { await session?.end(); });
 
   afterEach(() => expectNoConsoleErrors(p));
 
