@@ -12,7 +12,7 @@ import type { FileService } from './files';
 import type { JournalService } from './journal';
 import { addUsage, releaseReservation, type QuotaService } from './quota';
 import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
-import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
+import { checkSize, planUpload, uniformPartSize, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
 import { checkMediaType } from './media-type';
 import { checkRevision } from './preconditions';
 import { UploadStore, storedAsDeclared, type PresignedPart } from './upload-store';
@@ -83,6 +83,7 @@ export class UploadService {
     checkSize(input.size, this.planSettings());
     const plan = this.plan(input.size);
     const parts = validateParts(input.size, input.contentHash, input.parts, plan);
+    const partSize = uniformPartSize(parts, plan.partSize); // 0: content-defined parts of varying sizes
     const existing = await this.ds.getRepository(FileNode).findOneBy({ ownerId, pathKey: pathKey(path) });
     if (existing?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
     checkBase(existing, input.baseRevision);
@@ -106,8 +107,8 @@ export class UploadService {
     const sessionId = crypto.randomUUID();
     const storageKey = `u/${ownerId}/${sessionId}`;
     // a one-part file goes to the store in one PUT where the store can take one (no multipart upload to create, list and complete)
-    const singlePut = plan.partCount === 1 && this.storage.features.presignPut;
-    const storageUploadId = singlePut ? null : await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: plan.partSize });
+    const singlePut = parts.length === 1 && this.storage.features.presignPut;
+    const storageUploadId = singlePut ? null : await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: partSize || undefined });
     try {
       const session = await transaction(this.ds, async (m) => {
         // the reservation, under the owner lock and against the file at the path as it is now
@@ -117,7 +118,7 @@ export class UploadService {
         const reservedBytes = reservationFor(current, input.size);
         await this.quota.reserve(m, ownerId, reservedBytes);
         const s = m.create(UploadSession, {
-          id: sessionId, ownerId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
+          id: sessionId, ownerId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize,
           contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId, singlePut,
           baseRevision: input.baseRevision ?? null, fileId: null, expiresAt: new Date(Date.now() + this.settings.sessionTtl * 1000), reservedBytes,
         });
@@ -175,12 +176,17 @@ export class UploadService {
   }
 
   /**
-   * Copies, inside the store, parts whose bytes the file at the session's path already holds:
-   * same part size, and the same SHA-256 and size at the same place in its current revision.
-   * An edited file then sends only the parts that changed. Copied parts are VERIFIED; a part
-   * that cannot be copied (no such content, or the store refused) stays as it was, for the
-   * client to send. At most MAX_COPY_PARTS per call, so one request stays short. Returns the
-   * parts asked for, as they are now (a part still to send comes with its URL).
+   * Copies, inside the store, parts whose bytes the owner already stores: a chunk with the same
+   * SHA-256 and size in any revision of any of the owner's files (for an editor uploading into a
+   * shared folder, only in the current revision of the file at the session's path: dedup never
+   * hands anyone bytes they could not read, and never crosses owners). An edited file then sends
+   * only the parts that changed, wherever the others moved. Copied parts are VERIFIED (the store
+   * checks the size; completeUpload checks the SHA-256 of every part on the local store, as for
+   * sent parts); a part that cannot be copied (no such content, or the store refused) stays as
+   * it was, for the client to send. Every part but the last is at least the minimum part size
+   * (validateParts), so a copy meets the store's rules. At most MAX_COPY_PARTS per call, so one
+   * request stays short. Returns the parts asked for, as they are now (a part still to send
+   * comes with its URL).
    */
   async copyParts(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
     const session = await this.owned(userId, sessionId);
@@ -190,19 +196,19 @@ export class UploadService {
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     if (parts.length !== numbers.length) throw badInput('unknown part number');
     const todo = session.singlePut ? [] : parts.filter((p) => p.status !== 'VERIFIED'); // one PUT: nothing to copy into
-    const source = todo.length ? await this.copySource(session, todo.map((p) => p.partNumber - 1)) : null;
+    const sources = todo.length ? await this.copySources(session, todo) : new Map<string, CopySource[]>();
     const copied: UploadPart[] = [];
     const copyOne = async (p: UploadPart) => {
-      const c = source?.chunks.get(p.partNumber - 1);
-      if (!source || !c || c.sha256 !== p.sha256 || c.size !== p.size || c.offset !== p.offset) return;
-      try {
-        const done = await this.storage.uploadPartCopy(session.storageKey, session.storageUploadId!, p.partNumber, {
-          key: source.storageKey, range: { offset: c.offset, length: c.size },
-        });
-        if (done.size === p.size) copied.push(Object.assign(p, { status: 'VERIFIED', etag: done.etag }));
-      } catch (e) {
-        if (isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
-        // the source is gone or the store refused: the client sends this part instead
+      for (const c of sources.get(`${p.sha256}:${p.size}`) ?? []) {
+        try {
+          const done = await this.storage.uploadPartCopy(session.storageKey, session.storageUploadId!, p.partNumber, {
+            key: c.storageKey, range: { offset: c.offset, length: c.size },
+          });
+          if (done.size === p.size) return void copied.push(Object.assign(p, { status: 'VERIFIED', etag: done.etag }));
+        } catch (e) {
+          if (isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
+          // the source is gone or the store refused: the next source, else the client sends this part
+        }
       }
     };
     for (let i = 0; i < todo.length; i += COPY_CONCURRENCY) await Promise.all(todo.slice(i, i + COPY_CONCURRENCY).map(copyOne));
@@ -216,14 +222,32 @@ export class UploadService {
     return (await this.view(session, parts, true).parts());
   }
 
-  /** The current revision of the file at the session's path, if its parts line up with the session's, with its chunks at `indexes`. */
-  private async copySource(session: UploadSession, indexes: number[]): Promise<{ storageKey: string; chunks: Map<number, Chunk> } | null> {
-    const node = await this.ds.getRepository(FileNode).findOneBy({ ownerId: session.ownerId, pathKey: session.pathKey });
-    if (!node || node.status === 'DELETED' || node.isFolder || !node.currentRevisionId) return null;
-    const rev = await this.ds.getRepository(FileRevision).findOneBy({ id: node.currentRevisionId });
-    if (!rev || rev.partSize !== session.partSize) return null;
-    const chunks = await this.ds.getRepository(Chunk).findBy({ revisionId: rev.id, index: In(indexes) });
-    return { storageKey: rev.storageKey, chunks: new Map(chunks.map((c) => [c.index, c])) };
+  /**
+   * Where the owner already stores the bytes of `parts`, keyed `sha256:size`: newest revision
+   * first, at most COPY_SOURCES_PER_PART places each (a place whose object is gone is skipped).
+   * One indexed query (ix_chunks_sha256) joined to the owner's revisions.
+   */
+  private async copySources(session: UploadSession, parts: UploadPart[]): Promise<Map<string, CopySource[]>> {
+    const q = this.ds.getRepository(Chunk).createQueryBuilder('c')
+      .innerJoin(FileRevision, 'r', 'r.id = c.revisionId')
+      .select(['c.sha256 AS sha256', 'c.size AS size', 'c.offset AS offset', 'r.storageKey AS storageKey'])
+      .where('c.sha256 IN (:...shas)', { shas: [...new Set(parts.map((p) => p.sha256))] })
+      .andWhere('r.ownerId = :owner', { owner: session.ownerId })
+      .orderBy('r.createdAt', 'DESC');
+    if (uploaderOf(session) !== session.ownerId) {
+      // an editor: only what the file it replaces holds now (which the editor can read anyway)
+      const node = await this.ds.getRepository(FileNode).findOneBy({ ownerId: session.ownerId, pathKey: session.pathKey });
+      if (!node || node.status === 'DELETED' || node.isFolder || !node.currentRevisionId) return new Map();
+      q.andWhere('r.id = :rev', { rev: node.currentRevisionId });
+    }
+    const out = new Map<string, CopySource[]>();
+    for (const row of await q.getRawMany<{ sha256: string; size: string | number; offset: string | number; storageKey: string }>()) {
+      const key = `${row.sha256}:${Number(row.size)}`;
+      const list = out.get(key) ?? [];
+      if (list.length < COPY_SOURCES_PER_PART) list.push({ storageKey: row.storageKey, offset: Number(row.offset), size: Number(row.size) });
+      out.set(key, list);
+    }
+    return out;
   }
 
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
@@ -472,6 +496,12 @@ const MAX_CONFIRMED_PARTS = 10_000;
 
 /** Part numbers one refreshPartUrls call takes at most (as many URLs as one response may hold). */
 export const MAX_REFRESH_PARTS = 1000;
+
+/** A byte range of a stored object that holds a part's bytes. */
+interface CopySource { storageKey: string; offset: number; size: number }
+
+/** Places a part's copy is tried from before the client is left to send it. */
+const COPY_SOURCES_PER_PART = 3;
 
 /** Parts one copyParts call copies at most, and how many at once. */
 export const MAX_COPY_PARTS = 64;
