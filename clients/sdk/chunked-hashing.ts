@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { open } from 'node:fs/promises';
 import { Chunker, type ChunkParams } from './chunker';
-import type { FileDigest, PartDigest } from './digest';
+import type { FileDigest, PartDigest, PartSpan } from './digest';
 import { TesseraError } from './errors';
 import { HashPool } from './hash-workers';
 import { contentHashOf } from './hashing';
@@ -24,7 +24,11 @@ const MAX_PENDING = 4;
 export async function hashFileChunked(
   path: string,
   params: ChunkParams,
-  opts: { md5?: boolean; signal?: AbortSignal; onProgress?: (bytesDone: number, bytesTotal: number) => void } = {},
+  opts: {
+    md5?: boolean; signal?: AbortSignal; onProgress?: (bytesDone: number, bytesTotal: number) => void;
+    /** Hashes only the parts this accepts (the others come with sha256 ''; the contentHash is then meaningless). */
+    hashIf?: (span: PartSpan) => boolean;
+  } = {},
 ): Promise<FileDigest> {
   const fh = await open(path, 'r');
   const pool = new HashPool(Math.max(1, Math.min(2, os.availableParallelism() - 1)));
@@ -38,6 +42,8 @@ export async function hashFileChunked(
     let start = 0;
     const hashPart = (end: number) => {
       const span = { partNumber: parts.length + 1, offset: start, size: end - start };
+      start = end;
+      if (opts.hashIf && !opts.hashIf(span)) return void parts.push(Promise.resolve({ ...span, sha256: '' }));
       const job = pool.hash(path, span.offset, span.size, !!opts.md5).then((d) => {
         hashed += span.size;
         opts.onProgress?.(hashed, size);
@@ -45,7 +51,6 @@ export async function hashFileChunked(
       });
       parts.push(job);
       pending.push(job.catch(() => undefined));
-      start = end;
     };
     for (let pos = 0; pos < size; ) {
       opts.signal?.throwIfAborted();
