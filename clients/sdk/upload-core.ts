@@ -74,6 +74,11 @@ export interface UploadOptions {
   onPlanned?: (digest: FileDigest) => void;
   /** Upload into this folder (yours, or shared with you as EDITOR): `remotePath` is then relative to it. */
   folderId?: string;
+  /**
+   * Cut the file in the plan's fixed part size, as clients did before content-defined parts
+   * (default false: content-defined parts where the plan allows, ./chunker.ts).
+   */
+  fixedParts?: boolean;
   /** Hears each part the store accepted in this run. */
   onPartSent?: (partNumber: number) => void;
 }
@@ -118,7 +123,7 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
   const { size } = source;
   const plan = await planFor(api, size, planned, signal);
   const digest = await source.hash(Number(plan.partSize), {
-    chunking: contentDefinedFor(size, plan) ?? undefined,
+    chunking: (!opts.fixedParts && contentDefinedFor(size, plan)) || undefined,
     md5: plan.partChecksum === 'MD5',
     signal,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'hash', bytesDone: done, bytesTotal: total }),

@@ -106,8 +106,9 @@ export class UploadService {
 
     const sessionId = crypto.randomUUID();
     const storageKey = `u/${ownerId}/${sessionId}`;
-    // a one-part file goes to the store in one PUT where the store can take one (no multipart upload to create, list and complete)
-    const singlePut = parts.length === 1 && this.storage.features.presignPut;
+    // a one-part file goes to the store in one PUT where the store can take one (no multipart upload to create, list and complete);
+    // a store's single PUT takes at most its minimum part size (S3 adapter's presignPut), a larger one part goes multipart
+    const singlePut = parts.length === 1 && parts[0].size <= this.storage.limits.minPartSize && this.storage.features.presignPut;
     const storageUploadId = singlePut ? null : await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: partSize || undefined });
     try {
       const session = await transaction(this.ds, async (m) => {
