@@ -20,7 +20,8 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
     .argument('[remote]', 'remote path or folder (default: /<name>)')
     .option('-c, --concurrency <n>', 'parts in flight (per file)', toInt, DEFAULT_UPLOAD_CONCURRENCY)
     .option('-j, --files <n>', 'files at once (folders)', toInt, DEFAULT_TREE_FILES)
-    .action(async (local: string, remote: string | undefined, o: { concurrency: number; files: number }) => {
+    .option('--fixed-parts', 'cut a file in the server\'s fixed part size, as clients before content-defined parts did (default: parts cut where the content says, so an insertion moves only the parts it touches)')
+    .action(async (local: string, remote: string | undefined, o: { concurrency: number; files: number; fixedParts?: boolean }) => {
       const client = await ctx.client();
       const localPath = resolve(ctx.io.cwd, local);
       if (await isDirectory(localPath)) return uploadFolder(ctx, client, local, remote === undefined ? undefined : await remoteArg(client, remote), o);
@@ -29,7 +30,7 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
       try {
-        const r = await client.upload(localPath, target, { concurrency: o.concurrency, onProgress: bar.update, signal: stop.signal });
+        const r = await client.upload(localPath, target, { concurrency: o.concurrency, fixedParts: o.fixedParts === true, onProgress: bar.update, signal: stop.signal });
         if (r.deduplicated) {
           // nothing was sent: the server already stores this content (no rate to report)
           bar.clear();

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { access, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
 import { PARTIAL_SUFFIX } from '../../clients/sdk/download';
+import { chunkParams, cutPoints } from '../../clients/sdk/chunker';
 import { MIB } from '../../clients/sdk/hashing';
 import { FILE_CHUNKS } from '../../clients/sdk/operations';
 import type { TreeProgress, TreeResult } from '../../clients/sdk/tree';
@@ -18,13 +19,26 @@ const stores: [string, () => StorageConfig | undefined][] = [
   ['s3', () => ({ kind: 's3', s3: { ...rgwEnv(), prefix: `tree-${randomBytes(4).toString('hex')}` } })],
 ];
 
+/**
+ * `size` pseudo-random bytes that the SDK cuts into at least 3 content-defined parts (the first
+ * seed from `name` whose bytes do), and where those parts end.
+ */
+function multiPart(name: string, size: number): { data: Buffer; ends: number[] } {
+  for (let seed = 0; ; seed++) {
+    const c = createCipheriv('aes-256-ctr', createHash('sha256').update(`${name}-${seed}`).digest(), Buffer.alloc(16));
+    const data = Buffer.concat([c.update(Buffer.alloc(size)), c.final()]);
+    const ends = cutPoints(data, chunkParams(size));
+    if (ends.length >= 3) return { data, ends };
+  }
+}
+
 /** The tree every test starts from: nested folders, an empty one, 0 bytes to a 3-part file, a symlink. */
 const FILES: Record<string, Buffer> = {
   'a.txt': randomBytes(1000),
   'empty.bin': Buffer.alloc(0),
   'docs/readme.md': randomBytes(5 * 1024),
   'docs/deep/nested/x.bin': randomBytes(300 * 1024 + 7),
-  'docs/big.bin': randomBytes(2 * PART + MIB + 5),
+  'docs/big.bin': multiPart('tree-big', 40 * MIB + 5).data,
 };
 const TOTAL = Object.values(FILES).reduce((n, b) => n + b.length, 0);
 
@@ -187,11 +201,12 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
 
   it('an abort stops every file and leaves resumable state both ways', async () => {
     const tree = join(dir, 'abortable');
-    const big = randomBytes(2 * PART + MIB);
+    const { data: big, ends } = multiPart('tree-abort', 40 * MIB);
     await writeTree(tree, { 'a.txt': randomBytes(100), 'big.bin': big, 'zz.txt': randomBytes(100) });
     const ac = new AbortController();
     await expect(client.uploadTree(tree, '/ab', {
-      files: 1, concurrency: 1, signal: ac.signal, onProgress: (p) => p.bytesDone > PART + MIB && ac.abort(),
+      // past the first part (100 bytes of a.txt before it)
+      files: 1, concurrency: 1, signal: ac.signal, onProgress: (p) => p.bytesDone > ends[0] + MIB && ac.abort(),
     })).rejects.toMatchObject({ name: 'AbortError' });
     expect((await client.fileByPath('/ab/a.txt'))?.size).toBe('100');
     expect(await client.fileByPath('/ab/big.bin')).toBeNull();
@@ -207,7 +222,7 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
     const out = join(dir, 'out-abort');
     const stop = new AbortController();
     await expect(client.downloadTree('/ab', out, {
-      files: 1, concurrency: 1, signal: stop.signal, onProgress: (p) => p.bytesDone > PART + MIB && stop.abort(),
+      files: 1, concurrency: 1, signal: stop.signal, onProgress: (p) => p.bytesDone > ends[0] + MIB && stop.abort(),
     })).rejects.toMatchObject({ name: 'AbortError' });
     await expect(access(join(out, 'big.bin' + PARTIAL_SUFFIX))).resolves.toBeUndefined();
     await expect(access(join(out, 'zz.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
