@@ -1,16 +1,16 @@
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { access, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
 import { PARTIAL_SUFFIX } from '../../clients/sdk/download';
-import { chunkParams, cutPoints } from '../../clients/sdk/chunker';
 import { MIB } from '../../clients/sdk/hashing';
 import { FILE_CHUNKS } from '../../clients/sdk/operations';
 import type { TreeProgress, TreeResult } from '../../clients/sdk/tree';
 import type { StorageConfig } from '../../src/storage/registry';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { multiPart } from '../helpers/cdc-data';
 
 const PART = 8 * MIB;
 
@@ -18,19 +18,6 @@ const stores: [string, () => StorageConfig | undefined][] = [
   ['local', () => undefined],
   ['s3', () => ({ kind: 's3', s3: { ...rgwEnv(), prefix: `tree-${randomBytes(4).toString('hex')}` } })],
 ];
-
-/**
- * `size` pseudo-random bytes that the SDK cuts into at least 3 content-defined parts (the first
- * seed from `name` whose bytes do), and where those parts end.
- */
-function multiPart(name: string, size: number): { data: Buffer; ends: number[] } {
-  for (let seed = 0; ; seed++) {
-    const c = createCipheriv('aes-256-ctr', createHash('sha256').update(`${name}-${seed}`).digest(), Buffer.alloc(16));
-    const data = Buffer.concat([c.update(Buffer.alloc(size)), c.final()]);
-    const ends = cutPoints(data, chunkParams(size));
-    if (ends.length >= 3) return { data, ends };
-  }
-}
 
 /** The tree every test starts from: nested folders, an empty one, 0 bytes to a 3-part file, a symlink. */
 const FILES: Record<string, Buffer> = {
