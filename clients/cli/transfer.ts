@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { basename, dirname, join, posix, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
 import { remotePath } from './files';
@@ -66,7 +67,9 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
       try {
-        const r = await client.download(source, localPath, { concurrency: o.concurrency, fsync: o.fsync === true, onProgress: bar.update, signal: stop.signal });
+        // a file already there is an older copy: its parts that still match (wherever they sit) are not fetched again
+        const reuseFrom = (await stat(localPath).catch(() => null))?.isFile() ? localPath : undefined;
+        const r = await client.download(source, localPath, { concurrency: o.concurrency, fsync: o.fsync === true, reuseFrom, onProgress: bar.update, signal: stop.signal });
         const how = r.partsReused > 0 ? `, resumed: ${r.partsReused} part(s) already there` : '';
         bar.finish(`downloaded ${r.file.path} -> ${localPath}${how}`, r.bytesReceived);
       } catch (e) {
