@@ -8,6 +8,8 @@ import { uploadSource, type UploadSource } from '../../clients/sdk/upload';
 import { filePut } from '../../clients/sdk/part-http';
 import type { StorageConfig } from '../../src/storage/registry';
 import { gql } from '../helpers/gql';
+import { multiPart } from '../helpers/cdc-data';
+import { Chunk, FileNode } from '../../src/entities';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -178,6 +180,27 @@ describe.each(stores)('uploading an edited file on the %s store', (_name, storag
     await client.upload(src, '/fixed.bin');
     await client.download('/fixed.bin', mirror, { reuseFrom: mirror });
     expect((await readFile(mirror)).equals(edited)).toBe(true);
+  });
+
+  it('a copied part whose source bytes are not what the database says is caught by completeUpload on the local store', async () => {
+    if (config) return void process.stdout.write('skipped on S3: only the local store re-reads objects before they become revisions\n');
+    // A stores one file; its first chunk row is made to claim the SHA-256 and size of B's first part
+    const a = multiPart(`verify-a-${randomBytes(4).toString('hex')}`, 40 * MIB);
+    const b = multiPart(`verify-b-${randomBytes(4).toString('hex')}`, 40 * MIB);
+    await writeFile(join(dir, 'va.bin'), a.data);
+    await client.upload(join(dir, 'va.bin'), '/va.bin');
+    const bFirst = b.data.subarray(0, b.ends[0]);
+    const ds = server.app.services.ds;
+    const node = await ds.getRepository(FileNode).findOneByOrFail({ path: '/va.bin' });
+    await ds.getRepository(Chunk).update({ revisionId: node.currentRevisionId!, index: 0 },
+      { sha256: createHash('sha256').update(bFirst).digest('hex'), size: bFirst.length });
+    // B's first part is "found" there and copied (A's bytes): the object is refused, nothing committed
+    await writeFile(join(dir, 'vb.bin'), b.data);
+    await expect(client.upload(join(dir, 'vb.bin'), '/vb.bin')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect(await client.fileByPath('/vb.bin')).toBeNull();
+    // with the lie gone, the same upload goes through, byte-identical
+    await ds.getRepository(Chunk).delete({ revisionId: node.currentRevisionId!, index: 0 });
+    await roundTrip('vb.bin', b.data);
   });
 
   it('copies only what the owner stores (the server checks the hashes, not the client)', async () => {
