@@ -231,7 +231,7 @@ export class UploadService {
   private async copySources(session: UploadSession, parts: UploadPart[]): Promise<Map<string, CopySource[]>> {
     const q = this.ds.getRepository(Chunk).createQueryBuilder('c')
       .innerJoin(FileRevision, 'r', 'r.id = c.revisionId')
-      .select(['c.sha256 AS sha256', 'c.size AS size', 'c.offset AS offset', 'r.storageKey AS storageKey'])
+      .select(['c.sha256 AS chunkSha', 'c.size AS chunkSize', 'c.offset AS chunkOffset', 'r.storageKey AS objectKey'])
       .where('c.sha256 IN (:...shas)', { shas: [...new Set(parts.map((p) => p.sha256))] })
       .andWhere('r.ownerId = :owner', { owner: session.ownerId })
       .orderBy('r.createdAt', 'DESC');
@@ -242,10 +242,10 @@ export class UploadService {
       q.andWhere('r.id = :rev', { rev: node.currentRevisionId });
     }
     const out = new Map<string, CopySource[]>();
-    for (const row of await q.getRawMany<{ sha256: string; size: string | number; offset: string | number; storageKey: string }>()) {
-      const key = `${row.sha256}:${Number(row.size)}`;
+    for (const row of await q.getRawMany<{ chunkSha: string; chunkSize: string | number; chunkOffset: string | number; objectKey: string }>()) {
+      const key = `${row.chunkSha}:${Number(row.chunkSize)}`;
       const list = out.get(key) ?? [];
-      if (list.length < COPY_SOURCES_PER_PART) list.push({ storageKey: row.storageKey, offset: Number(row.offset), size: Number(row.size) });
+      if (list.length < COPY_SOURCES_PER_PART) list.push({ storageKey: row.objectKey, offset: Number(row.chunkOffset), size: Number(row.chunkSize) });
       out.set(key, list);
     }
     return out;

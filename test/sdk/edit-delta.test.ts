@@ -8,6 +8,7 @@ import { uploadSource, type UploadSource } from '../../clients/sdk/upload';
 import { filePut } from '../../clients/sdk/part-http';
 import type { StorageConfig } from '../../src/storage/registry';
 import { gql } from '../helpers/gql';
+import type { DbKind } from '../helpers/db';
 import { multiPart } from '../helpers/cdc-data';
 import { Chunk, FileNode } from '../../src/entities';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
@@ -21,23 +22,25 @@ function seeded(seed: string, n: number): Buffer {
   return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
 }
 
-const stores: [string, () => StorageConfig | undefined][] = [
-  ['local', () => undefined],
-  ['s3', () => ({ kind: 's3', s3: { ...rgwEnv(), prefix: `delta-${randomBytes(4).toString('hex')}` } })],
+const stores: [string, () => StorageConfig | undefined, DbKind][] = [
+  ['local', () => undefined, 'sqlite'],
+  ['s3', () => ({ kind: 's3', s3: { ...rgwEnv(), prefix: `delta-${randomBytes(4).toString('hex')}` } }), 'sqlite'],
+  // the copy-by-SHA query on MariaDB too
+  ['local (MariaDB)', () => undefined, 'mariadb'],
 ];
 
 /**
  * DESIGN.md: "a 1 MiB edit in the middle of a 1 GiB synced file moves at most two parts", and
  * issue 17: with content-defined parts an insertion or deletion too, on the local store and RGW.
  */
-describe.each(stores)('uploading an edited file on the %s store', (_name, storage) => {
+describe.each(stores)('uploading an edited file on the %s store', (_name, storage, db) => {
   let server: TestServer;
   let config: StorageConfig | undefined;
   let dir: string;
   let client: TesseraClient;
   beforeAll(async () => {
     config = storage();
-    server = await startTestServer({ storage: config });
+    server = await startTestServer({ storage: config, db });
     dir = await mkdtemp(join(tmpdir(), 'tessera-delta-'));
     client = new TesseraClient({ server: server.url });
     await client.signUp(`delta-${Date.now()}-${Math.random()}@example.com`, 'correct horse battery');
