@@ -3,7 +3,6 @@ import { lockOwner, transaction, writeLock } from './tx';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
 import { unquoteEtag } from '../storage/etag';
-import { isStorageError } from '../storage/errors';
 import type { StorageAdapter } from '../storage/types';
 import type { AccessService } from './access';
 import { AppError, badInput, notFound } from './errors';
@@ -16,6 +15,7 @@ import { checkSize, planUpload, uniformPartSize, validateParts, type DeclaredPar
 import { checkMediaType } from './media-type';
 import { checkRevision } from './preconditions';
 import { UploadStore, storedAsDeclared, type PresignedPart } from './upload-store';
+import { PartCopier } from './upload-copy';
 
 export interface BeginUploadInput {
   path: string;
@@ -66,7 +66,11 @@ export class UploadService {
     private readonly quota: QuotaService,
   ) {
     this.store = new UploadStore(storage, settings.partUrlTtl);
+    this.copier = new PartCopier(ds, storage);
   }
+
+  /** Finds and copies parts the owner already stores. */
+  private readonly copier: PartCopier;
 
   /** What this service asks of the store about a session (listing, assembling, presigning, aborting). */
   private readonly store: UploadStore;
@@ -177,17 +181,9 @@ export class UploadService {
   }
 
   /**
-   * Copies, inside the store, parts whose bytes the owner already stores: a chunk with the same
-   * SHA-256 and size in any revision of any of the owner's files (for an editor uploading into a
-   * shared folder, only in the current revision of the file at the session's path: dedup never
-   * hands anyone bytes they could not read, and never crosses owners). An edited file then sends
-   * only the parts that changed, wherever the others moved. Copied parts are VERIFIED (the store
-   * checks the size; completeUpload checks the SHA-256 of every part on the local store, as for
-   * sent parts); a part that cannot be copied (no such content, or the store refused) stays as
-   * it was, for the client to send. Every part but the last is at least the minimum part size
-   * (validateParts), so a copy meets the store's rules. At most MAX_COPY_PARTS per call, so one
-   * request stays short. Returns the parts asked for, as they are now (a part still to send
-   * comes with its URL).
+   * Copies, inside the store, parts of the session whose bytes the owner already stores (found
+   * by SHA-256: see PartCopier, ./upload-copy.ts). At most MAX_COPY_PARTS per call. Returns the
+   * parts asked for, as they are now (VERIFIED when copied; a part still to send comes with its URL).
    */
   async copyParts(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
     const session = await this.owned(userId, sessionId);
@@ -196,59 +192,9 @@ export class UploadService {
     if (numbers.length > MAX_COPY_PARTS) throw badInput(`at most ${MAX_COPY_PARTS} parts per call`);
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     if (parts.length !== numbers.length) throw badInput('unknown part number');
-    const todo = session.singlePut ? [] : parts.filter((p) => p.status !== 'VERIFIED'); // one PUT: nothing to copy into
-    const sources = todo.length ? await this.copySources(session, todo) : new Map<string, CopySource[]>();
-    const copied: UploadPart[] = [];
-    const copyOne = async (p: UploadPart) => {
-      for (const c of sources.get(`${p.sha256}:${p.size}`) ?? []) {
-        try {
-          const done = await this.storage.uploadPartCopy(session.storageKey, session.storageUploadId!, p.partNumber, {
-            key: c.storageKey, range: { offset: c.offset, length: c.size },
-          });
-          if (done.size === p.size) return void copied.push(Object.assign(p, { status: 'VERIFIED', etag: done.etag }));
-        } catch (e) {
-          if (isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
-          // the source is gone or the store refused: the next source, else the client sends this part
-        }
-      }
-    };
-    for (let i = 0; i < todo.length; i += COPY_CONCURRENCY) await Promise.all(todo.slice(i, i + COPY_CONCURRENCY).map(copyOne));
-    if (copied.length) {
-      await transaction(this.ds, async (m) => {
-        for (const p of copied) await m.update(UploadPart, { sessionId, partNumber: p.partNumber }, { status: p.status, etag: p.etag });
-      });
-      await this.bus.publish({ type: 'upload', sessionId });
-    }
+    if (await this.copier.copy(session, parts, uploaderOf(session))) await this.bus.publish({ type: 'upload', sessionId });
     parts.sort((a, b) => a.partNumber - b.partNumber);
     return (await this.view(session, parts, true).parts());
-  }
-
-  /**
-   * Where the owner already stores the bytes of `parts`, keyed `sha256:size`: newest revision
-   * first, at most COPY_SOURCES_PER_PART places each (a place whose object is gone is skipped).
-   * One indexed query (ix_chunks_sha256) joined to the owner's revisions.
-   */
-  private async copySources(session: UploadSession, parts: UploadPart[]): Promise<Map<string, CopySource[]>> {
-    const q = this.ds.getRepository(Chunk).createQueryBuilder('c')
-      .innerJoin(FileRevision, 'r', 'r.id = c.revisionId')
-      .select(['c.sha256 AS chunkSha', 'c.size AS chunkSize', 'c.offset AS chunkOffset', 'r.storageKey AS objectKey'])
-      .where('c.sha256 IN (:...shas)', { shas: [...new Set(parts.map((p) => p.sha256))] })
-      .andWhere('r.ownerId = :owner', { owner: session.ownerId })
-      .orderBy('r.createdAt', 'DESC');
-    if (uploaderOf(session) !== session.ownerId) {
-      // an editor: only what the file it replaces holds now (which the editor can read anyway)
-      const node = await this.ds.getRepository(FileNode).findOneBy({ ownerId: session.ownerId, pathKey: session.pathKey });
-      if (!node || node.status === 'DELETED' || node.isFolder || !node.currentRevisionId) return new Map();
-      q.andWhere('r.id = :rev', { rev: node.currentRevisionId });
-    }
-    const out = new Map<string, CopySource[]>();
-    for (const row of await q.getRawMany<{ chunkSha: string; chunkSize: string | number; chunkOffset: string | number; objectKey: string }>()) {
-      const key = `${row.chunkSha}:${Number(row.chunkSize)}`;
-      const list = out.get(key) ?? [];
-      if (list.length < COPY_SOURCES_PER_PART) list.push({ storageKey: row.objectKey, offset: Number(row.chunkOffset), size: Number(row.chunkSize) });
-      out.set(key, list);
-    }
-    return out;
   }
 
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
@@ -498,15 +444,8 @@ const MAX_CONFIRMED_PARTS = 10_000;
 /** Part numbers one refreshPartUrls call takes at most (as many URLs as one response may hold). */
 export const MAX_REFRESH_PARTS = 1000;
 
-/** A byte range of a stored object that holds a part's bytes. */
-interface CopySource { storageKey: string; offset: number; size: number }
-
-/** Places a part's copy is tried from before the client is left to send it. */
-const COPY_SOURCES_PER_PART = 3;
-
-/** Parts one copyParts call copies at most, and how many at once. */
+/** Parts one copyParts call copies at most. */
 export const MAX_COPY_PARTS = 64;
-const COPY_CONCURRENCY = 8;
 
 /** `fn`, called at most once; later calls share the first call's promise. */
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
