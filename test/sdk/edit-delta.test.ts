@@ -15,6 +15,7 @@ import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 const PART = 8 * MIB;
+jest.setTimeout(240_000); // tens of MiB up and down, several times per test, on a shared 2-core machine
 
 /** Seeded pseudo-random bytes (AES-256-CTR over zeros): the same file for the same seed. */
 function seeded(seed: string, n: number): Buffer {
