@@ -8,7 +8,7 @@
  * each way (the rest copied inside the store / taken from the older copy), the bytes the others
  * moved (rclone's own count; aws s3 cp always sends the whole file), wall times.
  *
- *   npm run build && npx tsc -p bench/tsconfig.json && node dist/bench/edit.js [--runs 1] [--size-mib 1024] [--stores s3,local]
+ *   npm run build && npx tsc -p bench/tsconfig.json && node dist/bench/edit.js [--runs 1] [--size-mib 1024] [--stores s3,local] [--rgw-limit-gib 6]
  *
  * Needs scripts/start-rgw.sh (called here), aws and rclone. Exits non-zero on error, including a
  * Tessera transfer that moves more than two parts, or a file that arrives different.
@@ -25,7 +25,7 @@ const RUNS = Number(arg('runs', '1'));
 const SIZE = Number(arg('size-mib', '1024')) * MiB;
 const STORES = arg('stores', 's3,local').split(',');
 /** RGW's OSD (memstore, shared by every test of the machine) is drained by its GC past this. */
-const RGW_LIMIT = 6 * GiB;
+const RGW_LIMIT = Number(arg('rgw-limit-gib', '6')) * GiB;
 const AWS = fs.existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 
 /** The edits, applied one after another to the same file (each reads and rewrites it whole). */
