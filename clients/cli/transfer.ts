@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { basename, dirname, join, posix, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
 import { remotePath } from './files';
@@ -20,7 +21,8 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
     .argument('[remote]', 'remote path or folder (default: /<name>)')
     .option('-c, --concurrency <n>', 'parts in flight (per file)', toInt, DEFAULT_UPLOAD_CONCURRENCY)
     .option('-j, --files <n>', 'files at once (folders)', toInt, DEFAULT_TREE_FILES)
-    .action(async (local: string, remote: string | undefined, o: { concurrency: number; files: number }) => {
+    .option('--fixed-parts', 'cut a file in the server\'s fixed part size, as clients before content-defined parts did (default: parts cut where the content says, so an insertion moves only the parts it touches)')
+    .action(async (local: string, remote: string | undefined, o: { concurrency: number; files: number; fixedParts?: boolean }) => {
       const client = await ctx.client();
       const localPath = resolve(ctx.io.cwd, local);
       if (await isDirectory(localPath)) return uploadFolder(ctx, client, local, remote === undefined ? undefined : await remoteArg(client, remote), o);
@@ -29,7 +31,7 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
       try {
-        const r = await client.upload(localPath, target, { concurrency: o.concurrency, onProgress: bar.update, signal: stop.signal });
+        const r = await client.upload(localPath, target, { concurrency: o.concurrency, fixedParts: o.fixedParts === true, onProgress: bar.update, signal: stop.signal });
         if (r.deduplicated) {
           // nothing was sent: the server already stores this content (no rate to report)
           bar.clear();
@@ -65,7 +67,9 @@ export function registerTransferCommands(program: Command, ctx: CliContext): voi
       const bar = new ProgressBar(ctx.io.stderr);
       const stop = interruptible();
       try {
-        const r = await client.download(source, localPath, { concurrency: o.concurrency, fsync: o.fsync === true, onProgress: bar.update, signal: stop.signal });
+        // a file already there is an older copy: its parts that still match (wherever they sit) are not fetched again
+        const reuseFrom = (await stat(localPath).catch(() => null))?.isFile() ? localPath : undefined;
+        const r = await client.download(source, localPath, { concurrency: o.concurrency, fsync: o.fsync === true, reuseFrom, onProgress: bar.update, signal: stop.signal });
         const how = r.partsReused > 0 ? `, resumed: ${r.partsReused} part(s) already there` : '';
         bar.finish(`downloaded ${r.file.path} -> ${localPath}${how}`, r.bytesReceived);
       } catch (e) {

@@ -11,7 +11,9 @@
  * resumes by re-hashing the parts the sidecar lists (or every part present,
  * without a sidecar).
  */
-import { copyFile, rename, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { chunkParams } from './chunker';
+import { hashFileChunked } from './chunked-hashing';
 import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
 import { dropSpareBuffers } from './buffer-pool';
@@ -58,8 +60,9 @@ export interface DownloadOptions {
   file?: FileWithChunks;
   /**
    * An older local copy of the file (usually `localPath` itself before an update): its parts
-   * that still match are taken from it instead of the network, so an edit in the middle of a
-   * large file downloads only the parts that changed. Ignored when a partial download exists.
+   * that still match, at the same place or (content-defined parts) moved by an insertion or
+   * deletion, are taken from it instead of the network, so an edit of a large file downloads
+   * only the parts that changed. It seeds the partial file unless a partial download exists.
    */
   reuseFrom?: string;
 }
@@ -70,7 +73,7 @@ export interface DownloadResult {
   /** Bytes fetched by this run (verified parts only). */
   bytesReceived: number;
   partsDownloaded: number;
-  /** Parts found already verified on disk from an earlier run. */
+  /** Parts taken from disk: verified from an earlier run, or from the older copy (`reuseFrom`), wherever they sat in it. */
   partsReused: number;
 }
 
@@ -101,6 +104,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
   try {
     const verified = await verifyExisting(fh, parts, await sidecar.load(), digestOf);
     await fh.truncate(size);
+    if (opts.reuseFrom) await reuseMoved(opts.reuseFrom, fh, parts, verified, digestOf, signal);
     for (const p of parts) if (p.size === 0) verified.set(p.index, p.sha256);
     await sidecar.save(verified);
 
@@ -124,6 +128,48 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     dropSpareBuffers(); // the batch buffers this download's hash workers handed back
     await fh.close().catch(() => undefined);
   }
+}
+
+/**
+ * Takes parts that moved in the older copy `from` (content-defined parts after an insertion or
+ * deletion: the same SHA-256 at another offset) from there instead of the network: `from` is
+ * re-cut as an upload would have cut it (./chunker.ts), only its pieces of a wanted size are
+ * hashed, and a piece with a wanted SHA-256 is copied into the partial file at the part's offset
+ * and verified there like any part. Nothing to do for fixed parts (they do not move) or when
+ * every part is already verified; an unreadable `from` is no error (the parts are fetched).
+ */
+async function reuseMoved(from: string, fh: FileHandle, parts: Part[], verified: Map<number, string>, digestOf: DigestOf, signal?: AbortSignal): Promise<void> {
+  const wanted = parts.filter((p) => !verified.has(p.index) && p.size > 0);
+  if (wanted.length === 0 || !variableParts(parts)) return;
+  const bySha = new Map<string, Part[]>();
+  for (const p of wanted) bySha.set(p.sha256, [...(bySha.get(p.sha256) ?? []), p]);
+  const sizes = new Set(wanted.map((p) => p.size));
+  const old = await open(from, 'r').catch(() => null);
+  if (!old) return;
+  try {
+    const { size: oldSize } = await old.stat();
+    const pieces = await hashFileChunked(from, chunkParams(oldSize), { signal, hashIf: (span) => sizes.has(span.size) }).catch(() => null);
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (const piece of pieces?.parts ?? []) {
+      for (const p of bySha.get(piece.sha256) ?? []) {
+        if (p.size !== piece.size || verified.has(p.index)) continue;
+        for (let done = 0; done < p.size; ) {
+          const { bytesRead } = await old.read(buf, 0, Math.min(buf.length, p.size - done), piece.offset + done);
+          if (bytesRead === 0) break;
+          await fh.write(buf, 0, bytesRead, p.offset + done);
+          done += bytesRead;
+        }
+        if (await digestOf(p) === p.sha256) verified.set(p.index, p.sha256);
+      }
+    }
+  } finally {
+    await old.close();
+  }
+}
+
+/** Whether a file's parts vary in size (content-defined), so a part may sit elsewhere in an older copy. */
+function variableParts(parts: Part[]): boolean {
+  return parts.slice(0, -1).some((p) => p.size !== parts[0].size) || (parts.length > 1 && parts[parts.length - 1].size > parts[0].size);
 }
 
 /** Starts the partial file as a copy of `from` (when there is no partial yet); its parts are then verified like a resumed download's. */

@@ -1,7 +1,8 @@
 /**
  * The upload protocol, the same for every platform (see DESIGN.md "Upload protocol"):
- * uploadPlan -> hash parts -> beginUpload (resumes an ACTIVE session for the same
- * path + contentHash, or completes at once by dedup) -> copy unchanged parts -> PUT every
+ * uploadPlan -> hash parts (content-defined where the plan allows, ./chunker.ts) -> beginUpload
+ * (resumes an ACTIVE session for the same path + contentHash, or completes at once by dedup)
+ * -> copy the parts the owner already stores (by SHA-256, anywhere) -> PUT every
  * non-VERIFIED part straight to the store (in parallel, retried with backoff, expired URLs
  * refreshed) -> confirmParts in batches -> completeUpload. An aborted or killed upload resumes
  * by running it again with the same content: only the parts the server lacks are sent.
@@ -12,9 +13,10 @@
  */
 import { TesseraError, isAbortError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
+import { contentDefinedFor, type ChunkParams } from './chunker';
 import type { FileDigest, PartDigest } from './digest';
 import * as ops from './operations';
-import { copyUnchangedParts } from './reuse';
+import { copyStoredParts } from './reuse';
 import { runPool } from './pool';
 import type { ProgressCallback } from './progress';
 import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
@@ -36,8 +38,12 @@ export interface UploadSource {
   /** For messages (a local path, a file name). */
   readonly name: string;
   readonly size: number;
-  /** Hashes every part of `partSize` bytes (SHA-256, and MD5 when asked); reports bytes hashed. */
-  hash(partSize: number, opts: { md5: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<FileDigest>;
+  /**
+   * Hashes every part (SHA-256, and MD5 when asked); reports bytes hashed. Parts are cut by
+   * `opts.chunking` (content-defined, ./chunker.ts) when given and the platform can, else in
+   * `partSize` bytes: the server takes either.
+   */
+  hash(partSize: number, opts: { md5: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number) => void; chunking?: ChunkParams }): Promise<FileDigest>;
   /** Sends the bytes of `part` to `url`; calls `count(n)` as bytes leave. */
   put(url: URL, method: string, headers: Record<string, string>, part: PartDigest, count: (n: number) => void, signal: AbortSignal): Promise<PutResponse>;
   /** Whether the content differs from what was hashed (checked when the store refuses a part). */
@@ -68,6 +74,11 @@ export interface UploadOptions {
   onPlanned?: (digest: FileDigest) => void;
   /** Upload into this folder (yours, or shared with you as EDITOR): `remotePath` is then relative to it. */
   folderId?: string;
+  /**
+   * Cut the file in the plan's fixed part size, as clients did before content-defined parts
+   * (default false: content-defined parts where the plan allows, ./chunker.ts).
+   */
+  fixedParts?: boolean;
   /** Hears each part the store accepted in this run. */
   onPartSent?: (partNumber: number) => void;
   /** Hears the server's upload session once begun (an app that cancels aborts it: abortUpload). */
@@ -84,7 +95,7 @@ export interface UploadResult {
   partsSent: number;
   /** Parts the server already had (VERIFIED at beginUpload: an earlier run sent them). */
   partsSkipped: number;
-  /** Parts unchanged from the file's current version, copied inside the store instead of sent. */
+  /** Parts the owner already stored (any file, any revision), copied inside the store instead of sent. */
   partsCopied: number;
 }
 
@@ -114,6 +125,7 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
   const { size } = source;
   const plan = await planFor(api, size, planned, signal);
   const digest = await source.hash(Number(plan.partSize), {
+    chunking: (!opts.fixedParts && contentDefinedFor(size, plan)) || undefined,
     md5: plan.partChecksum === 'MD5',
     signal,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'hash', bytesDone: done, bytesTotal: total }),
@@ -143,8 +155,7 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
 
   const uploader = new PartUploader(api, source, session, digest.size, opts);
   const resumed = digest.parts.filter((p) => !uploader.needsUpload(p.partNumber)).length;
-  // a path relative to a shared folder is not one fileByPath knows: no copies there
-  const copied = opts.folderId ? [] : await copyUnchangedParts(api, session.id, remotePath, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
+  const copied = await copyStoredParts(api, session.id, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
   uploader.update(copied);
   const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
   uploader.willSend(todo.map((p) => p.partNumber));

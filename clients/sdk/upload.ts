@@ -1,11 +1,12 @@
 /**
- * The Node layer of the upload protocol (./upload-core.ts): a local file, hashed on worker
- * threads, its parts streamed from disk over node:http(s). An aborted or killed upload resumes
+ * The Node layer of the upload protocol (./upload-core.ts): a local file, cut into
+ * content-defined parts (./chunked-hashing.ts) and hashed on worker threads, its parts streamed from disk over node:http(s). An aborted or killed upload resumes
  * by running it again.
  */
 import { stat } from 'node:fs/promises';
 import { TesseraError } from './errors';
 import type { GraphQLTransport } from './graphql';
+import { hashFileChunked } from './chunked-hashing';
 import { hashFileParts } from './hashing';
 import { filePut } from './part-http';
 import { uploadSource, type UploadOptions, type UploadResult, type UploadSource } from './upload-core';
@@ -25,7 +26,7 @@ export async function uploadFile(api: GraphQLTransport, localPath: string, remot
   const source: UploadSource = {
     name: localPath,
     size: info.size,
-    hash: (partSize, o) => hashFileParts(localPath, partSize, o).catch(vanished(localPath)),
+    hash: (partSize, o) => (o.chunking ? hashFileChunked(localPath, o.chunking, o) : hashFileParts(localPath, partSize, o)).catch(vanished(localPath)),
     put: (url, method, headers, part, count, signal) => filePut(url, method, headers,
       { path: localPath, offset: part.offset, size: part.size }, count, signal, opts.fetch, { idleTimeoutMs: opts.idleTimeoutMs }),
     changed: () => changedSince(localPath, hashed),

@@ -1,9 +1,12 @@
 import type { TesseraClient } from '../sdk/client';
+import { contentDefinedFor } from '../sdk/chunker';
+import { hashFileChunked } from '../sdk/chunked-hashing';
 import { choosePartSize, hashFileParts } from '../sdk/hashing';
 
 /**
- * Hashes local files into the server's contentHash (SHA-256 over part digests), with the part
- * size the server's uploadPlan would give, so local and remote hashes compare directly. The
+ * Hashes local files into the server's contentHash (SHA-256 over part digests), cut as an
+ * upload from this SDK would cut them (content-defined parts where the plan allows, else the
+ * part size the server's uploadPlan would give), so local and remote hashes compare directly. The
  * plan's minimum part size and part limit are asked once; a file too big for the smallest part
  * size asks uploadPlan for its own size. Rejects with the fs error or a TesseraError.
  */
@@ -21,6 +24,8 @@ export class ContentHasher {
   }
 
   async hash(path: string, size: number): Promise<string> {
-    return (await hashFileParts(path, await this.partSize(size))).contentHash;
+    const partSize = await this.partSize(size);
+    const chunking = contentDefinedFor(size, await this.limits!);
+    return (await (chunking ? hashFileChunked(path, chunking) : hashFileParts(path, partSize))).contentHash;
   }
 }

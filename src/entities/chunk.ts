@@ -1,8 +1,12 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigint } from './columns';
 
-/** A verified part of a revision: what a downloader checks each byte range against. */
+/**
+ * A verified part of a revision: what a downloader checks each byte range against, and what a
+ * new upload of the same owner may copy inside the store (found by SHA-256: ix_chunks_sha256).
+ */
 @Entity('chunks')
+@Index('ix_chunks_sha256', ['sha256'])
 export class Chunk {
   @PrimaryColumn({ type: 'varchar', length: 36 }) revisionId: string;
   @PrimaryColumn({ type: 'int' }) index: number;

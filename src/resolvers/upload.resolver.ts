@@ -44,7 +44,7 @@ export class UploadResolver {
   }
 
   @Mutation(() => [PartUploadType], {
-    description: 'Copies, inside the store, parts the file at this path already holds (same SHA-256 at the same place of its current revision; at most 64 per call): an edited file sends only what changed. Returns those parts: VERIFIED when copied, else still to send (with their URL).',
+    description: 'Copies, inside the store, parts the owner already stores: the same SHA-256 and size anywhere in any revision of any of their files (an editor of a shared folder: only in the current revision of the file at this path; never across owners); at most 64 per call. An edited file sends only what changed. Returns those parts: VERIFIED when copied, else still to send (with their URL).',
   })
   async copyParts(
     @Arg('sessionId', () => ID) sessionId: string,

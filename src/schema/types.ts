@@ -112,7 +112,7 @@ export class UploadSessionType {
   @Field(() => ID) id: string;
   @Field() path: string;
   @Field(() => BigIntScalar) size: number;
-  @Field(() => BigIntScalar) partSize: number;
+  @Field(() => BigIntScalar, { description: 'Size of every part but the last when they are alike (fixed parts); 0 for content-defined parts of varying sizes.' }) partSize: number;
   @Field() contentHash: string;
   @Field(() => UploadStatusEnum) status: UploadStatusEnum;
   @Field(() => [PartUploadType]) parts?: PartUploadType[];
@@ -126,7 +126,7 @@ export class UploadSessionType {
 
 @ObjectType('UploadPlan')
 export class UploadPlanType {
-  @Field(() => BigIntScalar) partSize: number;
+  @Field(() => BigIntScalar, { description: 'Fixed part size for this file (a client may cut content-defined parts instead: see PartInput.size).' }) partSize: number;
   @Field(() => Int) partCount: number;
   @Field(() => Int) maxParts: number;
   @Field(() => BigIntScalar) minPartSize: number;
@@ -158,7 +158,7 @@ export class ChangePageType {
 @InputType('PartInput')
 export class PartInput {
   @Field(() => Int) partNumber: number;
-  @Field(() => BigIntScalar) size: number;
+  @Field(() => BigIntScalar, { description: 'Any size within the store\'s rules: every part but the last at least UploadPlan.minPartSize, no part larger than the store takes, at most UploadPlan.maxParts parts tiling the file (the plan\'s fixed parts, or content-defined ones).' }) size: number;
   @Field({ description: 'SHA-256 of the part, lowercase hex.' }) sha256: string;
   @Field(() => String, { nullable: true, description: 'MD5 of the part, lowercase hex (needed when UploadPlan.partChecksum is MD5).' }) md5?: string | null;
 }

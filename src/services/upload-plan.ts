@@ -9,6 +9,8 @@ export interface UploadPlan {
   partCount: number;
   maxParts: number;
   minPartSize: number;
+  /** Largest part the store takes. */
+  maxPartSize: number;
   maxSize: number;
   checksumAlgorithm: 'SHA256';
   partChecksum: PartChecksum;
@@ -35,7 +37,7 @@ export function planUpload(size: number, s: PlanSettings): UploadPlan {
   const partCount = size === 0 ? 1 : Math.ceil(size / partSize);
   if (partCount > maxParts) throw badInput('file too large for the store', { size });
   return {
-    partSize, partCount, maxParts, minPartSize: floor, maxSize: Math.min(s.maxFileSize, s.limits.maxObjectSize),
+    partSize, partCount, maxParts, minPartSize: floor, maxPartSize: s.limits.maxPartSize, maxSize: Math.min(s.maxFileSize, s.limits.maxObjectSize),
     checksumAlgorithm: 'SHA256', partChecksum: s.checksum,
   };
 }
@@ -57,28 +59,48 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 
 /**
- * Checks that the declared parts tile the file exactly as the plan cuts it and that
- * contentHash is the SHA-256 of their concatenated binary digests. Returns the parts
- * sorted, with offsets.
+ * Checks that the declared parts tile the file: numbered from 1, consecutive, every part but
+ * the last of `plan.minPartSize`..`plan.maxPartSize` bytes (the store's rules; the plan's
+ * fixed parts and a client's content-defined parts both qualify), at most `plan.maxParts` of
+ * them, adding up to `size` (an empty part only for an empty file); and that contentHash is the
+ * SHA-256 of their concatenated binary digests. Returns the parts sorted, with offsets.
  */
 export function validateParts(size: number, contentHash: string, parts: DeclaredPart[], plan: UploadPlan): (DeclaredPart & { offset: number })[] {
   if (!HEX64.test(contentHash)) throw badInput('contentHash must be 64 lowercase hex characters');
-  if (parts.length !== plan.partCount) {
-    throw badInput(`expected ${plan.partCount} parts of ${plan.partSize} bytes, got ${parts.length}`, { partSize: plan.partSize, partCount: plan.partCount });
+  if (parts.length < 1 || parts.length > plan.maxParts) {
+    throw badInput(`a file is 1 to ${plan.maxParts} parts, got ${parts.length}`, { partSize: plan.partSize, partCount: plan.partCount });
   }
   const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+  let offset = 0;
   const out = sorted.map((p, i) => {
-    const offset = i * plan.partSize;
-    const expected = Math.min(plan.partSize, size - offset);
     if (p.partNumber !== i + 1) throw badInput('part numbers must run from 1 without gaps or repeats', { partNumber: p.partNumber });
-    if (p.size !== expected) throw badInput(`part ${p.partNumber} must be ${expected} bytes`, { partNumber: p.partNumber, size: p.size });
+    const last = i === sorted.length - 1;
+    if (!Number.isSafeInteger(p.size) || p.size < 0 || p.size > plan.maxPartSize || (p.size === 0 && size !== 0)) {
+      throw badInput(`part ${p.partNumber} must be 1 to ${plan.maxPartSize} bytes`, { partNumber: p.partNumber, size: p.size });
+    }
+    if (!last && p.size < plan.minPartSize) {
+      throw badInput(`part ${p.partNumber} must be at least ${plan.minPartSize} bytes (every part but the last)`, { partNumber: p.partNumber, size: p.size });
+    }
     if (!HEX64.test(p.sha256)) throw badInput(`part ${p.partNumber}: sha256 must be 64 lowercase hex characters`, { partNumber: p.partNumber });
     if (p.md5 != null && !HEX32.test(p.md5)) throw badInput(`part ${p.partNumber}: md5 must be 32 lowercase hex characters`, { partNumber: p.partNumber });
     if (plan.partChecksum === 'MD5' && !p.md5) throw badInput(`part ${p.partNumber}: this store needs each part's md5`, { partNumber: p.partNumber });
-    return { ...p, offset };
+    const placed = { ...p, offset };
+    offset += p.size;
+    return placed;
   });
+  if (offset !== size) throw badInput(`the parts add up to ${offset} bytes, not ${size}`, { size });
   if (contentHashOf(out.map((p) => p.sha256)) !== contentHash) throw badInput('contentHash does not match the parts');
   return out;
+}
+
+/**
+ * The size of every part but the last when all of them are alike (fixed parts: the plan's, or
+ * `fallback` for a one-part file), else 0 (content-defined parts of varying sizes).
+ */
+export function uniformPartSize(parts: { size: number }[], fallback: number): number {
+  if (parts.length === 1) return fallback;
+  const first = parts[0].size;
+  return parts.every((p, i) => (i === parts.length - 1 ? p.size <= first : p.size === first)) ? first : 0;
 }
 
 /** SHA-256 over the concatenated binary part digests (Dropbox's content hash scheme). */

@@ -3,7 +3,6 @@ import { lockOwner, transaction, writeLock } from './tx';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
 import { unquoteEtag } from '../storage/etag';
-import { isStorageError } from '../storage/errors';
 import type { StorageAdapter } from '../storage/types';
 import type { AccessService } from './access';
 import { AppError, badInput, notFound } from './errors';
@@ -12,10 +11,11 @@ import type { FileService } from './files';
 import type { JournalService } from './journal';
 import { addUsage, releaseReservation, type QuotaService } from './quota';
 import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
-import { checkSize, planUpload, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
+import { checkSize, planUpload, uniformPartSize, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
 import { checkMediaType } from './media-type';
 import { checkRevision } from './preconditions';
 import { UploadStore, storedAsDeclared, type PresignedPart } from './upload-store';
+import { PartCopier } from './upload-copy';
 
 export interface BeginUploadInput {
   path: string;
@@ -66,7 +66,11 @@ export class UploadService {
     private readonly quota: QuotaService,
   ) {
     this.store = new UploadStore(storage, settings.partUrlTtl);
+    this.copier = new PartCopier(ds, storage);
   }
+
+  /** Finds and copies parts the owner already stores. */
+  private readonly copier: PartCopier;
 
   /** What this service asks of the store about a session (listing, assembling, presigning, aborting). */
   private readonly store: UploadStore;
@@ -83,6 +87,7 @@ export class UploadService {
     checkSize(input.size, this.planSettings());
     const plan = this.plan(input.size);
     const parts = validateParts(input.size, input.contentHash, input.parts, plan);
+    const partSize = uniformPartSize(parts, plan.partSize); // 0: content-defined parts of varying sizes
     const existing = await this.ds.getRepository(FileNode).findOneBy({ ownerId, pathKey: pathKey(path) });
     if (existing?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
     checkBase(existing, input.baseRevision);
@@ -105,9 +110,10 @@ export class UploadService {
 
     const sessionId = crypto.randomUUID();
     const storageKey = `u/${ownerId}/${sessionId}`;
-    // a one-part file goes to the store in one PUT where the store can take one (no multipart upload to create, list and complete)
-    const singlePut = plan.partCount === 1 && this.storage.features.presignPut;
-    const storageUploadId = singlePut ? null : await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: plan.partSize });
+    // a one-part file goes to the store in one PUT where the store can take one (no multipart upload to create, list and complete);
+    // a store's single PUT takes at most its minimum part size (S3 adapter's presignPut), a larger one part goes multipart
+    const singlePut = parts.length === 1 && parts[0].size <= this.storage.limits.minPartSize && this.storage.features.presignPut;
+    const storageUploadId = singlePut ? null : await this.storage.createMultipartUpload(storageKey, { contentType: mimeType ?? undefined, partSize: partSize || undefined });
     try {
       const session = await transaction(this.ds, async (m) => {
         // the reservation, under the owner lock and against the file at the path as it is now
@@ -117,7 +123,7 @@ export class UploadService {
         const reservedBytes = reservationFor(current, input.size);
         await this.quota.reserve(m, ownerId, reservedBytes);
         const s = m.create(UploadSession, {
-          id: sessionId, ownerId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize: plan.partSize,
+          id: sessionId, ownerId, uploaderId: userId, deviceId, path, pathKey: pathKey(path), size: input.size, partSize,
           contentHash: input.contentHash, mimeType, status: 'ACTIVE', storageKey, storageUploadId, singlePut,
           baseRevision: input.baseRevision ?? null, fileId: null, expiresAt: new Date(Date.now() + this.settings.sessionTtl * 1000), reservedBytes,
         });
@@ -189,12 +195,9 @@ export class UploadService {
   }
 
   /**
-   * Copies, inside the store, parts whose bytes the file at the session's path already holds:
-   * same part size, and the same SHA-256 and size at the same place in its current revision.
-   * An edited file then sends only the parts that changed. Copied parts are VERIFIED; a part
-   * that cannot be copied (no such content, or the store refused) stays as it was, for the
-   * client to send. At most MAX_COPY_PARTS per call, so one request stays short. Returns the
-   * parts asked for, as they are now (a part still to send comes with its URL).
+   * Copies, inside the store, parts of the session whose bytes the owner already stores (found
+   * by SHA-256: see PartCopier, ./upload-copy.ts). At most MAX_COPY_PARTS per call. Returns the
+   * parts asked for, as they are now (VERIFIED when copied; a part still to send comes with its URL).
    */
   async copyParts(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
     const session = await this.owned(userId, sessionId);
@@ -203,41 +206,9 @@ export class UploadService {
     if (numbers.length > MAX_COPY_PARTS) throw badInput(`at most ${MAX_COPY_PARTS} parts per call`);
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
     if (parts.length !== numbers.length) throw badInput('unknown part number');
-    const todo = session.singlePut ? [] : parts.filter((p) => p.status !== 'VERIFIED'); // one PUT: nothing to copy into
-    const source = todo.length ? await this.copySource(session, todo.map((p) => p.partNumber - 1)) : null;
-    const copied: UploadPart[] = [];
-    const copyOne = async (p: UploadPart) => {
-      const c = source?.chunks.get(p.partNumber - 1);
-      if (!source || !c || c.sha256 !== p.sha256 || c.size !== p.size || c.offset !== p.offset) return;
-      try {
-        const done = await this.storage.uploadPartCopy(session.storageKey, session.storageUploadId!, p.partNumber, {
-          key: source.storageKey, range: { offset: c.offset, length: c.size },
-        });
-        if (done.size === p.size) copied.push(Object.assign(p, { status: 'VERIFIED', etag: done.etag }));
-      } catch (e) {
-        if (isStorageError(e, 'NO_SUCH_UPLOAD')) throw e;
-        // the source is gone or the store refused: the client sends this part instead
-      }
-    };
-    for (let i = 0; i < todo.length; i += COPY_CONCURRENCY) await Promise.all(todo.slice(i, i + COPY_CONCURRENCY).map(copyOne));
-    if (copied.length) {
-      await transaction(this.ds, async (m) => {
-        for (const p of copied) await m.update(UploadPart, { sessionId, partNumber: p.partNumber }, { status: p.status, etag: p.etag });
-      });
-      await this.bus.publish({ type: 'upload', sessionId });
-    }
+    if (await this.copier.copy(session, parts, uploaderOf(session))) await this.bus.publish({ type: 'upload', sessionId });
     parts.sort((a, b) => a.partNumber - b.partNumber);
     return (await this.view(session, parts, true).parts());
-  }
-
-  /** The current revision of the file at the session's path, if its parts line up with the session's, with its chunks at `indexes`. */
-  private async copySource(session: UploadSession, indexes: number[]): Promise<{ storageKey: string; chunks: Map<number, Chunk> } | null> {
-    const node = await this.ds.getRepository(FileNode).findOneBy({ ownerId: session.ownerId, pathKey: session.pathKey });
-    if (!node || node.status === 'DELETED' || node.isFolder || !node.currentRevisionId) return null;
-    const rev = await this.ds.getRepository(FileRevision).findOneBy({ id: node.currentRevisionId });
-    if (!rev || rev.partSize !== session.partSize) return null;
-    const chunks = await this.ds.getRepository(Chunk).findBy({ revisionId: rev.id, index: In(indexes) });
-    return { storageKey: rev.storageKey, chunks: new Map(chunks.map((c) => [c.index, c])) };
   }
 
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
@@ -496,9 +467,8 @@ const MAX_CONFIRMED_PARTS = 10_000;
 /** Part numbers one refreshPartUrls call takes at most (as many URLs as one response may hold). */
 export const MAX_REFRESH_PARTS = 1000;
 
-/** Parts one copyParts call copies at most, and how many at once. */
+/** Parts one copyParts call copies at most. */
 export const MAX_COPY_PARTS = 64;
-const COPY_CONCURRENCY = 8;
 
 /** `fn`, called at most once; later calls share the first call's promise. */
 function once<T>(fn: () => Promise<T>): () => Promise<T> {

@@ -62,7 +62,7 @@ describe('upload and download under store faults (real server, local store)', ()
       return undefined;
     });
     const client = await signedIn(f);
-    const up = await client.upload(src, '/faults/up.bin', { fetch: f, concurrency: 1 });
+    const up = await client.upload(src, '/faults/up.bin', { fetch: f, concurrency: 1, fixedParts: true }); // three parts of 8 MiB
     expect(up.partsSent).toBe(3);
     expect(ops.filter((o) => o === 'RefreshPartUrls').length).toBeGreaterThanOrEqual(3);
     expect(ops.at(-1)).toBe('CompleteUpload');
@@ -89,7 +89,7 @@ describe('upload and download under store faults (real server, local store)', ()
       return undefined;
     });
     const client = await signedIn(f);
-    await client.upload(src, '/faults/down.bin');
+    await client.upload(src, '/faults/down.bin', { fixedParts: true }); // three parts of 8 MiB
     const corrupting = (async (input: string | URL, init?: RequestInit) => {
       const res = await f(input, init);
       if (res.status !== 206 || corrupted++ > 0) return res;

@@ -62,7 +62,7 @@ describe('transfers over connections cut mid-body (node:http transport, real TCP
     const direct = new TesseraClient({ server: server.url });
     const email = `cuts-${Date.now()}@example.com`;
     await direct.signUp(email, 'correct horse battery');
-    await direct.upload(src, '/cuts/file.bin');
+    await direct.upload(src, '/cuts/file.bin', { fixedParts: true }); // parts of 8 MiB: several to cut
 
     const proxy = await cuttingProxy(new URL(server.url), 'GET /blobs/object', 3, MIB);
     try {
@@ -107,7 +107,7 @@ describe('transfers over connections cut mid-body (node:http transport, real TCP
     try {
       const client = new TesseraClient({ server: proxy.url });
       await client.signIn(email, 'correct horse battery');
-      const up = await client.upload(src, '/cuts/up.bin', { concurrency: 2 });
+      const up = await client.upload(src, '/cuts/up.bin', { concurrency: 2, fixedParts: true }); // parts of 8 MiB
       expect(proxy.cutCount()).toBe(2);
       expect(up.partsSent).toBe(4);
       const dest = join(dir, 'up.out');

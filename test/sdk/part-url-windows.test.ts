@@ -47,9 +47,10 @@ describe('part URLs for uploads with many parts (1 MiB parts, local store)', () 
     const src = join(dir, 'many.bin');
     await writeFile(src, data);
     const { c, ops } = await client();
-    const up = await c.upload(src, '/many.bin', { concurrency: 8 });
+    const up = await c.upload(src, '/many.bin', { concurrency: 8, fixedParts: true }); // the plan's 1 MiB parts
     expect(up.partsSent).toBe(150);
-    const refreshes = ops.filter((o) => o === 'RefreshPartUrls').length;
+    // URLs come in windows of 64: from copyParts (which hands them out for the parts it could not copy) or refreshPartUrls
+    const refreshes = ops.filter((o) => o === 'RefreshPartUrls' || o === 'CopyParts').length;
     expect(refreshes).toBeGreaterThanOrEqual(Math.ceil(150 / 64));
     expect(refreshes).toBeLessThanOrEqual(8);
     await c.download('/many.bin', join(dir, 'many.out'));

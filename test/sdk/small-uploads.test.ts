@@ -41,22 +41,25 @@ describe('SDK small uploads (local store, SQLite)', () => {
   });
 
   it('a remembered plan the server no longer follows is dropped and the upload made again with a fresh one', async () => {
-    await client.upload(await small(dir, 'warm.bin', 10), '/warm.bin'); // remembers the 8 MiB plan
-    // the server now cuts files in 5 MiB parts (the local store's minimum): a remembered single-part plan for 7 MiB is wrong
-    (server.app.services.uploads as unknown as { settings: { minPartSize: number } }).settings.minPartSize = 5 * MIB;
+    await client.upload(await small(dir, 'warm.bin', 10), '/warm.bin'); // remembers the plan (SHA-256 parts)
+    // the store now wants each part's MD5 too: the remembered plan sends none, and the server refuses it
+    // (a part size the plan no longer gives is not refused: any parts within the store's rules are taken)
+    const storage = (server.app.services.uploads as unknown as { storage: object }).storage;
+    Object.defineProperty(storage, 'checksum', { value: 'MD5', configurable: true });
     try {
       const bytes = randomBytes(7 * MIB + 5);
       await writeFile(join(dir, 'seven.bin'), bytes);
       operations.length = 0;
       const r = await client.upload(join(dir, 'seven.bin'), '/seven.bin');
       expect(operations.filter((o) => o === 'UploadPlan')).toHaveLength(1);
-      expect(r.partsSent).toBe(2);
+      expect(operations.filter((o) => o === 'BeginUpload')).toHaveLength(2);
+      expect(r.partsSent).toBe(1);
       const info = await client.fileByPath('/seven.bin');
       expect(info?.size).toBe(String(bytes.length));
       await client.download('/seven.bin', join(dir, 'seven-back.bin'));
       expect((await readFile(join(dir, 'seven-back.bin'))).equals(bytes)).toBe(true);
     } finally {
-      (server.app.services.uploads as unknown as { settings: { minPartSize: number } }).settings.minPartSize = 8 * MIB;
+      delete (storage as { checksum?: string }).checksum;
     }
   });
 

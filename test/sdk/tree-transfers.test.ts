@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { TesseraClient } from '../../clients/sdk/client';
 import { PARTIAL_SUFFIX } from '../../clients/sdk/download';
 import { MIB } from '../../clients/sdk/hashing';
+import { FILE_CHUNKS } from '../../clients/sdk/operations';
 import type { TreeProgress, TreeResult } from '../../clients/sdk/tree';
 import type { StorageConfig } from '../../src/storage/registry';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { multiPart } from '../helpers/cdc-data';
 
 const PART = 8 * MIB;
 
@@ -23,7 +25,7 @@ const FILES: Record<string, Buffer> = {
   'empty.bin': Buffer.alloc(0),
   'docs/readme.md': randomBytes(5 * 1024),
   'docs/deep/nested/x.bin': randomBytes(300 * 1024 + 7),
-  'docs/big.bin': randomBytes(2 * PART + MIB + 5),
+  'docs/big.bin': multiPart('tree-big', 40 * MIB + 5).data,
 };
 const TOTAL = Object.values(FILES).reduce((n, b) => n + b.length, 0);
 
@@ -63,6 +65,14 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
     if (config?.kind === 's3' && config.s3.prefix) await emptyRgwPrefix(config.s3.prefix);
   });
 
+  /** The parts of a remote file (content-defined: where they fall depends on the bytes). */
+  async function chunksOf(path: string): Promise<{ offset: number; size: number }[]> {
+    const r = await client.api.request<{ fileByPath: { chunks: { offset: string; size: string }[] } }>(FILE_CHUNKS, { path });
+    return r.fileByPath.chunks.map((c) => ({ offset: Number(c.offset), size: Number(c.size) })).sort((a, b) => a.offset - b.offset);
+  }
+  /** The size of the part holding byte `offset`. */
+  const partAt = (cs: { offset: number; size: number }[], offset: number) => cs.find((c) => c.offset <= offset && offset < c.offset + c.size)!.size;
+
   it('uploads a tree and downloads it byte-identical into a new folder; links are skipped, never followed', async () => {
     const progress: TreeProgress[] = [];
     const up = await client.uploadTree(src, '/t', { onProgress: (p) => progress.push(p) });
@@ -71,7 +81,7 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
     expect(up.files.map((f) => f.path).sort()).toEqual(Object.keys(FILES).sort());
     expect(count(up, 'uploaded')).toBe(5);
     expect(up.bytes).toBe(TOTAL);
-    expect(byPath(up)['docs/big.bin'].result!.partsSent).toBe(3);
+    expect(byPath(up)['docs/big.bin'].result!.partsSent).toBe((await chunksOf('/t/docs/big.bin')).length);
     expect(up.foldersCreated).toBe(1); // emptydir/inner (and emptydir with it)
     expect(progress.at(-1)).toEqual({ bytesDone: TOTAL, bytesTotal: TOTAL, filesDone: 5, filesTotal: 5 });
     expect(progress.every((p, i) => p.bytesDone <= TOTAL && (i === 0 || p.filesDone >= progress[i - 1].filesDone))).toBe(true);
@@ -110,8 +120,10 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
     expect(count(second, 'unchanged')).toBe(4);
     const changed = byPath(second)['docs/big.bin'];
     expect(changed.outcome).toBe('uploaded');
-    expect(changed.bytes).toBe(PART);
-    expect(changed.result!.partsCopied).toBe(2);
+    const parts = await chunksOf('/t/docs/big.bin');
+    expect(changed.bytes).toBe(partAt(parts, PART + 10));
+    expect(changed.bytes).toBeLessThan(big.length);
+    expect(changed.result!.partsCopied).toBe(parts.length - 1);
 
     const back = await client.uploadTree(src, '/t'); // the first content is still stored: a new revision, no bytes
     expect(count(back, 'unchanged')).toBe(4);
@@ -134,10 +146,11 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
     expect(r.failed).toEqual([]);
     expect(count(r, 'unchanged')).toBe(3);
     expect(byPath(r)['docs/big.bin'].outcome).toBe('downloaded');
-    expect(byPath(r)['docs/big.bin'].bytes).toBe(PART);
-    expect(byPath(r)['docs/big.bin'].result!.partsReused).toBe(2);
+    const parts = await chunksOf('/t/docs/big.bin');
+    expect(byPath(r)['docs/big.bin'].bytes).toBe(partAt(parts, PART + 123));
+    expect(byPath(r)['docs/big.bin'].result!.partsReused).toBe(parts.length - 1);
     expect(byPath(r)['a.txt'].outcome).toBe('downloaded');
-    expect(r.bytes).toBe(PART + FILES['a.txt'].length);
+    expect(r.bytes).toBe(partAt(parts, PART + 123) + FILES['a.txt'].length);
     for (const [rel, data] of Object.entries(FILES)) expect((await readFile(join(out, rel))).equals(data)).toBe(true);
     expect(await readFile(join(out, 'local-only.txt'), 'utf8')).toBe('kept');
 
@@ -175,12 +188,13 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
 
   it('an abort stops every file and leaves resumable state both ways', async () => {
     const tree = join(dir, 'abortable');
-    const big = randomBytes(2 * PART + MIB);
+    const { data: big, ends } = multiPart('tree-abort', 40 * MIB);
     await writeTree(tree, { 'a.txt': randomBytes(100), 'big.bin': big, 'zz.txt': randomBytes(100) });
     const ac = new AbortController();
     // one file at a time, in order (batch: false; with batches a.txt and zz.txt would go in one request beside big.bin)
     await expect(client.uploadTree(tree, '/ab', {
-      files: 1, concurrency: 1, batch: false, signal: ac.signal, onProgress: (p) => p.bytesDone > PART + MIB && ac.abort(),
+      // past the first part (100 bytes of a.txt before it)
+      files: 1, concurrency: 1, batch: false, signal: ac.signal, onProgress: (p) => p.bytesDone > ends[0] + MIB && ac.abort(),
     })).rejects.toMatchObject({ name: 'AbortError' });
     expect((await client.fileByPath('/ab/a.txt'))?.size).toBe('100');
     expect(await client.fileByPath('/ab/big.bin')).toBeNull();
@@ -196,7 +210,7 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
     const out = join(dir, 'out-abort');
     const stop = new AbortController();
     await expect(client.downloadTree('/ab', out, {
-      files: 1, concurrency: 1, signal: stop.signal, onProgress: (p) => p.bytesDone > PART + MIB && stop.abort(),
+      files: 1, concurrency: 1, signal: stop.signal, onProgress: (p) => p.bytesDone > ends[0] + MIB && stop.abort(),
     })).rejects.toMatchObject({ name: 'AbortError' });
     await expect(access(join(out, 'big.bin' + PARTIAL_SUFFIX))).resolves.toBeUndefined();
     await expect(access(join(out, 'zz.txt'))).rejects.toMatchObject({ code: 'ENOENT' });

@@ -7,7 +7,7 @@ import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { freePort, killHard, requireBuild, runCli, startServerProcess, until, type ServerProcess } from './processes';
 
 const MiB = 1024 * 1024;
-// 49 parts: the CLI confirms parts in batches of 16, so each kill below leaves a good share unsent
+// 49 parts (fixed ones, --fixed-parts): the CLI confirms parts in batches of 16, so each kill below leaves a good share unsent
 const SIZE = 48 * 8 * MiB + 12345;
 
 /** Parts the server has recorded as stored or verified, read straight from its SQLite file. */
@@ -61,14 +61,14 @@ describe.each(stores)('kill -9 and restarts mid-upload on the %s store', (_name,
 
   test('kill -9 of the CLI, then of the server, mid-upload: the same command resumes and the result is byte-identical', async () => {
     // 1. kill -9 the client once a few parts are in
-    const first = runCli(['upload', '--concurrency', '1', source, '/crash/file.bin'], cliEnv);
+    const first = runCli(['upload', '--fixed-parts', '--concurrency', '1', source, '/crash/file.bin'], cliEnv);
     await until(async () => partsKnown(env.DATA_DIR) >= 1, 60_000, 'a first confirmed batch');
     await killHard(first.child);
     const afterKill = partsKnown(env.DATA_DIR);
     expect(afterKill).toBeLessThan(49);
 
     // 2. resume, and kill -9 the server while the resumed upload runs
-    const second = runCli(['upload', '--concurrency', '1', source, '/crash/file.bin'], cliEnv);
+    const second = runCli(['upload', '--fixed-parts', '--concurrency', '1', source, '/crash/file.bin'], cliEnv);
     await until(async () => partsKnown(env.DATA_DIR) > afterKill, 60_000, 'another confirmed batch');
     await killHard(server.child);
     const secondResult = await second.done;
@@ -76,7 +76,7 @@ describe.each(stores)('kill -9 and restarts mid-upload on the %s store', (_name,
     server = await startServerProcess(env, port);
 
     // 3. the same command again finishes, sending only what is missing
-    const third = await runCli(['upload', '--concurrency', '2', source, '/crash/file.bin'], cliEnv).done;
+    const third = await runCli(['upload', '--fixed-parts', '--concurrency', '2', source, '/crash/file.bin'], cliEnv).done;
     expect(third.stderr).toMatch(/resumed: \d+ part\(s\) already there/);
     const skipped = Number(/resumed: (\d+) part/.exec(third.stderr)![1]);
     expect(skipped).toBeGreaterThanOrEqual(afterKill);

@@ -1,6 +1,7 @@
 /**
  * The browser layer of the SDK's upload protocol (clients/sdk/upload-core.ts): a File hashed
- * in Web Workers (hash-wasm), its parts PUT with XMLHttpRequest (upload progress) straight to
+ * in Web Workers (hash-wasm), in content-defined parts where the plan allows (the SDK's
+ * chunker, on this thread, 4 MiB at a time), its parts PUT with XMLHttpRequest (upload progress) straight to
  * the presigned URLs. Planning, begin/resume, part scheduling, retries, URL refresh, confirm
  * and complete are the SDK's; nothing of the protocol is repeated here.
  */
@@ -8,6 +9,7 @@ import { sha256 } from 'hash-wasm';
 import { uploadSource, type UploadOptions, type UploadResult, type UploadSource } from '../../sdk/upload-core';
 import type { GraphQLTransport } from '../../sdk/graphql';
 import type { FileDigest, PartDigest } from '../../sdk/digest';
+import { Chunker, type ChunkParams } from '../../sdk/chunker';
 
 type Pending = { resolve: (v: { sha256: string; md5?: string }) => void; reject: (e: Error) => void; progress: (n: number) => void };
 
@@ -70,14 +72,42 @@ function spans(size: number, partSize: number): { partNumber: number; offset: nu
   return out;
 }
 
-/** Hashes `file` in parts on the worker pool; the content hash is SHA-256 over the binary part digests. */
-export async function hashFile(file: Blob, partSize: number, md5: boolean, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<FileDigest> {
-  let done = 0;
-  const parts: PartDigest[] = await Promise.all(spans(file.size, partSize).map(async (s) => {
+/**
+ * Content-defined parts of `file` (clients/sdk/chunker.ts, as the Node SDK cuts them), read in
+ * 4 MiB slices; `onSpan` hears each part as soon as its end is known.
+ */
+async function chunkedSpans(file: Blob, params: ChunkParams, onSpan: (s: { partNumber: number; offset: number; size: number }) => void, signal?: AbortSignal): Promise<void> {
+  const chunker = new Chunker(params);
+  let start = 0;
+  let n = 1;
+  const slice = 4 * 1024 * 1024;
+  for (let pos = 0; pos < file.size; pos += slice) {
     signal?.throwIfAborted();
-    const h = await pool.hash(file, s.offset, s.size, md5, (n) => { done += n; onProgress?.(done, file.size); });
-    return { ...s, sha256: h.sha256, ...(h.md5 ? { md5: h.md5 } : {}) };
-  }));
+    for (const end of chunker.push(new Uint8Array(await file.slice(pos, pos + slice).arrayBuffer()))) {
+      onSpan({ partNumber: n++, offset: start, size: end - start });
+      start = end;
+    }
+  }
+  if (start < file.size || file.size === 0) onSpan({ partNumber: n, offset: start, size: file.size - start });
+}
+
+/**
+ * Hashes `file` in parts on the worker pool (content-defined when `chunking` is given, else of
+ * `partSize` bytes); the content hash is SHA-256 over the binary part digests.
+ */
+export async function hashFile(file: Blob, partSize: number, md5: boolean, signal?: AbortSignal, onProgress?: (done: number, total: number) => void, chunking?: ChunkParams): Promise<FileDigest> {
+  let done = 0;
+  const jobs: Promise<PartDigest>[] = [];
+  const hashSpan = (s: { partNumber: number; offset: number; size: number }) => {
+    signal?.throwIfAborted();
+    const job = pool.hash(file, s.offset, s.size, md5, (n) => { done += n; onProgress?.(done, file.size); })
+      .then((h) => ({ ...s, sha256: h.sha256, ...(h.md5 ? { md5: h.md5 } : {}) }));
+    job.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+    jobs.push(job);
+  };
+  if (chunking) await chunkedSpans(file, chunking, hashSpan, signal);
+  else spans(file.size, partSize).forEach(hashSpan);
+  const parts = await Promise.all(jobs);
   signal?.throwIfAborted();
   const joined = new Uint8Array(parts.length * 32);
   parts.forEach((p, i) => joined.set(hexToBytes(p.sha256), i * 32));
@@ -110,7 +140,7 @@ export function fileSource(file: File): UploadSource {
   return {
     name: file.name,
     size: file.size,
-    hash: (partSize, o) => hashFile(file, partSize, o.md5, o.signal, o.onProgress),
+    hash: (partSize, o) => hashFile(file, partSize, o.md5, o.signal, o.onProgress, o.chunking),
     put: (url, method, headers, part, count, signal) => xhrPut(url, method, headers, file.slice(part.offset, part.offset + part.size), count, signal),
     changed: async () => false,
   };
