@@ -35,6 +35,8 @@ export interface ExecutorContext {
   remoteRoot: string;
   deviceName: string;
   onOutcome?: (o: ActionOutcome) => void;
+  /** See SyncEngineOptions.transferOrder: when set, a batch's transfers run one at a time in this order. */
+  transferOrder?: (transfers: Action[]) => Action[];
 }
 
 /**
@@ -65,8 +67,10 @@ export class Executor {
       let j = i + 1;
       if (isTransfer(actions[i])) while (j < actions.length && isTransfer(actions[j])) j++;
       const batch = actions.slice(i, j);
-      const queue = [...batch];
-      await Promise.all(Array.from({ length: Math.min(TRANSFER_CONCURRENCY, batch.length) }, async () => {
+      const order = this.ctx.transferOrder;
+      const queue = order && batch.length > 1 ? order([...batch]) : [...batch];
+      const width = order ? 1 : TRANSFER_CONCURRENCY;
+      await Promise.all(Array.from({ length: Math.min(width, batch.length) }, async () => {
         for (let a = queue.shift(); a; a = queue.shift()) outcomes.push(await this.one(a));
       }));
       i = j;

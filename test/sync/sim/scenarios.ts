@@ -13,6 +13,8 @@ export interface Scenario {
   ops: Op[];
   /** The invariant check also fails on action errors other than CONFLICT / CHANGED / NOT_FOUND in any cycle. */
   strictErrors?: boolean;
+  /** The seed of the order in which each plan's transfers run (default 0; see seededTransferOrder in hook.ts). */
+  order?: number;
 }
 
 export const SCENARIOS: Scenario[] = [

@@ -7,7 +7,7 @@ import { contentHashOf, sha256Hex } from '../../../clients/sdk/hashing';
 import { SyncEngine, type CycleReport } from '../../../clients/sync/engine';
 import type { ActionOutcome } from '../../../clients/sync/executor';
 import type { Kinds } from './gen';
-import { CallHook } from './hook';
+import { CallHook, seededTransferOrder } from './hook';
 import { contentOf, type Op, type Who } from './ops';
 
 /** The content hash the server gives these bytes (one part: every simulated file is small). */
@@ -54,7 +54,12 @@ export class World {
   cycles = 0;
   private scratch = '';
 
-  constructor(readonly serverUrl: string, readonly n: number, readonly cycleTimeoutMs = 20_000) {}
+  /** `order`: the seed of the order in which each plan's transfers run (seededTransferOrder). */
+  constructor(readonly serverUrl: string, readonly n: number, readonly cycleTimeoutMs = 20_000, readonly order = 0) {}
+
+  private openEngine(d: { client: TesseraClient; hook: CallHook; folder: string }, i: number): Promise<SyncEngine> {
+    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${i}`, transferOrder: seededTransferOrder(this.order) });
+  }
 
   async setup(): Promise<void> {
     const email = `sim-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
@@ -66,7 +71,7 @@ export class World {
       const client = new TesseraClient({ server: this.serverUrl, token: this.api.token });
       const folder = await mkdtemp(join(tmpdir(), `tessera-sim-d${i}-`));
       const hook = new CallHook();
-      const engine = await SyncEngine.open({ client: hook.wrap(client), folder, deviceName: `dev${i}` });
+      const engine = await this.openEngine({ client, hook, folder }, i);
       this.devices.push({ index: i, client, folder, engine, hook, offline: false, hung: false });
     }
   }
@@ -88,7 +93,7 @@ export class World {
     await this.closeEngine(d);
     d.hook = new CallHook();
     d.hung = false;
-    d.engine = await SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${d.index}` });
+    d.engine = await this.openEngine(d, d.index);
   }
 
   // ---- trees ----
