@@ -52,11 +52,16 @@ export interface ExecutorContext {
  * the engine plans again from the refreshed remote tree. After a move, a file is recorded as
  * synced only if the server moved the revision and content we hold.
  * A folder move re-keys the whole subtree in the state database (ids and revisions kept); when it
- * fails, the plan's actions inside its target fail too (CHANGED) and wait for the next cycle.
+ * fails, the plan's actions inside its target, and a deletion of its source or of a folder
+ * holding it, fail too (CHANGED) and wait for the next cycle.
  */
 export class Executor {
-  /** Targets of folder moves that failed: the actions planned inside them wait for the next cycle. */
-  private readonly failedFolderMoves: string[] = [];
+  /**
+   * Folder moves that failed: the actions planned inside their targets wait for the next cycle,
+   * and so does a deletion of their source or a folder holding it (the folder's content, which
+   * the plan counted as moved away, is still there).
+   */
+  private readonly failedFolderMoves: { from: string; to: string }[] = [];
 
   constructor(private readonly ctx: ExecutorContext) {}
 
@@ -81,12 +86,14 @@ export class Executor {
   private async one(action: Action): Promise<ActionOutcome> {
     const outcome: ActionOutcome = { action };
     try {
-      const blocked = this.failedFolderMoves.find((m) => [action.path, 'from' in action ? action.from : action.path].some((p) => p === m || isInside(p, m)));
-      if (blocked !== undefined) throw new SyncError('CHANGED', `the move of the folder ${blocked} failed`);
+      const isDelete = action.type === 'deleteRemote' || action.type === 'deleteLocal';
+      const blocked = this.failedFolderMoves.find((m) => [action.path, 'from' in action ? action.from : action.path].some((p) => p === m.to || isInside(p, m.to))
+        || (isDelete && (action.path === m.from || isInside(m.from, action.path))));
+      if (blocked !== undefined) throw new SyncError('CHANGED', `the move of the folder ${blocked.from} to ${blocked.to} failed`);
       await this.apply(action, outcome);
     } catch (e) {
       outcome.error = e instanceof Error ? e : new Error(String(e));
-      if ((action.type === 'moveLocal' || action.type === 'moveRemote') && action.remote.kind === 'folder') this.failedFolderMoves.push(action.path);
+      if ((action.type === 'moveLocal' || action.type === 'moveRemote') && action.remote.kind === 'folder') this.failedFolderMoves.push({ from: action.from, to: action.path });
     }
     this.ctx.onOutcome?.(outcome);
     return outcome;

@@ -195,6 +195,19 @@ export const SCENARIOS: Scenario[] = [
       { t: 'sync', dev: 2 },
     ],
   },
+  {
+    name: 'delete-of-a-folder-whose-move-failed',
+    about: 'found by the simulation (seeds 1722 and 1702 of --devices 3 --ops 24, lost versions): dev2 moves /c to /A/A while dev0 (never synced) writes /c/c/A and a file /A/A. dev2 plans the move of /c/c to /A/A/c, a conflict for its folder /A/A, and the deletion of /c (its content counted as moved away); the move failed (CONFLICT: /A/A is a file on the server) and the deletion of /c then took dev0\'s /c/c/A with it. A deletion of a failed folder move\'s source, or of a folder holding it, now waits for the next cycle (fixed in executor.ts)',
+    ops: [
+      { t: 'write', who: 2, path: '/c/c/a', v: 'd2v1', size: 8 },
+      { t: 'sync', dev: 2 },
+      { t: 'write', who: 0, path: '/c/c/A', v: 'd0v2', size: 18 },
+      { t: 'write', who: 0, path: '/A/A', v: 'd0v3', size: 18 },
+      { t: 'move', who: 2, from: '/c', to: '/A/A' },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 2 },
+    ],
+  },
 ];
 
 /**

@@ -58,7 +58,8 @@ export class World {
   constructor(readonly serverUrl: string, readonly n: number, readonly cycleTimeoutMs = 20_000, readonly order = 0) {}
 
   private openEngine(d: { client: TesseraClient; hook: CallHook; folder: string }, i: number): Promise<SyncEngine> {
-    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${i}`, transferOrder: seededTransferOrder(this.order) });
+    const trace = process.env.SIM_TRACE ? (o: ActionOutcome) => process.stdout.write(`  dev${i}: ${describeOutcome(o)}\n`) : undefined;
+    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${i}`, transferOrder: seededTransferOrder(this.order), onOutcome: trace });
   }
 
   async setup(): Promise<void> {
@@ -139,6 +140,7 @@ export class World {
   // ---- ops ----
 
   async apply(op: Op): Promise<void> {
+    if (process.env.SIM_TRACE) process.stdout.write(`op ${JSON.stringify(op.t === 'race' ? { ...op, ops: op.ops.length } : op)}\n`);
     switch (op.t) {
       case 'sync':
         if (!this.devices[op.dev]?.offline) await this.cycle(op.dev);
@@ -321,6 +323,7 @@ export class World {
     const d = this.devices[dev];
     const before = await this.entries(dev);
     const k = ++this.cycles;
+    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of dev${dev}\n`);
     const dropped = new Set<string>();
     this.droppedDuring.set(`dev${dev}`, dropped);
     let r: CycleReport;
