@@ -59,7 +59,7 @@ export class World {
 
   private openEngine(d: { client: TesseraClient; hook: CallHook; folder: string }, i: number): Promise<SyncEngine> {
     const trace = process.env.SIM_TRACE ? (o: ActionOutcome) => process.stdout.write(`  dev${i}: ${describeOutcome(o)}\n`) : undefined;
-    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${i}`, transferOrder: seededTransferOrder(this.order), onOutcome: trace });
+    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${i}`, transferOrder: process.env.SIM_PARALLEL_TRANSFERS ? undefined : seededTransferOrder(this.order), onOutcome: trace });
   }
 
   async setup(): Promise<void> {
