@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { TesseraClient } from '../sdk/client';
 import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
-import type { LocalEntry, RemoteEntry } from './entries';
+import { sameStat, type LocalEntry, type RemoteEntry } from './entries';
 import { copyAcross } from './cross-move';
 import { conflictedCopyPath, isInside, toRemote } from './paths';
 import type { Action } from './planner';
@@ -292,7 +292,7 @@ export class Executor {
   private async localAt(rel: string): Promise<LocalEntry | undefined> {
     const st = await lstat(this.abs(rel)).catch((e) => { if (e.code === 'ENOENT') return null; throw e; });
     if (!st) return undefined;
-    return { kind: st.isDirectory() ? 'folder' : 'file', size: st.isDirectory() ? 0 : st.size, mtimeMs: st.mtimeMs, contentHash: null };
+    return st.isDirectory() ? { kind: 'folder', size: 0, mtimeMs: st.mtimeMs, contentHash: null } : { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, contentHash: null };
   }
 
   private async localNow(rel: string): Promise<LocalEntry> {
@@ -313,11 +313,11 @@ export class SyncError extends Error {
 function matches(now: LocalEntry | undefined, expected: LocalEntry | undefined): boolean {
   if (!now || !expected) return !now && !expected;
   if (now.kind !== expected.kind) return false;
-  return now.kind === 'folder' || (now.size === expected.size && now.mtimeMs === expected.mtimeMs);
+  return now.kind === 'folder' || sameStat(now, expected);
 }
 
 function synced(local: LocalEntry, remote: RemoteEntry) {
-  return { kind: remote.kind, size: remote.kind === 'file' ? remote.size : 0, mtimeMs: local.mtimeMs, contentHash: remote.contentHash, fileId: remote.fileId, revision: remote.revision };
+  return { kind: remote.kind, size: remote.kind === 'file' ? remote.size : 0, mtimeMs: local.mtimeMs, ino: remote.kind === 'file' ? local.ino : undefined, contentHash: remote.contentHash, fileId: remote.fileId, revision: remote.revision };
 }
 
 function isTransfer(a: Action): boolean {

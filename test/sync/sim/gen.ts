@@ -75,7 +75,7 @@ function editOp(rng: Rng, o: GenOptions, st: GenState, who: Who, t: Kinds): Op |
   const v = () => `${typeof who === 'number' ? `d${who}` : 's'}v${st.seq++}`;
   const size = () => rng.int(8, 20);
   const kinds: string[] = [];
-  if (has('files')) kinds.push('new', 'new', 'edit', 'edit', 'append', 'rmfile');
+  if (has('files')) kinds.push('new', 'new', 'edit', 'edit', 'append', 'rmfile', ...(typeof who === 'number' && files.length > 1 ? ['stamp'] : []));
   if (has('moves')) kinds.push('movefile', 'movefile');
   if (has('folders')) kinds.push('mkdir', 'movefolder', 'rmfolder', 'newdeep');
   if (has('case')) kinds.push('case');
@@ -94,6 +94,11 @@ function editOp(rng: Rng, o: GenOptions, st: GenState, who: Who, t: Kinds): Op |
       return files.length ? { t: 'write', who, path: rng.pick(files), v: v(), size: size() } : null;
     case 'append':
       return files.length ? { t: 'append', who, path: rng.pick(files), v: v() } : null;
+    case 'stamp': {
+      const path = rng.pick(files);
+      const like = rng.pick(files.filter((f) => f !== path));
+      return { t: 'stamp', who, path, like };
+    }
     case 'rmfile':
       return files.length ? { t: 'rm', who, path: rng.pick(files) } : null;
     case 'rmfolder':

@@ -20,6 +20,11 @@ export type Op =
   | { t: 'rm'; who: Who; path: string }
   /** Replace a file by a folder holding one new file, or a folder by a new file, at the same path. */
   | { t: 'swap'; who: Who; path: string; v: string; size: number }
+  /**
+   * Give two files of a device the same mtime (a whole second), as a coarse file-system clock
+   * does to files written within one tick (the sync engine must still tell them apart).
+   */
+  | { t: 'stamp'; who: Who; path: string; like: string }
   /** One complete cycle of device `dev` (skipped while it is offline). */
   | { t: 'sync'; dev: number }
   | { t: 'offline'; dev: number }

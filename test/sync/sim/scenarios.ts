@@ -208,6 +208,20 @@ export const SCENARIOS: Scenario[] = [
       { t: 'sync', dev: 2 },
     ],
   },
+  {
+    name: 'file-renamed-over-a-file-of-the-same-size-and-mtime',
+    about: 'found by the simulation (seed 1378 of --devices 3 --ops 24, with parallel transfers: two downloads finished within one tick of the file-system clock): dev0 holds /a and /b, same size, same mtime; its person renames /a over /b. The scan took /b for unchanged (size and mtime as synced), so dev0 deleted /a on the server and never uploaded /b: /a\'s version was lost and dev0 differed from the server for good. The synced entry now keeps the inode, and a file whose inode differs is hashed again (fixed in entries.ts, local-tree.ts, state-db.ts)',
+    ops: [
+      { t: 'write', who: 0, path: '/a', v: 'd0v1', size: 12 },
+      { t: 'write', who: 0, path: '/b', v: 'd0v2', size: 12 },
+      { t: 'stamp', who: 0, path: '/a', like: '/b' },
+      { t: 'sync', dev: 0 },
+      { t: 'rm', who: 0, path: '/b' },
+      { t: 'move', who: 0, from: '/a', to: '/b' },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 1 },
+    ],
+  },
 ];
 
 /**

@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TesseraClient } from '../../../clients/sdk/client';
@@ -217,6 +217,12 @@ export class World {
       case 'mkdir':
         if ((await kindAt(op.path)) === null && (await parents(op.path))) await mkdir(abs(op.path));
         return;
+      case 'stamp': {
+        if ((await kindAt(op.path)) !== 'file' || (await kindAt(op.like)) !== 'file') return;
+        const s = Math.floor((await lstat(abs(op.like))).mtimeMs / 1000);
+        for (const p of [op.path, op.like]) await utimes(abs(p), s, s);
+        return;
+      }
       case 'move': {
         if ((await kindAt(op.from)) === null || op.to.startsWith(op.from + '/')) return;
         if ((await kindAt(op.to)) !== null || !(await parents(op.to))) return;
@@ -267,6 +273,8 @@ export class World {
       if (!isTesseraError(e, 'CONFLICT') && !isTesseraError(e, 'NOT_FOUND') && !isTesseraError(e, 'BAD_USER_INPUT')) throw e;
     };
     switch (op.t) {
+      case 'stamp':
+        return; // the server's times are its own
       case 'write': {
         const f = await at(op.path);
         if (f?.isFolder) return;
