@@ -31,6 +31,8 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
     const x = rng.next();
     if (has('crash') && x < 0.15) {
       const at = callPoint(rng);
+      // one crash in six is a kill -9 of a real `tessera sync --once` process (a process costs ~0.5 s)
+      if (rng.chance(1 / 6)) return { t: 'kill', dev, at };
       return at === 'download' || at === 'upload' ? { t: 'crash', dev, at, mid: rng.chance(0.5) } : { t: 'crash', dev, at };
     }
     if (has('race') && x > 0.7) {

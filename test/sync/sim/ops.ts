@@ -35,6 +35,12 @@ export type Op =
    * and is abandoned part way instead.
    */
   | { t: 'crash'; dev: number; at: number | string; mid?: boolean }
+  /**
+   * The device's engine is closed and a real `tessera sync <folder> --once` process runs on its
+   * folder instead, killed with SIGKILL just before its `at`-th server call (a number, or the
+   * first call of that SDK method; see kill-at.cjs); then the engine is reopened.
+   */
+  | { t: 'kill'; dev: number; at: number | string }
   /** A cycle of `dev` during which, just before its `at`-th server call, `ops` run (other devices' edits and cycles, server edits). */
   | { t: 'race'; dev: number; at: number | string; ops: Op[] };
 

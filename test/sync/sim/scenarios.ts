@@ -222,6 +222,19 @@ export const SCENARIOS: Scenario[] = [
       { t: 'sync', dev: 1 },
     ],
   },
+  {
+    name: 'kill-9-of-tessera-sync-once',
+    about: 'issue 13: crashes include a CLI process kill -9\'d: a real `tessera sync --once` on dev0\'s folder killed just before its first upload (after creating /b), then just before its first download, then one that runs to the end; every invariant must hold after',
+    ops: [
+      { t: 'write', who: 0, path: '/a', v: 'd0v1', size: 12 },
+      { t: 'write', who: 0, path: '/b/c', v: 'd0v2', size: 12 },
+      { t: 'kill', dev: 0, at: 'upload' },
+      { t: 'write', who: 1, path: '/x', v: 'd1v3', size: 9 },
+      { t: 'sync', dev: 1 },
+      { t: 'kill', dev: 0, at: 'download' },
+      { t: 'kill', dev: 0, at: 99 },
+    ],
+  },
 ];
 
 /**

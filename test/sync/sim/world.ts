@@ -1,6 +1,7 @@
 import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TesseraClient } from '../../../clients/sdk/client';
 import { isTesseraError } from '../../../clients/sdk/errors';
 import { contentHashOf, sha256Hex } from '../../../clients/sdk/hashing';
@@ -151,6 +152,8 @@ export class World {
         return;
       case 'crash':
         return this.crash(op.dev, op.at, op.mid ?? false);
+      case 'kill':
+        return this.kill(op.dev, op.at);
       case 'race':
         return this.race(op.dev, op.at, op.ops);
       default:
@@ -174,7 +177,7 @@ export class World {
     }
   }
 
-  private async localEdit(root: string, op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'race' }>, who: string): Promise<void> {
+  private async localEdit(root: string, op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'kill' | 'race' }>, who: string): Promise<void> {
     const abs = (p: string) => join(root, p);
     const kindAt = async (p: string) => {
       const st = await lstat(abs(p)).catch(() => null);
@@ -252,7 +255,7 @@ export class World {
   }
 
   /** A person's edit on the server through the SDK (skipped when it no longer applies). */
-  private async serverEdit(op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'race' }>): Promise<void> {
+  private async serverEdit(op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'kill' | 'race' }>): Promise<void> {
     const api = this.api;
     const at = (p: string) => api.fileByPath(p).catch(() => null);
     const put = async (path: string, bytes: string, base: number) => {
@@ -407,6 +410,53 @@ export class World {
     await this.reopen(d);
   }
 
+  /**
+   * kill -9 of a real `tessera sync --once` on the device's folder (its engine closed first, so
+   * the process can take the folder), just before the process's `at`-th server call; then the
+   * engine is reopened. A process that ends by itself ran a complete cycle; one that exits
+   * with an error other than failed actions, or runs past the cycle timeout, is a failure.
+   */
+  private async kill(dev: number, at: number | string): Promise<void> {
+    const d = this.devices[dev];
+    if (d.offline) return;
+    const before = await this.entries(dev);
+    await this.closeEngine(d);
+    const k = ++this.cycles;
+    const child = spawn(process.execPath, ['-r', join(REPO, 'test', 'sync', 'sim', 'kill-at.cjs'), join(REPO, 'bin', 'tessera.js'), 'sync', d.folder, '--once'], {
+      env: { ...process.env, TESSERA_SERVER: this.serverUrl, TESSERA_TOKEN: this.api.token!, TESSERA_CONFIG_DIR: join(this.scratch, 'cli'), SIM_KILL_AT: String(at), SIM_ORDER: String(this.order) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (b) => { out += b; });
+    child.stderr!.on('data', (b) => { out += b; });
+    const exit = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<null>((r) => { timer = setTimeout(() => r(null), this.cycleTimeoutMs + 10_000); });
+    const ended = await Promise.race([exit, hang]);
+    clearTimeout(timer);
+    const what = `tessera sync --once (cycle ${k} of dev${dev}, to be killed before call ${at})`;
+    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of dev${dev}: ${what}: ${ended ? ended.signal ?? `exit ${ended.code}` : 'hung'}\n${out.replace(/^/gm, '  cli: ')}\n`);
+    if (!ended) {
+      child.kill('SIGKILL');
+      await exit;
+      this.failures.push(`${what} hung:\n    ${out.trim().split('\n').slice(-6).join('\n    ')}`);
+      throw new SimAbort(`${what} hung`);
+    }
+    const failed = ended.code !== null && ended.code !== 0;
+    if (failed && !out.includes('SYNC_INCOMPLETE')) {
+      this.failures.push(`${what} exited ${ended.code}:\n    ${out.trim().split('\n').slice(-6).join('\n    ')}`);
+      throw new SimAbort(`${what} failed`);
+    }
+    if (ended.signal === null) {
+      // it ran a complete cycle (failed actions are retried by the next one)
+      this.started(before, new Set(), `on dev${dev} when cycle ${k} (tessera sync --once) started`);
+      for (const line of out.split('\n').filter((l) => l.startsWith('✗'))) this.actionErrors.push(`cycle ${k} dev${dev} (cli): ${line.trim()}`);
+    }
+    d.hook = new CallHook();
+    d.hung = false;
+    d.engine = await this.openEngine(d, d.index);
+  }
+
   /** A cycle of `dev` with `ops` run just before its `at`-th server call (or after it, if it makes fewer calls). */
   private async race(dev: number, at: number | string, ops: Op[]): Promise<void> {
     const d = this.devices[dev];
@@ -433,5 +483,8 @@ export function describeOutcome(o: ActionOutcome): string {
 
 /** Action error codes a race or a concurrent edit explains (the action is planned again next cycle). */
 const EXPECTED_ERRORS = new Set(['CONFLICT', 'CHANGED', 'NOT_FOUND']);
+
+/** The repository's root (this file runs from test/sync/sim, or from dist/test/sync/sim once compiled). */
+const REPO = ((up) => (basename(up) === 'dist' ? dirname(up) : up))(resolve(__dirname, '..', '..', '..'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
