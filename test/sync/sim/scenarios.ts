@@ -209,6 +209,20 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'folder-move-meets-a-file-at-its-target',
+    about: 'found by the simulation (seed 2841 of --devices 3 --ops 24, 7 ops once minimized at 8baaadc; the mechanism of delete-of-a-folder-whose-move-failed through a race): dev2 moves /b (holding /b/A/c/a) to /A; dev0 had edited /c/a (moved on the server to /b/A/c/a) and, just before dev2\'s moveFile, syncs it with a new file /A. dev2\'s moves of /b and /b/A fail (CONFLICT), and the plan\'s deletion of /b then took dev0\'s edit with it. The deletion now waits (fixed in executor.ts)',
+    order: 2841,
+    ops: [
+      { t: 'write', who: 's', path: '/c/a', v: 'sv3', size: 17 },
+      { t: 'sync', dev: 0 },
+      { t: 'move', who: 's', from: '/c', to: '/b/A/c' },
+      { t: 'sync', dev: 2 },
+      { t: 'write', who: 0, path: '/c/a', v: 'd0v5', size: 17 },
+      { t: 'move', who: 2, from: '/b', to: '/A' },
+      { t: 'race', dev: 2, at: 'moveFile', ops: [{ t: 'write', who: 0, path: '/A', v: 'd0v6', size: 20 }, { t: 'sync', dev: 0 }] },
+    ],
+  },
+  {
     name: 'file-renamed-over-a-file-of-the-same-size-and-mtime',
     about: 'found by the simulation (seed 1378 of --devices 3 --ops 24, with parallel transfers: two downloads finished within one tick of the file-system clock): dev0 holds /a and /b, same size, same mtime; its person renames /a over /b. The scan took /b for unchanged (size and mtime as synced), so dev0 deleted /a on the server and never uploaded /b: /a\'s version was lost and dev0 differed from the server for good. The synced entry now keeps the inode, and a file whose inode differs is hashed again (fixed in entries.ts, local-tree.ts, state-db.ts)',
     ops: [
