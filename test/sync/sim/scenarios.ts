@@ -237,6 +237,19 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: 'feed-page-moves-files-inside-a-folder-it-already-placed',
+    about: 'found by the simulation (seed 411 of the second long run, --devices 3 --ops 24, 8 ops once minimized): the server moves /A/b (holding /A/b/a) to /A/a, the file /c to /a, and /A to /c, all unseen by dev1. Its feed page put the folder where it is now, /c/a (under the file /c, which the page had not moved yet), then the older change moving the file /c to /a took /c/a/a along to /a/a/a (the folder itself stayed, being placed by the page): dev1\'s remote tree held a file under a file, and every cycle failed (moveLocal ENOTDIR, download NOT_FOUND) for good. Entries inside an entry the page already placed now stay with it (fixed in remote-tree.ts)',
+    ops: [
+      { t: 'write', who: 's', path: '/c', v: 'sv1', size: 16 },
+      { t: 'write', who: 's', path: '/A/b/a', v: 'sv2', size: 8 },
+      { t: 'sync', dev: 1 },
+      { t: 'move', who: 's', from: '/A/b', to: '/A/a' },
+      { t: 'move', who: 's', from: '/c', to: '/a' },
+      { t: 'move', who: 's', from: '/A', to: '/c' },
+      { t: 'sync', dev: 1 },
+    ],
+  },
+  {
     name: 'kill-9-of-tessera-sync-once',
     about: 'issue 13: crashes include a CLI process kill -9\'d: a real `tessera sync --once` on dev0\'s folder killed just before its first upload (after creating /b), then just before its first download, then one that runs to the end; every invariant must hold after',
     ops: [
