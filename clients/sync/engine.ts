@@ -48,6 +48,14 @@ export interface SyncEngineOptions {
    * partial revisions. `runOnce` called directly uploads what is there.
    */
   settleMs?: number;
+  /**
+   * For deterministic tests (the sync simulation): when set, the transfers (uploads and
+   * downloads) that a plan runs side by side run one at a time instead, in the order this
+   * returns (a permutation of the actions it is given), so their start and finish order is
+   * fixed and a race replays exactly. Default: up to 4 at once, in plan order, finishing in
+   * whatever order the network and disk allow.
+   */
+  transferOrder?: (transfers: Action[]) => Action[];
 }
 
 /** What one `runOnce` did. */
@@ -258,7 +266,7 @@ export class SyncEngine {
     const report: CycleReport = { outcomes: [], errors: [], scanProblems: [], relisted: false, changesApplied: 0, bytesDown: 0, bytesUp: 0 };
     const executor = new Executor({
       client: this.opts.client, db: this.db, remote: this.remote, folder: this.folder, remoteRoot: this.remoteRoot,
-      deviceName: this.deviceName,
+      deviceName: this.deviceName, transferOrder: this.opts.transferOrder,
       onOutcome: (o) => {
         if (o.action.type !== 'record') this.board.actionDone();
         this.opts.onOutcome?.(o);

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { TesseraClient } from '../sdk/client';
 import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
-import type { LocalEntry, RemoteEntry } from './entries';
+import { sameStat, type LocalEntry, type RemoteEntry } from './entries';
 import { copyAcross } from './cross-move';
 import { conflictedCopyPath, isInside, toRemote } from './paths';
 import type { Action } from './planner';
@@ -35,6 +35,8 @@ export interface ExecutorContext {
   remoteRoot: string;
   deviceName: string;
   onOutcome?: (o: ActionOutcome) => void;
+  /** See SyncEngineOptions.transferOrder: when set, a batch's transfers run one at a time in this order. */
+  transferOrder?: (transfers: Action[]) => Action[];
 }
 
 /**
@@ -50,11 +52,16 @@ export interface ExecutorContext {
  * the engine plans again from the refreshed remote tree. After a move, a file is recorded as
  * synced only if the server moved the revision and content we hold.
  * A folder move re-keys the whole subtree in the state database (ids and revisions kept); when it
- * fails, the plan's actions inside its target fail too (CHANGED) and wait for the next cycle.
+ * fails, the plan's actions inside its target, and a deletion of its source or of a folder
+ * holding it, fail too (CHANGED) and wait for the next cycle.
  */
 export class Executor {
-  /** Targets of folder moves that failed: the actions planned inside them wait for the next cycle. */
-  private readonly failedFolderMoves: string[] = [];
+  /**
+   * Folder moves that failed: the actions planned inside their targets wait for the next cycle,
+   * and so does a deletion of their source or a folder holding it (the folder's content, which
+   * the plan counted as moved away, is still there).
+   */
+  private readonly failedFolderMoves: { from: string; to: string }[] = [];
 
   constructor(private readonly ctx: ExecutorContext) {}
 
@@ -65,8 +72,10 @@ export class Executor {
       let j = i + 1;
       if (isTransfer(actions[i])) while (j < actions.length && isTransfer(actions[j])) j++;
       const batch = actions.slice(i, j);
-      const queue = [...batch];
-      await Promise.all(Array.from({ length: Math.min(TRANSFER_CONCURRENCY, batch.length) }, async () => {
+      const order = this.ctx.transferOrder;
+      const queue = order && batch.length > 1 ? order([...batch]) : [...batch];
+      const width = order ? 1 : TRANSFER_CONCURRENCY;
+      await Promise.all(Array.from({ length: Math.min(width, batch.length) }, async () => {
         for (let a = queue.shift(); a; a = queue.shift()) outcomes.push(await this.one(a));
       }));
       i = j;
@@ -77,12 +86,14 @@ export class Executor {
   private async one(action: Action): Promise<ActionOutcome> {
     const outcome: ActionOutcome = { action };
     try {
-      const blocked = this.failedFolderMoves.find((m) => [action.path, 'from' in action ? action.from : action.path].some((p) => p === m || isInside(p, m)));
-      if (blocked !== undefined) throw new SyncError('CHANGED', `the move of the folder ${blocked} failed`);
+      const isDelete = action.type === 'deleteRemote' || action.type === 'deleteLocal';
+      const blocked = this.failedFolderMoves.find((m) => [action.path, 'from' in action ? action.from : action.path].some((p) => p === m.to || isInside(p, m.to))
+        || (isDelete && (action.path === m.from || isInside(m.from, action.path))));
+      if (blocked !== undefined) throw new SyncError('CHANGED', `the move of the folder ${blocked.from} to ${blocked.to} failed`);
       await this.apply(action, outcome);
     } catch (e) {
       outcome.error = e instanceof Error ? e : new Error(String(e));
-      if ((action.type === 'moveLocal' || action.type === 'moveRemote') && action.remote.kind === 'folder') this.failedFolderMoves.push(action.path);
+      if ((action.type === 'moveLocal' || action.type === 'moveRemote') && action.remote.kind === 'folder') this.failedFolderMoves.push({ from: action.from, to: action.path });
     }
     this.ctx.onOutcome?.(outcome);
     return outcome;
@@ -281,7 +292,7 @@ export class Executor {
   private async localAt(rel: string): Promise<LocalEntry | undefined> {
     const st = await lstat(this.abs(rel)).catch((e) => { if (e.code === 'ENOENT') return null; throw e; });
     if (!st) return undefined;
-    return { kind: st.isDirectory() ? 'folder' : 'file', size: st.isDirectory() ? 0 : st.size, mtimeMs: st.mtimeMs, contentHash: null };
+    return st.isDirectory() ? { kind: 'folder', size: 0, mtimeMs: st.mtimeMs, contentHash: null } : { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, contentHash: null };
   }
 
   private async localNow(rel: string): Promise<LocalEntry> {
@@ -302,11 +313,11 @@ export class SyncError extends Error {
 function matches(now: LocalEntry | undefined, expected: LocalEntry | undefined): boolean {
   if (!now || !expected) return !now && !expected;
   if (now.kind !== expected.kind) return false;
-  return now.kind === 'folder' || (now.size === expected.size && now.mtimeMs === expected.mtimeMs);
+  return now.kind === 'folder' || sameStat(now, expected);
 }
 
 function synced(local: LocalEntry, remote: RemoteEntry) {
-  return { kind: remote.kind, size: remote.kind === 'file' ? remote.size : 0, mtimeMs: local.mtimeMs, contentHash: remote.contentHash, fileId: remote.fileId, revision: remote.revision };
+  return { kind: remote.kind, size: remote.kind === 'file' ? remote.size : 0, mtimeMs: local.mtimeMs, ino: remote.kind === 'file' ? local.ino : undefined, contentHash: remote.contentHash, fileId: remote.fileId, revision: remote.revision };
 }
 
 function isTransfer(a: Action): boolean {

@@ -1,7 +1,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { LocalEntry, SyncedEntry, Tree } from './entries';
+import { sameStat, type LocalEntry, type SyncedEntry, type Tree } from './entries';
 import { isIgnoredName, isInside } from './paths';
 
 /** Computes a file's contentHash (see ContentHasher). */
@@ -26,7 +26,7 @@ export interface ScanResult { tree: Tree<LocalEntry>; problems: ScanProblem[] }
 
 /**
  * Walks the sync folder (lstat, no symlinks followed) and returns the local tree. A file is
- * re-hashed only when its size or mtime differ from its synced entry. Skips ignored paths
+ * re-hashed only when its size, mtime or inode differ from its synced entry. Skips ignored paths
  * and anything that is neither a regular file nor a folder. A file or folder that vanishes or
  * cannot be read mid-scan is reported in `problems`, and so are its synced descendants kept
  * "as synced" so that an unreadable folder is not taken for a deletion.
@@ -104,7 +104,7 @@ class Scanner {
   }
 
   private keepSynced(rel: string): void {
-    for (const [p, s] of this.synced) if (p === rel || isInside(p, rel)) this.tree.set(p, { kind: s.kind, size: s.size, mtimeMs: s.mtimeMs, contentHash: s.contentHash });
+    for (const [p, s] of this.synced) if (p === rel || isInside(p, rel)) this.tree.set(p, { kind: s.kind, size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, contentHash: s.contentHash });
   }
 
   async walk(rel: string): Promise<void> {
@@ -138,7 +138,7 @@ class Scanner {
         await this.walk(rel);
       } else if (st.isFile()) {
         if (this.ignores(rel, false)) return;
-        this.tree.set(rel, { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, contentHash: await this.contentHash(rel, abs, st) });
+        this.tree.set(rel, { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, contentHash: await this.contentHash(rel, abs, st) });
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -165,7 +165,7 @@ class Scanner {
 
   private async contentHash(rel: string, abs: string, st: Stats): Promise<string> {
     for (const known of [this.synced.get(rel), this.previous?.get(rel)]) {
-      if (known?.kind === 'file' && known.contentHash && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.contentHash;
+      if (known?.kind === 'file' && known.contentHash && sameStat(known, st)) return known.contentHash;
     }
     return this.hash(abs, st.size);
   }

@@ -1,4 +1,4 @@
-import { sameContent, type LocalEntry, type RemoteEntry, type SyncedEntry, type Tree } from './entries';
+import { sameContent, sameStat, type LocalEntry, type RemoteEntry, type SyncedEntry, type Tree } from './entries';
 import { findFolderMoves } from './folder-moves';
 import { conflictedCopyPath, isInside } from './paths';
 
@@ -62,7 +62,7 @@ export function planSync(localNow: Tree<LocalEntry>, remoteNow: Tree<RemoteEntry
     if (sameContent(L, R)) {
       if (!L || !R) {
         if (S) actions.push({ type: 'record', path });
-      } else if (!S || !sameContent(S, L) || S.fileId !== R.fileId || S.revision !== R.revision || (L.kind === 'file' && (S.mtimeMs !== L.mtimeMs || S.size !== L.size))) {
+      } else if (!S || !sameContent(S, L) || S.fileId !== R.fileId || S.revision !== R.revision || (L.kind === 'file' && (!sameStat(S, L) || (L.ino !== undefined && S.ino !== L.ino)))) {
         actions.push({ type: 'record', path, local: L, remote: R });
       }
       continue;

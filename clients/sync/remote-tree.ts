@@ -199,10 +199,11 @@ export class RemoteTree {
   }
 
   private removeSubtree(rel: string, edits: Map<string, RemoteEntry | null>): void {
+    const placed = this.placedByPage(rel);
     for (const p of [...this.entries.keys()]) {
       if (p !== rel && !isInside(p, rel)) continue;
+      if (placed(p)) continue; // already where it is now
       const e = this.entries.get(p)!;
-      if (p !== rel && this.current?.has(e.fileId)) continue; // already where it is now
       if (this.byId.get(e.fileId) === p) this.byId.delete(e.fileId);
       this.entries.delete(p);
       edits.set(p, null);
@@ -211,9 +212,23 @@ export class RemoteTree {
 
   private moveSubtree(from: string, to: string, edits: Map<string, RemoteEntry | null>): void {
     const moved: [string, RemoteEntry][] = [];
-    for (const [p, e] of this.entries) if (isInside(p, from) && !this.current?.has(e.fileId)) moved.push([to + p.slice(from.length), e]);
+    const placed = this.placedByPage(from);
+    for (const [p, e] of this.entries) if (isInside(p, from) && !placed(p)) moved.push([to + p.slice(from.length), e]);
     this.removeSubtree(from, edits);
     for (const [p, e] of moved) this.put(p, e, edits);
+  }
+
+  /**
+   * While a page is applied: tells whether `p` (under `rel`) is an entry this page already put
+   * where it is now, or lies inside one (a folder the page moved there carried it along), so an
+   * older change of the page that moves or deletes `rel` must leave it.
+   */
+  private placedByPage(rel: string): (p: string) => boolean {
+    const current = this.current;
+    if (!current) return () => false;
+    const roots: string[] = [];
+    for (const [p, e] of this.entries) if (isInside(p, rel) && current.has(e.fileId)) roots.push(p);
+    return (p) => roots.some((q) => p === q || isInside(p, q));
   }
 }
 

@@ -39,6 +39,9 @@ export class StateDb {
       CREATE TABLE IF NOT EXISTS remote (path TEXT PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL,
         content_hash TEXT, file_id TEXT NOT NULL, revision INTEGER NOT NULL);
     `);
+    // a file's inode (null: not known), added after the first release: older databases gain the column
+    const columns = this.db.prepare('PRAGMA table_info(synced)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'ino')) this.db.exec('ALTER TABLE synced ADD COLUMN ino INTEGER');
   }
 
   /** True when `folder` already has a state database (without creating or locking it). */
@@ -58,14 +61,14 @@ export class StateDb {
 
   loadSynced(): Tree<SyncedEntry> {
     const rows = this.db.prepare('SELECT * FROM synced').all() as Row[];
-    return new Map(rows.map((r) => [r.path, { kind: r.kind, size: r.size, mtimeMs: r.mtime_ms, contentHash: r.content_hash, fileId: r.file_id, revision: r.revision }]));
+    return new Map(rows.map((r) => [r.path, { kind: r.kind, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino ?? undefined, contentHash: r.content_hash, fileId: r.file_id, revision: r.revision }]));
   }
 
   putSynced(path: string, e: SyncedEntry): void {
-    this.db.prepare(`INSERT INTO synced (path, kind, size, mtime_ms, content_hash, file_id, revision) VALUES (?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, size = excluded.size, mtime_ms = excluded.mtime_ms,
+    this.db.prepare(`INSERT INTO synced (path, kind, size, mtime_ms, ino, content_hash, file_id, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, size = excluded.size, mtime_ms = excluded.mtime_ms, ino = excluded.ino,
       content_hash = excluded.content_hash, file_id = excluded.file_id, revision = excluded.revision`)
-      .run(path, e.kind, e.size, e.mtimeMs, e.contentHash, e.fileId, e.revision);
+      .run(path, e.kind, e.size, e.mtimeMs, e.ino ?? null, e.contentHash, e.fileId, e.revision);
   }
 
   /** Forgets `path` and, with `subtree`, everything under it. */
@@ -130,6 +133,7 @@ interface Row {
   kind: 'file' | 'folder';
   size: number;
   mtime_ms: number;
+  ino?: number | null;
   content_hash: string | null;
   file_id: string;
   revision: number;

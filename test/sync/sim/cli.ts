@@ -11,7 +11,7 @@
  *   --scenarios              run the named regression scenarios instead
  *   --parallel N             seeds run at once (default 3)
  *   --report N               failing seeds minimized and printed in full (default 5)
- * SIM_OPS='[...]' replays a printed op list instead of seeds.
+ * SIM_OPS='[...]' replays a printed op list instead of seeds (SIM_ORDER=N: its transfer order seed, default 0).
  * Failing seeds that no known defect explains are minimized and printed in full (--report of them).
  * Exit code 1 when anything failed.
  */
@@ -42,13 +42,13 @@ async function main(): Promise<number> {
   try {
     if (process.env.SIM_OPS) {
       const ops = JSON.parse(process.env.SIM_OPS) as Op[];
-      const r = await runOps(server.url, ops, devicesOf(ops), { strictErrors: process.argv.includes('--strict-errors') });
+      const r = await runOps(server.url, ops, devicesOf(ops), { strictErrors: process.argv.includes('--strict-errors'), order: Number(process.env.SIM_ORDER ?? 0) });
       log(r.failures.length ? failureReport('replayed ops', r) : `replayed ${ops.length} ops: all invariants hold (${r.cycles} cycles)`);
       return r.failures.length ? 1 : 0;
     }
     if (process.argv.includes('--scenarios')) {
       for (const s of SCENARIOS) {
-        const r = await runOps(server.url, s.ops, scenarioDevices(s.ops), { strictErrors: s.strictErrors });
+        const r = await runOps(server.url, s.ops, scenarioDevices(s.ops), { strictErrors: s.strictErrors, order: s.order });
         const known = KNOWN_FAILING[s.name];
         log(`${r.failures.length ? 'FAIL' : 'ok  '} ${s.name}${known ? ` (known failing: ${known})` : ''}`);
         if (r.failures.length) log(failureReport(`scenario ${s.name}`, r));
@@ -79,7 +79,7 @@ async function main(): Promise<number> {
       if (++done % 50 === 0) log(`${done} seeds, ${failed} failed, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     });
     for (const r of failing.slice(0, Number(arg('report') ?? 5))) {
-      const min = budget > 0 ? await minimize(server.url, r.ops, o.devices, budget, undefined, o.strictErrors) : undefined;
+      const min = budget > 0 ? await minimize(server.url, r.ops, o.devices, budget, undefined, o.strictErrors, r.order) : undefined;
       log(failureReport(`seed ${r.seed} (--devices ${o.devices} --ops ${o.ops} --classes ${o.classes.join(',')} --db ${db})`, r, min));
       log(`  replay the seed: SIM_SEED=${r.seed} npm run simulate -- --devices ${o.devices} --ops ${o.ops} --classes ${o.classes.join(',')} --db ${db}`);
     }

@@ -31,6 +31,8 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
     const x = rng.next();
     if (has('crash') && x < 0.15) {
       const at = callPoint(rng);
+      // one crash in six is a kill -9 of a real `tessera sync --once` process (a process costs ~0.5 s)
+      if (rng.chance(1 / 6)) return { t: 'kill', dev, at };
       return at === 'download' || at === 'upload' ? { t: 'crash', dev, at, mid: rng.chance(0.5) } : { t: 'crash', dev, at };
     }
     if (has('race') && x > 0.7) {
@@ -75,7 +77,7 @@ function editOp(rng: Rng, o: GenOptions, st: GenState, who: Who, t: Kinds): Op |
   const v = () => `${typeof who === 'number' ? `d${who}` : 's'}v${st.seq++}`;
   const size = () => rng.int(8, 20);
   const kinds: string[] = [];
-  if (has('files')) kinds.push('new', 'new', 'edit', 'edit', 'append', 'rmfile');
+  if (has('files')) kinds.push('new', 'new', 'edit', 'edit', 'append', 'rmfile', ...(typeof who === 'number' && files.length > 1 ? ['stamp'] : []));
   if (has('moves')) kinds.push('movefile', 'movefile');
   if (has('folders')) kinds.push('mkdir', 'movefolder', 'rmfolder', 'newdeep');
   if (has('case')) kinds.push('case');
@@ -94,6 +96,11 @@ function editOp(rng: Rng, o: GenOptions, st: GenState, who: Who, t: Kinds): Op |
       return files.length ? { t: 'write', who, path: rng.pick(files), v: v(), size: size() } : null;
     case 'append':
       return files.length ? { t: 'append', who, path: rng.pick(files), v: v() } : null;
+    case 'stamp': {
+      const path = rng.pick(files);
+      const like = rng.pick(files.filter((f) => f !== path));
+      return { t: 'stamp', who, path, like };
+    }
     case 'rmfile':
       return files.length ? { t: 'rm', who, path: rng.pick(files) } : null;
     case 'rmfolder':

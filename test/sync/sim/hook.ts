@@ -1,4 +1,5 @@
 import type { TesseraClient } from '../../../clients/sdk/client';
+import type { Action } from '../../../clients/sync/planner';
 
 /** The SDK methods through which the sync engine talks to the server (each one "server call" of the engine). */
 export const SERVER_CALLS = new Set([
@@ -94,4 +95,21 @@ export class CallHook {
 
 function never(): Promise<never> {
   return new Promise<never>(() => undefined);
+}
+
+/**
+ * The engine's `transferOrder` under the simulation: a plan's parallel transfers run one at a
+ * time, in an order drawn from `seed` and each action (type and paths), so one seed is one
+ * interleaving of them (the same batch always gets the same order, whatever ran before it,
+ * which keeps the order while a failing op list is minimized), and other seeds try other orders.
+ */
+export function seededTransferOrder(seed: number): (transfers: Action[]) => Action[] {
+  const key = (a: Action) => fnv1a(`${seed}:${a.type}:${'from' in a ? a.from : ''}:${a.path}`);
+  return (transfers) => transfers.map((a) => [key(a), a] as const).sort((x, y) => x[0] - y[0]).map(([, a]) => a);
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }

@@ -20,6 +20,11 @@ export type Op =
   | { t: 'rm'; who: Who; path: string }
   /** Replace a file by a folder holding one new file, or a folder by a new file, at the same path. */
   | { t: 'swap'; who: Who; path: string; v: string; size: number }
+  /**
+   * Give two files of a device the same mtime (a whole second), as a coarse file-system clock
+   * does to files written within one tick (the sync engine must still tell them apart).
+   */
+  | { t: 'stamp'; who: Who; path: string; like: string }
   /** One complete cycle of device `dev` (skipped while it is offline). */
   | { t: 'sync'; dev: number }
   | { t: 'offline'; dev: number }
@@ -30,6 +35,12 @@ export type Op =
    * and is abandoned part way instead.
    */
   | { t: 'crash'; dev: number; at: number | string; mid?: boolean }
+  /**
+   * The device's engine is closed and a real `tessera sync <folder> --once` process runs on its
+   * folder instead, killed with SIGKILL just before its `at`-th server call (a number, or the
+   * first call of that SDK method; see kill-at.cjs); then the engine is reopened.
+   */
+  | { t: 'kill'; dev: number; at: number | string }
   /** A cycle of `dev` during which, just before its `at`-th server call, `ops` run (other devices' edits and cycles, server edits). */
   | { t: 'race'; dev: number; at: number | string; ops: Op[] }
   /** First op of a run with a second user: the owner's `/sh` is shared with them (sharing.ts; `who`/`dev` MEMBER are theirs). */

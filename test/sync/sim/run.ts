@@ -25,10 +25,19 @@ export interface RunResult {
   failures: string[];
   actionErrors: string[];
   cycles: number;
+  /** The seed of the transfer order (seededTransferOrder; a seed's own number when generated from one). */
+  order: number;
+}
+
+/** How one run goes: `order` seeds the order of each plan's transfers (default 0; see seededTransferOrder). */
+export interface RunOptions {
+  cycleTimeoutMs?: number;
+  strictErrors?: boolean;
+  order?: number;
 }
 
 /** Runs `ops` on a fresh account, settles and checks the invariants. Replays a printed op list exactly. */
-export async function runOps(serverUrl: string, ops: Op[], devices: number, o: { cycleTimeoutMs?: number; strictErrors?: boolean } = {}): Promise<RunResult> {
+export async function runOps(serverUrl: string, ops: Op[], devices: number, o: RunOptions = {}): Promise<RunResult> {
   return drive(serverUrl, devices, o, shareOf(ops), async (w, ran) => {
     for (const op of ops) {
       ran.push(op);
@@ -44,7 +53,7 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
   const devices = Math.max(1, Math.min(3, o.devices));
   const st: GenState = { offline: new Set(), seq: 1 };
   const role = shareRoleOf(seed);
-  const r = await drive(serverUrl, devices, o, role, async (w, ran) => {
+  const r = await drive(serverUrl, devices, { ...o, order: seed }, role, async (w, ran) => {
     if (role) ran.push({ t: 'share', role });
     for (let i = 0; i < o.ops; i++) {
       const owner = () => nextOp(rng, { devices, classes: new Set(o.classes) }, st, (who) => w.tree(who));
@@ -59,9 +68,9 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
   return { ...r, seed };
 }
 
-async function drive(serverUrl: string, devices: number, o: { cycleTimeoutMs?: number; strictErrors?: boolean }, role: 'EDITOR' | 'VIEWER' | null,
+async function drive(serverUrl: string, devices: number, o: RunOptions, role: 'EDITOR' | 'VIEWER' | null,
   body: (w: World, ran: Op[]) => Promise<Op[]>): Promise<RunResult> {
-  const w = role ? new ShareWorld(serverUrl, devices, role, o.cycleTimeoutMs) : new World(serverUrl, devices, o.cycleTimeoutMs);
+  const w = role ? new ShareWorld(serverUrl, devices, role, o.cycleTimeoutMs, o.order ?? 0) : new World(serverUrl, devices, o.cycleTimeoutMs, o.order ?? 0);
   const ran: Op[] = [];
   try {
     await w.setup();
@@ -76,7 +85,7 @@ async function drive(serverUrl: string, devices: number, o: { cycleTimeoutMs?: n
   } finally {
     await w.dispose().catch(() => undefined);
   }
-  return { ops: ran, failures: w.failures, actionErrors: w.actionErrors, cycles: w.cycles };
+  return { ops: ran, failures: w.failures, actionErrors: w.actionErrors, cycles: w.cycles, order: o.order ?? 0 };
 }
 
 /** Devices an op list needs (highest device index + 1, at least 1). */
@@ -95,11 +104,11 @@ export function devicesOf(ops: Op[]): number {
  * Delta debugging (ddmin) over the op list: drops chunks of ops, then single ops (and single
  * ops inside races), keeping any smaller list that still fails, within `budget` reruns.
  */
-export async function minimize(serverUrl: string, ops: Op[], devices: number, budget = 60, log?: (s: string) => void, strictErrors = false): Promise<Op[]> {
+export async function minimize(serverUrl: string, ops: Op[], devices: number, budget = 60, log?: (s: string) => void, strictErrors = false, order = 0): Promise<Op[]> {
   let runs = 0;
   const fails = async (candidate: Op[]) => {
     runs++;
-    const r = await runOps(serverUrl, candidate, devices, { strictErrors });
+    const r = await runOps(serverUrl, candidate, devices, { strictErrors, order });
     return r.failures.length > 0;
   };
   let cur = ops;
@@ -144,7 +153,7 @@ export function failureReport(what: string, r: RunResult, minimized?: Op[]): str
     ...(r.actionErrors.length ? ['  action errors along the way:', ...distinct(r.actionErrors).slice(0, 10).map((e) => `    ${e}`)] : []),
     `  ${minimized ? `minimized ops (${ops.length} of ${r.ops.length})` : `ops (${ops.length})`}:`,
     describeOps(ops),
-    `  replay: SIM_OPS='${JSON.stringify(ops)}' npm run simulate`,
+    `  replay: SIM_ORDER=${r.order} SIM_OPS='${JSON.stringify(ops)}' npm run simulate`,
   ].join('\n');
 }
 

@@ -13,6 +13,8 @@ export interface Scenario {
   ops: Op[];
   /** The invariant check also fails on action errors other than CONFLICT / CHANGED / NOT_FOUND in any cycle. */
   strictErrors?: boolean;
+  /** The seed of the order in which each plan's transfers run (default 0; see seededTransferOrder in hook.ts). */
+  order?: number;
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -191,6 +193,73 @@ export const SCENARIOS: Scenario[] = [
       { t: 'sync', dev: 0 },
       { t: 'move', who: 2, from: '/F', to: '/a/b' },
       { t: 'sync', dev: 2 },
+    ],
+  },
+  {
+    name: 'delete-of-a-folder-whose-move-failed',
+    about: 'found by the simulation (seeds 1722 and 1702 of --devices 3 --ops 24, lost versions): dev2 moves /c to /A/A while dev0 (never synced) writes /c/c/A and a file /A/A. dev2 plans the move of /c/c to /A/A/c, a conflict for its folder /A/A, and the deletion of /c (its content counted as moved away); the move failed (CONFLICT: /A/A is a file on the server) and the deletion of /c then took dev0\'s /c/c/A with it. A deletion of a failed folder move\'s source, or of a folder holding it, now waits for the next cycle (fixed in executor.ts)',
+    ops: [
+      { t: 'write', who: 2, path: '/c/c/a', v: 'd2v1', size: 8 },
+      { t: 'sync', dev: 2 },
+      { t: 'write', who: 0, path: '/c/c/A', v: 'd0v2', size: 18 },
+      { t: 'write', who: 0, path: '/A/A', v: 'd0v3', size: 18 },
+      { t: 'move', who: 2, from: '/c', to: '/A/A' },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 2 },
+    ],
+  },
+  {
+    name: 'folder-move-meets-a-file-at-its-target',
+    about: 'found by the simulation (seed 2841 of --devices 3 --ops 24, 7 ops once minimized at 8baaadc; the mechanism of delete-of-a-folder-whose-move-failed through a race): dev2 moves /b (holding /b/A/c/a) to /A; dev0 had edited /c/a (moved on the server to /b/A/c/a) and, just before dev2\'s moveFile, syncs it with a new file /A. dev2\'s moves of /b and /b/A fail (CONFLICT), and the plan\'s deletion of /b then took dev0\'s edit with it. The deletion now waits (fixed in executor.ts)',
+    order: 2841,
+    ops: [
+      { t: 'write', who: 's', path: '/c/a', v: 'sv3', size: 17 },
+      { t: 'sync', dev: 0 },
+      { t: 'move', who: 's', from: '/c', to: '/b/A/c' },
+      { t: 'sync', dev: 2 },
+      { t: 'write', who: 0, path: '/c/a', v: 'd0v5', size: 17 },
+      { t: 'move', who: 2, from: '/b', to: '/A' },
+      { t: 'race', dev: 2, at: 'moveFile', ops: [{ t: 'write', who: 0, path: '/A', v: 'd0v6', size: 20 }, { t: 'sync', dev: 0 }] },
+    ],
+  },
+  {
+    name: 'file-renamed-over-a-file-of-the-same-size-and-mtime',
+    about: 'found by the simulation (seed 1378 of --devices 3 --ops 24, with parallel transfers: two downloads finished within one tick of the file-system clock): dev0 holds /a and /b, same size, same mtime; its person renames /a over /b. The scan took /b for unchanged (size and mtime as synced), so dev0 deleted /a on the server and never uploaded /b: /a\'s version was lost and dev0 differed from the server for good. The synced entry now keeps the inode, and a file whose inode differs is hashed again (fixed in entries.ts, local-tree.ts, state-db.ts)',
+    ops: [
+      { t: 'write', who: 0, path: '/a', v: 'd0v1', size: 12 },
+      { t: 'write', who: 0, path: '/b', v: 'd0v2', size: 12 },
+      { t: 'stamp', who: 0, path: '/a', like: '/b' },
+      { t: 'sync', dev: 0 },
+      { t: 'rm', who: 0, path: '/b' },
+      { t: 'move', who: 0, from: '/a', to: '/b' },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 1 },
+    ],
+  },
+  {
+    name: 'feed-page-moves-files-inside-a-folder-it-already-placed',
+    about: 'found by the simulation (seed 411 of the second long run, --devices 3 --ops 24, 8 ops once minimized): the server moves /A/b (holding /A/b/a) to /A/a, the file /c to /a, and /A to /c, all unseen by dev1. Its feed page put the folder where it is now, /c/a (under the file /c, which the page had not moved yet), then the older change moving the file /c to /a took /c/a/a along to /a/a/a (the folder itself stayed, being placed by the page): dev1\'s remote tree held a file under a file, and every cycle failed (moveLocal ENOTDIR, download NOT_FOUND) for good. Entries inside an entry the page already placed now stay with it (fixed in remote-tree.ts)',
+    ops: [
+      { t: 'write', who: 's', path: '/c', v: 'sv1', size: 16 },
+      { t: 'write', who: 's', path: '/A/b/a', v: 'sv2', size: 8 },
+      { t: 'sync', dev: 1 },
+      { t: 'move', who: 's', from: '/A/b', to: '/A/a' },
+      { t: 'move', who: 's', from: '/c', to: '/a' },
+      { t: 'move', who: 's', from: '/A', to: '/c' },
+      { t: 'sync', dev: 1 },
+    ],
+  },
+  {
+    name: 'kill-9-of-tessera-sync-once',
+    about: 'issue 13: crashes include a CLI process kill -9\'d: a real `tessera sync --once` on dev0\'s folder killed just before its first upload (after creating /b), then just before its first download, then one that runs to the end; every invariant must hold after',
+    ops: [
+      { t: 'write', who: 0, path: '/a', v: 'd0v1', size: 12 },
+      { t: 'write', who: 0, path: '/b/c', v: 'd0v2', size: 12 },
+      { t: 'kill', dev: 0, at: 'upload' },
+      { t: 'write', who: 1, path: '/x', v: 'd1v3', size: 9 },
+      { t: 'sync', dev: 1 },
+      { t: 'kill', dev: 0, at: 'download' },
+      { t: 'kill', dev: 0, at: 99 },
     ],
   },
 ];

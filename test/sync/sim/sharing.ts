@@ -60,8 +60,8 @@ export class ShareWorld extends World {
   private sharedId = '';
   private memberCycles = 0;
 
-  constructor(serverUrl: string, n: number, readonly role: 'EDITOR' | 'VIEWER', cycleTimeoutMs?: number) {
-    super(serverUrl, n, cycleTimeoutMs);
+  constructor(serverUrl: string, n: number, readonly role: 'EDITOR' | 'VIEWER', cycleTimeoutMs?: number, order = 0) {
+    super(serverUrl, n, cycleTimeoutMs, order);
   }
 
   async setup(): Promise<void> {

@@ -41,7 +41,7 @@ async function runMany(server: TestServer, seeds: number[], o: SeedOptions, para
   if (!failing.length) return;
   const reports: string[] = [];
   for (const r of failing.slice(0, 3)) {
-    const min = await minimize(server.url, r.ops, o.devices, 30);
+    const min = await minimize(server.url, r.ops, o.devices, 30, undefined, false, r.order);
     reports.push(failureReport(`seed ${r.seed} (${label})`, r, min)
       + `\n  replay the seed: SIM_SEED=${r.seed} SIM_DEVICES=${o.devices} SIM_OPS_PER_SEED=${o.ops} SIM_CLASSES=${o.classes.join(',')} npx jest test/sync/sim`);
   }
@@ -61,7 +61,7 @@ describe('sync simulation (SQLite)', () => {
     for (const s of SCENARIOS) {
       const known = KNOWN_FAILING[s.name];
       it(`${s.name}${known ? ' [known failing]' : ''}`, async () => {
-        const r = await runOps(server.url, s.ops, scenarioDevices(s.ops), { strictErrors: s.strictErrors });
+        const r = await runOps(server.url, s.ops, scenarioDevices(s.ops), { strictErrors: s.strictErrors, order: s.order });
         if (known) {
           say(`KNOWN FAILING scenario ${s.name}: ${known}\n  (${s.about})\n  fails with: ${r.failures.map((f) => f.split('\n')[0]).join(' | ')}`);
           if (!r.failures.length) throw new Error(`scenario ${s.name} now passes: remove it from KNOWN_FAILING in test/sync/sim/scenarios.ts`);

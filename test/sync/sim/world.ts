@@ -1,13 +1,14 @@
-import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TesseraClient } from '../../../clients/sdk/client';
 import { isTesseraError } from '../../../clients/sdk/errors';
 import { contentHashOf, sha256Hex } from '../../../clients/sdk/hashing';
 import { SyncEngine, type CycleReport } from '../../../clients/sync/engine';
 import type { ActionOutcome } from '../../../clients/sync/executor';
 import type { Kinds } from './gen';
-import { CallHook } from './hook';
+import { CallHook, seededTransferOrder } from './hook';
 import { contentOf, type Op, type Who } from './ops';
 
 /** The content hash the server gives these bytes (one part: every simulated file is small). */
@@ -54,7 +55,13 @@ export class World {
   cycles = 0;
   private scratch = '';
 
-  constructor(readonly serverUrl: string, readonly n: number, readonly cycleTimeoutMs = 20_000) {}
+  /** `order`: the seed of the order in which each plan's transfers run (seededTransferOrder). */
+  constructor(readonly serverUrl: string, readonly n: number, readonly cycleTimeoutMs = 20_000, readonly order = 0) {}
+
+  private openEngine(d: { client: TesseraClient; hook: CallHook; folder: string }, i: number): Promise<SyncEngine> {
+    const trace = process.env.SIM_TRACE ? (o: ActionOutcome) => process.stdout.write(`  dev${i}: ${describeOutcome(o)}\n`) : undefined;
+    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${i}`, transferOrder: process.env.SIM_PARALLEL_TRANSFERS ? undefined : seededTransferOrder(this.order), onOutcome: trace });
+  }
 
   async setup(): Promise<void> {
     const email = `sim-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
@@ -66,7 +73,7 @@ export class World {
       const client = new TesseraClient({ server: this.serverUrl, token: this.api.token });
       const folder = await mkdtemp(join(tmpdir(), `tessera-sim-d${i}-`));
       const hook = new CallHook();
-      const engine = await SyncEngine.open({ client: hook.wrap(client), folder, deviceName: `dev${i}` });
+      const engine = await this.openEngine({ client, hook, folder }, i);
       this.devices.push({ index: i, client, folder, engine, hook, offline: false, hung: false });
     }
   }
@@ -88,7 +95,7 @@ export class World {
     await this.closeEngine(d);
     d.hook = new CallHook();
     d.hung = false;
-    d.engine = await SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${d.index}` });
+    d.engine = await this.openEngine(d, d.index);
   }
 
   // ---- trees ----
@@ -134,6 +141,7 @@ export class World {
   // ---- ops ----
 
   async apply(op: Op): Promise<void> {
+    if (process.env.SIM_TRACE) process.stdout.write(`op ${JSON.stringify(op.t === 'race' ? { ...op, ops: op.ops.length } : op)}\n`);
     switch (op.t) {
       case 'sync':
         if (!this.devices[op.dev]?.offline) await this.cycle(op.dev);
@@ -144,6 +152,8 @@ export class World {
         return;
       case 'crash':
         return this.crash(op.dev, op.at, op.mid ?? false);
+      case 'kill':
+        return this.kill(op.dev, op.at);
       case 'race':
         return this.race(op.dev, op.at, op.ops);
       case 'share':
@@ -169,7 +179,7 @@ export class World {
     }
   }
 
-  protected async localEdit(root: string, op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'race' }>, who: string): Promise<void> {
+  protected async localEdit(root: string, op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'kill' | 'race' }>, who: string): Promise<void> {
     const abs = (p: string) => join(root, p);
     const kindAt = async (p: string) => {
       const st = await lstat(abs(p)).catch(() => null);
@@ -212,6 +222,12 @@ export class World {
       case 'mkdir':
         if ((await kindAt(op.path)) === null && (await parents(op.path))) await mkdir(abs(op.path));
         return;
+      case 'stamp': {
+        if ((await kindAt(op.path)) !== 'file' || (await kindAt(op.like)) !== 'file') return;
+        const s = Math.floor((await lstat(abs(op.like))).mtimeMs / 1000);
+        for (const p of [op.path, op.like]) await utimes(abs(p), s, s);
+        return;
+      }
       case 'move': {
         if ((await kindAt(op.from)) === null || op.to.startsWith(op.from + '/')) return;
         if ((await kindAt(op.to)) !== null || !(await parents(op.to))) return;
@@ -241,7 +257,7 @@ export class World {
   }
 
   /** A person's edit on the server through the SDK (skipped when it no longer applies). */
-  private async serverEdit(op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'race' }>): Promise<void> {
+  private async serverEdit(op: Exclude<Op, { t: 'sync' | 'offline' | 'online' | 'crash' | 'kill' | 'race' }>): Promise<void> {
     const api = this.api;
     const at = (p: string) => api.fileByPath(p).catch(() => null);
     const put = async (path: string, bytes: string, base: number) => {
@@ -262,6 +278,8 @@ export class World {
       if (!isTesseraError(e, 'CONFLICT') && !isTesseraError(e, 'NOT_FOUND') && !isTesseraError(e, 'BAD_USER_INPUT')) throw e;
     };
     switch (op.t) {
+      case 'stamp':
+        return; // the server's times are its own
       case 'write': {
         const f = await at(op.path);
         if (f?.isFolder) return;
@@ -318,6 +336,7 @@ export class World {
     const d = this.devices[dev];
     const before = await this.entries(dev);
     const k = ++this.cycles;
+    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of dev${dev}\n`);
     const dropped = new Set<string>();
     this.droppedDuring.set(`dev${dev}`, dropped);
     let r: CycleReport;
@@ -393,6 +412,53 @@ export class World {
     await this.reopen(d);
   }
 
+  /**
+   * kill -9 of a real `tessera sync --once` on the device's folder (its engine closed first, so
+   * the process can take the folder), just before the process's `at`-th server call; then the
+   * engine is reopened. A process that ends by itself ran a complete cycle; one that exits
+   * with an error other than failed actions, or runs past the cycle timeout, is a failure.
+   */
+  private async kill(dev: number, at: number | string): Promise<void> {
+    const d = this.devices[dev];
+    if (d.offline) return;
+    const before = await this.entries(dev);
+    await this.closeEngine(d);
+    const k = ++this.cycles;
+    const child = spawn(process.execPath, ['-r', join(REPO, 'test', 'sync', 'sim', 'kill-at.cjs'), join(REPO, 'bin', 'tessera.js'), 'sync', d.folder, '--once'], {
+      env: { ...process.env, TESSERA_SERVER: this.serverUrl, TESSERA_TOKEN: this.api.token!, TESSERA_CONFIG_DIR: join(this.scratch, 'cli'), SIM_KILL_AT: String(at), SIM_ORDER: String(this.order) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (b) => { out += b; });
+    child.stderr!.on('data', (b) => { out += b; });
+    const exit = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<null>((r) => { timer = setTimeout(() => r(null), this.cycleTimeoutMs + 10_000); });
+    const ended = await Promise.race([exit, hang]);
+    clearTimeout(timer);
+    const what = `tessera sync --once (cycle ${k} of dev${dev}, to be killed before call ${at})`;
+    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of dev${dev}: ${what}: ${ended ? ended.signal ?? `exit ${ended.code}` : 'hung'}\n${out.replace(/^/gm, '  cli: ')}\n`);
+    if (!ended) {
+      child.kill('SIGKILL');
+      await exit;
+      this.failures.push(`${what} hung:\n    ${out.trim().split('\n').slice(-6).join('\n    ')}`);
+      throw new SimAbort(`${what} hung`);
+    }
+    const failed = ended.code !== null && ended.code !== 0;
+    if (failed && !out.includes('SYNC_INCOMPLETE')) {
+      this.failures.push(`${what} exited ${ended.code}:\n    ${out.trim().split('\n').slice(-6).join('\n    ')}`);
+      throw new SimAbort(`${what} failed`);
+    }
+    if (ended.signal === null) {
+      // it ran a complete cycle (failed actions are retried by the next one)
+      this.started(before, new Set(), `on dev${dev} when cycle ${k} (tessera sync --once) started`);
+      for (const line of out.split('\n').filter((l) => l.startsWith('✗'))) this.actionErrors.push(`cycle ${k} dev${dev} (cli): ${line.trim()}`);
+    }
+    d.hook = new CallHook();
+    d.hung = false;
+    d.engine = await this.openEngine(d, d.index);
+  }
+
   /** A cycle of `dev` with `ops` run just before its `at`-th server call (or after it, if it makes fewer calls). */
   private async race(dev: number, at: number | string, ops: Op[]): Promise<void> {
     const d = this.devices[dev];
@@ -419,5 +485,8 @@ export function describeOutcome(o: ActionOutcome): string {
 
 /** Action error codes a race or a concurrent edit explains (the action is planned again next cycle). */
 const EXPECTED_ERRORS = new Set(['CONFLICT', 'CHANGED', 'NOT_FOUND']);
+
+/** The repository's root (this file runs from test/sync/sim, or from dist/test/sync/sim once compiled). */
+const REPO = ((up) => (basename(up) === 'dist' ? dirname(up) : up))(resolve(__dirname, '..', '..', '..'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
