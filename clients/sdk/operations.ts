@@ -71,7 +71,7 @@ export const DELETE_FILE = `mutation DeleteFile($id: ID!, $baseRevision: Int, $i
   deleteFile(id: $id, baseRevision: $baseRevision, ifUnchangedSince: $ifUnchangedSince) { ${FILE_FIELDS} } }`;
 
 export const UPLOAD_PLAN = `query UploadPlan($size: BigInt!) {
-  uploadPlan(size: $size) { partSize partCount maxParts minPartSize maxSize checksumAlgorithm partChecksum } }`;
+  uploadPlan(size: $size) { partSize partCount maxParts minPartSize maxSize checksumAlgorithm partChecksum singlePut } }`;
 
 export const BEGIN_UPLOAD = `mutation BeginUpload($input: BeginUploadInput!) { beginUpload(input: $input) { ${SESSION_FIELDS} } }`;
 

@@ -18,7 +18,7 @@ import { DEFAULT_UPLOAD_CONCURRENCY, type UploadResult } from './upload';
 import type { FileInfo } from './types';
 
 export interface UploadTreeOptions extends TreeOptions {
-  /** Files of one part go through the batch API (beginUploads / completeUploads, 100 per request); false: one by one like the others (default true). */
+  /** Files of one part go through the batch API (beginUploads / completeUploads, 100 per request) when the store takes them in one PUT (uploadPlan.singlePut); false: one by one like the others (default true). */
   batch?: boolean;
 }
 export type UploadTreeResult = TreeResult<UploadResult>;
@@ -63,9 +63,11 @@ export async function uploadTree(client: TesseraClient, localDir: string, remote
       outcome: unchanged ? 'unchanged' : 'uploaded', bytes: r.bytesSent, result: r,
     });
   };
-  // one-part files go through the batch API (100 per request); the others one by one
+  // one-part files go through the batch API (100 per request) where the store takes them in one PUT; the others one
+  // by one. On a store without single PUTs (local, GCS) a batch saves little, and a resumed session's multipart
+  // upload can be completed by an earlier, interrupted run's request still in flight (Ctrl-C, then the same command)
   const plan = local.files.length ? await client.uploadPlan(1) : null;
-  const small = plan && opts.batch !== false ? local.files.filter((f) => isSmall(f.size, plan)) : [];
+  const small = plan?.singlePut && opts.batch !== false ? local.files.filter((f) => isSmall(f.size, plan)) : [];
   const smallSet = new Set(small);
   const large = local.files.filter((f) => !smallSet.has(f));
   const concurrency = opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;

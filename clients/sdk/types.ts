@@ -83,6 +83,8 @@ export interface UploadPlan {
   maxSize: BigIntString;
   checksumAlgorithm: string;
   partChecksum: PartChecksum;
+  /** The store takes a small file in one PUT (servers before this field: absent). */
+  singlePut?: boolean;
 }
 
 export interface PartInput { partNumber: number; size: string; sha256: string; md5?: string }

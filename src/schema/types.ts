@@ -133,6 +133,7 @@ export class UploadPlanType {
   @Field(() => BigIntScalar) maxSize: number;
   @Field({ description: 'Hash of each part and of the content: SHA256.' }) checksumAlgorithm: string;
   @Field({ description: 'Per-part checksum the store enforces: SHA256, MD5 (send PartInput.md5) or NONE.' }) partChecksum: string;
+  @Field({ description: 'A file of at most minPartSize bytes goes to the store in one PUT, with no multipart session (S3): what makes beginUploads / completeUploads worth it.' }) singlePut: boolean;
 }
 
 @ObjectType('Change')

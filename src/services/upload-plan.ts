@@ -14,6 +14,8 @@ export interface UploadPlan {
   maxSize: number;
   checksumAlgorithm: 'SHA256';
   partChecksum: PartChecksum;
+  /** A file of at most `minPartSize` bytes goes to the store in one PUT, with no multipart session to end (S3). */
+  singlePut: boolean;
 }
 
 export interface PlanSettings {
@@ -22,6 +24,8 @@ export interface PlanSettings {
   /** Smallest part size handed out (the store's own minimum applies too). */
   minPartSize: number;
   maxFileSize: number;
+  /** The store takes a small file in one presigned PUT. */
+  singlePut: boolean;
 }
 
 /**
@@ -38,7 +42,7 @@ export function planUpload(size: number, s: PlanSettings): UploadPlan {
   if (partCount > maxParts) throw badInput('file too large for the store', { size });
   return {
     partSize, partCount, maxParts, minPartSize: floor, maxPartSize: s.limits.maxPartSize, maxSize: Math.min(s.maxFileSize, s.limits.maxObjectSize),
-    checksumAlgorithm: 'SHA256', partChecksum: s.checksum,
+    checksumAlgorithm: 'SHA256', partChecksum: s.checksum, singlePut: s.singlePut,
   };
 }
 

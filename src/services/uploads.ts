@@ -44,7 +44,7 @@ export interface SessionView {
   parts(): Promise<PartView[]>;
 }
 
-export interface UploadSettings extends Omit<PlanSettings, 'limits' | 'checksum'> {
+export interface UploadSettings extends Omit<PlanSettings, 'limits' | 'checksum' | 'singlePut'> {
   partUrlTtl: number;
   sessionTtl: number;
 }
@@ -443,7 +443,7 @@ export class UploadService {
   }
 
   planSettings(): PlanSettings {
-    return { ...this.settings, limits: this.storage.limits, checksum: this.storage.checksum };
+    return { ...this.settings, limits: this.storage.limits, checksum: this.storage.checksum, singlePut: this.storage.features.presignPut };
   }
 }
 

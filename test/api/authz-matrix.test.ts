@@ -57,6 +57,8 @@ let emails = 0;
 const ROWS: Record<string, Row> = {
   // --- queries
   'Query.me': { doc: '{ me { id } }', expect: ALL_OK },
+  // everyone may ask; each sees only their own sessions (test/api/active-uploads.test.ts)
+  'Query.activeUploads': { doc: '{ activeUploads { id } }', setup: session, expect: ALL_OK },
   'Query.file': { doc: 'query($id: ID!) { file(id: $id) { id downloadUrl } }', setup: file, vars: (x) => ({ id: x.fileId }), expect: READ_OR_NULL },
   'Query.fileByPath': { doc: 'query($p: String!) { fileByPath(path: $p) { id } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}/f.bin` }), expect: READ_OR_NULL }, // members see it through their mount at /shared
   'Query.listFolder': { doc: 'query($p: String!) { listFolder(path: $p) { edges { cursor } } }', setup: file, vars: (x) => ({ p: `/shared/c${x.n}` }), expect: READ },
@@ -78,6 +80,14 @@ const ROWS: Record<string, Row> = {
   'Mutation.beginUpload': {
     doc: 'mutation($i: BeginUploadInput!) { beginUpload(input: $i) { id } }', setup: file,
     vars: (x) => ({ i: beginInput('/up.bin', prepare(crypto.randomBytes(10), 8 * 1024 * 1024), { folderId: x.folderId }) }), expect: WRITE,
+  },
+  // the batch calls answer per item: the outcome is the item's error code (see outcome())
+  'Mutation.beginUploads': {
+    doc: 'mutation($i: [BeginUploadInput!]!) { beginUploads(inputs: $i) { index session { id } error { code } } }', setup: file,
+    vars: (x) => ({ i: [beginInput('/up.bin', prepare(crypto.randomBytes(10), 8 * 1024 * 1024), { folderId: x.folderId })] }), expect: WRITE,
+  },
+  'Mutation.completeUploads': {
+    doc: 'mutation($s: ID!) { completeUploads(uploads: [{ sessionId: $s }]) { index file { id } error { code } } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY,
   },
   'Mutation.confirmParts': { doc: 'mutation($s: ID!) { confirmParts(sessionId: $s, parts: []) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
   'Mutation.refreshPartUrls': { doc: 'mutation($s: ID!) { refreshPartUrls(sessionId: $s, partNumbers: [1]) { partNumber } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
@@ -286,6 +296,9 @@ function mountOutcome(r: GqlResult, actor: Actor, ids: Record<Actor, string | un
 function outcome(r: GqlResult, field: string): string {
   if (r.errors?.length) return r.errors[0].extensions?.code ?? 'NO_CODE';
   const value = (r.data as Record<string, unknown> | undefined)?.[field];
+  if (Array.isArray(value) && value.length === 1 && value[0] && typeof value[0] === 'object' && 'error' in value[0]) {
+    return (value[0] as { error: { code: string } | null }).error?.code ?? 'ok'; // a batch call's one item
+  }
   return value === null || value === undefined ? 'null' : 'ok';
 }
 

@@ -8,6 +8,7 @@ import { MIB } from '../../clients/sdk/hashing';
 import { FILE_CHUNKS } from '../../clients/sdk/operations';
 import type { TreeProgress, TreeResult } from '../../clients/sdk/tree';
 import type { StorageConfig } from '../../src/storage/registry';
+import { countingFetch } from '../helpers/gql';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { multiPart } from '../helpers/cdc-data';
@@ -101,6 +102,18 @@ describe.each(stores)('folder transfers on the %s store', (_name, storage) => {
     expect((await lstat(join(out, 'emptydir', 'inner'))).isDirectory()).toBe(true);
     expect((await readdir(out)).sort()).toEqual(['a.txt', 'docs', 'empty.bin', 'emptydir']);
     expect((await readdir(join(out, 'emptydir', 'inner')))).toEqual([]);
+  });
+
+  it('one-part files go through beginUploads where the store takes single PUTs (S3), one by one where it does not', async () => {
+    const operations: string[] = [];
+    const counted = new TesseraClient({ server: server.url, token: client.token, fetch: countingFetch(operations) });
+    const small = join(dir, 'small-batch');
+    await writeTree(small, Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`s${i}.txt`, randomBytes(100 + i)])));
+    const r = await counted.uploadTree(small, '/small-batch');
+    expect(count(r, 'uploaded')).toBe(5);
+    const batched = config?.kind === 's3';
+    expect(operations.filter((o) => o === 'BeginUploads')).toHaveLength(batched ? 1 : 0);
+    expect(operations.filter((o) => o === 'BeginUpload')).toHaveLength(batched ? 0 : 5);
   });
 
   it('re-uploading an unchanged tree moves no bytes; a changed file sends only its changed part', async () => {

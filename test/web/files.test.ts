@@ -148,6 +148,7 @@ test('dropping a folder (and a file beside it) from the desktop uploads its whol
   await sdk.deleteFile('/Holiday');
   await sdk.deleteFile('/loose.txt');
   await row(page, 'Holiday').waitFor({ state: 'detached' });
+  await row(page, 'loose.txt').waitFor({ state: 'detached' });
 });
 
 test('sorting by name and size, both ways; folders first', async () => {

@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { Browser, Route } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { User } from '../../src/entities';
+import { multiPart } from '../helpers/cdc-data';
 import { type TestServer } from '../helpers/server';
 import { expectNoConsoleErrors, launch, row, screenshot, type TestPage } from './browser';
 import { startWebSession, WEB_STORES, type WebSession } from './session';
@@ -118,7 +119,7 @@ describe.each(WEB_STORES)('on the %s store', (store) => {
       if (id) sessions.push(id);
     };
     page.on('response', onResponse);
-    const bytes = crypto.randomBytes(24 * MIB + 5);
+    const bytes = multiPart('web-cancel', 24 * MIB + 5).data; // at least 3 content-defined parts: one sent, the rest held
     await page.getByTestId('file-input').setInputFiles({ name: 'doomed.bin', mimeType: 'application/octet-stream', buffer: bytes });
     await until(() => held.length > 0, 60_000);
     expect(sessions).toHaveLength(1);
@@ -148,7 +149,7 @@ describe.each(WEB_STORES)('on the %s store', (store) => {
       if (n > 0) await gates[n].opened;
       return fetch(input, init);
     };
-    const upload = laptop.upload(local, '/remote.bin', { concurrency: 1, confirmBatchSize: 1, fetch: held });
+    const upload = laptop.upload(local, '/remote.bin', { concurrency: 1, confirmBatchSize: 1, fetch: held, fixedParts: true }); // 3 parts of 8 MiB
     const entry = page.locator('li[data-remote-upload="/remote.bin"]');
     await page.locator('li[data-remote-upload="/remote.bin"][data-percent="33"]').waitFor({ timeout: 15_000 });
     expect(await entry.textContent()).toContain('8.0 MB of 24 MB');
