@@ -30,7 +30,7 @@ describe('SIGINT during a folder transfer', () => {
   });
   afterAll(async () => {
     if (server) await killHard(server.child);
-    if (!process.env.KEEP) fs.rmSync(work, { recursive: true, force: true }); else console.log(work);
+    fs.rmSync(work, { recursive: true, force: true });
   });
 
   const remoteCount = async () => {
