@@ -1,22 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { TesseraClient } from '../sdk/client';
 import { isTesseraError } from '../sdk/errors';
-import type { ActionOutcome } from './executor';
+import type { ActionOutcome, ExecutorContext } from './executor';
 import type { Action } from './planner';
-import type { RemoteTree } from './remote-tree';
 import type { StateDb } from './state-db';
 import { conflictedCopyPath, isInside, toRelative, toRemote } from './paths';
 
-export interface ReadOnlyContext {
-  client: TesseraClient;
-  db: StateDb;
-  remote: RemoteTree;
-  folder: string;
-  remoteRoot: string;
-  deviceName: string;
-}
+/** What rescuing refused writes needs of the executor's context. */
+export type ReadOnlyContext = Pick<ExecutorContext, 'client' | 'db' | 'remote' | 'folder' | 'remoteRoot' | 'deviceName'>;
 
 /** State key: local entries kept unsynced because the server refused them (see rescueRefused). */
 const REFUSED_KEY = 'readOnlyRefused';
