@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { SyncEngine } from '../../clients/sync/engine';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { SyncFixture, snapshot, type Device } from './fixture';
+import { multiPart } from '../helpers/cdc-data';
 
 /** Two devices of one account, each with a sync folder; cycles driven with runOnce (no sleeps). */
 describe('sync engine: two devices, one account (real server, SQLite + local store)', () => {
@@ -62,7 +63,7 @@ describe('sync engine: two devices, one account (real server, SQLite + local sto
 
   it('an edit in the middle of a multi-part file moves one part each way (copyParts up, reuseFrom down)', async () => {
     const MIB = 1024 * 1024;
-    const data = randomBytes(40 * MIB);
+    const { data } = multiPart('two-devices-edit', 40 * MIB); // at least 3 content-defined parts, so one is not the whole file
     await writeFile(join(A.folder, 'big.bin'), data);
     await round();
     randomBytes(1000).copy(data, 20 * MIB);
