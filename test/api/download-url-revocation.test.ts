@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import type { Logger } from 'typeorm';
 import { ConfigError, loadConfig } from '../../src/server/config';
 import type { StorageConfig } from '../../src/storage/registry';
 import { startGcsStandin } from '../helpers/gcs-standin';
@@ -7,6 +6,7 @@ import { testDatabases } from '../helpers/db';
 import { codeOf, gql, uploadBytes } from '../helpers/gql';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { CountingLogger } from '../helpers/counting-logger';
 
 // Issue 12 item 10: a download URL must not outlive the access it was minted under. On the local
 // store the server re-checks that access on every GET (device signed in, share still there, link
@@ -18,18 +18,6 @@ const PASSWORD = 'correct horse battery';
 const URL_OF = 'query($id: ID!, $x: Int) { file(id: $id) { downloadUrl(expiresIn: $x) } }';
 
 interface Who { token: string; userId: string; deviceId: string; email: string }
-
-/** Counts the SQL statements the server runs while `counting` is on. */
-class CountingLogger implements Logger {
-  counting = false;
-  queries: string[] = [];
-  logQuery(query: string) { if (this.counting) this.queries.push(query); }
-  logQueryError() {}
-  logQuerySlow() {}
-  logSchemaBuild() {}
-  logMigration() {}
-  log() {}
-}
 
 let n = 0;
 async function account(url: string): Promise<Who> {

@@ -1,20 +1,8 @@
 import crypto from 'node:crypto';
-import type { Logger } from 'typeorm';
 import { testDatabases } from '../helpers/db';
 import { beginInput, gql, prepare, signUp, uploadBytes } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
-
-/** Counts every SQL statement the server's DataSource runs while `counting` is on. */
-class CountingLogger implements Logger {
-  counting = false;
-  queries: string[] = [];
-  logQuery(query: string) { if (this.counting) this.queries.push(query); }
-  logQueryError() {}
-  logQuerySlow() {}
-  logSchemaBuild() {}
-  logMigration() {}
-  log() {}
-}
+import { CountingLogger } from '../helpers/counting-logger';
 
 const LIST = `query($p: String!) { listFolder(path: $p, first: 1000) { edges { node {
   id name size owner { id email } shares { id role user { id email } sharedBy { id } } chunks { index sha256 }

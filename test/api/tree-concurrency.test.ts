@@ -4,6 +4,7 @@ import { gql, signUp } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { treeViolations } from '../helpers/tree-invariants';
 import { signInDevice, treeOps, type Outcome } from '../helpers/tree-ops';
+import { prng } from '../helpers/prng';
 
 // Seeded randomized concurrency (issue 12, item 2): several devices of one user create folders,
 // upload small files, move, delete restore and empty the trash on one small shared subtree for a bounded time,
@@ -17,18 +18,6 @@ const SEED = process.env.TREE_SEED ? Number(process.env.TREE_SEED) : Math.floor(
 const CLIENTS = 4;
 const NAMES = ['a', 'b', 'c'];
 const EXPECTED_REFUSALS = new Set(['NOT_FOUND', 'CONFLICT', 'BAD_USER_INPUT']);
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Op = 'createFolder' | 'upload' | 'move' | 'delete' | 'restore' | 'emptyTrash';
 interface Done { op: Op; id?: string; target?: string; outcome: Outcome }

@@ -1,27 +1,16 @@
 import crypto from 'node:crypto';
-import type { Logger } from 'typeorm';
 import { Change, FileNode, UploadSession, User } from '../../src/entities';
 import { testDatabases } from '../helpers/db';
 import { beginInput, gql, prepare, putPart, signUp, type PreparedFile } from '../helpers/gql';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { treeViolations } from '../helpers/tree-invariants';
+import { CountingLogger } from '../helpers/counting-logger';
 
 // Issue 17, goal 2: many small files begun and completed per request and per transaction
 // (beginUploads, completeUploads), with per-item results and every per-file guarantee kept.
 // On Ceph RGW (a store with one-PUT uploads: the set-wise path) and on the local store (every
 // item through the single-file path), each on SQLite and MariaDB.
-
-class CountingLogger implements Logger {
-  counting = false;
-  queries: string[] = [];
-  logQuery(query: string) { if (this.counting) this.queries.push(query); }
-  logQueryError() {}
-  logQuerySlow() {}
-  logSchemaBuild() {}
-  logMigration() {}
-  log() {}
-}
 
 const QUOTA = 1024 * 1024;
 const SESSION = 'id status size parts { partNumber status url method headers { name value } } file { id path revision }';

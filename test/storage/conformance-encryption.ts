@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { StorageAdapter } from '../../src/storage/types';
 import type { AdapterFixture } from './conformance';
+import { prng } from '../helpers/prng';
 
 interface Ctx {
   fx: AdapterFixture;
@@ -24,18 +25,6 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
-}
-
-/** A seeded PRNG (mulberry32), so the ranges below replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function encryptionCases(get: () => Ctx): void {
