@@ -81,7 +81,11 @@ export interface UploadOptions {
   fixedParts?: boolean;
   /** Hears each part the store accepted in this run. */
   onPartSent?: (partNumber: number) => void;
-  /** Hears the server's upload session once begun (an app that cancels aborts it: abortUpload). */
+  /**
+   * Hears the server's upload session once begun (an app that cancels aborts it: abortUpload).
+   * Also called when the beginUpload answers after `signal` aborted the upload: the session
+   * exists then, and the app decides (abort it on cancel, keep it to resume on pause).
+   */
   onSession?: (sessionId: string) => void;
 }
 
@@ -132,7 +136,9 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
   });
   opts.onPlanned?.(digest);
   const begin = digest.parts.length <= URL_WINDOW ? ops.BEGIN_UPLOAD : ops.BEGIN_UPLOAD_NO_URLS;
-  const { beginUpload: session } = await api.request<{ beginUpload: UploadSession }>(begin, {
+  // not aborted with `signal`: a session the server begins must reach onSession even when this
+  // upload is aborted meanwhile (an app that cancels then aborts it at once, nothing left ACTIVE)
+  const beginning = api.request<{ beginUpload: UploadSession }>(begin, {
     input: {
       path: remotePath,
       size: String(digest.size),
@@ -142,12 +148,20 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
       ...(opts.folderId ? { folderId: opts.folderId } : {}),
       parts: digest.parts.map((p) => ({ partNumber: p.partNumber, size: String(p.size), sha256: p.sha256, ...(p.md5 ? { md5: p.md5 } : {}) })),
     },
-  }, signal).catch(async (e) => {
+  });
+  let session: UploadSession;
+  try {
+    session = (await untilAborted(beginning, signal)).beginUpload;
+  } catch (e) {
+    if (signal?.aborted) {
+      beginning.then(({ beginUpload }) => opts.onSession?.(beginUpload.id), () => undefined);
+      throw e;
+    }
     // the resumed session was completed (by another run) between the answer and its part URLs
     const id = endedSessionOf(e);
     if (!id) throw e;
-    return { beginUpload: { id, status: 'COMPLETED', file: await finishedFile(api, id, digest.contentHash, e, signal), parts: [] } as unknown as UploadSession };
-  });
+    session = { id, status: 'COMPLETED', file: await finishedFile(api, id, digest.contentHash, e, signal), parts: [] } as unknown as UploadSession;
+  }
   opts.onSession?.(session.id);
 
   if (session.status === 'COMPLETED' && session.file) {
@@ -183,6 +197,17 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
   const { completeUpload: file } = await api.request<{ completeUpload: FileInfo }>(ops.COMPLETE_UPLOAD, { sessionId: session.id, parts: last }, signal);
   return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: todo.length, partsSkipped: resumed,
     partsCopied: copied.filter((p) => p.status === 'VERIFIED').length };
+}
+
+/** `p`, or the signal's reason as soon as `signal` aborts (`p` itself runs on). */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

@@ -161,6 +161,7 @@ export class UploadBatchService {
       await insertRows(m, UploadPart, parts);
       return res;
     });
+    if ([...results.values()].some((r) => r.ok)) await this.uploads.announce(userId);
     return results;
   }
 
@@ -225,6 +226,7 @@ export class UploadBatchService {
       for (const t of verified) this.uploads.markEnded(t.session.id);
       await this.journal.notify(changes);
       for (const t of verified) await this.bus.publish({ type: 'upload', sessionId: t.session.id });
+      await this.uploads.announce(userId);
     }
   }
 

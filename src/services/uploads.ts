@@ -187,6 +187,7 @@ export class UploadService {
         for (let i = 0; i < rows.length; i += 500) await m.insert(UploadPart, rows.slice(i, i + 500));
         return s;
       });
+      await this.announce(userId);
       return this.view(session, null, true);
     } catch (e) {
       if (storageUploadId) await this.storage.abortMultipartUpload(storageKey, storageUploadId).catch(() => undefined);
@@ -211,6 +212,11 @@ export class UploadService {
       .orderBy('s.createdAt', 'DESC').limit(Math.max(1, Math.min(limit, 100)))
       .getMany();
     return sessions.map((s) => this.view(s, null, false));
+  }
+
+  /** Tells `userId`'s activeUploads watchers that one of their sessions began or ended. */
+  announce(userId: string): Promise<void> {
+    return this.bus.publish({ type: 'uploads', userId });
   }
 
   /**
@@ -337,6 +343,7 @@ export class UploadService {
     this.markEnded(sessionId);
     await this.journal.notify(changes);
     await this.bus.publish({ type: 'upload', sessionId });
+    await this.announce(uploaderOf(session));
     return file;
   }
 
@@ -367,6 +374,7 @@ export class UploadService {
     await this.storage.delete(session.storageKey);
     await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
     this.markEnded(session.id);
+    await this.announce(uploaderOf(session));
     throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
   }
 
@@ -384,6 +392,7 @@ export class UploadService {
       const ended = await this.end(session, 'ABORTED');
       this.markEnded(sessionId);
       await this.bus.publish({ type: 'upload', sessionId });
+      await this.announce(userId);
       if (!ended) { // completed or ended by another server instance meanwhile
         const fresh = await this.ds.getRepository(UploadSession).findOneByOrFail({ id: sessionId });
         if (fresh.status === 'COMPLETED') throw sessionEnded(fresh);
@@ -405,6 +414,8 @@ export class UploadService {
         await this.store.abort(fresh);
         if (await this.end(fresh, 'EXPIRED')) expired++;
         this.markEnded(s.id);
+        await this.bus.publish({ type: 'upload', sessionId: s.id });
+        await this.announce(uploaderOf(fresh));
       });
     }
     return expired;
@@ -441,6 +452,7 @@ export class UploadService {
       }
       await this.end(session, 'EXPIRED');
       this.markEnded(session.id);
+      await this.announce(uploaderOf(session));
       return null;
     }
     const changed = parts.filter((p) => {
