@@ -214,6 +214,7 @@ export class UploadBatchService {
       }
     });
     verified.sort((a, b) => a.i - b.i);
+    for (const t of verified) await this.uploads.hook('complete:assembled', t.session.id);
 
     const changes: Change[] = [];
     if (verified.length) {

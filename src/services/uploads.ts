@@ -121,7 +121,8 @@ export class UploadService {
     }
   }
 
-  private async hook(point: UploadHookPoint, sessionId: string): Promise<void> {
+  /** Runs the test hook at `point` (no-op in production). */
+  async hook(point: UploadHookPoint, sessionId: string): Promise<void> {
     if (this.hooks) await this.hooks.at(point, sessionId);
   }
 

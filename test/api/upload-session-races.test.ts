@@ -118,6 +118,18 @@ describe.each(cases)('upload session races on %s, %s store', (db, store) => {
     await expectStored('/r3.bin', f);
   });
 
+  test('completeUploads (batch) of a one-part file first, refreshPartUrls meanwhile: UPLOAD_COMPLETED (a one-PUT session on S3)', async () => {
+    const f = prepare(crypto.randomBytes(1000), 8 * MiB);
+    const s = (await q(BEGIN, { i: beginInput('/small.bin', f) })).data.beginUpload;
+    const res = await putPart(srv.url, s.parts[0], f.parts[0].bytes);
+    expect(res.status).toBe(200);
+    const last = [{ partNumber: 1, etag: res.headers.get('etag')! }];
+    const [batch, refresh] = await race('complete:assembled', () => q(COMPLETE_MANY, { u: [{ sessionId: s.id, parts: last }] }), () => q(REFRESH, { s: s.id, n: [1] }));
+    expect(batch.data.completeUploads[0].error).toBeNull();
+    expect(reasonOf(refresh)).toBe('UPLOAD_COMPLETED');
+    await expectStored('/small.bin', f);
+  });
+
   test('a resume (beginUpload again) that has listed the store, completeUpload meanwhile: never INTERNAL', async () => {
     const { id, f, last } = await staged('/r4.bin');
     const [resume, complete] = await race('resume:listed', () => q(BEGIN, { i: beginInput('/r4.bin', f) }), () => q(COMPLETE, { s: id, p: last }));
