@@ -9,7 +9,7 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import { useEffect, useRef, useState } from 'react';
-import { api } from './api';
+import { api, feedErrors } from './api';
 
 export interface RemoteUpload {
   id: string;
@@ -72,7 +72,14 @@ export function useRemoteUploads(own: OwnSessions): RemoteUpload[] {
     };
     const stopList = client.subscribe<{ activeUploads: SessionData[] }>(
       { query: `subscription { activeUploads(first: 20) { ${FIELDS} } }` },
-      { next: (r) => { if (r.data?.activeUploads) { latest = r.data.activeUploads; apply(); } }, error: () => undefined, complete: () => undefined },
+      {
+        next: (r) => {
+          if (r.data?.activeUploads) { latest = r.data.activeUploads; apply(); }
+          feedErrors(r.errors);
+        },
+        error: feedErrors,
+        complete: () => undefined,
+      },
     );
     const stopOwn = ownRef.current.onChange(apply);
     return () => {
