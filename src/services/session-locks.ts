@@ -2,7 +2,7 @@ import { AppError } from './errors';
 
 /**
  * Points in the upload service where a test may pause to force an interleaving (see
- * `UploadService.hooks`). Production runs none.
+ * `SessionGuard.hooks`). Production runs none.
  * - `complete:assembled`: a completion has assembled the object in the store, nothing committed yet
  * - `presign`: a part PUT is about to be presigned (refreshPartUrls, or a part URL of a session's view)
  * - `resume:listed`: a resume (beginUpload of an ACTIVE session) has read the store's listing
@@ -56,6 +56,36 @@ export class KeyedLock {
       release();
       if (this.tails.get(key) === tail) this.tails.delete(key);
     };
+  }
+}
+
+/**
+ * What keeps calls on one upload session apart (UploadService, UploadBatchService): `locks`
+ * runs one call at a time per session id in this process; `markEnded` / `hasEnded` remember
+ * the sessions completed or ended lately (an hour, at most 10,000), so views read before that
+ * mint no more URLs; `hooks` are test-only pauses (null in production).
+ */
+export class SessionGuard {
+  hooks: UploadHooks | null = null;
+  readonly locks = new KeyedLock((id) => void this.hook('lock:wait', id));
+  private readonly ended = new Map<string, number>();
+
+  /** Records that `sessionId` was completed or ended. */
+  markEnded(sessionId: string): void {
+    const now = Date.now();
+    if (this.ended.size >= 10_000) {
+      for (const [id, at] of this.ended) if (now - at > 3_600_000 || this.ended.size >= 10_000) this.ended.delete(id);
+    }
+    this.ended.set(sessionId, now);
+  }
+
+  hasEnded(sessionId: string): boolean {
+    return this.ended.has(sessionId);
+  }
+
+  /** Runs the test hook at `point` (no-op in production). */
+  async hook(point: UploadHookPoint, sessionId: string): Promise<void> {
+    if (this.hooks) await this.hooks.at(point, sessionId);
   }
 }
 

@@ -185,7 +185,7 @@ export class UploadBatchService {
 
     // the fast items' session locks (UploadService.locks) until they are committed: no resume,
     // refresh or abort of one of them runs in between
-    await this.uploads.locks.run(todo.map((t) => t.session.id), () => this.completeSet(userId, deviceId, todo, out));
+    await this.uploads.guard.locks.run(todo.map((t) => t.session.id), () => this.completeSet(userId, deviceId, todo, out));
     for (const i of slow) {
       try {
         out[i] = { ok: await this.uploads.complete(userId, deviceId, items[i].sessionId, items[i].parts ?? []) };
@@ -214,7 +214,7 @@ export class UploadBatchService {
       }
     });
     verified.sort((a, b) => a.i - b.i);
-    for (const t of verified) await this.uploads.hook('complete:assembled', t.session.id);
+    for (const t of verified) await this.uploads.guard.hook('complete:assembled', t.session.id);
 
     const changes: Change[] = [];
     if (verified.length) {
@@ -224,7 +224,7 @@ export class UploadBatchService {
         return this.commitSet(m, userId, deviceId, verified.map((t) => ({ ...t, part: parts.get(t.session.id)![0] })), changes);
       });
       for (const [i, r] of done) out[i] = r;
-      for (const t of verified) this.uploads.markEnded(t.session.id);
+      for (const t of verified) this.uploads.guard.markEnded(t.session.id);
       await this.journal.notify(changes);
       for (const t of verified) await this.bus.publish({ type: 'upload', sessionId: t.session.id });
       await this.uploads.announce(userId);
@@ -249,7 +249,7 @@ export class UploadBatchService {
     if (local && !await local.verifyObject(session.storageKey, [{ offset: part.offset, size: part.size, sha256: part.sha256 }])) {
       await this.storage.delete(session.storageKey);
       await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
-      this.uploads.markEnded(session.id);
+      this.uploads.guard.markEnded(session.id);
       throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
     }
   }
@@ -341,7 +341,7 @@ export class UploadBatchService {
           const f = await sp.findOneByOrFail(UploadSession, { id: t.session.id });
           if (f.status === 'COMPLETED' && f.fileId) return sp.findOneByOrFail(FileNode, { id: f.fileId });
           if (f.status !== 'ACTIVE') throw sessionEnded(f);
-          return this.uploads.finish(sp, deviceId, t.session, f.reservedBytes, [Object.assign(t.part, { status: 'VERIFIED' })], own);
+          return this.uploads.committer.finish(sp, deviceId, t.session, f.reservedBytes, [Object.assign(t.part, { status: 'VERIFIED' })], own);
         });
         changes.push(...own);
         res.set(t.i, { ok: node });

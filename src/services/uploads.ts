@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { lockOwner, transaction, writeLock } from './tx';
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { lockOwner, transaction } from './tx';
+import { In, type DataSource } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, UploadPart, UploadSession } from '../entities';
 import { unquoteEtag } from '../storage/etag';
 import type { StorageAdapter } from '../storage/types';
@@ -9,47 +9,20 @@ import { AppError, badInput, notFound } from './errors';
 import type { EventBus } from './events';
 import type { FileService } from './files';
 import type { JournalService } from './journal';
-import { addUsage, releaseReservation, type QuotaService } from './quota';
-import { ROOT, nameOf, normalisePath, parentKeyOf, parentOf, pathKey } from './paths';
-import { checkSize, planUpload, uniformPartSize, validateParts, type DeclaredPart, type PlanSettings, type UploadPlan } from './upload-plan';
+import type { QuotaService } from './quota';
+import { ROOT, pathKey } from './paths';
+import { checkSize, planUpload, uniformPartSize, validateParts, type PlanSettings, type UploadPlan } from './upload-plan';
 import { checkMediaType } from './media-type';
-import { checkRevision } from './preconditions';
 import { UploadStore, storedAsDeclared, type PresignedPart } from './upload-store';
 import { PartCopier } from './upload-copy';
+import { RevisionCommitter, checkBase, reservationFor } from './revision-commit';
+import { SessionEnder } from './upload-end';
+export { checkBase, reservationFor } from './revision-commit';
 import { isStorageError } from '../storage/errors';
-import { KeyedLock, sessionEnded, type UploadHookPoint, type UploadHooks } from './session-locks';
+import { SessionGuard, sessionEnded } from './session-locks';
+import { MAX_CONFIRMED_PARTS, MAX_COPY_PARTS, MAX_REFRESH_PARTS, once, uploaderOf, type BeginUploadInput, type PartView, type SessionView, type UploadSettings } from './upload-types';
 
-export interface BeginUploadInput {
-  path: string;
-  size: number;
-  mimeType?: string | null;
-  contentHash: string;
-  parts: DeclaredPart[];
-  baseRevision?: number | null;
-  /** Upload into this folder (own or shared with the caller as EDITOR); `path` is then relative to it. */
-  folderId?: string | null;
-}
-
-/** A presigned part PUT (defined with the store side of uploads). */
-export type { PresignedPart } from './upload-store';
-
-/** A part as the API shows it. */
-export interface PartView {
-  part: UploadPart;
-  /** Mints the part's PUT on first call (memoised); null once verified, or where URLs are not handed out. */
-  presigned(): Promise<PresignedPart | null>;
-}
-
-/** A session as the API shows it; parts are read only if asked for (a 50 GiB upload has 6,400). */
-export interface SessionView {
-  session: UploadSession;
-  parts(): Promise<PartView[]>;
-}
-
-export interface UploadSettings extends Omit<PlanSettings, 'limits' | 'checksum' | 'singlePut'> {
-  partUrlTtl: number;
-  sessionTtl: number;
-}
+export { MAX_COPY_PARTS, MAX_REFRESH_PARTS, uploaderOf, type BeginUploadInput, type PartView, type PresignedPart, type SessionView, type UploadSettings } from './upload-types';
 
 /**
  * The upload protocol (DESIGN.md): sessions and their parts live in the database; bytes go
@@ -69,7 +42,15 @@ export class UploadService {
   ) {
     this.store = new UploadStore(storage, settings.partUrlTtl);
     this.copier = new PartCopier(ds, storage);
+    this.committer = new RevisionCommitter(files, journal, quota);
+    this.ender = new SessionEnder(ds, this.store, bus, this.guard);
   }
+
+  /** Aborts and expires sessions (./upload-end.ts). */
+  private readonly ender: SessionEnder;
+
+  /** Turns verified objects into revisions (./revision-commit.ts). */
+  readonly committer: RevisionCommitter;
 
   /** Finds and copies parts the owner already stores. */
   private readonly copier: PartCopier;
@@ -77,29 +58,12 @@ export class UploadService {
   /** What this service asks of the store about a session (listing, assembling, presigning, aborting). */
   private readonly store: UploadStore;
 
-  /** Test-only pauses at fixed points (./session-locks.ts UploadHookPoint); null in production. */
-  hooks: UploadHooks | null = null;
-
   /**
-   * One call at a time per session, in this process: completion (single and batch), resume,
-   * refreshPartUrls, copyParts, confirmParts, abort and expiry. A call that waited re-reads the
-   * session, so it never acts on one another call has completed or ended meanwhile (it answers
-   * PRECONDITION_FAILED with `reason`, ./session-locks.ts SessionEndReason). Across server
-   * instances the store's NO_SUCH_UPLOAD is caught and answered the same way.
+   * One call at a time per session in this process (completion, batch completion, resume,
+   * refreshPartUrls, copyParts, confirmParts, abort, expiry), the sessions ended lately, and the
+   * test hooks: ./session-locks.ts SessionGuard. A call that waited re-reads the session.
    */
-  readonly locks = new KeyedLock((id) => void this.hook('lock:wait', id));
-
-  /** Sessions this process completed or ended lately (id -> when): their views mint no more URLs. */
-  private readonly ended = new Map<string, number>();
-
-  /** Records that `sessionId` was completed or ended (see `ended`). */
-  markEnded(sessionId: string): void {
-    const now = Date.now();
-    if (this.ended.size >= 10_000) {
-      for (const [id, at] of this.ended) if (now - at > 3_600_000 || this.ended.size >= 10_000) this.ended.delete(id);
-    }
-    this.ended.set(sessionId, now);
-  }
+  readonly guard = new SessionGuard();
 
   /**
    * The coded error for a session the store no longer knows (NO_SUCH_UPLOAD while presigning):
@@ -108,7 +72,7 @@ export class UploadService {
    */
   private async goneError(sessionId: string, locked: boolean): Promise<AppError> {
     const read = () => this.ds.getRepository(UploadSession).findOneByOrFail({ id: sessionId });
-    return sessionEnded(await (locked ? read() : this.locks.run(sessionId, read)), true);
+    return sessionEnded(await (locked ? read() : this.guard.locks.run(sessionId, read)), true);
   }
 
   /** `store.presign`, with NO_SUCH_UPLOAD answered as a coded error (goneError). */
@@ -119,11 +83,6 @@ export class UploadService {
       if (isStorageError(e, 'NO_SUCH_UPLOAD')) throw await this.goneError(session.id, locked);
       throw e;
     }
-  }
-
-  /** Runs the test hook at `point` (no-op in production). */
-  async hook(point: UploadHookPoint, sessionId: string): Promise<void> {
-    if (this.hooks) await this.hooks.at(point, sessionId);
   }
 
   plan(size: number): UploadPlan {
@@ -149,7 +108,7 @@ export class UploadService {
       order: { createdAt: 'DESC' },
     });
     if (resumable && resumable.expiresAt > new Date() && resumable.size === input.size && uploaderOf(resumable) === userId) {
-      const resumed = await this.locks.run(resumable.id, async () => {
+      const resumed = await this.guard.locks.run(resumable.id, async () => {
         const fresh = await this.ds.getRepository(UploadSession).findOneByOrFail({ id: resumable.id });
         return fresh.status === 'ACTIVE' ? this.resume(fresh) : null; // completed or ended while this call waited: as if none were resumable
       });
@@ -226,7 +185,7 @@ export class UploadService {
    * the same whatever the file size.
    */
   async confirmParts(userId: string, sessionId: string, confirmed: { partNumber: number; etag: string }[]): Promise<SessionView> {
-    return this.locks.run(sessionId, () => this.confirmLocked(userId, sessionId, confirmed));
+    return this.guard.locks.run(sessionId, () => this.confirmLocked(userId, sessionId, confirmed));
   }
 
   private async confirmLocked(userId: string, sessionId: string, confirmed: { partNumber: number; etag: string }[]): Promise<SessionView> {
@@ -264,7 +223,7 @@ export class UploadService {
    * parts asked for, as they are now (VERIFIED when copied; a part still to send comes with its URL).
    */
   async copyParts(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
-    return this.locks.run(sessionId, () => this.copyLocked(userId, sessionId, partNumbers));
+    return this.guard.locks.run(sessionId, () => this.copyLocked(userId, sessionId, partNumbers));
   }
 
   private async copyLocked(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
@@ -285,7 +244,7 @@ export class UploadService {
    * expired, UPLOAD_GONE when the store no longer knows the upload (never INTERNAL).
    */
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
-    return this.locks.run(sessionId, () => this.refreshLocked(userId, sessionId, partNumbers));
+    return this.guard.locks.run(sessionId, () => this.refreshLocked(userId, sessionId, partNumbers));
   }
 
   private async refreshLocked(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
@@ -295,7 +254,7 @@ export class UploadService {
     const parts = await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In([...new Set(partNumbers)]) });
     if (parts.length !== new Set(partNumbers).size) throw badInput('unknown part number');
     parts.sort((a, b) => a.partNumber - b.partNumber);
-    await this.hook('presign', session.id);
+    await this.guard.hook('presign', session.id);
     return Promise.all(parts.map(async (p) => {
       const presigned = await this.presignPart(session, p, true);
       return { part: p, presigned: async () => presigned };
@@ -311,7 +270,7 @@ export class UploadService {
    * PRECONDITION_FAILED with `reason` UPLOAD_ENDED. Holds the session lock throughout (`locks`).
    */
   async complete(userId: string, deviceId: string | null, sessionId: string, confirmed: { partNumber: number; etag: string }[] = []): Promise<FileNode> {
-    return this.locks.run(sessionId, () => this.completeLocked(userId, deviceId, sessionId, confirmed));
+    return this.guard.locks.run(sessionId, () => this.completeLocked(userId, deviceId, sessionId, confirmed));
   }
 
   private async completeLocked(userId: string, deviceId: string | null, sessionId: string, confirmed: { partNumber: number; etag: string }[] = []): Promise<FileNode> {
@@ -328,7 +287,7 @@ export class UploadService {
     const stored = await this.store.listStored(session, { nullIfGone: true });
     if (stored) {
       await this.store.assemble(session, parts, stored, reported);
-      await this.hook('complete:assembled', session.id);
+      await this.guard.hook('complete:assembled', session.id);
     } else if (!(await this.store.objectExists(session.storageKey, session.size))) {
       throw new AppError('PRECONDITION_FAILED', `${parts.length} part(s) missing or not as declared`, { missingParts: parts.slice(0, 1000).map((p) => p.partNumber) });
     }
@@ -339,29 +298,13 @@ export class UploadService {
       const fresh = await m.findOneByOrFail(UploadSession, { id: session.id });
       if (fresh.status === 'COMPLETED' && fresh.fileId) return m.findOneByOrFail(FileNode, { id: fresh.fileId });
       if (fresh.status !== 'ACTIVE') throw sessionEnded(fresh); // aborted or expired meanwhile (by another server instance)
-      return this.finish(m, deviceId, session, fresh.reservedBytes, parts, changes);
+      return this.committer.finish(m, deviceId, session, fresh.reservedBytes, parts, changes);
     });
-    this.markEnded(sessionId);
+    this.guard.markEnded(sessionId);
     await this.journal.notify(changes);
     await this.bus.publish({ type: 'upload', sessionId });
     await this.announce(uploaderOf(session));
     return file;
-  }
-
-  /**
-   * Inside a transaction holding the owner lock, for an ACTIVE session whose object is verified
-   * (its parts VERIFIED with their ETags): commits the revision (commitRevision), marks the parts
-   * and the session COMPLETED and releases the session's reservation (`reserved`).
-   */
-  async finish(m: EntityManager, deviceId: string | null, session: UploadSession, reserved: number, parts: UploadPart[], changes: Change[]): Promise<FileNode> {
-    const node = await this.commitRevision(m, session.ownerId, deviceId, session.path, session.mimeType, session.baseRevision, reserved, {
-      size: session.size, contentHash: session.contentHash, storageKey: session.storageKey, partSize: session.partSize,
-      chunks: parts.map((p) => ({ index: p.partNumber - 1, offset: p.offset, size: p.size, sha256: p.sha256, etag: p.etag })),
-    }, changes);
-    for (const p of parts) await m.update(UploadPart, { sessionId: session.id, partNumber: p.partNumber }, { status: 'VERIFIED', etag: p.etag });
-    await m.update(UploadSession, { id: session.id }, { status: 'COMPLETED', fileId: node.id });
-    await releaseReservation(m, session.ownerId, reserved);
-    return node;
   }
 
   /**
@@ -374,67 +317,23 @@ export class UploadService {
     if (await this.store.isAsDeclared(session, parts)) return;
     await this.storage.delete(session.storageKey);
     await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
-    this.markEnded(session.id);
+    this.guard.markEnded(session.id);
     await this.announce(uploaderOf(session));
     throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
   }
 
   /**
    * Aborts an ACTIVE session (store and database); false if it had already ended. A completed
-   * one is PRECONDITION_FAILED with `reason` UPLOAD_COMPLETED. Holds the session lock (`locks`).
+   * one is PRECONDITION_FAILED with `reason` UPLOAD_COMPLETED. Holds the session lock.
    */
   async abort(userId: string, sessionId: string): Promise<boolean> {
-    return this.locks.run(sessionId, async () => {
-      const session = await this.owned(userId, sessionId);
-      if (session.status === 'COMPLETED') throw sessionEnded(session);
-      if (session.status !== 'ACTIVE') return false;
-      await this.hook('abort:store', session.id);
-      await this.store.abort(session);
-      const ended = await this.end(session, 'ABORTED');
-      this.markEnded(sessionId);
-      await this.bus.publish({ type: 'upload', sessionId });
-      await this.announce(userId);
-      if (!ended) { // completed or ended by another server instance meanwhile
-        const fresh = await this.ds.getRepository(UploadSession).findOneByOrFail({ id: sessionId });
-        if (fresh.status === 'COMPLETED') throw sessionEnded(fresh);
-        return false;
-      }
-      return true;
-    });
+    await this.owned(userId, sessionId);
+    return this.ender.abort(sessionId);
   }
 
   /** Expires sessions past their deadline, aborting them on the store. Returns how many. */
-  async expireStale(now = new Date()): Promise<number> {
-    const stale = await this.ds.getRepository(UploadSession).createQueryBuilder('s')
-      .where('s.status = :active AND s.expiresAt < :now', { active: 'ACTIVE', now }).limit(500).getMany();
-    let expired = 0;
-    for (const s of stale) {
-      await this.locks.run(s.id, async () => {
-        const fresh = await this.ds.getRepository(UploadSession).findOneBy({ id: s.id });
-        if (fresh?.status !== 'ACTIVE' || fresh.expiresAt >= now) return; // completed, ended or extended while this waited
-        await this.store.abort(fresh);
-        if (await this.end(fresh, 'EXPIRED')) expired++;
-        this.markEnded(s.id);
-        await this.bus.publish({ type: 'upload', sessionId: s.id });
-        await this.announce(uploaderOf(fresh));
-      });
-    }
-    return expired;
-  }
-
-  /**
-   * Ends an ACTIVE session as ABORTED or EXPIRED and releases its quota reservation, in one
-   * transaction under the owner lock. False if it was no longer ACTIVE (completed or ended meanwhile).
-   */
-  private end(session: UploadSession, status: 'ABORTED' | 'EXPIRED'): Promise<boolean> {
-    return transaction(this.ds, async (m) => {
-      await lockOwner(m, session.ownerId);
-      const fresh = await m.findOneBy(UploadSession, { id: session.id });
-      if (fresh?.status !== 'ACTIVE') return false;
-      await m.update(UploadSession, { id: session.id }, { status });
-      await releaseReservation(m, session.ownerId, fresh.reservedBytes);
-      return true;
-    });
+  expireStale(now = new Date()): Promise<number> {
+    return this.ender.expireStale(now);
   }
 
   /**
@@ -445,15 +344,13 @@ export class UploadService {
   private async resume(session: UploadSession): Promise<SessionView | null> {
     const parts = await this.parts(session.id);
     const stored = await this.store.listStored(session, { nullIfGone: true });
-    await this.hook('resume:listed', session.id);
+    await this.guard.hook('resume:listed', session.id);
     if (!stored) {
       if (await this.store.objectExists(session.storageKey, session.size)) {
         await this.completeLocked(uploaderOf(session), session.deviceId, session.id);
         return this.get(uploaderOf(session), session.id);
       }
-      await this.end(session, 'EXPIRED');
-      this.markEnded(session.id);
-      await this.announce(uploaderOf(session));
+      await this.ender.expireGone(session);
       return null;
     }
     const changed = parts.filter((p) => {
@@ -475,7 +372,7 @@ export class UploadService {
     const changes: Change[] = [];
     const session = await transaction(this.ds, async (m) => {
       await lockOwner(m, userId);
-      const node = await this.commitRevision(m, userId, deviceId, path, mimeType, input.baseRevision ?? null, 0, {
+      const node = await this.committer.commitRevision(m, userId, deviceId, path, mimeType, input.baseRevision ?? null, 0, {
         size: same.size, contentHash: same.contentHash, storageKey: same.storageKey, partSize: same.partSize,
         chunks: chunks.map((c) => ({ index: c.index, offset: c.offset, size: c.size, sha256: c.sha256, etag: c.etag })),
       }, changes);
@@ -492,46 +389,6 @@ export class UploadService {
   }
 
   /**
-   * Inside a transaction holding the owner lock: the file at `path` gets a new revision with
-   * this content (unless it already has exactly this content), and the owner's usage changes by
-   * the size difference. CONFLICT when `baseRevision` is not the current one; PAYLOAD_TOO_LARGE
-   * when the growth exceeds `reserved` (the session's reservation) and the quota has no room for it.
-   */
-  private async commitRevision(
-    m: EntityManager, ownerId: string, deviceId: string | null, path: string, mimeType: string | null, baseRevision: number | null, reserved: number,
-    content: { size: number; contentHash: string; storageKey: string; partSize: number; chunks: Omit<Chunk, 'revisionId' | 'createdAt'>[] },
-    changes: Change[],
-  ): Promise<FileNode> {
-    if (parentOf(path) !== ROOT) await this.files.ensureFolder(m, ownerId, deviceId, parentOf(path), changes);
-    let node = await m.findOne(FileNode, { where: { ownerId, pathKey: pathKey(path) }, ...writeLock(m) });
-    if (node?.isFolder) throw new AppError('CONFLICT', 'a folder exists at this path', { path });
-    if (!node) await this.files.assertNoMount(m, ownerId, path);
-    checkBase(node, baseRevision);
-    if (node && node.contentHash === content.contentHash && node.size === content.size) return node;
-    const delta = content.size - (node?.status === 'AVAILABLE' ? node.size : 0);
-    await this.quota.checkCommit(m, ownerId, delta, reserved);
-    await addUsage(m, ownerId, delta);
-    const created = !node;
-    node ??= m.create(FileNode, {
-      ownerId, path, pathKey: pathKey(path), parentKey: parentKeyOf(path), name: nameOf(path), isFolder: false,
-      revision: 0, currentRevisionId: null, deletedAt: null, status: 'AVAILABLE',
-    });
-    Object.assign(node, { size: content.size, contentHash: content.contentHash, mimeType, status: 'AVAILABLE', revision: node.revision + 1 });
-    node = await m.save(node);
-    const rev = m.create(FileRevision, {
-      fileId: node.id, ownerId, revision: node.revision, size: content.size, contentHash: content.contentHash,
-      storageKey: content.storageKey, partSize: content.partSize, mimeType, deviceId,
-    });
-    await m.insert(FileRevision, rev);
-    const rows = content.chunks.map((c) => m.create(Chunk, { ...c, revisionId: rev.id }));
-    for (let i = 0; i < rows.length; i += 500) await m.insert(Chunk, rows.slice(i, i + 500));
-    node.currentRevisionId = rev.id;
-    await m.update(FileNode, { id: node.id }, { currentRevisionId: rev.id });
-    changes.push(await this.journal.append(m, { kind: created ? 'CREATED' : 'UPDATED', file: node, deviceId }));
-    return node;
-  }
-
-  /**
    * The session with its parts (`parts`, or read when first asked for); with `withUrls`, a
    * part not yet verified mints its PUT when first asked for.
    */
@@ -543,8 +400,8 @@ export class UploadService {
         part,
         presigned: once(async () => {
           if (!presign || part.status === 'VERIFIED') return null;
-          if (this.ended.has(session.id)) throw await this.goneError(session.id, false); // completed or ended since this view was read
-          await this.hook('presign', session.id);
+          if (this.guard.hasEnded(session.id)) throw await this.goneError(session.id, false); // completed or ended since this view was read
+          await this.guard.hook('presign', session.id);
           return this.presignPart(session, part, false);
         }),
       }))),
@@ -564,33 +421,4 @@ export class UploadService {
   planSettings(): PlanSettings {
     return { ...this.settings, limits: this.storage.limits, checksum: this.storage.checksum, singlePut: this.storage.features.presignPut };
   }
-}
-
-/** Sessions are the uploader's (an editor uploading into a shared folder, or the owner). */
-export function uploaderOf(session: UploadSession): string {
-  return session.uploaderId ?? session.ownerId;
-}
-
-/** What a session of `size` bytes reserves: the growth over the live file it replaces (never negative). */
-export function reservationFor(existing: FileNode | null, size: number): number {
-  return Math.max(0, size - (existing && !existing.isFolder && existing.status === 'AVAILABLE' ? existing.size : 0));
-}
-
-export function checkBase(node: FileNode | null, baseRevision: number | null | undefined): void {
-  checkRevision({ isFolder: false, revision: node && !node.isFolder ? node.revision : 0 }, baseRevision); // no file: revision 0
-}
-
-/** Parts one confirmParts or completeUpload call confirms at most. */
-const MAX_CONFIRMED_PARTS = 10_000;
-
-/** Part numbers one refreshPartUrls call takes at most (as many URLs as one response may hold). */
-export const MAX_REFRESH_PARTS = 1000;
-
-/** Parts one copyParts call copies at most. */
-export const MAX_COPY_PARTS = 64;
-
-/** `fn`, called at most once; later calls share the first call's promise. */
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
 }

@@ -32,7 +32,7 @@ describe.each(cases)('upload session races on %s, %s store', (db, store) => {
   beforeAll(async () => {
     const storage = store === 's3' ? { kind: 's3' as const, s3: { ...rgwEnv(), prefix } } : undefined;
     srv = await startTestServer({ db, storage });
-    srv.app.services.uploads.hooks = gates;
+    srv.app.services.uploads.guard.hooks = gates;
     user = await signUp(srv.url);
   }, 120_000);
   afterAll(async () => {

@@ -26,7 +26,7 @@ describe.each(['local', 's3'] as const)('an upload whose session finishes under 
   beforeAll(async () => {
     const storage = store === 's3' ? { kind: 's3' as const, s3: { ...rgwEnv(), prefix } } : undefined;
     srv = await startTestServer({ storage });
-    srv.app.services.uploads.hooks = gates;
+    srv.app.services.uploads.guard.hooks = gates;
     dir = await mkdtemp(join(tmpdir(), 'tessera-finished-'));
   }, 120_000);
   afterAll(async () => {
