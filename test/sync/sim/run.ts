@@ -55,9 +55,10 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
   const role = shareRoleOf(seed);
   const r = await drive(serverUrl, devices, { ...o, order: seed }, role, async (w, ran) => {
     if (role) ran.push({ t: 'share', role });
+    const gen = { devices, classes: new Set(o.classes) };
     for (let i = 0; i < o.ops; i++) {
-      const owner = () => nextOp(rng, { devices, classes: new Set(o.classes) }, st, (who) => w.tree(who));
-      const op = w instanceof ShareWorld ? await nextShareOp(rng, st, w, owner) : await owner();
+      const owner = () => nextOp(rng, gen, st, (who) => w.tree(who));
+      const op = w instanceof ShareWorld ? await nextShareOp(rng, gen, st, w, owner) : await owner();
       if (op.t === 'offline') st.offline.add(op.dev);
       if (op.t === 'online') st.offline.delete(op.dev);
       ran.push(op);
