@@ -14,6 +14,11 @@ export interface GenOptions {
    * edit inside the acting devices' races. sharing.ts uses it for the member's device.
    */
   acting?: readonly number[];
+  /**
+   * Devices beyond 0..devices-1 that also edit, then cycle, inside the acting devices' races
+   * (run.ts: the member's device in a sharing run; its tree is its mount).
+   */
+  racers?: readonly number[];
 }
 
 export interface GenState {
@@ -44,7 +49,7 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
       return at === 'download' || at === 'upload' ? { t: 'crash', dev, at, mid: rng.chance(0.5) } : { t: 'crash', dev, at };
     }
     if (has('race') && x > 0.7) {
-      const whos: Who[] = [...[...Array(o.devices).keys()].filter((d) => d !== dev), ...(has('server') ? ['s' as const] : [])];
+      const whos: Who[] = [...[...Array(o.devices).keys()].filter((d) => d !== dev), ...(o.racers ?? []), ...(has('server') ? ['s' as const] : [])];
       if (whos.length > 0) {
         const who = rng.pick(whos);
         const inner: Op[] = [];
