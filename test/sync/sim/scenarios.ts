@@ -283,6 +283,19 @@ export const SCENARIOS: Scenario[] = [
       { t: 'sync', dev: 7 },
     ],
   },
+  {
+    name: 'member-moves-a-folder-out-of-the-mount-the-owner-just-added-to',
+    about: 'found by probing the member\'s device: the editor moves /sh/d (holding f) out of the mount into their own /own/d; before their next cycle the owner adds /sh/d/g. The cross-owner move is a copy of the local folder + a deletion of the old one "if unchanged since" the cursor of the refreshed remote tree, which already held g: g was trashed, live nowhere',
+    ops: [
+      { t: 'share', role: 'EDITOR' },
+      { t: 'write', who: 0, path: '/sh/d/f', v: 'd0v1', size: 12 },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 7 },
+      { t: 'move', who: 7, from: '/d', to: '~/own/d' },
+      { t: 'write', who: 's', path: '/sh/d/g', v: 'sv2', size: 12 },
+      { t: 'sync', dev: 7 },
+    ],
+  },
 ];
 
 /**

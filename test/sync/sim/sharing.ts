@@ -12,7 +12,9 @@ import { hashOf, World, describeOutcome, type Device } from './world';
  * gets the folder `/sh` of the run's account shared as EDITOR or VIEWER; it is mounted at `/sh`
  * in the member's tree. Member ops are ordinary ops whose `who` (or `dev`) is MEMBER and whose
  * paths are relative to the mount (`/a` is the member's `/sh/a`); a run with them starts with a
- * `share` op, so a printed op list replays as it ran. The member's device is a Device like the
+ * `share` op, so a printed op list replays as it ran. A member path starting with `~` is in the
+ * member's own tree instead (`~/own/d` is `/own/d`: moves across the mount's edge, written by
+ * hand in scenarios; the generator makes none). The member's device is a Device like the
  * owner's (its own call hook, the run's transfer order), so it gets cycles, crashes, kills (a
  * real `tessera sync --once` with the member's token), races and offline periods too; its races
  * run the owner's edits inside the shared folder (the server's, or an owner device's followed by
@@ -91,6 +93,8 @@ function toRun(op: Op, root: string): Op {
 export class ShareWorld extends World {
   member!: Device;
   private sharedId = '';
+  /** Paths of the member's own tree that the member's ops wrote or moved things to or from (`~` paths). */
+  private readonly ownTouched = new Set<string>();
 
   constructor(serverUrl: string, n: number, readonly role: 'EDITOR' | 'VIEWER', cycleTimeoutMs?: number, order = 0) {
     super(serverUrl, n, cycleTimeoutMs, order);
@@ -132,7 +136,11 @@ export class ShareWorld extends World {
     if (process.env.SIM_TRACE) process.stdout.write(`op ${JSON.stringify(op)}\n`);
     // only while the mount is there locally (an edit where it went would make a folder of the member's own)
     if (!(await this.tree(MEMBER)).get(MOUNT)) return;
-    const inMount = (p: string) => MOUNT + p;
+    const inMount = (p: string) => {
+      if (!p.startsWith('~')) return MOUNT + p;
+      this.ownTouched.add(p.slice(1));
+      return p.slice(1);
+    };
     const mapped = op.t === 'move' ? { ...op, from: inMount(op.from), to: inMount(op.to) } : op.t === 'stamp' ? { ...op, path: inMount(op.path), like: inMount(op.like) } : { ...op, path: inMount(op.path) };
     await this.localEdit(this.member.folder, mapped, 'member');
   }
@@ -157,9 +165,9 @@ export class ShareWorld extends World {
 
   /**
    * After check.ts' settle: the member's device back online, then rounds of the member's cycle
-   * and every owner device's cycle until a round does nothing; then the member's versions kept in
-   * the member's own tree (a viewer's refused edits) are struck from what check.ts requires in
-   * the owner's tree (checkShare requires them in the member's).
+   * and every owner device's cycle until a round does nothing; then the versions live in the
+   * member's own tree (a viewer's refused edits, what the member moved out of the mount) are
+   * struck from what check.ts requires in the owner's tree.
    */
   async settleShare(): Promise<void> {
     this.member.offline = false;
@@ -168,7 +176,7 @@ export class ShareWorld extends World {
       for (const d of this.devices) did.push(...(await this.cycle(d.index)).outcomes.map((o) => `dev${d.index} ${describeOutcome(o)}`));
       if (!did.length) {
         const own = new Set([...(await this.memberServer()).values()].map((e) => e.hash));
-        for (const [h, who] of [...this.needed]) if (who === 'member' && own.has(h)) this.needed.delete(h);
+        for (const [h] of [...this.needed]) if (own.has(h)) this.needed.delete(h);
         return;
       }
       if (round === 7) this.failures.push(`member share not quiet after 8 rounds; the last did:\n    ${did.join('\n    ')}`);
@@ -194,8 +202,9 @@ export class ShareWorld extends World {
     const mineOut = outside(local);
     const serverOut = outside(await this.memberServer());
     if (show(mineOut) !== show(serverOut)) fail(`the member's own tree differs locally and on the server:\n    local: ${show(mineOut)}\n    server: ${show(serverOut)}`);
-    for (const [p, v] of Object.entries(OWN)) if (mineOut.get(p)?.hash !== hashOf(v)) fail(`the member's own ${p} changed`);
-    const allowed = (p: string) => p in OWN || p === '/own' || p.includes('conflicted copy') || (!root && (p === MOUNT || p.startsWith(MOUNT + '/')));
+    const touched = (p: string) => [...this.ownTouched].some((t) => p === t || p.startsWith(t + '/'));
+    for (const [p, v] of Object.entries(OWN)) if (!touched(p) && mineOut.get(p)?.hash !== hashOf(v)) fail(`the member's own ${p} changed`);
+    const allowed = (p: string) => p in OWN || p === '/own' || touched(p) || p.includes('conflicted copy') || (!root && (p === MOUNT || p.startsWith(MOUNT + '/')));
     for (const p of mineOut.keys()) if (!allowed(p)) fail(`something appeared outside the mount in the member's tree: ${p}`);
     // an editor's writes stay in the mount, but for what was written where the owner had trashed the folder (SHARE_TRASHED)
     if (this.role === 'EDITOR') for (const p of mineOut.keys()) if (p.includes('conflicted copy') && !p.startsWith(`${MOUNT} (conflicted copy`)) fail(`an editor's write went outside the mount: ${p}`);
