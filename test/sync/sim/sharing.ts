@@ -13,8 +13,8 @@ import { hashOf, World, describeOutcome, type Device } from './world';
  * in the member's tree. Member ops are ordinary ops whose `who` (or `dev`) is MEMBER and whose
  * paths are relative to the mount (`/a` is the member's `/sh/a`); a run with them starts with a
  * `share` op, so a printed op list replays as it ran. A member path starting with `~` is in the
- * member's own tree instead (`~/own/d` is `/own/d`: moves across the mount's edge, written by
- * hand in scenarios; the generator makes none). The member's device is a Device like the
+ * member's own tree instead (`~/own/d` is `/own/d`; half the member's edits see that tree beside
+ * the mount, so moves cross the mount's edge both ways). The member's device is a Device like the
  * owner's (its own call hook, the run's transfer order), so it gets cycles, crashes, kills (a
  * real `tessera sync --once` with the member's token), races and offline periods too; its races
  * run the owner's edits inside the shared folder (the server's, or an owner device's followed by
@@ -60,7 +60,8 @@ export async function nextShareOp(rng: Rng, o: GenOptions, st: GenState, w: Shar
   const classes = new Set([...o.classes].filter((c) => MEMBER_CLASSES.has(c)));
   const root = (await w.ownerPathOf()) ?? MOUNT;
   const mine: GenState = { offline: new Set(st.offline.has(MEMBER) ? [0] : []), seq: st.seq };
-  const tree = (who: Who) => (who === 0 ? w.mountTree() : w.subtree(who === 's' ? 's' : who - 1, root));
+  const withOwn = rng.chance(0.5);
+  const tree = (who: Who) => (who === 0 ? w.mountTree(withOwn) : w.subtree(who === 's' ? 's' : who - 1, root));
   const op = await nextOp(rng, { devices: o.devices + 1, classes, acting: [0] }, mine, tree);
   st.seq = mine.seq;
   return toRun(op, root);
@@ -145,9 +146,11 @@ export class ShareWorld extends World {
     await this.localEdit(this.member.folder, mapped, 'member');
   }
 
-  /** The member's local mount, as paths relative to it. */
-  async mountTree(): Promise<Kinds> {
-    return this.subtree(MEMBER, MOUNT);
+  /** The member's local mount, as paths relative to it; `withOwn`: and their own tree beside it, as `~` paths. */
+  async mountTree(withOwn = false): Promise<Kinds> {
+    const out = await this.subtree(MEMBER, MOUNT);
+    if (withOwn) for (const [p, k] of await this.tree(MEMBER)) if (p !== MOUNT && !p.startsWith(MOUNT + '/')) out.set(`~${p}`, k);
+    return out;
   }
 
   /** `who`'s tree under `root` (a device's folder or the owner's tree on the server), as paths relative to it. */
@@ -202,7 +205,8 @@ export class ShareWorld extends World {
     const mineOut = outside(local);
     const serverOut = outside(await this.memberServer());
     if (show(mineOut) !== show(serverOut)) fail(`the member's own tree differs locally and on the server:\n    local: ${show(mineOut)}\n    server: ${show(serverOut)}`);
-    const touched = (p: string) => [...this.ownTouched].some((t) => p === t || p.startsWith(t + '/'));
+    // a path the member's ops touched, inside one, or a folder holding one (made as a parent)
+    const touched = (p: string) => [...this.ownTouched].some((t) => p === t || p.startsWith(t + '/') || t.startsWith(p + '/'));
     for (const [p, v] of Object.entries(OWN)) if (!touched(p) && mineOut.get(p)?.hash !== hashOf(v)) fail(`the member's own ${p} changed`);
     const allowed = (p: string) => p in OWN || p === '/own' || touched(p) || p.includes('conflicted copy') || (!root && (p === MOUNT || p.startsWith(MOUNT + '/')));
     for (const p of mineOut.keys()) if (!allowed(p)) fail(`something appeared outside the mount in the member's tree: ${p}`);
