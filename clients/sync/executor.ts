@@ -5,7 +5,7 @@ import type { TesseraClient } from '../sdk/client';
 import { isTesseraError } from '../sdk/errors';
 import type { FileInfo } from '../sdk/types';
 import { sameStat, type LocalEntry, type RemoteEntry } from './entries';
-import { copyAcross } from './cross-move';
+import { copyAcross, unseenInside } from './cross-move';
 import { conflictedCopyPath, isInside, toRemote } from './paths';
 import type { Action } from './planner';
 import { toEntry, type RemoteTree } from './remote-tree';
@@ -173,7 +173,8 @@ export class Executor {
         } catch (e) {
           if (!isTesseraError(e, 'BAD_USER_INPUT')) throw e;
           // into or out of a shared folder: another owner's tree, so copy + delete (cross-move.ts)
-          const r = await copyAcross(client, (p) => this.abs(p), (p) => this.remotePath(p), a.path, a.remote, remote.cursor);
+          const keepOld = a.remote.kind === 'folder' && unseenInside(a.from, remote.entries, db.loadSynced());
+          const r = await copyAcross(client, (p) => this.abs(p), (p) => this.remotePath(p), a.path, a.remote, remote.cursor, keepOld);
           out.bytesUp = (out.bytesUp ?? 0) + r.bytesSent;
           if (!r.oldKept) remote.record(a.from, null);
           db.deleteSynced(a.from, true);

@@ -7,6 +7,18 @@ export type Kinds = Map<string, Kind>;
 export interface GenOptions {
   devices: number;
   classes: ReadonlySet<OpClass>;
+  /**
+   * The devices this generator acts for (default: all of 0..devices-1, and the server with the
+   * server class): the ones whose cycles, crashes, races and offline periods it picks, and whose
+   * edits it picks (the server's too, unless `acting` is given). The others (and the server) still
+   * edit inside the acting devices' races. sharing.ts uses it for the member's device.
+   */
+  acting?: readonly number[];
+  /**
+   * Devices beyond 0..devices-1 that also edit, then cycle, inside the acting devices' races
+   * (run.ts: the member's device in a sharing run; its tree is its mount).
+   */
+  racers?: readonly number[];
 }
 
 export interface GenState {
@@ -24,7 +36,8 @@ const MAX_DEPTH = 3;
  */
 export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: Who) => Promise<Kinds>): Promise<Op> {
   const has = (c: OpClass) => o.classes.has(c);
-  const online = [...Array(o.devices).keys()].filter((d) => !st.offline.has(d));
+  const acting = o.acting ?? [...Array(o.devices).keys()];
+  const online = acting.filter((d) => !st.offline.has(d));
   const r = rng.next();
   if (r < 0.3 && online.length > 0) {
     const dev = rng.pick(online);
@@ -36,7 +49,7 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
       return at === 'download' || at === 'upload' ? { t: 'crash', dev, at, mid: rng.chance(0.5) } : { t: 'crash', dev, at };
     }
     if (has('race') && x > 0.7) {
-      const whos: Who[] = [...[...Array(o.devices).keys()].filter((d) => d !== dev), ...(has('server') ? ['s' as const] : [])];
+      const whos: Who[] = [...[...Array(o.devices).keys()].filter((d) => d !== dev), ...(o.racers ?? []), ...(has('server') ? ['s' as const] : [])];
       if (whos.length > 0) {
         const who = rng.pick(whos);
         const inner: Op[] = [];
@@ -52,16 +65,16 @@ export async function nextOp(rng: Rng, o: GenOptions, st: GenState, tree: (who: 
     return { t: 'sync', dev };
   }
   if (has('offline') && r < 0.36) {
-    const dev = rng.int(0, o.devices - 1);
+    const dev = rng.pick(acting);
     return st.offline.has(dev) ? { t: 'online', dev } : { t: 'offline', dev };
   }
-  const whos: Who[] = [...Array(o.devices).keys(), ...(has('server') ? ['s' as const] : [])];
+  const whos: Who[] = [...acting, ...(has('server') && !o.acting ? ['s' as const] : [])];
   for (let attempt = 0; attempt < 5; attempt++) {
     const who = rng.pick(whos);
     const e = editOp(rng, o, st, who, await tree(who));
     if (e) return e;
   }
-  return { t: 'sync', dev: rng.int(0, o.devices - 1) };
+  return { t: 'sync', dev: rng.pick(acting) };
 }
 
 /** Where a race or crash strikes: the k-th server call of the cycle, or half the time the first call of a method that changes something. */

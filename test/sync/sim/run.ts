@@ -1,6 +1,6 @@
 import { checkInvariants, settle } from './check';
-import { nextOp, type GenState } from './gen';
-import { describeOps, OP_CLASSES, Rng, type Op, type OpClass } from './ops';
+import { nextOp, type GenOptions, type GenState } from './gen';
+import { describeOps, OP_CLASSES, Rng, type Op, type OpClass, type Who } from './ops';
 import { MEMBER, ShareWorld, nextShareOp, shareOf, shareRoleOf } from './sharing';
 import { SimAbort, World } from './world';
 
@@ -55,9 +55,12 @@ export async function runSeed(serverUrl: string, seed: number, o: SeedOptions): 
   const role = shareRoleOf(seed);
   const r = await drive(serverUrl, devices, { ...o, order: seed }, role, async (w, ran) => {
     if (role) ran.push({ t: 'share', role });
+    // in a sharing run the member's edits (in their mount) may land inside the owner's devices' races too
+    const gen: GenOptions = { devices, classes: new Set(o.classes), ...(role ? { racers: [MEMBER] } : {}) };
+    const tree = (who: Who) => (w instanceof ShareWorld && who === MEMBER ? w.mountTree() : w.tree(who));
     for (let i = 0; i < o.ops; i++) {
-      const owner = () => nextOp(rng, { devices, classes: new Set(o.classes) }, st, (who) => w.tree(who));
-      const op = w instanceof ShareWorld ? await nextShareOp(rng, st, w, owner) : await owner();
+      const owner = () => nextOp(rng, gen, st, tree);
+      const op = w instanceof ShareWorld ? await nextShareOp(rng, gen, st, w, owner) : await owner();
       if (op.t === 'offline') st.offline.add(op.dev);
       if (op.t === 'online') st.offline.delete(op.dev);
       ran.push(op);

@@ -262,6 +262,40 @@ export const SCENARIOS: Scenario[] = [
       { t: 'kill', dev: 0, at: 99 },
     ],
   },
+  {
+    name: 'member-device-crash-kill-race-offline',
+    about: 'the member\'s device (sharing.ts) gets the owner\'s devices\' ops: a race in which, just before the member\'s first download, the server and dev1 write inside the shared folder; the member\'s edits in the mount, a cycle abandoned before its first upload, a real `tessera sync --once` with the member\'s token killed before its first upload, an offline period; every invariant (the sharing ones too) must hold after',
+    ops: [
+      { t: 'share', role: 'EDITOR' },
+      { t: 'write', who: 0, path: '/sh/a', v: 'd0v1', size: 10 },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 7 },
+      { t: 'race', dev: 7, at: 'download', ops: [{ t: 'write', who: 's', path: '/sh/a', v: 'sv2', size: 12 }, { t: 'write', who: 1, path: '/sh/b', v: 'd1v3', size: 12 }, { t: 'sync', dev: 1 }] },
+      { t: 'write', who: 7, path: '/b', v: 'mv4', size: 11 },
+      { t: 'crash', dev: 7, at: 'upload' },
+      { t: 'write', who: 7, path: '/c', v: 'mv5', size: 11 },
+      { t: 'kill', dev: 7, at: 'upload' },
+      { t: 'offline', dev: 7 },
+      { t: 'write', who: 7, path: '/d', v: 'mv6', size: 11 },
+      { t: 'stamp', who: 7, path: '/d', like: '/c' },
+      { t: 'sync', dev: 7 },
+      { t: 'online', dev: 7 },
+      { t: 'sync', dev: 7 },
+    ],
+  },
+  {
+    name: 'member-moves-a-folder-out-of-the-mount-the-owner-just-added-to',
+    about: 'found by probing the member\'s device: the editor moves /sh/d (holding f) out of the mount into their own /own/d; before their next cycle the owner adds /sh/d/g. The cross-owner move is a copy of the local folder + a deletion of the old one "if unchanged since" the cursor of the refreshed remote tree, which already held g: g was trashed, live nowhere',
+    ops: [
+      { t: 'share', role: 'EDITOR' },
+      { t: 'write', who: 0, path: '/sh/d/f', v: 'd0v1', size: 12 },
+      { t: 'sync', dev: 0 },
+      { t: 'sync', dev: 7 },
+      { t: 'move', who: 7, from: '/d', to: '~/own/d' },
+      { t: 'write', who: 's', path: '/sh/d/g', v: 'sv2', size: 12 },
+      { t: 'sync', dev: 7 },
+    ],
+  },
 ];
 
 /**

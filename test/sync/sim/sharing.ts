@@ -1,30 +1,38 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TesseraClient } from '../../../clients/sdk/client';
-import { SyncEngine, type CycleReport } from '../../../clients/sync/engine';
-import { nextOp, type GenState, type Kinds } from './gen';
-import { Rng, type Op, type OpClass } from './ops';
-import { hashOf, SimAbort, World, describeOutcome } from './world';
+import { nextOp, type GenOptions, type GenState, type Kinds } from './gen';
+import { CallHook } from './hook';
+import type { Op, OpClass, Rng, Who } from './ops';
+import { hashOf, World, describeOutcome, type Device } from './world';
 
 /**
  * Shared folders in the simulation (issue 14): a second user, "the member", with one device,
  * gets the folder `/sh` of the run's account shared as EDITOR or VIEWER; it is mounted at `/sh`
- * in the member's tree. Member ops are ordinary ops whose `who` (or sync `dev`) is MEMBER and
- * whose paths are relative to the mount (`/a` is the member's `/sh/a`); a run with them starts
- * with a `share` op, so a printed op list replays as it ran. The member also holds files of
- * their own outside the mount (`/mine.txt`, `/own/b`) that nobody else can touch.
+ * in the member's tree. Member ops are ordinary ops whose `who` (or `dev`) is MEMBER and whose
+ * paths are relative to the mount (`/a` is the member's `/sh/a`); a run with them starts with a
+ * `share` op, so a printed op list replays as it ran. A member path starting with `~` is in the
+ * member's own tree instead (`~/own/d` is `/own/d`; half the member's edits see that tree beside
+ * the mount, so moves cross the mount's edge both ways). The member's device is a Device like the
+ * owner's (its own call hook, the run's transfer order), so it gets cycles, crashes, kills (a
+ * real `tessera sync --once` with the member's token), races and offline periods too; its races
+ * run the owner's edits inside the shared folder (the server's, or an owner device's followed by
+ * its cycle). The member also holds files of their own outside the mount (`/mine.txt`,
+ * `/own/b`) that nobody else can touch.
  *
  * Checked after everyone is quiet (besides check.ts' invariants for the owner's devices):
  * the member's local mount is identical to the owner's shared subtree (wherever the owner moved
  * it); nothing outside the mount changed in the member's tree, locally or on the server (but a
  * viewer's refused edits, kept as conflicted copies beside the mount: clients/sync/read-only.ts);
  * no version the member wrote is lost (in the owner's tree, or, for a viewer, in the member's
- * own tree); a reopened member engine finds nothing to do.
+ * own tree); a reopened member engine finds nothing to do. Invariant 3 of check.ts (versions on
+ * disk when a cycle started) is not checked for the member's cycles.
  */
 export const MEMBER = 7;
 const MOUNT = '/sh';
-const MEMBER_CLASSES: ReadonlySet<OpClass> = new Set(['files', 'moves', 'folders', 'swap']);
+/** The op classes the member's ops draw on, of those the run enables (`server`: the owner's server edits inside the member's races). */
+const MEMBER_CLASSES: ReadonlySet<OpClass> = new Set(['files', 'moves', 'folders', 'swap', 'offline', 'crash', 'race', 'server']);
 const OWN = { '/mine.txt': 'member only', '/own/b': 'member own b' } as const;
 
 /** Which seeds share (about one in four: EDITOR, and every third of those VIEWER); null: a plain run. */
@@ -40,25 +48,54 @@ export function shareOf(ops: Op[]): 'EDITOR' | 'VIEWER' | null {
 }
 
 /**
- * The next op of a sharing run: about a third of the time the member's (a cycle of their
- * device, or an edit inside their mount, generated as gen.ts does for one device from the
- * mount's subtree), otherwise `owner()` (the run's usual next op).
+ * The next op of a sharing run: about a third of the time the member's, otherwise `owner()` (the
+ * run's usual next op). The member's op comes from gen.ts' nextOp acting for one device: in its
+ * view device 0 is the member's (its tree: the member's mount, paths relative to it) and devices
+ * 1..n are the owner's devices 0..n-1, which, like the server, only edit inside the member's
+ * races, in the shared folder (their trees: their subtree at the shared folder's current path in
+ * the owner's tree); `toRun` maps the op back (devices, paths, version tags).
  */
-export async function nextShareOp(rng: Rng, st: GenState, w: ShareWorld, owner: () => Promise<Op>): Promise<Op> {
+export async function nextShareOp(rng: Rng, o: GenOptions, st: GenState, w: ShareWorld, owner: () => Promise<Op>): Promise<Op> {
   if (!rng.chance(0.3)) return owner();
-  const mine: GenState = { offline: new Set(), seq: st.seq };
-  const op = await nextOp(rng, { devices: 1, classes: MEMBER_CLASSES }, mine, async () => w.mountTree());
+  const classes = new Set([...o.classes].filter((c) => MEMBER_CLASSES.has(c)));
+  const root = (await w.ownerPathOf()) ?? MOUNT;
+  const mine: GenState = { offline: new Set(st.offline.has(MEMBER) ? [0] : []), seq: st.seq };
+  const withOwn = rng.chance(0.5);
+  const tree = (who: Who) => (who === 0 ? w.mountTree(withOwn) : w.subtree(who === 's' ? 's' : who - 1, root));
+  const op = await nextOp(rng, { devices: o.devices + 1, classes, acting: [0] }, mine, tree);
   st.seq = mine.seq;
-  if (op.t === 'sync') return { t: 'sync', dev: MEMBER };
-  if (!('who' in op)) return { t: 'sync', dev: MEMBER };
-  return { ...op, who: MEMBER, ...('v' in op ? { v: `m${op.v}` } : {}) } as Op;
+  return toRun(op, root);
+}
+
+/** An op in the member generator's view (see nextShareOp) as the run applies it. */
+function toRun(op: Op, root: string): Op {
+  const dev = (i: number) => (i === 0 ? MEMBER : i - 1);
+  switch (op.t) {
+    case 'sync':
+    case 'offline':
+    case 'online':
+    case 'crash':
+    case 'kill':
+      return { ...op, dev: dev(op.dev) };
+    case 'race':
+      return { ...op, dev: dev(op.dev), ops: op.ops.map((x) => toRun(x, root)) };
+    case 'share':
+      return op;
+  }
+  const who: Who = op.who === 's' ? 's' : dev(op.who);
+  const v = 'v' in op ? { v: `${who === MEMBER ? 'm' : who === 's' ? 's' : `d${who}`}v${op.v.slice(op.v.lastIndexOf('v') + 1)}` } : {};
+  if (who === MEMBER) return { ...op, who, ...v } as Op;
+  const at = (p: string) => root + p;
+  const paths = op.t === 'move' ? { from: at(op.from), to: at(op.to) } : op.t === 'stamp' ? { path: at(op.path), like: at(op.like) } : { path: at(op.path) };
+  return { ...op, who, ...paths, ...v } as Op;
 }
 
 /** A World with the member and the share (see the file comment). */
 export class ShareWorld extends World {
-  member!: { client: TesseraClient; folder: string; engine: SyncEngine; hung: boolean };
+  member!: Device;
   private sharedId = '';
-  private memberCycles = 0;
+  /** Paths of the member's own tree that the member's ops wrote or moved things to or from (`~` paths). */
+  private readonly ownTouched = new Set<string>();
 
   constructor(serverUrl: string, n: number, readonly role: 'EDITOR' | 'VIEWER', cycleTimeoutMs?: number, order = 0) {
     super(serverUrl, n, cycleTimeoutMs, order);
@@ -78,73 +115,71 @@ export class ShareWorld extends World {
     }
     this.sharedId = (await this.api.createFolder(MOUNT)).id;
     await this.api.share({ id: this.sharedId }, email, this.role);
-    const engine = await SyncEngine.open({ client, folder, deviceName: 'member' });
-    this.member = { client, folder, engine, hung: false };
+    const d = { index: MEMBER, name: 'member', client, folder, hook: new CallHook(), offline: false, hung: false };
+    this.member = { ...d, engine: await this.openEngine(d) };
   }
 
   async dispose(): Promise<void> {
     if (this.member) {
-      if (this.member.hung) (this.member.engine as unknown as { db: { close(): void } }).db.close();
-      else await this.member.engine.close().catch(() => undefined);
+      await this.closeEngine(this.member);
       await rm(this.member.folder, { recursive: true, force: true });
     }
     await super.dispose();
   }
 
+  device(i: number): Device | undefined {
+    return i === MEMBER ? this.member : super.device(i);
+  }
+
   async apply(op: Op): Promise<void> {
     if (op.t === 'share') return;
-    if (op.t === 'sync' && op.dev === MEMBER) return void (await this.memberCycle());
     if (!('who' in op) || op.who !== MEMBER) return super.apply(op);
+    if (process.env.SIM_TRACE) process.stdout.write(`op ${JSON.stringify(op)}\n`);
     // only while the mount is there locally (an edit where it went would make a folder of the member's own)
-    if (!(await this.localKinds()).get(MOUNT)) return;
-    const inMount = (p: string) => MOUNT + p;
-    const mapped = op.t === 'move' ? { ...op, from: inMount(op.from), to: inMount(op.to) } : { ...op, path: inMount(op.path) };
+    if (!(await this.tree(MEMBER)).get(MOUNT)) return;
+    const inMount = (p: string) => {
+      if (!p.startsWith('~')) return MOUNT + p;
+      this.ownTouched.add(p.slice(1));
+      return p.slice(1);
+    };
+    const mapped = op.t === 'move' ? { ...op, from: inMount(op.from), to: inMount(op.to) } : op.t === 'stamp' ? { ...op, path: inMount(op.path), like: inMount(op.like) } : { ...op, path: inMount(op.path) };
     await this.localEdit(this.member.folder, mapped, 'member');
   }
 
-  /** The member's local mount, as paths relative to it. */
-  async mountTree(): Promise<Kinds> {
-    const out: Kinds = new Map();
-    for (const [p, k] of await this.localKinds()) if (p.startsWith(MOUNT + '/')) out.set(p.slice(MOUNT.length), k);
+  /** The member's local mount, as paths relative to it; `withOwn`: and their own tree beside it, as `~` paths. */
+  async mountTree(withOwn = false): Promise<Kinds> {
+    const out = await this.subtree(MEMBER, MOUNT);
+    if (withOwn) for (const [p, k] of await this.tree(MEMBER)) if (p !== MOUNT && !p.startsWith(MOUNT + '/')) out.set(`~${p}`, k);
     return out;
   }
 
-  /** One cycle of the member's device; a rejection or a hang ends the run. */
-  async memberCycle(): Promise<CycleReport> {
-    const k = ++this.memberCycles;
-    let timer: NodeJS.Timeout | undefined;
-    const p = this.member.engine.runOnce();
-    const hang = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new SimAbort(`member cycle ${k} hung`)), this.cycleTimeoutMs); });
-    try {
-      const r = await Promise.race([p, hang]);
-      for (const o of r.errors) this.actionErrors.push(`member cycle ${k}: ${describeOutcome(o)}`);
-      return r;
-    } catch (e) {
-      if (e instanceof SimAbort) {
-        this.member.hung = true;
-        p.catch(() => undefined);
-      }
-      const msg = e instanceof SimAbort ? e.message : `member cycle ${k} rejected: ${(e as { code?: string }).code ?? ''} ${(e as Error).message}`;
-      this.failures.push(msg);
-      throw new SimAbort(msg);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** `who`'s tree under `root` (a device's folder or the owner's tree on the server), as paths relative to it. */
+  async subtree(who: Who, root: string): Promise<Kinds> {
+    const out: Kinds = new Map();
+    for (const [p, k] of await this.tree(who)) if (p.startsWith(root + '/')) out.set(p.slice(root.length), k);
+    return out;
+  }
+
+  /** Where the shared folder is in the owner's tree now (null: trashed). */
+  async ownerPathOf(): Promise<string | null> {
+    const r = await this.api.api.request<{ file: { path: string; status: string } | null }>('query($id: ID!) { file(id: $id) { path status } }', { id: this.sharedId });
+    return r.file && r.file.status === 'AVAILABLE' ? r.file.path : null;
   }
 
   /**
-   * After check.ts' settle: rounds of the member's cycle and every owner device's cycle until a
-   * round does nothing; then the member's versions kept in the member's own tree (a viewer's
-   * refused edits) are struck from what check.ts requires in the owner's tree (checkShare
-   * requires them in the member's).
+   * After check.ts' settle: the member's device back online, then rounds of the member's cycle
+   * and every owner device's cycle until a round does nothing; then the versions live in the
+   * member's own tree (a viewer's refused edits, what the member moved out of the mount) are
+   * struck from what check.ts requires in the owner's tree.
    */
   async settleShare(): Promise<void> {
+    this.member.offline = false;
     for (let round = 0; round < 8; round++) {
-      const did: string[] = (await this.memberCycle()).outcomes.map((o) => `member ${describeOutcome(o)}`);
+      const did: string[] = (await this.cycle(MEMBER)).outcomes.map((o) => `member ${describeOutcome(o)}`);
       for (const d of this.devices) did.push(...(await this.cycle(d.index)).outcomes.map((o) => `dev${d.index} ${describeOutcome(o)}`));
       if (!did.length) {
         const own = new Set([...(await this.memberServer()).values()].map((e) => e.hash));
-        for (const [h, who] of [...this.needed]) if (who === 'member' && own.has(h)) this.needed.delete(h);
+        for (const [h] of [...this.needed]) if (own.has(h)) this.needed.delete(h);
         return;
       }
       if (round === 7) this.failures.push(`member share not quiet after 8 rounds; the last did:\n    ${did.join('\n    ')}`);
@@ -156,7 +191,7 @@ export class ShareWorld extends World {
     const fail = (s: string) => this.failures.push(s);
     const show = (m: Map<string, { kind: string; hash: string | null }>) =>
       [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, e]) => (e.kind === 'folder' ? `${p}/` : `${p}=${JSON.stringify(this.contents.get(e.hash!) ?? e.hash)}`)).join(' ');
-    const local = await this.memberLocal();
+    const local = await this.entries(MEMBER);
     const root = await this.ownerPathOf();
     // 1. the member's mount is the owner's subtree
     if (root) {
@@ -170,47 +205,19 @@ export class ShareWorld extends World {
     const mineOut = outside(local);
     const serverOut = outside(await this.memberServer());
     if (show(mineOut) !== show(serverOut)) fail(`the member's own tree differs locally and on the server:\n    local: ${show(mineOut)}\n    server: ${show(serverOut)}`);
-    for (const [p, v] of Object.entries(OWN)) if (mineOut.get(p)?.hash !== hashOf(v)) fail(`the member's own ${p} changed`);
-    const allowed = (p: string) => p in OWN || p === '/own' || p.includes('conflicted copy') || (!root && (p === MOUNT || p.startsWith(MOUNT + '/')));
+    // a path the member's ops touched, inside one, or a folder holding one (made as a parent)
+    const touched = (p: string) => [...this.ownTouched].some((t) => p === t || p.startsWith(t + '/') || t.startsWith(p + '/'));
+    for (const [p, v] of Object.entries(OWN)) if (!touched(p) && mineOut.get(p)?.hash !== hashOf(v)) fail(`the member's own ${p} changed`);
+    const allowed = (p: string) => p in OWN || p === '/own' || touched(p) || p.includes('conflicted copy') || (!root && (p === MOUNT || p.startsWith(MOUNT + '/')));
     for (const p of mineOut.keys()) if (!allowed(p)) fail(`something appeared outside the mount in the member's tree: ${p}`);
     // an editor's writes stay in the mount, but for what was written where the owner had trashed the folder (SHARE_TRASHED)
     if (this.role === 'EDITOR') for (const p of mineOut.keys()) if (p.includes('conflicted copy') && !p.startsWith(`${MOUNT} (conflicted copy`)) fail(`an editor's write went outside the mount: ${p}`);
     // 3. (check.ts' "no lost version" covers the member's versions: settleShare left only those owed to the owner's tree)
     // 4. a reopened member engine has nothing to do
     if (this.failures.length) return;
-    await this.member.engine.close();
-    this.member.engine = await SyncEngine.open({ client: this.member.client, folder: this.member.folder, deviceName: 'member' });
-    const r = await this.memberCycle();
+    await this.reopen(this.member);
+    const r = await this.cycle(MEMBER);
     if (r.outcomes.length) fail(`the member's reopened engine still had work: ${r.outcomes.map(describeOutcome).join('; ')}`);
-  }
-
-  /** Where the shared folder is in the owner's tree now (null: trashed). */
-  private async ownerPathOf(): Promise<string | null> {
-    const r = await this.api.api.request<{ file: { path: string; status: string } | null }>('query($id: ID!) { file(id: $id) { path status } }', { id: this.sharedId });
-    return r.file && r.file.status === 'AVAILABLE' ? r.file.path : null;
-  }
-
-  private async localKinds(): Promise<Kinds> {
-    const out: Kinds = new Map();
-    for (const [p, e] of await this.memberLocal()) out.set(p, e.kind);
-    return out;
-  }
-
-  private async memberLocal(): Promise<Map<string, { kind: 'file' | 'folder'; hash: string | null }>> {
-    const out = new Map<string, { kind: 'file' | 'folder'; hash: string | null }>();
-    const rootDir = this.member.folder;
-    const walk = async (rel: string) => {
-      for (const d of await readdir(join(rootDir, rel), { withFileTypes: true })) {
-        if (rel === '' && d.name === '.tessera') continue;
-        const p = `${rel}/${d.name}`;
-        if (d.isDirectory()) {
-          out.set(p, { kind: 'folder', hash: null });
-          await walk(p);
-        } else out.set(p, { kind: 'file', hash: hashOf(await readFile(join(rootDir, p))) });
-      }
-    };
-    await walk('');
-    return out;
   }
 
   /** The member's tree on the server, the mount included (at the member's paths). */

@@ -19,6 +19,8 @@ export class SimAbort extends Error {}
 
 export interface Device {
   index: number;
+  /** Its engine's device name and its label in reports: devN (the member's: member). */
+  name: string;
   client: TesseraClient;
   folder: string;
   engine: SyncEngine;
@@ -58,9 +60,20 @@ export class World {
   /** `order`: the seed of the order in which each plan's transfers run (seededTransferOrder). */
   constructor(readonly serverUrl: string, readonly n: number, readonly cycleTimeoutMs = 20_000, readonly order = 0) {}
 
-  private openEngine(d: { client: TesseraClient; hook: CallHook; folder: string }, i: number): Promise<SyncEngine> {
-    const trace = process.env.SIM_TRACE ? (o: ActionOutcome) => process.stdout.write(`  dev${i}: ${describeOutcome(o)}\n`) : undefined;
-    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: `dev${i}`, transferOrder: process.env.SIM_PARALLEL_TRANSFERS ? undefined : seededTransferOrder(this.order), onOutcome: trace });
+  /** Opens a device's engine on its folder, its client wrapped by its call hook, with the run's transfer order. */
+  protected openEngine(d: { client: TesseraClient; hook: CallHook; folder: string; name: string }): Promise<SyncEngine> {
+    const trace = process.env.SIM_TRACE ? (o: ActionOutcome) => process.stdout.write(`  ${d.name}: ${describeOutcome(o)}\n`) : undefined;
+    return SyncEngine.open({ client: d.hook.wrap(d.client), folder: d.folder, deviceName: d.name, transferOrder: process.env.SIM_PARALLEL_TRANSFERS ? undefined : seededTransferOrder(this.order), onOutcome: trace });
+  }
+
+  /** The device of index `i` (undefined: none); a ShareWorld adds the member's. */
+  device(i: number): Device | undefined {
+    return this.devices[i];
+  }
+
+  /** Whether invariant 3 (versions on disk when a cycle started) is checked for `d`'s cycles (the account's devices only). */
+  protected owesCycleStart(d: Device): boolean {
+    return this.devices.includes(d);
   }
 
   async setup(): Promise<void> {
@@ -73,8 +86,9 @@ export class World {
       const client = new TesseraClient({ server: this.serverUrl, token: this.api.token });
       const folder = await mkdtemp(join(tmpdir(), `tessera-sim-d${i}-`));
       const hook = new CallHook();
-      const engine = await this.openEngine({ client, hook, folder }, i);
-      this.devices.push({ index: i, client, folder, engine, hook, offline: false, hung: false });
+      const name = `dev${i}`;
+      const engine = await this.openEngine({ client, hook, folder, name });
+      this.devices.push({ index: i, name, client, folder, engine, hook, offline: false, hung: false });
     }
   }
 
@@ -85,7 +99,7 @@ export class World {
   }
 
   /** Closes a device's engine; an abandoned one (crashed or hung) only has its state database closed. */
-  private async closeEngine(d: Device): Promise<void> {
+  protected async closeEngine(d: Device): Promise<void> {
     if (d.hook.crashed || d.hung) (d.engine as unknown as { db: { close(): void } }).db.close();
     else await d.engine.close().catch(() => undefined);
   }
@@ -95,7 +109,7 @@ export class World {
     await this.closeEngine(d);
     d.hook = new CallHook();
     d.hung = false;
-    d.engine = await this.openEngine(d, d.index);
+    d.engine = await this.openEngine(d);
   }
 
   // ---- trees ----
@@ -121,7 +135,7 @@ export class World {
       await walk('/');
       return out;
     }
-    const root = this.devices[who].folder;
+    const root = this.device(who)!.folder;
     const walk = async (rel: string) => {
       for (const d of await readdir(join(root, rel), { withFileTypes: true })) {
         if (rel === '' && d.name === '.tessera') continue;
@@ -143,13 +157,17 @@ export class World {
   async apply(op: Op): Promise<void> {
     if (process.env.SIM_TRACE) process.stdout.write(`op ${JSON.stringify(op.t === 'race' ? { ...op, ops: op.ops.length } : op)}\n`);
     switch (op.t) {
-      case 'sync':
-        if (!this.devices[op.dev]?.offline) await this.cycle(op.dev);
+      case 'sync': {
+        const d = this.device(op.dev);
+        if (d && !d.offline) await this.cycle(op.dev);
         return;
+      }
       case 'offline':
-      case 'online':
-        if (this.devices[op.dev]) this.devices[op.dev].offline = op.t === 'offline';
+      case 'online': {
+        const d = this.device(op.dev);
+        if (d) d.offline = op.t === 'offline';
         return;
+      }
       case 'crash':
         return this.crash(op.dev, op.at, op.mid ?? false);
       case 'kill':
@@ -160,7 +178,7 @@ export class World {
         return; // a ShareWorld's (sharing.ts)
       default:
         if (op.who === 's') return this.serverEdit(op);
-        if (this.devices[op.who]) return this.localEdit(this.devices[op.who].folder, op, `dev${op.who}`);
+        if (this.device(op.who)) return this.localEdit(this.device(op.who)!.folder, op, this.device(op.who)!.name);
     }
   }
 
@@ -333,31 +351,32 @@ export class World {
 
   /** One complete cycle of device `dev`; a rejection or a hang is a failure that ends the run. */
   async cycle(dev: number): Promise<CycleReport> {
-    const d = this.devices[dev];
+    const d = this.device(dev)!;
     const before = await this.entries(dev);
     const k = ++this.cycles;
-    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of dev${dev}\n`);
+    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of ${d.name}\n`);
     const dropped = new Set<string>();
-    this.droppedDuring.set(`dev${dev}`, dropped);
+    this.droppedDuring.set(d.name, dropped);
     let r: CycleReport;
     try {
-      r = await this.settled(d, d.engine.runOnce(), `cycle ${k} of dev${dev}`);
+      r = await this.settled(d, d.engine.runOnce(), `cycle ${k} of ${d.name}`);
     } finally {
-      this.droppedDuring.delete(`dev${dev}`);
+      this.droppedDuring.delete(d.name);
     }
-    this.started(before, dropped, `on dev${dev} when cycle ${k} started`);
-    this.noteErrors(r, k, dev);
+    this.started(d, before, dropped, `on ${d.name} when cycle ${k} started`);
+    this.noteErrors(r, k, d);
     return r;
   }
 
   /** Versions on disk when a completed cycle started are owed (those its own person deleted or replaced during it aside). */
-  private started(before: Map<string, { hash: string | null }>, dropped: Set<string>, when: string): void {
+  private started(d: Device, before: Map<string, { hash: string | null }>, dropped: Set<string>, when: string): void {
+    if (!this.owesCycleStart(d)) return;
     for (const [, e] of before) if (e.hash && !dropped.has(e.hash) && !this.cycleStart.has(e.hash)) this.cycleStart.set(e.hash, when);
   }
 
-  private noteErrors(r: CycleReport, k: number, dev: number): void {
+  private noteErrors(r: CycleReport, k: number, d: Device): void {
     for (const o of r.errors) {
-      const line = `cycle ${k} dev${dev}: ${describeOutcome(o)}`;
+      const line = `cycle ${k} ${d.name}: ${describeOutcome(o)}`;
       this.actionErrors.push(line);
       if (!EXPECTED_ERRORS.has((o.error as { code?: string }).code ?? '')) this.unexpectedErrors.push(line);
     }
@@ -387,8 +406,8 @@ export class World {
 
   /** A cycle abandoned just before its `at`-th server call (the engine then reopened); a cycle that ends first counts as complete. */
   private async crash(dev: number, at: number | string, mid: boolean): Promise<void> {
-    const d = this.devices[dev];
-    if (d.offline) return;
+    const d = this.device(dev);
+    if (!d || d.offline) return;
     const before = await this.entries(dev);
     d.hook.arm(at, mid ? 'crash-mid' : 'crash');
     const p = d.engine.runOnce();
@@ -397,13 +416,13 @@ export class World {
     const k = ++this.cycles;
     const started = Date.now();
     while (!done && !d.hook.crashed) {
-      if (Date.now() - started > this.cycleTimeoutMs) await this.settled(d, p, `cycle ${k} of dev${dev}`);
+      if (Date.now() - started > this.cycleTimeoutMs) await this.settled(d, p, `cycle ${k} of ${d.name}`);
       await sleep(2);
     }
     if (!d.hook.crashed) {
-      const r = await this.settled(d, p, `cycle ${k} of dev${dev}`);
-      this.started(before, new Set(), `on dev${dev} when cycle ${k} started`);
-      this.noteErrors(r, k, dev);
+      const r = await this.settled(d, p, `cycle ${k} of ${d.name}`);
+      this.started(d, before, new Set(), `on ${d.name} when cycle ${k} started`);
+      this.noteErrors(r, k, d);
     } else {
       // let calls already answered finish what they do locally, as a crash a moment later would
       while (d.hook.inFlight > 0) await sleep(2);
@@ -419,13 +438,13 @@ export class World {
    * with an error other than failed actions, or runs past the cycle timeout, is a failure.
    */
   private async kill(dev: number, at: number | string): Promise<void> {
-    const d = this.devices[dev];
-    if (d.offline) return;
+    const d = this.device(dev);
+    if (!d || d.offline) return;
     const before = await this.entries(dev);
     await this.closeEngine(d);
     const k = ++this.cycles;
     const child = spawn(process.execPath, ['-r', join(REPO, 'test', 'sync', 'sim', 'kill-at.cjs'), join(REPO, 'bin', 'tessera.js'), 'sync', d.folder, '--once'], {
-      env: { ...process.env, TESSERA_SERVER: this.serverUrl, TESSERA_TOKEN: this.api.token!, TESSERA_CONFIG_DIR: join(this.scratch, 'cli'), SIM_KILL_AT: String(at), SIM_ORDER: String(this.order) },
+      env: { ...process.env, TESSERA_SERVER: this.serverUrl, TESSERA_TOKEN: d.client.token!, TESSERA_CONFIG_DIR: join(this.scratch, `cli-${d.name}`), SIM_KILL_AT: String(at), SIM_ORDER: String(this.order) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -436,8 +455,8 @@ export class World {
     const hang = new Promise<null>((r) => { timer = setTimeout(() => r(null), this.cycleTimeoutMs + 10_000); });
     const ended = await Promise.race([exit, hang]);
     clearTimeout(timer);
-    const what = `tessera sync --once (cycle ${k} of dev${dev}, to be killed before call ${at})`;
-    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of dev${dev}: ${what}: ${ended ? ended.signal ?? `exit ${ended.code}` : 'hung'}\n${out.replace(/^/gm, '  cli: ')}\n`);
+    const what = `tessera sync --once (cycle ${k} of ${d.name}, to be killed before call ${at})`;
+    if (process.env.SIM_TRACE) process.stdout.write(`cycle ${k} of ${d.name}: ${what}: ${ended ? ended.signal ?? `exit ${ended.code}` : 'hung'}\n${out.replace(/^/gm, '  cli: ')}\n`);
     if (!ended) {
       child.kill('SIGKILL');
       await exit;
@@ -451,18 +470,18 @@ export class World {
     }
     if (ended.signal === null) {
       // it ran a complete cycle (failed actions are retried by the next one)
-      this.started(before, new Set(), `on dev${dev} when cycle ${k} (tessera sync --once) started`);
-      for (const line of out.split('\n').filter((l) => l.startsWith('✗'))) this.actionErrors.push(`cycle ${k} dev${dev} (cli): ${line.trim()}`);
+      this.started(d, before, new Set(), `on ${d.name} when cycle ${k} (tessera sync --once) started`);
+      for (const line of out.split('\n').filter((l) => l.startsWith('✗'))) this.actionErrors.push(`cycle ${k} ${d.name} (cli): ${line.trim()}`);
     }
     d.hook = new CallHook();
     d.hung = false;
-    d.engine = await this.openEngine(d, d.index);
+    d.engine = await this.openEngine(d);
   }
 
   /** A cycle of `dev` with `ops` run just before its `at`-th server call (or after it, if it makes fewer calls). */
   private async race(dev: number, at: number | string, ops: Op[]): Promise<void> {
-    const d = this.devices[dev];
-    if (d.offline) return;
+    const d = this.device(dev);
+    if (!d || d.offline) return;
     const inner = ops.filter((o) => !(('dev' in o) && o.dev === dev));
     d.hook.arm(at, 'race', async () => {
       for (const o of inner) await this.apply(o);
