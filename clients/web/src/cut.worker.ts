@@ -1,7 +1,7 @@
 /**
  * A Web Worker that cuts a File into content-defined parts (the SDK's chunker,
  * clients/sdk/chunker.ts, the same cut as every client's) and takes each part's SHA-256 in the
- * same pass: the file is read once, in SLICE-byte slices, and as soon as the cut has found a
+ * same pass: the file is read once, in SLICE-byte slices READ_AHEAD ahead of the cut, and as soon as the cut has found a
  * part's end the part's bytes (still held from the read) go to WebCrypto, whose digest runs
  * while the cut goes on. So cutting and hashing overlap, off the page's thread.
  *
@@ -13,6 +13,8 @@ import { Chunker, type ChunkParams } from '../../sdk/chunker';
 
 /** Bytes read at a time: larger reads cost fewer round trips to the browser's blob store. */
 const SLICE = 16 * 1024 * 1024;
+/** Reads started ahead of the cut (the browser reads the file while this thread cuts). */
+const READ_AHEAD = 2;
 /** Digests in flight at most (each holds its part's bytes). */
 const MAX_IN_FLIGHT = 4;
 
@@ -68,8 +70,17 @@ async function cutAndHash({ file, params }: Job): Promise<number> {
     inFlight.add(job);
     void job.finally(() => inFlight.delete(job)).catch(() => undefined);
   };
+  const reads: Promise<ArrayBuffer>[] = [];
+  const read = (at: number) => {
+    if (at >= file.size) return;
+    const r = file.slice(at, at + SLICE).arrayBuffer();
+    r.catch(() => undefined); // awaited in turn; one failing after an earlier error must not go unhandled
+    reads.push(r);
+  };
+  for (let k = 0; k < READ_AHEAD; k++) read(k * SLICE);
   for (let pos = 0; pos < file.size; pos += SLICE) {
-    const bytes = new Uint8Array(await file.slice(pos, pos + SLICE).arrayBuffer());
+    const bytes = new Uint8Array(await reads.shift()!);
+    read(pos + READ_AHEAD * SLICE);
     held.add(pos, bytes);
     for (const end of chunker.push(bytes)) {
       digest(start, end - start);
