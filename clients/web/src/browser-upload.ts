@@ -4,8 +4,9 @@
  * PUT with XMLHttpRequest (upload progress) straight to the presigned URLs. Content-defined
  * parts without MD5 are cut and hashed in one pass in one worker (cut.worker.ts: the file read
  * once, each part's SHA-256 taken by WebCrypto as soon as its end is found); with MD5 (or
- * without WebCrypto) the cut runs here and each part is hashed in the pool (hash.worker.ts). Planning, begin/resume, part scheduling, retries, URL refresh, confirm
- * and complete are the SDK's; nothing of the protocol is repeated here.
+ * without WebCrypto) the cut runs here and each part is hashed in the pool (hash.worker.ts).
+ * Planning, begin/resume, part scheduling, retries, URL refresh, confirm and complete are the
+ * SDK's; nothing of the protocol is repeated here.
  */
 import { sha256 } from 'hash-wasm';
 import { uploadSource, type UploadOptions, type UploadResult, type UploadSource } from '../../sdk/upload-core';
