@@ -151,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
         forcePathStyle: bool('S3_FORCE_PATH_STYLE', Boolean(env.S3_ENDPOINT)),
         prefix: env.S3_PREFIX || undefined,
         sse: s3Sse(env, problems),
+        partChecksum: s3PartChecksum(env, problems),
       },
     };
   } else if (kind === 'gcs') {
@@ -216,6 +217,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** S3_PART_CHECKSUM (SHA256 | MD5, default SHA256): how part URLs bind the bytes (S3Options.partChecksum). */
+function s3PartChecksum(env: NodeJS.ProcessEnv, problems: string[]): 'SHA256' | 'MD5' {
+  const v = env.S3_PART_CHECKSUM || 'SHA256';
+  if (v === 'SHA256' || v === 'MD5') return v;
+  problems.push(`S3_PART_CHECKSUM must be SHA256 or MD5 (got ${JSON.stringify(v)})`);
+  return 'SHA256';
 }
 
 /** S3_SSE (AES256 | aws:kms) and S3_SSE_KMS_KEY_ID: server-side encryption asked of S3 on every object. */

@@ -26,6 +26,40 @@ const SMALL: ChunkParams = { min: 64 * KiB, avg: 192 * KiB, max: 768 * KiB };
 const FILE = 128 * SMALL.min; // as 1 GiB is 128 minimum parts
 const EDIT = SMALL.min / 8;
 
+/**
+ * The boundary rule spelt out byte by byte (what Chunker.push computes with skipping and a
+ * 4-byte unrolled loop): the gear table of clients/sdk/chunker.ts, a part ends after the first
+ * byte at least `min` into it whose rolling hash has its top log2(avg - min) bits zero, or at `max`.
+ */
+function referenceCuts(data: Uint8Array, { min, avg, max }: ChunkParams): number[] {
+  const gear = new Int32Array(256);
+  let s = 0x7e55e7a | 0;
+  for (let i = 0; i < 256; i++) {
+    s = (s + 0x9e3779b9) | 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    gear[i] = z ^ (z >>> 16);
+  }
+  const bits = Math.round(Math.log2(avg - min));
+  const mask = bits <= 0 ? 0 : (~0 << (32 - Math.min(bits, 32))) | 0;
+  const cuts: number[] = [];
+  let start = 0;
+  let h = 0;
+  for (let p = 0; p < data.length; p++) {
+    const len = p - start;
+    if (len < min - 32) { h = 0; continue; }
+    h = ((h << 1) + gear[data[p]]) | 0;
+    if ((len >= min && (h & mask) === 0) || p + 1 - start === max) {
+      cuts.push(p + 1);
+      start = p + 1;
+      h = 0;
+    }
+  }
+  if (cuts[cuts.length - 1] !== data.length || data.length === 0) cuts.push(data.length);
+  return cuts;
+}
+
 function partHashes(data: Uint8Array, params = SMALL): string[] {
   let start = 0;
   return cutPoints(data, params).map((end) => {
@@ -97,6 +131,28 @@ describe('content-defined chunker', () => {
     }
     // fixed parts would have moved about every part after the edit
     expect(counts.insertAtStart).toBeGreaterThanOrEqual(1);
+  });
+
+  it('cuts exactly where the byte-by-byte rule does, whatever the slicing (the 4-byte unrolled scan changes no boundary)', () => {
+    const tiny: ChunkParams = { min: 64, avg: 80, max: 200 }; // a boundary every ~16 bytes past min
+    for (const [seed, params, n] of [[11, tiny, 200_000], [12, tiny, 4_099], [13, SMALL, 12 * MiB + 5]] as const) {
+      const data = seededBytes(seed, n);
+      const want = referenceCuts(data, params);
+      expect(cutPoints(data, params)).toEqual(want);
+      const c = new Chunker(params);
+      const got: number[] = [];
+      let x = seed;
+      for (let at = 0; at < data.length;) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        const len = 1 + (x % 7919); // odd slice lengths: stops land at every offset mod 4
+        got.push(...c.push(data.subarray(at, at + len)));
+        at += len;
+      }
+      if (got[got.length - 1] !== data.length) got.push(data.length);
+      expect(got).toEqual(want);
+      // boundaries at every position of the unrolled turn
+      if (params === tiny) expect(new Set(want.slice(0, -1).map((e, i) => (e - (i ? want[i - 1] : 0)) % 4)).size).toBe(4);
+    }
   });
 
   it('chunkParams: min >= 8 MiB and every file up to the store maximum stays under 10,000 parts (50 GiB: at most 6,400)', () => {

@@ -83,7 +83,7 @@ describe('encryption-at-rest configuration', () => {
     expect(problemsOf({ DATA_DIR: dir, ENCRYPTION_KEY: randomBytes(16).toString('hex') })).toMatch(/ENCRYPTION_KEY/);
   });
 
-  it('S3_SSE and S3_SSE_KMS_KEY_ID; GCS_KMS_KEY', () => {
+  it('S3_SSE and S3_SSE_KMS_KEY_ID; S3_PART_CHECKSUM; GCS_KMS_KEY', () => {
     const s3 = (env: Record<string, string>) => {
       const c = loadConfig({ DATA_DIR: dir, STORAGE: 's3', S3_BUCKET: 'b', ...env });
       return c.storage.kind === 's3' ? c.storage.s3.sse : 'not s3';
@@ -93,6 +93,13 @@ describe('encryption-at-rest configuration', () => {
     expect(s3({ S3_SSE: 'aws:kms', S3_SSE_KMS_KEY_ID: 'k1' })).toEqual({ algorithm: 'aws:kms', kmsKeyId: 'k1' });
     expect(problemsOf({ DATA_DIR: dir, STORAGE: 's3', S3_BUCKET: 'b', S3_SSE: 'rot13' })).toMatch(/S3_SSE must be/);
     expect(problemsOf({ DATA_DIR: dir, STORAGE: 's3', S3_BUCKET: 'b', S3_SSE: 'AES256', S3_SSE_KMS_KEY_ID: 'k' })).toMatch(/S3_SSE_KMS_KEY_ID needs/);
+    const partChecksum = (env: Record<string, string>) => {
+      const c = loadConfig({ DATA_DIR: dir, STORAGE: 's3', S3_BUCKET: 'b', ...env });
+      return c.storage.kind === 's3' ? c.storage.s3.partChecksum : 'not s3';
+    };
+    expect(partChecksum({})).toBe('SHA256');
+    expect(partChecksum({ S3_PART_CHECKSUM: 'MD5' })).toBe('MD5');
+    expect(problemsOf({ DATA_DIR: dir, STORAGE: 's3', S3_BUCKET: 'b', S3_PART_CHECKSUM: 'crc32' })).toMatch(/S3_PART_CHECKSUM must be/);
     const g = loadConfig({ DATA_DIR: dir, STORAGE: 'gcs', GCS_BUCKET: 'b', GCS_KMS_KEY: 'projects/p/locations/l/keyRings/r/cryptoKeys/k' });
     expect(g.storage.kind === 'gcs' && g.storage.gcs.kmsKeyName).toBe('projects/p/locations/l/keyRings/r/cryptoKeys/k');
   });

@@ -1,4 +1,4 @@
-/** What only the S3 adapter does, against the real RGW: Content-MD5 binding, CORS, bucket errors, janitor paging. */
+/** What only the S3 adapter does, against the real RGW: part checksum binding (SHA-256 payload hash, Content-MD5), CORS, bucket errors, janitor paging. */
 import { createHash, randomBytes } from 'node:crypto';
 import { isStorageError, type StorageErrorCode } from '../../src/storage/errors';
 import { guardKeys } from '../../src/storage/guard';
@@ -36,24 +36,87 @@ describe('s3 adapter on RGW', () => {
     await emptyRgwPrefix(prefix);
   }, 120_000);
 
-  describe('a presigned part PUT', () => {
-    const key = 'bound.bin';
+  describe('a presigned part PUT (checksum SHA256: the payload hash signed in)', () => {
+    const key = 'bound-sha.bin';
     let uploadId: string;
     const promised = randomBytes(1000);
     let req: PresignedRequest;
 
     beforeAll(async () => {
       uploadId = await adapter.createMultipartUpload(key);
-      req = await adapter.presignUploadPart(key, uploadId, 1, {
+      req = await adapter.presignUploadPart(key, uploadId, 1, { size: promised.length, checksums: { sha256: sha256(promised) }, expiresIn: 600 });
+    });
+    afterAll(() => adapter.abortMultipartUpload(key, uploadId));
+
+    it('binds x-amz-content-sha256 = the part SHA-256 as a signed header (not UNSIGNED-PAYLOAD)', () => {
+      expect(adapter.checksum).toBe('SHA256');
+      expect(req.headers).toEqual({ 'x-amz-content-sha256': sha256(promised) });
+      const q = new URL(req.url).searchParams;
+      expect(q.get('X-Amz-SignedHeaders')?.split(';')).toContain('x-amz-content-sha256');
+      expect(q.get('X-Amz-Content-Sha256')).toBeNull();
+    });
+
+    it('is refused (400 XAmzContentSHA256Mismatch) when the bytes differ, nothing stored', async () => {
+      const sent = Buffer.from(promised);
+      sent[500] ^= 1;
+      const res = await put(req, sent);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
+      expect((await adapter.listParts(key, uploadId)).parts).toHaveLength(0);
+    });
+
+    it('is refused with another payload hash, UNSIGNED-PAYLOAD or none (signature mismatch)', async () => {
+      for (const headers of [{ 'x-amz-content-sha256': sha256(Buffer.from('x')) }, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, {}] as Record<string, string>[]) {
+        const res = await put(req, promised, headers);
+        await res.arrayBuffer();
+        expect(res.status).toBe(403);
+      }
+      expect((await adapter.listParts(key, uploadId)).parts).toHaveLength(0);
+    });
+
+    it('is accepted with the promised bytes, ETag = MD5', async () => {
+      const res = await put(req, promised);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('etag')).toBe(`"${md5(promised)}"`);
+    });
+
+    it('binds the MD5 as well when a client sends one (as clients before SHA256 did)', async () => {
+      const both = await adapter.presignUploadPart(key, uploadId, 2, { size: promised.length, checksums: { sha256: sha256(promised), md5: md5(promised) }, expiresIn: 600 });
+      expect(both.headers).toEqual({ 'x-amz-content-sha256': sha256(promised), 'Content-MD5': Buffer.from(md5(promised), 'hex').toString('base64') });
+      const sent = Buffer.from(promised);
+      sent[0] ^= 1;
+      const bad = await put(both, sent);
+      await bad.arrayBuffer();
+      expect(bad.status).toBe(400);
+      const res = await put(both, promised);
+      await res.arrayBuffer();
+      expect(res.status).toBe(200);
+    });
+  });
+
+  describe('a presigned part PUT (partChecksum MD5: Content-MD5 bound)', () => {
+    const key = 'bound.bin';
+    let uploadId: string;
+    const promised = randomBytes(1000);
+    let req: PresignedRequest;
+    let md5Adapter: StorageAdapter;
+
+    beforeAll(async () => {
+      md5Adapter = guardKeys(new S3StorageAdapter({ ...env, prefix, partChecksum: 'MD5' }));
+      uploadId = await md5Adapter.createMultipartUpload(key);
+      req = await md5Adapter.presignUploadPart(key, uploadId, 1, {
         size: promised.length,
         checksums: { sha256: sha256(promised), md5: md5(promised) },
         expiresIn: 600,
       });
     });
-    afterAll(() => adapter.abortMultipartUpload(key, uploadId));
+    afterAll(async () => {
+      await md5Adapter.abortMultipartUpload(key, uploadId);
+      await md5Adapter.close?.();
+    });
 
     it('binds Content-MD5 as a signed header', () => {
-      expect(adapter.checksum).toBe('MD5');
+      expect(md5Adapter.checksum).toBe('MD5');
       expect(req.headers).toEqual({ 'Content-MD5': Buffer.from(md5(promised), 'hex').toString('base64') });
       expect(new URL(req.url).searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('content-md5');
     });
@@ -64,7 +127,7 @@ describe('s3 adapter on RGW', () => {
       const res = await put(req, sent);
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('<Code>BadDigest</Code>');
-      expect((await adapter.listParts(key, uploadId)).parts).toHaveLength(0);
+      expect((await md5Adapter.listParts(key, uploadId)).parts).toHaveLength(0);
     });
 
     it('is refused without its Content-MD5 header (signature mismatch)', async () => {
@@ -91,13 +154,14 @@ describe('s3 adapter on RGW', () => {
     const origin = 'https://app.tessera.example';
     const preflight = await fetch(req.url, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-md5' },
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-md5,x-amz-content-sha256' },
     });
     await preflight.arrayBuffer();
     expect(preflight.status).toBe(200);
     expect(preflight.headers.get('access-control-allow-origin')).toMatch(/^(\*|https:\/\/app\.tessera\.example)$/);
     expect(preflight.headers.get('access-control-allow-methods')).toMatch(/PUT/);
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-md5');
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('x-amz-content-sha256');
     expect(preflight.headers.get('access-control-expose-headers')).toMatch(/\bETag\b/i);
 
     const res = await put(req, body, { ...req.headers, Origin: origin });

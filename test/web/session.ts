@@ -13,7 +13,8 @@ import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { openPage, signUpInPage, type TestPage } from './browser';
 
-export type WebStore = 'local' | 's3';
+/** s3-md5: S3 with S3_PART_CHECKSUM=MD5 (part URLs bind Content-MD5: the page hashes MD5 too). */
+export type WebStore = 'local' | 's3' | 's3-md5';
 
 /** The stores the Chromium suites run on: TEST_WEB_STORES=local narrows them. */
 export const WEB_STORES = (process.env.TEST_WEB_STORES ?? 'local,s3').split(',') as WebStore[];
@@ -36,9 +37,9 @@ export async function startWebSession(browser: Browser, store: WebStore, label: 
   const prefix = `${label}-${Date.now().toString(36)}`;
   let server: TestServer;
   let partOrigin: string;
-  if (store === 's3') {
+  if (store === 's3' || store === 's3-md5') {
     const env = rgwEnv();
-    server = await startTestServer({ storage: { kind: 's3', s3: { ...env, prefix } } });
+    server = await startTestServer({ storage: { kind: 's3', s3: { ...env, prefix, ...(store === 's3-md5' ? { partChecksum: 'MD5' as const } : {}) } } });
     partOrigin = `${env.endpoint.replace(/\/+$/, '')}/`;
   } else {
     server = await startTestServer();
@@ -55,7 +56,7 @@ export async function startWebSession(browser: Browser, store: WebStore, label: 
     async end() {
       await page.context.close();
       await server.stop();
-      if (store === 's3') await emptyRgwPrefix(prefix);
+      if (store !== 'local') await emptyRgwPrefix(prefix);
       fs.rmSync(tmp, { recursive: true, force: true });
     },
   };

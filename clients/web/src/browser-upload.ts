@@ -1,9 +1,12 @@
 /**
  * The browser layer of the SDK's upload protocol (clients/sdk/upload-core.ts): a File hashed
- * in Web Workers (hash-wasm), in content-defined parts where the plan allows (the SDK's
- * chunker, on this thread, 4 MiB at a time), its parts PUT with XMLHttpRequest (upload progress) straight to
- * the presigned URLs. Planning, begin/resume, part scheduling, retries, URL refresh, confirm
- * and complete are the SDK's; nothing of the protocol is repeated here.
+ * in Web Workers, in content-defined parts where the plan allows (the SDK's chunker), its parts
+ * PUT with XMLHttpRequest (upload progress) straight to the presigned URLs. Content-defined
+ * parts without MD5 are cut and hashed in one pass in one worker (cut.worker.ts: the file read
+ * once, each part's SHA-256 taken by WebCrypto as soon as its end is found); with MD5 (or
+ * without WebCrypto) the cut runs here and each part is hashed in the pool (hash.worker.ts).
+ * Planning, begin/resume, part scheduling, retries, URL refresh, confirm and complete are the
+ * SDK's; nothing of the protocol is repeated here.
  */
 import { sha256 } from 'hash-wasm';
 import { uploadSource, type UploadOptions, type UploadResult, type UploadSource } from '../../sdk/upload-core';
@@ -92,6 +95,37 @@ async function chunkedSpans(file: Blob, params: ChunkParams, onSpan: (s: { partN
 }
 
 /**
+ * Cuts and hashes `file` in one pass in a dedicated worker (cut.worker.ts); the parts in order.
+ * Rejects with the signal's reason when aborted (the worker is ended) or with the worker's error.
+ */
+function cutAndHashInWorker(file: Blob, params: ChunkParams, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<PartDigest[]> {
+  signal?.throwIfAborted();
+  const w = new Worker(new URL('./cut.worker.ts', import.meta.url), { type: 'module' });
+  const parts: PartDigest[] = [];
+  let done = 0;
+  let onAbort = () => undefined as void;
+  return new Promise<PartDigest[]>((resolve, reject) => {
+    onAbort = () => reject(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    w.onmessage = (ev) => {
+      const m = ev.data;
+      if (m.span) parts[m.span.partNumber - 1] = m.span;
+      else if (m.progress) { done += m.progress; onProgress?.(done, file.size); }
+      else if (m.error) reject(new Error(m.error));
+      else if (m.done) {
+        if (parts.length === m.parts && parts.every(Boolean)) resolve(parts);
+        else reject(new Error(`cut worker: ${parts.filter(Boolean).length} of ${m.parts} parts`));
+      }
+    };
+    w.onerror = (ev) => reject(new Error(`cut worker: ${ev.message}`));
+    w.postMessage({ file, params });
+  }).finally(() => {
+    signal?.removeEventListener('abort', onAbort);
+    w.terminate();
+  });
+}
+
+/**
  * Hashes `file` in parts on the worker pool (content-defined when `chunking` is given, else of
  * `partSize` bytes); the content hash is SHA-256 over the binary part digests.
  */
@@ -105,9 +139,14 @@ export async function hashFile(file: Blob, partSize: number, md5: boolean, signa
     job.catch(() => undefined); // awaited below; a failure before then must not go unhandled
     jobs.push(job);
   };
-  if (chunking) await chunkedSpans(file, chunking, hashSpan, signal);
-  else spans(file.size, partSize).forEach(hashSpan);
-  const parts = await Promise.all(jobs);
+  let parts: PartDigest[];
+  if (chunking && !md5 && typeof crypto !== 'undefined' && !!crypto.subtle) {
+    parts = await cutAndHashInWorker(file, chunking, signal, onProgress);
+  } else {
+    if (chunking) await chunkedSpans(file, chunking, hashSpan, signal);
+    else spans(file.size, partSize).forEach(hashSpan);
+    parts = await Promise.all(jobs);
+  }
   signal?.throwIfAborted();
   const joined = new Uint8Array(parts.length * 32);
   parts.forEach((p, i) => joined.set(hexToBytes(p.sha256), i * 32));

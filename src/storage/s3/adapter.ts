@@ -4,9 +4,11 @@
  * Multipart scheme (as in tus-node-server's s3-store, but stateless): a Tessera upload session
  * IS one S3 multipart upload, addressed by (key, UploadId); this adapter keeps no state of its own.
  * - createMultipartUpload starts it; the session stores the UploadId.
- * - Clients PUT parts straight to S3 through URLs from presignUploadPart. The store enforces
- *   Content-MD5 (RGW ignores SHA-256 checksums), so the part's MD5 is a signed header and a part
- *   whose bytes differ is refused by S3 itself with BadDigest.
+ * - Clients PUT parts straight to S3 through URLs from presignUploadPart. The part's SHA-256 is
+ *   signed in as the request's payload hash (`x-amz-content-sha256`; RGW ignores the newer
+ *   `x-amz-checksum-sha256`), so a part whose bytes differ is refused by the store itself
+ *   (XAmzContentSHA256Mismatch); with `partChecksum: 'MD5'` its Content-MD5 is bound instead
+ *   (BadDigest). A client that sends an MD5 anyway (older clients) gets both bound.
  * - Unchanged parts of an earlier revision are reused with UploadPartCopy (CopySourceRange),
  *   so no bytes pass through the server.
  * - listParts is the truth about what arrived (number, ETag, size); the service verifies against it.
@@ -61,13 +63,14 @@ export const S3_LIMITS: StorageLimits = Object.freeze({
 /**
  * The StorageAdapter on one bucket (under an optional key prefix). Error behaviour is the
  * contract's (../types); a missing bucket is UNAVAILABLE except for head(), whose bare 404
- * cannot tell it from a missing object (NOT_FOUND). Part URLs bind Content-MD5 only when the
- * caller passes `checksums.md5`; without it the part is checked later via listParts' ETag.
+ * cannot tell it from a missing object (NOT_FOUND). Part URLs bind the part's SHA-256 (checksum
+ * 'SHA256') and its Content-MD5 where the caller passes `checksums.md5`; with neither the part is
+ * checked later only via listParts' ETag.
  */
 export class S3StorageAdapter implements StorageAdapter {
   readonly name = 's3';
   readonly limits = S3_LIMITS;
-  readonly checksum: PartChecksum = 'MD5';
+  readonly checksum: PartChecksum;
   readonly features = { presignPut: true };
   private readonly client: S3Client;
   private readonly bucket: string;
@@ -76,6 +79,7 @@ export class S3StorageAdapter implements StorageAdapter {
 
   constructor(options: S3Options) {
     this.sse = options.sse;
+    this.checksum = options.partChecksum ?? 'SHA256';
     this.client = createS3Client(options);
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
@@ -95,7 +99,7 @@ export class S3StorageAdapter implements StorageAdapter {
 
   async presignPut(key: string, opts: { size: number; checksums: PartChecksums; contentType?: string; expiresIn: number }): Promise<PresignedRequest> {
     if (opts.size > this.limits.minPartSize) throw new StorageError('INVALID_PART', `s3: a single PUT takes at most ${this.limits.minPartSize} bytes`);
-    return presignObjectPut(this.target(key), { md5: opts.checksums.md5, contentType: opts.contentType, sse: this.sse, expiresIn: opts.expiresIn });
+    return presignObjectPut(this.target(key), { ...this.bound(opts.checksums), contentType: opts.contentType, sse: this.sse, expiresIn: opts.expiresIn });
   }
 
   async presignUploadPart(
@@ -105,10 +109,12 @@ export class S3StorageAdapter implements StorageAdapter {
     opts: { size: number; checksums: PartChecksums; expiresIn: number },
   ): Promise<PresignedRequest> {
     this.checkPartNumber(partNumber);
-    return presignPartPut(this.target(key), uploadId, partNumber, {
-      md5: opts.checksums.md5,
-      expiresIn: opts.expiresIn,
-    });
+    return presignPartPut(this.target(key), uploadId, partNumber, { ...this.bound(opts.checksums), expiresIn: opts.expiresIn });
+  }
+
+  /** The checksums a PUT URL binds: the SHA-256 under checksum 'SHA256', and the MD5 whenever given. */
+  private bound(c: PartChecksums): { md5?: string; sha256?: string } {
+    return { md5: c.md5, sha256: this.checksum === 'SHA256' ? c.sha256?.toLowerCase() : undefined };
   }
 
   async listParts(

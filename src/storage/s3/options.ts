@@ -17,6 +17,14 @@ export interface S3Options {
    * CreateMultipartUpload (parts and copies inherit it) and signed into single-PUT URLs.
    */
   sse?: S3Sse;
+  /**
+   * How a presigned part (or single-object) PUT binds the bytes the client promised (S3_PART_CHECKSUM):
+   * 'SHA256' (default) signs the part's SHA-256 in as the request's payload hash
+   * (`x-amz-content-sha256`), which a SigV4 store verifies against the body (RGW 16 refuses one that
+   * differs: test/storage/s3-specific.test.ts), so clients need no MD5; 'MD5' binds `Content-MD5`
+   * instead (clients send each part's MD5), for a store not known to verify a signed payload hash.
+   */
+  partChecksum?: 'SHA256' | 'MD5';
 }
 
 export interface S3Sse {

@@ -13,18 +13,23 @@ export interface PresignTarget {
   key: string;
 }
 
+/** The header that carries a request's payload SHA-256 (SigV4). */
+export const CONTENT_SHA256 = 'x-amz-content-sha256';
+
 /**
- * A part PUT. With `md5` (lowercase hex) the part's Content-MD5 is a signed header: the client
- * must send it and the store refuses bytes that differ (BadDigest). Without it nothing binds the bytes.
+ * A part PUT. With `sha256` (lowercase hex) the part's SHA-256 is signed in as the request's
+ * payload hash (`x-amz-content-sha256`, instead of UNSIGNED-PAYLOAD): the client must send that
+ * header and the store refuses bytes that differ (RGW: 400 XAmzContentSHA256Mismatch,
+ * test/storage/s3-specific.test.ts). With `md5` the part's Content-MD5 is a signed header too:
+ * the store refuses bytes that differ (BadDigest). Without either nothing binds the bytes.
  */
 export async function presignPartPut(
   t: PresignTarget,
   uploadId: string,
   partNumber: number,
-  opts: { md5?: string; expiresIn: number },
+  opts: { md5?: string; sha256?: string; expiresIn: number },
 ): Promise<PresignedRequest> {
-  const headers: Record<string, string> = {};
-  if (opts.md5) headers['Content-MD5'] = Buffer.from(opts.md5, 'hex').toString('base64');
+  const headers = checksumHeaders(opts);
   const command = new UploadPartCommand({
     Bucket: t.bucket,
     Key: t.key,
@@ -32,16 +37,44 @@ export async function presignPartPut(
     PartNumber: partNumber,
     ContentMD5: headers['Content-MD5'],
   });
+  bindPayloadHash(command, opts.sha256);
   return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
 }
 
-/**
- * A whole-object PUT; `md5`, `contentType` and the SSE headers are bound as signed headers
- * the client must send (a PUT without them fails the signature: no object escapes SSE).
- */
-export async function presignObjectPut(t: PresignTarget, opts: { md5?: string; contentType?: string; sse?: S3Sse; expiresIn: number }): Promise<PresignedRequest> {
+/** The checksum headers a PUT binds: Content-MD5 (base64) and the payload SHA-256 (hex). */
+function checksumHeaders(opts: { md5?: string; sha256?: string }): Record<string, string> {
   const headers: Record<string, string> = {};
   if (opts.md5) headers['Content-MD5'] = Buffer.from(opts.md5, 'hex').toString('base64');
+  if (opts.sha256) headers[CONTENT_SHA256] = opts.sha256;
+  return headers;
+}
+
+/**
+ * Makes the presigned request's payload hash `sha256` rather than UNSIGNED-PAYLOAD. The
+ * presigner writes `X-Amz-Content-Sha256: UNSIGNED-PAYLOAD` after the build step; the signer
+ * takes the payload hash from the first such header in insertion order (this one, set at
+ * build) and the canonical header from the last in sorted order (this lowercase name sorts
+ * after the presigner's capitalised one), so both are `sha256`. The RGW tests check the
+ * outcome: the promised bytes are taken, others refused.
+ */
+function bindPayloadHash(command: { middlewareStack: { add: (...a: any[]) => void } }, sha256: string | undefined): void {
+  if (!sha256) return;
+  command.middlewareStack.add(
+    (next: (a: unknown) => Promise<unknown>) => async (args: { request: { headers: Record<string, string> } }) => {
+      args.request.headers[CONTENT_SHA256] = sha256;
+      return next(args);
+    },
+    { step: 'build', name: 'tesseraPayloadSha256' },
+  );
+}
+
+/**
+ * A whole-object PUT; `md5`, `sha256` (as for a part), `contentType` and the SSE headers are
+ * bound as signed headers the client must send (a PUT without them fails the signature: no
+ * object escapes SSE).
+ */
+export async function presignObjectPut(t: PresignTarget, opts: { md5?: string; sha256?: string; contentType?: string; sse?: S3Sse; expiresIn: number }): Promise<PresignedRequest> {
+  const headers = checksumHeaders(opts);
   if (opts.contentType) headers['Content-Type'] = opts.contentType;
   Object.assign(headers, sseHeaders(opts.sse));
   const command = new PutObjectCommand({
@@ -52,6 +85,7 @@ export async function presignObjectPut(t: PresignTarget, opts: { md5?: string; c
     ServerSideEncryption: opts.sse?.algorithm,
     SSEKMSKeyId: opts.sse?.algorithm === 'aws:kms' ? opts.sse.kmsKeyId : undefined,
   });
+  bindPayloadHash(command, opts.sha256);
   return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
 }
 
