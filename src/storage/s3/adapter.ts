@@ -46,6 +46,7 @@ import type {
 } from '../types';
 import { translateS3Error, type S3ErrorContext } from './errors';
 import { createS3Client, type S3Options, type S3Sse } from './options';
+import { S3Signer } from './signer';
 import { presignObjectGet, presignObjectPut, presignPartPut, rangeHeader, type PresignTarget } from './presign';
 
 const MiB = 1024 * 1024;
@@ -73,10 +74,12 @@ export class S3StorageAdapter implements StorageAdapter {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly sse?: S3Sse;
+  private readonly signer: S3Signer;
 
   constructor(options: S3Options) {
     this.sse = options.sse;
     this.client = createS3Client(options);
+    this.signer = new S3Signer(this.client, options.bucket);
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
   }
@@ -284,7 +287,7 @@ export class S3StorageAdapter implements StorageAdapter {
   }
 
   private target(key: string): PresignTarget {
-    return { client: this.client, bucket: this.bucket, key: this.full(key) };
+    return { client: this.client, signer: this.signer, bucket: this.bucket, key: this.full(key) };
   }
 
   private checkPartNumber(partNumber: number): void {
