@@ -26,6 +26,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   UploadPartCopyCommand,
   type S3Client,
@@ -69,7 +70,7 @@ export class S3StorageAdapter implements StorageAdapter {
   readonly name = 's3';
   readonly limits = S3_LIMITS;
   readonly checksum: PartChecksum = 'MD5';
-  readonly features = { presignPut: true };
+  readonly features = { presignPut: true, listObjects: true };
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
@@ -245,6 +246,20 @@ export class S3StorageAdapter implements StorageAdapter {
       lastModified: out.LastModified,
       encryption: out.ServerSideEncryption ? { algorithm: out.ServerSideEncryption, keyId: out.SSEKMSKeyId } : undefined,
     };
+  }
+
+  /** ListObjectsV2 pages (1,000 keys each) under the prefixed `prefix`; keys handed back without the adapter's prefix. */
+  async *listObjects(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = this.prefix ? `${this.prefix}/` : '';
+    let token: string | undefined;
+    do {
+      const out = await this.run('object', this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token })));
+      for (const o of out.Contents ?? []) {
+        if (!o.Key?.startsWith(base)) continue;
+        yield { key: o.Key.slice(base.length), size: o.Size ?? 0, etag: o.ETag ? unquoteEtag(o.ETag) : undefined, lastModified: o.LastModified };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async delete(key: string): Promise<void> {
