@@ -11,6 +11,7 @@
  * resumes by re-hashing the parts the sidecar lists (or every part present,
  * without a sidecar).
  */
+import { createHash } from 'node:crypto';
 import { copyFile, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { chunkParams } from './chunker';
 import { hashFileChunked } from './chunked-hashing';
@@ -109,7 +110,7 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     await sidecar.save(verified);
 
     const todo = parts.filter((p) => !verified.has(p.index));
-    const fetcher = new PartFetcher(api, file, parts, fh, digestOf, pool, sidecar, verified, opts);
+    const fetcher = new PartFetcher(api, file, parts, fh, pool, sidecar, verified, opts);
     fetcher.report();
     await runPool(todo, opts.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY, (p, s) => fetcher.fetchPart(p, s), signal);
 
@@ -210,7 +211,6 @@ class PartFetcher {
     private readonly file: FileWithChunks,
     parts: Part[],
     private readonly fh: FileHandle,
-    private readonly digestOf: DigestOf,
     private readonly pool: HashPool | null,
     private readonly sidecar: SidecarFile,
     private readonly verified: Map<number, string>,
@@ -250,8 +250,9 @@ class PartFetcher {
         }
         let pos = part.offset;
         // network chunks are small: take them in batches (one write syscall per WRITE_BATCH
-        // bytes), then hand the written buffers to a hash worker
-        hasher = this.pool?.stream() ?? null;
+        // bytes), then hash the written buffers (on a hash worker when there is a pool, here
+        // otherwise: no read back of what was just written)
+        hasher = this.pool?.stream() ?? inlineHasher();
         for await (const batch of res.batches(WRITE_BATCH)) {
           const n = batch.reduce((sum, c) => sum + c.length, 0);
           if (pos + n > part.offset + part.size) throw new TesseraError('STORE', `part at ${part.offset}: store sent too many bytes`);
@@ -263,8 +264,8 @@ class PartFetcher {
           this.report();
         }
         const complete = pos === part.offset + part.size;
-        if (!complete) hasher?.drop();
-        const digest = !complete ? null : hasher ? await hasher.digest() : await this.digestOf(part);
+        if (!complete) hasher.drop();
+        const digest = complete ? await hasher.digest() : null;
         if (digest === part.sha256) {
           this.bytesReceived += part.size;
           this.verified.set(part.index, digest);
@@ -306,4 +307,14 @@ class PartFetcher {
     })();
     await this.refreshing;
   }
+}
+
+/** SHA-256 of the buffers as they are written, on this thread (they are hashed before `update` returns). */
+function inlineHasher(): StreamHasher {
+  const sha = createHash('sha256');
+  return {
+    update: (chunks) => { for (const c of chunks) sha.update(c); },
+    digest: async () => sha.digest('hex'),
+    drop: () => undefined,
+  };
 }
