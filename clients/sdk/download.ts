@@ -60,6 +60,12 @@ export interface DownloadOptions {
    */
   file?: FileWithChunks;
   /**
+   * The caller saw neither a partial download of this file nor its sidecar just before (a folder
+   * download that listed the local folder): the partial file is then created exclusively and
+   * nothing is read back or verified first. If one appeared meanwhile, the usual resume path runs.
+   */
+  fresh?: boolean;
+  /**
    * An older local copy of the file (usually `localPath` itself before an update): its parts
    * that still match, at the same place or (content-defined parts) moved by an insertion or
    * deletion, are taken from it instead of the network, so an edit of a large file downloads
@@ -97,14 +103,17 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
   const partial = localPath + PARTIAL_SUFFIX;
   const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] }, parts.length > 1);
   if (opts.reuseFrom) await seedPartial(opts.reuseFrom, partial, sidecar);
-  const fh = await openPartial(partial, opts.fsync === true);
+  // a new partial file (created exclusively) has nothing to verify or resume; one that exists takes the resume path
+  const created = opts.fresh && !opts.reuseFrom ? await openPartial(partial, opts.fsync === true, true) : null;
+  if (created) sidecar.assumeAbsent();
+  const fh = created ?? await openPartial(partial, opts.fsync === true);
   const pool = parts.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
   const digestOf: DigestOf = pool
     ? async (p) => (await pool.hash(partial, p.offset, p.size)).sha256
     : (p) => hashFileRange(fh, p.offset, p.size);
   try {
-    const verified = await verifyExisting(fh, parts, await sidecar.load(), digestOf);
-    await fh.truncate(size);
+    const verified = created ? new Map<number, string>() : await verifyExisting(fh, parts, await sidecar.load(), digestOf);
+    if (!created) await fh.truncate(size); // a new file reaches its size as its parts are written
     if (opts.reuseFrom) await reuseMoved(opts.reuseFrom, fh, parts, verified, digestOf, signal);
     for (const p of parts) if (p.size === 0) verified.set(p.index, p.sha256);
     await sidecar.save(verified);

@@ -19,8 +19,15 @@ export interface Sidecar { contentHash: string; size: number; verified: number[]
  * and the fsync before the rename has almost nothing left to flush (measured faster than
  * periodic fdatasyncs, docs/benchmarks.md).
  */
-export async function openPartial(path: string, durable: boolean): Promise<FileHandle> {
-  return open(path, constants.O_RDWR | constants.O_CREAT | (durable ? constants.O_DSYNC : 0));
+export async function openPartial(path: string, durable: boolean): Promise<FileHandle>;
+/** `exclusive`: creates it, or resolves with null if it exists. */
+export async function openPartial(path: string, durable: boolean, exclusive: true): Promise<FileHandle | null>;
+export async function openPartial(path: string, durable: boolean, exclusive = false): Promise<FileHandle | null> {
+  const flags = constants.O_RDWR | constants.O_CREAT | (durable ? constants.O_DSYNC : 0) | (exclusive ? constants.O_EXCL : 0);
+  return open(path, flags).catch((e: NodeJS.ErrnoException) => {
+    if (exclusive && e.code === 'EEXIST') return null;
+    throw e;
+  });
 }
 
 /** Re-hashes the parts an earlier run left (those the sidecar lists, or all without one): index -> digest. */
@@ -53,6 +60,11 @@ export class SidecarFile {
    * `remove` still deal with one an earlier run left.
    */
   constructor(private readonly path: string, private readonly base: Sidecar, private readonly keep = true) {}
+
+  /** The caller knows there is no sidecar file (none was listed): `remove` has nothing to do unless one is saved. */
+  assumeAbsent(): void {
+    this.mayExist = false;
+  }
 
   async load(): Promise<Sidecar | null> {
     try {
