@@ -5,6 +5,7 @@ import { unquoteEtag } from '../storage/etag';
 import type { StorageAdapter } from '../storage/types';
 import { AppError, badInput, notFound } from './errors';
 import { batchStorageKey, checkBatchObjects } from './upload-batch-store';
+import { insertRows } from './sql-rows';
 import type { EventBus } from './events';
 import type { JournalService, ChangeInput } from './journal';
 import { checkMediaType } from './media-type';
@@ -339,13 +340,6 @@ async function inChunks<V, R>(values: V[], query: (slice: V[]) => Promise<R[]>):
   const out: R[] = [];
   for (let i = 0; i < values.length; i += 500) out.push(...await query(values.slice(i, i + 500)));
   return out;
-}
-
-/** Multi-row INSERTs of complete rows (ids and dates set by the caller), 200 a statement, without TypeORM's re-reads. */
-async function insertRows<T extends object>(m: EntityManager, entity: new () => T, rows: T[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 200) {
-    await m.createQueryBuilder().insert().into(entity).values(rows.slice(i, i + 200) as never).updateEntity(false).execute();
-  }
 }
 
 /** `UPDATE table SET <set>, column = CASE key WHEN k THEN v ... END WHERE key IN (...)`: one statement for many rows. */
