@@ -84,6 +84,11 @@ describe('folder download requests (local store, SQLite)', () => {
     expect(received).toEqual({ 'p.bin': 0, 'q.bin': 2001, 'r.bin': 2002 });
     for (const [n, b] of bytes) expect((await readFile(join(out, n))).equals(b)).toBe(true);
     expect((await readdir(out)).sort()).toEqual(['p.bin', 'q.bin', 'r.bin']);
+    // the same with --fsync (small new files are written with synchronous calls, O_DSYNC, fsync before the rename)
+    const durable = await client.downloadTree('/resume', join(dir, 'resume-durable'), { fsync: true });
+    expect(durable.failed).toEqual([]);
+    for (const [n, b] of bytes) expect((await readFile(join(dir, 'resume-durable', n))).equals(b)).toBe(true);
+    expect((await readdir(join(dir, 'resume-durable'))).sort()).toEqual(['p.bin', 'q.bin', 'r.bin']);
 
     // `fresh` given although a partial file exists (it appeared after the listing): the resume path still runs
     const [q] = (await client.listFolderForDownload('/resume')).filter((f) => f.name === 'q.bin');
