@@ -3,7 +3,6 @@ import { basename, dirname, join, posix, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { CliContext } from './context';
 import { interruptible } from './interrupt';
-import { remotePath } from './files';
 import { remoteArg } from './resolve';
 import { ProgressBar } from './progress';
 import { downloadFolder, isDirectory, uploadFolder } from './tree';

@@ -92,4 +92,7 @@ export const COPY_PARTS = `mutation CopyParts($sessionId: ID!, $partNumbers: [In
 
 export const COMPLETE_UPLOAD = `mutation CompleteUpload($sessionId: ID!, $parts: [ConfirmPartInput!]) { completeUpload(sessionId: $sessionId, parts: $parts) { ${FILE_FIELDS} } }`;
 
+/** A session's state and, once completed, its file (what an upload checks when its session finished under it). */
+export const UPLOAD_SESSION_STATE = `query UploadSessionState($id: ID!) { uploadSession(id: $id) { id status file { ${FILE_FIELDS} } } }`;
+
 export const ABORT_UPLOAD = `mutation AbortUpload($sessionId: ID!) { abortUpload(sessionId: $sessionId) }`;

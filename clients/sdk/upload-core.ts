@@ -81,7 +81,11 @@ export interface UploadOptions {
   fixedParts?: boolean;
   /** Hears each part the store accepted in this run. */
   onPartSent?: (partNumber: number) => void;
-  /** Hears the server's upload session once begun (an app that cancels aborts it: abortUpload). */
+  /**
+   * Hears the server's upload session once begun (an app that cancels aborts it: abortUpload).
+   * Also called when the beginUpload answers after `signal` aborted the upload: the session
+   * exists then, and the app decides (abort it on cancel, keep it to resume on pause).
+   */
   onSession?: (sessionId: string) => void;
 }
 
@@ -132,7 +136,9 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
   });
   opts.onPlanned?.(digest);
   const begin = digest.parts.length <= URL_WINDOW ? ops.BEGIN_UPLOAD : ops.BEGIN_UPLOAD_NO_URLS;
-  const { beginUpload: session } = await api.request<{ beginUpload: UploadSession }>(begin, {
+  // not aborted with `signal`: a session the server begins must reach onSession even when this
+  // upload is aborted meanwhile (an app that cancels then aborts it at once, nothing left ACTIVE)
+  const beginning = api.request<{ beginUpload: UploadSession }>(begin, {
     input: {
       path: remotePath,
       size: String(digest.size),
@@ -142,7 +148,20 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
       ...(opts.folderId ? { folderId: opts.folderId } : {}),
       parts: digest.parts.map((p) => ({ partNumber: p.partNumber, size: String(p.size), sha256: p.sha256, ...(p.md5 ? { md5: p.md5 } : {}) })),
     },
-  }, signal);
+  });
+  let session: UploadSession;
+  try {
+    session = (await untilAborted(beginning, signal)).beginUpload;
+  } catch (e) {
+    if (signal?.aborted) {
+      beginning.then(({ beginUpload }) => opts.onSession?.(beginUpload.id), () => undefined);
+      throw e;
+    }
+    // the resumed session was completed (by another run) between the answer and its part URLs
+    const id = endedSessionOf(e);
+    if (!id) throw e;
+    session = { id, status: 'COMPLETED', file: await finishedFile(api, id, digest.contentHash, e, signal), parts: [] } as unknown as UploadSession;
+  }
   opts.onSession?.(session.id);
 
   if (session.status === 'COMPLETED' && session.file) {
@@ -155,14 +174,21 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
 
   const uploader = new PartUploader(api, source, session, digest.size, opts);
   const resumed = digest.parts.filter((p) => !uploader.needsUpload(p.partNumber)).length;
-  const copied = await copyStoredParts(api, session.id, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
-  uploader.update(copied);
-  const todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
-  uploader.willSend(todo.map((p) => p.partNumber));
-  uploader.report();
+  let copied: PartUpload[] = [];
+  let todo: PartDigest[] = [];
   try {
+    copied = await copyStoredParts(api, session.id, digest.parts.filter((p) => uploader.needsUpload(p.partNumber)), signal);
+    uploader.update(copied);
+    todo = digest.parts.filter((p) => uploader.needsUpload(p.partNumber));
+    uploader.willSend(todo.map((p) => p.partNumber));
+    uploader.report();
     await runPool(todo, opts.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY, (part, s) => uploader.send(part, s), signal);
   } catch (e) {
+    if (endedSessionOf(e, session.id)) {
+      // the session was completed by another run (same content, same path) while this one sent parts: its file is this upload's
+      const file = await finishedFile(api, session.id, digest.contentHash, e, signal);
+      return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: 0, partsSkipped: resumed, partsCopied: 0 };
+    }
     await uploader.flush().catch(() => undefined);
     throw e;
   }
@@ -171,6 +197,49 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
   const { completeUpload: file } = await api.request<{ completeUpload: FileInfo }>(ops.COMPLETE_UPLOAD, { sessionId: session.id, parts: last }, signal);
   return { file, sessionId: session.id, deduplicated: false, bytesSent: uploader.bytesSent, partsSent: todo.length, partsSkipped: resumed,
     partsCopied: copied.filter((p) => p.status === 'VERIFIED').length };
+}
+
+/** `p`, or the signal's reason as soon as `signal` aborts (`p` itself runs on). */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * The session id when `e` says an upload session no longer takes parts: the server's
+ * PRECONDITION_FAILED with reason UPLOAD_COMPLETED / UPLOAD_GONE (refreshPartUrls, copyParts,
+ * a resumed beginUpload's part URLs), or the store's 404 for a part PUT (no such upload:
+ * `sessionId` given). Null for anything else.
+ */
+function endedSessionOf(e: unknown, sessionId?: string): string | null {
+  if (!(e instanceof TesseraError)) return null;
+  const reason = e.details.extensions?.reason;
+  if (e.code === 'PRECONDITION_FAILED' && (reason === 'UPLOAD_COMPLETED' || reason === 'UPLOAD_GONE')) {
+    const id = e.details.extensions?.sessionId;
+    return typeof id === 'string' ? id : sessionId ?? null;
+  }
+  return e.code === 'STORE' && e.details.status === 404 && sessionId ? sessionId : null;
+}
+
+/**
+ * The file of a session that finished under an upload: its own file when the session is
+ * COMPLETED and the file still holds this content. Otherwise nothing of this upload is (or
+ * stays) stored as it asked, and nothing is sent again into the ended session: CONFLICT
+ * (reason UPLOAD_ENDED) for an aborted or expired session or a file changed since, else `cause`.
+ */
+async function finishedFile(api: GraphQLTransport, sessionId: string, contentHash: string, cause: unknown, signal?: AbortSignal): Promise<FileInfo> {
+  const { uploadSession: s } = await api.request<{ uploadSession: { status: string; file: FileInfo | null } | null }>(ops.UPLOAD_SESSION_STATE, { id: sessionId }, signal);
+  if (s?.status === 'COMPLETED' && s.file && s.file.contentHash === contentHash && s.file.status === 'AVAILABLE') return s.file;
+  if (s && s.status !== 'ACTIVE') {
+    throw new TesseraError('CONFLICT', `upload session ${sessionId} is ${s.status}${s.file ? ' and its file changed since' : ''}; nothing was uploaded: run the upload again`,
+      { extensions: { reason: 'UPLOAD_ENDED', sessionId }, cause });
+  }
+  throw cause;
 }
 
 /**

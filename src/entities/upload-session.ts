@@ -7,6 +7,8 @@ export type UploadStatus = 'ACTIVE' | 'COMPLETED' | 'ABORTED' | 'EXPIRED';
 @Entity('upload_sessions')
 @Index('ix_sessions_resume', ['ownerId', 'pathKey', 'contentHash', 'status'])
 @Index('ix_sessions_expiry', ['status', 'expiresAt'])
+/** activeUploads: a user's ACTIVE sessions (the ones they upload, into their own tree or a shared folder). */
+@Index('ix_sessions_uploader', ['uploaderId', 'status'])
 export class UploadSession {
   @PrimaryGeneratedColumn('uuid') id: string;
   @Column({ type: 'varchar', length: 36 }) ownerId: string;

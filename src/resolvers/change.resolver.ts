@@ -55,6 +55,22 @@ export class ChangeResolver {
     return item;
   }
 
+  @Subscription(() => [UploadSessionType], {
+    name: 'activeUploads',
+    description: 'Your ACTIVE upload sessions, as the activeUploads query lists them (first: at most 100, default 20): now, and again each time one of them begins or ends on any device. Ends (after an UNAUTHENTICATED error) when the device is revoked.',
+    subscribe: ({ args, context }) => {
+      const ctx = context as Context;
+      const { userId, deviceId } = requireUser(ctx);
+      return ctx.services.live.watch(userId, deviceId, (e) => (e.type === 'uploads' && e.userId === userId) || e.type === 'resync',
+        async () => (await ctx.services.uploads.active(userId, args.first ?? 20)).map(toSession));
+    },
+  })
+  activeUploadsFeed(@Root() item: UploadSessionType[] | Ended, @Arg('first', () => Int, { nullable: true }) _first: number | null, @Ctx() ctx: Context) {
+    if ('end' in item) throw item.end;
+    freshLoaders(ctx);
+    return item;
+  }
+
   @FieldResolver(() => FileType, { nullable: true, description: 'The file as it is now; null when you can no longer see it.' })
   async file(@Root() change: ChangeType, @Ctx() ctx: Context): Promise<FileNode | null> {
     const { userId } = requireUser(ctx);

@@ -4,6 +4,8 @@ import { EventEmitter } from 'node:events';
 export type BusEvent =
   | { type: 'change'; namespaceId: string; seq: number }
   | { type: 'upload'; sessionId: string }
+  /** One of `userId`'s upload sessions (as uploader) began or ended: their activeUploads changed. */
+  | { type: 'uploads'; userId: string }
   /** A device was signed out: its live feeds, on every instance, look at once and end. */
   | { type: 'device-revoked'; userId: string; deviceId: string }
   /** Events may have been lost (the bus reconnected): every reader should look again. */

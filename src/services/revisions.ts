@@ -1,4 +1,4 @@
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision } from '../entities';
 import { queueObjects } from './trash';
 import type { AccessService } from './access';

@@ -40,9 +40,11 @@ export interface ObjectToCheck {
  * (when one is known), and on the local store with the declared bytes. Resolves with one entry per
  * item, in order: null when it holds (its part's `etag` is then set to the store's), else the coded
  * error for that item (PRECONDITION_FAILED; an object whose bytes are not the declared ones is
- * deleted and its session expired). Rejects when the store fails otherwise (UNAVAILABLE, ...).
+ * deleted and its session expired, and `onExpired` told). Rejects when the store fails otherwise (UNAVAILABLE, ...).
  */
-export async function checkBatchObjects(ds: DataSource, storage: StorageAdapter, items: ObjectToCheck[]): Promise<(AppError | null)[]> {
+export async function checkBatchObjects(
+  ds: DataSource, storage: StorageAdapter, items: ObjectToCheck[], onExpired: (sessionId: string) => void,
+): Promise<(AppError | null)[]> {
   const byPrefix = new Map<string, number>();
   if (storage.features.listObjects) {
     for (const t of items) {
@@ -61,7 +63,7 @@ export async function checkBatchObjects(ds: DataSource, storage: StorageAdapter,
     const prefix = batchPrefixOf(t.session.storageKey);
     const info = prefix && isListed.has(prefix) ? listed.get(t.session.storageKey) ?? null : await headOrNull(storage, t.session.storageKey);
     try {
-      await checkObject(ds, storage, t, info);
+      await checkObject(ds, storage, t, info, onExpired);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       out[i] = e;
@@ -78,7 +80,9 @@ async function headOrNull(storage: StorageAdapter, key: string): Promise<ObjectI
 }
 
 /** One object as declared (see checkBatchObjects); `info` is what the store reports of it, null if absent. */
-async function checkObject(ds: DataSource, storage: StorageAdapter, { session, part, etag }: ObjectToCheck, info: ObjectInfo | null): Promise<void> {
+async function checkObject(
+  ds: DataSource, storage: StorageAdapter, { session, part, etag }: ObjectToCheck, info: ObjectInfo | null, onExpired: (sessionId: string) => void,
+): Promise<void> {
   if (!info || info.size !== session.size || info.size !== part.size || (etag !== null && (info.etag ?? '') !== etag)) {
     throw new AppError('PRECONDITION_FAILED', '1 part(s) missing or not as declared', { missingParts: [1], sessionId: session.id });
   }
@@ -87,6 +91,7 @@ async function checkObject(ds: DataSource, storage: StorageAdapter, { session, p
   if (local && !await local.verifyObject(session.storageKey, [{ offset: part.offset, size: part.size, sha256: part.sha256 }])) {
     await storage.delete(session.storageKey);
     await ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
+    onExpired(session.id);
     throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
   }
 }

@@ -12,6 +12,7 @@ import { checkMediaType } from './media-type';
 import { ROOT, ancestorsOf, nameOf, normalisePath, parentKeyOf, pathKey } from './paths';
 import { addUsage, releaseReservation, type QuotaService } from './quota';
 import { lockOwner, transaction } from './tx';
+import { sessionEnded } from './session-locks';
 import { checkSize, planUpload, validateParts } from './upload-plan';
 import { checkBase, reservationFor, uploaderOf, type BeginUploadInput, type SessionView, type UploadService } from './uploads';
 
@@ -158,6 +159,7 @@ export class UploadBatchService {
       await insertRows(m, UploadPart, parts);
       return res;
     });
+    if ([...results.values()].some((r) => r.ok)) await this.uploads.announce(userId);
     return results;
   }
 
@@ -179,6 +181,23 @@ export class UploadBatchService {
       if (s) seen.add(s.id);
     }
 
+    // the fast items' session locks (UploadService.locks) until they are committed: no resume,
+    // refresh or abort of one of them runs in between
+    await this.uploads.locks.run(todo.map((t) => t.session.id), () => this.completeSet(userId, deviceId, todo, out));
+    for (const i of slow) {
+      try {
+        out[i] = { ok: await this.uploads.complete(userId, deviceId, items[i].sessionId, items[i].parts ?? []) };
+      } catch (e) {
+        out[i] = failed(e);
+      }
+    }
+    return out as ItemResult<FileNode>[];
+  }
+
+  /** The one-PUT items of a completeUploads call, their session locks held: each object checked, then all committed in one transaction. */
+  private async completeSet(
+    userId: string, deviceId: string | null, todo: { i: number; session: UploadSession; reported: Map<number, string> }[], out: (ItemResult<FileNode> | undefined)[],
+  ): Promise<void> {
     // the store first, outside the transaction: each object as declared (size, ETag; bytes on the local store)
     const parts = groupBy(await inChunks(todo.map((t) => t.session.id), (ids) => this.ds.getRepository(UploadPart).findBy({ sessionId: In(ids) })), (p) => p.sessionId);
     const verified: typeof todo = [];
@@ -190,13 +209,14 @@ export class UploadBatchService {
     const checked = await checkBatchObjects(this.ds, this.storage, checkable.map((t) => {
       const part = parts.get(t.session.id)![0];
       return { session: t.session, part, etag: t.reported.get(1) ?? part.etag };
-    }));
+    }), (sessionId) => this.uploads.markEnded(sessionId));
     checkable.forEach((t, k) => {
       const error = checked[k];
       if (error) out[t.i] = { error };
       else verified.push(t);
     });
     verified.sort((a, b) => a.i - b.i);
+    for (const t of verified) await this.uploads.hook('complete:assembled', t.session.id);
 
     const changes: Change[] = [];
     if (verified.length) {
@@ -206,17 +226,11 @@ export class UploadBatchService {
         return this.commitSet(m, userId, deviceId, verified.map((t) => ({ ...t, part: parts.get(t.session.id)![0] })), changes);
       });
       for (const [i, r] of done) out[i] = r;
+      for (const t of verified) this.uploads.markEnded(t.session.id);
       await this.journal.notify(changes);
       for (const t of verified) await this.bus.publish({ type: 'upload', sessionId: t.session.id });
+      await this.uploads.announce(userId);
     }
-    for (const i of slow) {
-      try {
-        out[i] = { ok: await this.uploads.complete(userId, deviceId, items[i].sessionId, items[i].parts ?? []) };
-      } catch (e) {
-        out[i] = failed(e);
-      }
-    }
-    return out as ItemResult<FileNode>[];
   }
 
   /**
@@ -305,7 +319,7 @@ export class UploadBatchService {
         const node = await m.transaction(async (sp) => { // a savepoint: this item's failure undoes only its own writes
           const f = await sp.findOneByOrFail(UploadSession, { id: t.session.id });
           if (f.status === 'COMPLETED' && f.fileId) return sp.findOneByOrFail(FileNode, { id: f.fileId });
-          if (f.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${f.status}`);
+          if (f.status !== 'ACTIVE') throw sessionEnded(f);
           return this.uploads.finish(sp, deviceId, t.session, f.reservedBytes, [Object.assign(t.part, { status: 'VERIFIED' })], own);
         });
         changes.push(...own);

@@ -16,6 +16,8 @@ import { checkMediaType } from './media-type';
 import { checkRevision } from './preconditions';
 import { UploadStore, storedAsDeclared, type PresignedPart } from './upload-store';
 import { PartCopier } from './upload-copy';
+import { isStorageError } from '../storage/errors';
+import { KeyedLock, sessionEnded, type UploadHookPoint, type UploadHooks } from './session-locks';
 
 export interface BeginUploadInput {
   path: string;
@@ -75,6 +77,55 @@ export class UploadService {
   /** What this service asks of the store about a session (listing, assembling, presigning, aborting). */
   private readonly store: UploadStore;
 
+  /** Test-only pauses at fixed points (./session-locks.ts UploadHookPoint); null in production. */
+  hooks: UploadHooks | null = null;
+
+  /**
+   * One call at a time per session, in this process: completion (single and batch), resume,
+   * refreshPartUrls, copyParts, confirmParts, abort and expiry. A call that waited re-reads the
+   * session, so it never acts on one another call has completed or ended meanwhile (it answers
+   * PRECONDITION_FAILED with `reason`, ./session-locks.ts SessionEndReason). Across server
+   * instances the store's NO_SUCH_UPLOAD is caught and answered the same way.
+   */
+  readonly locks = new KeyedLock((id) => void this.hook('lock:wait', id));
+
+  /** Sessions this process completed or ended lately (id -> when): their views mint no more URLs. */
+  private readonly ended = new Map<string, number>();
+
+  /** Records that `sessionId` was completed or ended (see `ended`). */
+  markEnded(sessionId: string): void {
+    const now = Date.now();
+    if (this.ended.size >= 10_000) {
+      for (const [id, at] of this.ended) if (now - at > 3_600_000 || this.ended.size >= 10_000) this.ended.delete(id);
+    }
+    this.ended.set(sessionId, now);
+  }
+
+  /**
+   * The coded error for a session the store no longer knows (NO_SUCH_UPLOAD while presigning):
+   * read once any call holding its lock (a completion under way) is done, so a completed
+   * session answers UPLOAD_COMPLETED, an ended one UPLOAD_ENDED, else UPLOAD_GONE.
+   */
+  private async goneError(sessionId: string, locked: boolean): Promise<AppError> {
+    const read = () => this.ds.getRepository(UploadSession).findOneByOrFail({ id: sessionId });
+    return sessionEnded(await (locked ? read() : this.locks.run(sessionId, read)), true);
+  }
+
+  /** `store.presign`, with NO_SUCH_UPLOAD answered as a coded error (goneError). */
+  private async presignPart(session: UploadSession, part: UploadPart, locked: boolean): Promise<PresignedPart> {
+    try {
+      return await this.store.presign(session, part);
+    } catch (e) {
+      if (isStorageError(e, 'NO_SUCH_UPLOAD')) throw await this.goneError(session.id, locked);
+      throw e;
+    }
+  }
+
+  /** Runs the test hook at `point` (no-op in production). */
+  async hook(point: UploadHookPoint, sessionId: string): Promise<void> {
+    if (this.hooks) await this.hooks.at(point, sessionId);
+  }
+
   plan(size: number): UploadPlan {
     return planUpload(size, this.planSettings());
   }
@@ -98,7 +149,10 @@ export class UploadService {
       order: { createdAt: 'DESC' },
     });
     if (resumable && resumable.expiresAt > new Date() && resumable.size === input.size && uploaderOf(resumable) === userId) {
-      const resumed = await this.resume(resumable);
+      const resumed = await this.locks.run(resumable.id, async () => {
+        const fresh = await this.ds.getRepository(UploadSession).findOneByOrFail({ id: resumable.id });
+        return fresh.status === 'ACTIVE' ? this.resume(fresh) : null; // completed or ended while this call waited: as if none were resumable
+      });
       if (resumed) return resumed;
     }
 
@@ -134,6 +188,7 @@ export class UploadService {
         for (let i = 0; i < rows.length; i += 500) await m.insert(UploadPart, rows.slice(i, i + 500));
         return s;
       });
+      await this.announce(userId);
       return this.view(session, null, true);
     } catch (e) {
       if (storageUploadId) await this.storage.abortMultipartUpload(storageKey, storageUploadId).catch(() => undefined);
@@ -160,12 +215,21 @@ export class UploadService {
     return sessions.map((s) => this.view(s, null, false));
   }
 
+  /** Tells `userId`'s activeUploads watchers that one of their sessions began or ended. */
+  announce(userId: string): Promise<void> {
+    return this.bus.publish({ type: 'uploads', userId });
+  }
+
   /**
    * Marks parts verified once the store lists them with the same size and ETag. Reads only
    * the confirmed parts and the store's listing around them, so confirming in batches costs
    * the same whatever the file size.
    */
   async confirmParts(userId: string, sessionId: string, confirmed: { partNumber: number; etag: string }[]): Promise<SessionView> {
+    return this.locks.run(sessionId, () => this.confirmLocked(userId, sessionId, confirmed));
+  }
+
+  private async confirmLocked(userId: string, sessionId: string, confirmed: { partNumber: number; etag: string }[]): Promise<SessionView> {
     const session = await this.owned(userId, sessionId);
     if (session.status !== 'ACTIVE') return this.view(session, null, false);
     if (confirmed.length > MAX_CONFIRMED_PARTS) throw badInput('too many parts');
@@ -200,8 +264,12 @@ export class UploadService {
    * parts asked for, as they are now (VERIFIED when copied; a part still to send comes with its URL).
    */
   async copyParts(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
+    return this.locks.run(sessionId, () => this.copyLocked(userId, sessionId, partNumbers));
+  }
+
+  private async copyLocked(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
     const session = await this.owned(userId, sessionId);
-    if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    if (session.status !== 'ACTIVE') throw sessionEnded(session);
     const numbers = [...new Set(partNumbers)];
     if (numbers.length > MAX_COPY_PARTS) throw badInput(`at most ${MAX_COPY_PARTS} parts per call`);
     const parts = numbers.length ? await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In(numbers) }) : [];
@@ -211,15 +279,25 @@ export class UploadService {
     return (await this.view(session, parts, true).parts());
   }
 
+  /**
+   * Fresh PUT URLs for parts of an ACTIVE session. PRECONDITION_FAILED with `reason`
+   * UPLOAD_COMPLETED (and `fileId`) once the session is completed, UPLOAD_ENDED once aborted or
+   * expired, UPLOAD_GONE when the store no longer knows the upload (never INTERNAL).
+   */
   async refreshPartUrls(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
+    return this.locks.run(sessionId, () => this.refreshLocked(userId, sessionId, partNumbers));
+  }
+
+  private async refreshLocked(userId: string, sessionId: string, partNumbers: number[]): Promise<PartView[]> {
     const session = await this.owned(userId, sessionId);
-    if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    if (session.status !== 'ACTIVE') throw sessionEnded(session);
     if (partNumbers.length > MAX_REFRESH_PARTS) throw badInput(`at most ${MAX_REFRESH_PARTS} part numbers per call`);
     const parts = await this.ds.getRepository(UploadPart).findBy({ sessionId, partNumber: In([...new Set(partNumbers)]) });
     if (parts.length !== new Set(partNumbers).size) throw badInput('unknown part number');
     parts.sort((a, b) => a.partNumber - b.partNumber);
+    await this.hook('presign', session.id);
     return Promise.all(parts.map(async (p) => {
-      const presigned = await this.store.presign(session, p);
+      const presigned = await this.presignPart(session, p, true);
       return { part: p, presigned: async () => presigned };
     }));
   }
@@ -229,12 +307,17 @@ export class UploadService {
    * transaction, creates the revision and its chunks, points the file at it and journals it.
    * `confirmed` are ETags the client saw for parts it has not confirmed yet (its last batch):
    * checked against the store's listing here, as confirmParts would, saving a round trip.
-   * Idempotent: completing a completed session returns its file.
+   * Idempotent: completing a completed session returns its file. An aborted or expired one is
+   * PRECONDITION_FAILED with `reason` UPLOAD_ENDED. Holds the session lock throughout (`locks`).
    */
   async complete(userId: string, deviceId: string | null, sessionId: string, confirmed: { partNumber: number; etag: string }[] = []): Promise<FileNode> {
+    return this.locks.run(sessionId, () => this.completeLocked(userId, deviceId, sessionId, confirmed));
+  }
+
+  private async completeLocked(userId: string, deviceId: string | null, sessionId: string, confirmed: { partNumber: number; etag: string }[] = []): Promise<FileNode> {
     const session = await this.owned(userId, sessionId);
     if (session.status === 'COMPLETED' && session.fileId) return this.files.get(userId, session.fileId);
-    if (session.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${session.status}`);
+    if (session.status !== 'ACTIVE') throw sessionEnded(session);
     if (confirmed.length > MAX_CONFIRMED_PARTS) throw badInput('too many parts');
     await this.access.authorizeAt(userId, session.ownerId, session.path, 'write'); // a share revoked meanwhile
     const parts = await this.parts(session.id);
@@ -243,8 +326,10 @@ export class UploadService {
     for (const n of reported.keys()) if (!numbers.has(n)) throw badInput(`no part ${n} in this upload`, { partNumber: n });
     // the store's listing first: a missing upload (already assembled, or gone) is the rare case
     const stored = await this.store.listStored(session, { nullIfGone: true });
-    if (stored) await this.store.assemble(session, parts, stored, reported);
-    else if (!(await this.store.objectExists(session.storageKey, session.size))) {
+    if (stored) {
+      await this.store.assemble(session, parts, stored, reported);
+      await this.hook('complete:assembled', session.id);
+    } else if (!(await this.store.objectExists(session.storageKey, session.size))) {
       throw new AppError('PRECONDITION_FAILED', `${parts.length} part(s) missing or not as declared`, { missingParts: parts.slice(0, 1000).map((p) => p.partNumber) });
     }
     await this.verifyObject(session, parts);
@@ -253,11 +338,13 @@ export class UploadService {
       await lockOwner(m, session.ownerId);
       const fresh = await m.findOneByOrFail(UploadSession, { id: session.id });
       if (fresh.status === 'COMPLETED' && fresh.fileId) return m.findOneByOrFail(FileNode, { id: fresh.fileId });
-      if (fresh.status !== 'ACTIVE') throw new AppError('PRECONDITION_FAILED', `upload is ${fresh.status}`); // aborted or expired meanwhile
+      if (fresh.status !== 'ACTIVE') throw sessionEnded(fresh); // aborted or expired meanwhile (by another server instance)
       return this.finish(m, deviceId, session, fresh.reservedBytes, parts, changes);
     });
+    this.markEnded(sessionId);
     await this.journal.notify(changes);
     await this.bus.publish({ type: 'upload', sessionId });
+    await this.announce(uploaderOf(session));
     return file;
   }
 
@@ -287,28 +374,52 @@ export class UploadService {
     if (await this.store.isAsDeclared(session, parts)) return;
     await this.storage.delete(session.storageKey);
     await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
+    this.markEnded(session.id);
+    await this.announce(uploaderOf(session));
     throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
   }
 
+  /**
+   * Aborts an ACTIVE session (store and database); false if it had already ended. A completed
+   * one is PRECONDITION_FAILED with `reason` UPLOAD_COMPLETED. Holds the session lock (`locks`).
+   */
   async abort(userId: string, sessionId: string): Promise<boolean> {
-    const session = await this.owned(userId, sessionId);
-    if (session.status === 'COMPLETED') throw new AppError('PRECONDITION_FAILED', 'upload already completed');
-    if (session.status !== 'ACTIVE') return false;
-    await this.store.abort(session);
-    await this.end(session, 'ABORTED');
-    await this.bus.publish({ type: 'upload', sessionId });
-    return true;
+    return this.locks.run(sessionId, async () => {
+      const session = await this.owned(userId, sessionId);
+      if (session.status === 'COMPLETED') throw sessionEnded(session);
+      if (session.status !== 'ACTIVE') return false;
+      await this.hook('abort:store', session.id);
+      await this.store.abort(session);
+      const ended = await this.end(session, 'ABORTED');
+      this.markEnded(sessionId);
+      await this.bus.publish({ type: 'upload', sessionId });
+      await this.announce(userId);
+      if (!ended) { // completed or ended by another server instance meanwhile
+        const fresh = await this.ds.getRepository(UploadSession).findOneByOrFail({ id: sessionId });
+        if (fresh.status === 'COMPLETED') throw sessionEnded(fresh);
+        return false;
+      }
+      return true;
+    });
   }
 
   /** Expires sessions past their deadline, aborting them on the store. Returns how many. */
   async expireStale(now = new Date()): Promise<number> {
     const stale = await this.ds.getRepository(UploadSession).createQueryBuilder('s')
       .where('s.status = :active AND s.expiresAt < :now', { active: 'ACTIVE', now }).limit(500).getMany();
+    let expired = 0;
     for (const s of stale) {
-      await this.store.abort(s);
-      await this.end(s, 'EXPIRED');
+      await this.locks.run(s.id, async () => {
+        const fresh = await this.ds.getRepository(UploadSession).findOneBy({ id: s.id });
+        if (fresh?.status !== 'ACTIVE' || fresh.expiresAt >= now) return; // completed, ended or extended while this waited
+        await this.store.abort(fresh);
+        if (await this.end(fresh, 'EXPIRED')) expired++;
+        this.markEnded(s.id);
+        await this.bus.publish({ type: 'upload', sessionId: s.id });
+        await this.announce(uploaderOf(fresh));
+      });
     }
-    return stale.length;
+    return expired;
   }
 
   /**
@@ -334,12 +445,15 @@ export class UploadService {
   private async resume(session: UploadSession): Promise<SessionView | null> {
     const parts = await this.parts(session.id);
     const stored = await this.store.listStored(session, { nullIfGone: true });
+    await this.hook('resume:listed', session.id);
     if (!stored) {
       if (await this.store.objectExists(session.storageKey, session.size)) {
-        await this.complete(session.ownerId, session.deviceId, session.id);
-        return this.get(session.ownerId, session.id);
+        await this.completeLocked(uploaderOf(session), session.deviceId, session.id);
+        return this.get(uploaderOf(session), session.id);
       }
       await this.end(session, 'EXPIRED');
+      this.markEnded(session.id);
+      await this.announce(uploaderOf(session));
       return null;
     }
     const changed = parts.filter((p) => {
@@ -427,7 +541,12 @@ export class UploadService {
       session,
       parts: once(async () => (parts ?? (await this.parts(session.id))).map((part) => ({
         part,
-        presigned: once(async () => (presign && part.status !== 'VERIFIED' ? this.store.presign(session, part) : null)),
+        presigned: once(async () => {
+          if (!presign || part.status === 'VERIFIED') return null;
+          if (this.ended.has(session.id)) throw await this.goneError(session.id, false); // completed or ended since this view was read
+          await this.hook('presign', session.id);
+          return this.presignPart(session, part, false);
+        }),
       }))),
     };
   }

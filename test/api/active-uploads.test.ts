@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { testDatabases } from '../helpers/db';
 import { beginInput, gql, prepare, signUp } from '../helpers/gql';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -34,5 +36,34 @@ describe.each(testDatabases)('activeUploads on %s', (db) => {
     await gql(srv.url, 'mutation($id: ID!) { abortUpload(sessionId: $id) }', { id: first.id }, alice.token);
     expect((await gql(srv.url, ACTIVE, {}, laptop)).data.activeUploads.map((s: { id: string }) => s.id)).toEqual([second.id]);
     expect((await gql(srv.url, ACTIVE)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('the activeUploads subscription pushes the list when a session begins or ends on any device, never for another user', async () => {
+    const alice = await signUp(srv.url);
+    const bob = await signUp(srv.url);
+    const laptop = (await gql(srv.url, 'mutation($e: String!) { signIn(email: $e, password: "correct horse battery", deviceName: "laptop") { token } }', { e: alice.email })).data.signIn.token;
+    const ws = createClient({ url: srv.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${laptop}` }, retryAttempts: 0 });
+    const lists: string[][] = [];
+    let wake = () => {};
+    ws.subscribe<{ activeUploads: { path: string }[] }>({ query: 'subscription { activeUploads { path } }' }, {
+      next: (r) => { lists.push(r.data!.activeUploads.map((s) => s.path).sort()); wake(); }, error: () => undefined, complete: () => undefined,
+    });
+    /** The next pushed list (each push is awaited, never a timer). */
+    const next = async (n: number) => { while (lists.length < n) await new Promise<void>((r) => { wake = r; }); return lists[n - 1]; };
+    expect(await next(1)).toEqual([]);
+    const begin = async (token: string, path: string) => {
+      const bytes = crypto.randomBytes(100);
+      return (await gql(srv.url, BEGIN, { i: beginInput(path, prepare(bytes, 8 * 1024 * 1024)) }, token)).data.beginUpload;
+    };
+    const one = await begin(alice.token, '/p1.bin');
+    expect(await next(2)).toEqual(['/p1.bin']);
+    await begin(bob.token, '/bob.bin'); // not alice's: nothing pushed to her
+    const batch = await gql(srv.url, 'mutation($i: [BeginUploadInput!]!) { beginUploads(inputs: $i) { session { id } } }',
+      { i: [beginInput('/p2.bin', prepare(crypto.randomBytes(100), 8 * 1024 * 1024))] }, alice.token);
+    expect(batch.errors).toBeUndefined();
+    expect(await next(3)).toEqual(['/p1.bin', '/p2.bin']);
+    await gql(srv.url, 'mutation($id: ID!) { abortUpload(sessionId: $id) }', { id: one.id }, alice.token);
+    expect(await next(4)).toEqual(['/p2.bin']);
+    await ws.dispose();
   });
 });

@@ -141,6 +141,7 @@ const ROWS: Record<string, Row> = {
 
   // --- subscriptions (over graphql-ws; 'ok' = accepted without an error)
   'Subscription.changes': { doc: 'subscription { changes { cursor } }', expect: ALL_OK },
+  'Subscription.activeUploads': { doc: 'subscription { activeUploads { id } }', expect: ALL_OK },
   'Subscription.uploadProgress': { doc: 'subscription($s: ID!) { uploadProgress(sessionId: $s) { id } }', setup: session, vars: (x) => ({ s: x.sessionId }), expect: OWNER_ONLY },
 };
 

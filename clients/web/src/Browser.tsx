@@ -100,7 +100,7 @@ export function Browser({ user, onSignOut }: { user: { email: string; name: stri
   }, [load]);
 
   const uploads = useUploads(useCallback(() => void load(), [load]));
-  const remoteUploads = useRemoteUploads(uploads.isOwn);
+  const remoteUploads = useRemoteUploads(uploads.own);
   // where picked or dropped files go: the open folder of My files, or a folder shared with me as editor
   const target: { folder: string; folderId?: string } | null = view.kind === 'files' ? { folder: view.path }
     : view.kind === 'shared' && view.folder?.role === 'EDITOR' ? { folder: '/', folderId: view.folder.id } : null;

@@ -21,6 +21,15 @@ function signedOut(): void {
   for (const l of signedOutListeners) l();
 }
 
+/**
+ * Ends the session here when a live feed's errors say UNAUTHENTICATED (this device was signed
+ * out elsewhere). A feed ends that way with an error in a `next` result (the event's resolver
+ * threw) or in an `error` message (refused at subscribe): pass either.
+ */
+export function feedErrors(errors: unknown): void {
+  if (Array.isArray(errors) && errors.some((x) => (x as { extensions?: { code?: unknown } })?.extensions?.code === 'UNAUTHENTICATED')) signedOut();
+}
+
 /** The SDK's transport; an UNAUTHENTICATED answer to a signed-in request ends the session here too. */
 class AppTransport extends GraphQLTransport {
   override async request<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
@@ -96,9 +105,11 @@ export function watchChanges(onChange: (c: { kind: string; path: string; fromPat
   const stop = client.subscribe<{ changes: { kind: string; path: string; fromPath: string | null } }>(
     { query: 'subscription { changes { kind path fromPath } }' },
     {
-      next: (r) => { if (r.data?.changes) onChange(r.data.changes); },
-      // the feed ends with UNAUTHENTICATED when this device is signed out elsewhere
-      error: (e) => { if (Array.isArray(e) && e.some((x) => x?.extensions?.code === 'UNAUTHENTICATED')) signedOut(); },
+      next: (r) => {
+        if (r.data?.changes) onChange(r.data.changes);
+        feedErrors(r.errors); // the feed ends with UNAUTHENTICATED when this device is signed out elsewhere
+      },
+      error: feedErrors,
       complete: () => undefined,
     },
   );

@@ -1,13 +1,15 @@
 /**
- * Uploads running on the user's other devices (the CLI, sync, another browser): found by
- * asking `activeUploads` now and every few seconds while the page is visible, then followed
- * live through the `uploadProgress` subscription (one per session, over one graphql-ws
- * connection). Sessions this page began itself are left out (the upload panel shows them).
- * A session leaves the list when it completes, is aborted or expires.
+ * Uploads running on the user's other devices (the CLI, sync, another browser): pushed by the
+ * `activeUploads` subscription (the list now, and again each time one of the user's sessions
+ * begins or ends, on any device; graphql-ws resubscribes after a reconnect and gets the list
+ * again), each then followed live through `uploadProgress` (all over one graphql-ws
+ * connection). No polling. Sessions this page began itself are left out (the upload panel
+ * shows them), as are those at a path where this page has a beginUpload in flight (its own,
+ * before the answer names it). A session leaves the list when it completes, is aborted or expires.
  */
 import { createClient, type Client } from 'graphql-ws';
 import { useEffect, useRef, useState } from 'react';
-import { api } from './api';
+import { api, feedErrors } from './api';
 
 export interface RemoteUpload {
   id: string;
@@ -19,14 +21,13 @@ export interface RemoteUpload {
 
 interface SessionData { id: string; path: string; size: string; status: string; parts: { size: string; status: string }[] }
 const FIELDS = 'id path size status parts { size status }';
-const POLL_MS = 3000;
 
 function toRemote(s: SessionData): RemoteUpload {
   return { id: s.id, path: s.path, size: Number(s.size), done: s.parts.reduce((n, p) => n + (p.status === 'VERIFIED' ? Number(p.size) : 0), 0) };
 }
 
-/** The uploads of other devices, live; `own(id)` says whether this page began session `id`. */
-export function useRemoteUploads(own: (sessionId: string) => boolean): RemoteUpload[] {
+/** The uploads of other devices, live; `own` says which sessions are this page's. */
+export function useRemoteUploads(own: OwnSessions): RemoteUpload[] {
   const [list, setList] = useState<RemoteUpload[]>([]);
   const ownRef = useRef(own);
   ownRef.current = own;
@@ -34,8 +35,9 @@ export function useRemoteUploads(own: (sessionId: string) => boolean): RemoteUpl
   useEffect(() => {
     let stopped = false;
     const followed = new Map<string, () => void>();
-    let client: Client | null = null;
-    const ws = () => client ??= createClient({
+    /** The last list the server pushed. */
+    let latest: SessionData[] = [];
+    const client: Client = createClient({
       url: location.origin.replace(/^http/, 'ws') + '/graphql',
       connectionParams: () => (api.token ? { authorization: `Bearer ${api.token}` } : {}),
       retryAttempts: Infinity,
@@ -51,33 +53,51 @@ export function useRemoteUploads(own: (sessionId: string) => boolean): RemoteUpl
       setList((l) => (l.some((u) => u.id === s.id) ? l.map((u) => (u.id === s.id ? toRemote(s) : u)) : [...l, toRemote(s)]));
     };
     const follow = (id: string) => {
-      followed.set(id, ws().subscribe<{ uploadProgress: SessionData }>(
+      followed.set(id, client.subscribe<{ uploadProgress: SessionData }>(
         { query: `subscription($id: ID!) { uploadProgress(sessionId: $id) { ${FIELDS} } }`, variables: { id } },
         { next: (r) => { if (!stopped && r.data?.uploadProgress) upsert(r.data.uploadProgress); }, error: () => drop(id), complete: () => drop(id) },
       ));
     };
-    const look = async () => {
-      if (document.hidden) return;
-      const r = await api.request<{ activeUploads: SessionData[] }>(`query { activeUploads(first: 20) { ${FIELDS} } }`).catch(() => null);
-      if (!r || stopped) return;
+    /** Shows the other devices' sessions of the latest list; drops the ones that left it. */
+    const apply = () => {
+      if (stopped) return;
       const ids = new Set<string>();
-      for (const s of r.activeUploads) {
-        if (ownRef.current(s.id)) continue;
+      for (const s of latest) {
+        if (ownRef.current.isOwn(s.id, s.path)) continue;
         ids.add(s.id);
         upsert(s);
         if (!followed.has(s.id)) follow(s.id);
       }
-      for (const id of [...followed.keys()]) if (!ids.has(id)) drop(id); // finished between two looks
+      for (const id of [...followed.keys()]) if (!ids.has(id)) drop(id); // finished, or this page's own after all
     };
-    void look();
-    const timer = setInterval(() => void look(), POLL_MS);
+    const stopList = client.subscribe<{ activeUploads: SessionData[] }>(
+      { query: `subscription { activeUploads(first: 20) { ${FIELDS} } }` },
+      {
+        next: (r) => {
+          if (r.data?.activeUploads) { latest = r.data.activeUploads; apply(); }
+          feedErrors(r.errors);
+        },
+        error: feedErrors,
+        complete: () => undefined,
+      },
+    );
+    const stopOwn = ownRef.current.onChange(apply);
     return () => {
       stopped = true;
-      clearInterval(timer);
+      stopOwn();
+      stopList();
       for (const stop of followed.values()) stop();
-      void client?.dispose();
+      void client.dispose();
     };
   }, []);
 
   return list;
+}
+
+/** What the upload queue (uploads.ts) tells about this page's own sessions. */
+export interface OwnSessions {
+  /** Whether session `id` (at `path`) is this page's: begun by it, or at a path it is beginning an upload to. */
+  isOwn(id: string, path: string): boolean;
+  /** Calls `listener` when that may have changed; returns the unsubscribe. */
+  onChange(listener: () => void): () => void;
 }

@@ -8,6 +8,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, errorText, joinPath } from './api';
 import { uploadBrowserFile } from './browser-upload';
 import { allPending, dropPending, fileKey, savePending } from './pending-store';
+import type { OwnSessions } from './remote-uploads';
 
 export interface UploadEntry {
   id: number;
@@ -51,6 +52,13 @@ export function useUploads(onFileDone: () => void) {
   const nextId = useRef(1);
   /** Upload sessions this page began or remembers (the other devices' list leaves them out). */
   const ownSessions = useRef(new Set<string>());
+  /** Paths of this page's uploads whose beginUpload is in flight (job id -> path): their session is not named yet. */
+  const beginning = useRef(new Map<number, string>());
+  const ownListeners = useRef(new Set<() => void>());
+  const ownChanged = useCallback(() => { for (const l of ownListeners.current) l(); }, []);
+  const settleBegin = useCallback((id: number) => {
+    if (beginning.current.delete(id)) ownChanged();
+  }, [ownChanged]);
 
   const patch = useCallback((id: number, p: Partial<UploadEntry>) => {
     setEntries((all) => all.map((e) => (e.id === id ? { ...e, ...p } : e)));
@@ -61,11 +69,12 @@ export function useUploads(onFileDone: () => void) {
     void allPending().then((pending) => {
       if (pending.length === 0) return;
       for (const p of pending) if (p.sessionId) ownSessions.current.add(p.sessionId);
+      ownChanged();
       setEntries((all) => [...all, ...pending.filter((p) => !all.some((e) => e.key === p.key)).map((p) => ({
         id: nextId.current++, key: p.key, name: p.name, path: p.path, total: p.size, done: 0, phase: 'interrupted' as const, started: p.savedAt, sessionId: p.sessionId,
       }))]);
     });
-  }, []);
+  }, [ownChanged]);
 
   const pump = useCallback(() => {
     while (running.current < FILES_AT_ONCE && queue.current.length > 0) {
@@ -80,21 +89,31 @@ export function useUploads(onFileDone: () => void) {
         folderId: job.folderId,
         // each part confirmed as soon as it is stored: a reload loses no part already sent
         confirmBatchSize: 1,
-        onPlanned: () => void savePending({ key: job.key, name: job.file.name, size: job.file.size, lastModified: job.file.lastModified, path: job.path, folderId: job.folderId, savedAt: Date.now() }),
+        onPlanned: () => {
+          beginning.current.set(job.id, job.path);
+          void savePending({ key: job.key, name: job.file.name, size: job.file.size, lastModified: job.file.lastModified, path: job.path, folderId: job.folderId, savedAt: Date.now() });
+        },
         onSession: (sessionId) => {
-          job.sessionId = sessionId;
           ownSessions.current.add(sessionId);
+          beginning.current.delete(job.id);
+          ownChanged();
+          // cancelled while beginUpload was in flight: the session it began is aborted at once
+          if (ctl.signal.aborted && (ctl.signal.reason as Error)?.message === 'cancelled') return abortSession(sessionId);
+          job.sessionId = sessionId;
           void savePending({ key: job.key, name: job.file.name, size: job.file.size, lastModified: job.file.lastModified, path: job.path, folderId: job.folderId, sessionId, savedAt: Date.now() });
         },
         onPartSent: () => { partsSent++; },
         onProgress: (p) => patch(job.id, { phase: p.phase === 'hash' ? 'hash' : 'upload', done: p.phase === 'hash' ? 0 : p.bytesDone }),
       }).then((r) => {
+        settleBegin(job.id);
         void dropPending(job.key);
         jobs.current.delete(job.id);
         patch(job.id, { phase: 'done', done: job.file.size, deduplicated: r.deduplicated, partsSent });
         onFileDone();
       }, (e) => {
         const why = ctl.signal.aborted ? String((ctl.signal.reason as Error)?.message) : '';
+        // cancelled or paused while beginUpload was in flight: its path stays this page's until the answer names the session (onSession)
+        if (!why) settleBegin(job.id);
         if (why === 'paused') return patch(job.id, { phase: 'paused' });
         jobs.current.delete(job.id);
         if (why === 'cancelled') {
@@ -109,7 +128,7 @@ export function useUploads(onFileDone: () => void) {
         pump();
       });
     }
-  }, [patch, onFileDone]);
+  }, [patch, onFileDone, settleBegin, ownChanged]);
 
   /**
    * Queues `files` for upload into `folder` (keeping each one's relative folder); with
@@ -168,9 +187,15 @@ export function useUploads(onFileDone: () => void) {
 
   const clear = useCallback(() => setEntries((all) => all.filter(isActive)), []);
 
-  const isOwn = useCallback((sessionId: string) => ownSessions.current.has(sessionId), []);
+  const own = useRef<OwnSessions>({
+    isOwn: (sessionId, path) => ownSessions.current.has(sessionId) || [...beginning.current.values()].includes(path),
+    onChange: (listener) => {
+      ownListeners.current.add(listener);
+      return () => ownListeners.current.delete(listener);
+    },
+  }).current;
 
-  return { entries, add, pause, resume, cancel, clear, isOwn };
+  return { entries, add, pause, resume, cancel, clear, own };
 }
 
 /** Every file under the dropped items, folders walked (webkitGetAsEntry), with its relative folder. */

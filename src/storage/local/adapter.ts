@@ -23,8 +23,9 @@ import { createEnvelopeFile, writeSealed, writeSealedAt } from './sealed-io';
 import { fsCall, isMissing, translateFsError } from './errors';
 import { GiB, MiB, TiB, type LocalOptions } from './options';
 import { UrlSigner, type GetClaims, type PartClaims } from './signing';
-import { Staging, syncDir, type StagedPart, type UploadMeta } from './staging';
+import { Staging, type StagedPart, type UploadMeta } from './staging';
 import { writeHashed, writeHashedAt } from './streams';
+import { checkRange, expiry, moveIntoPlace, pruneEmptyDirs } from './object-files';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -112,7 +113,7 @@ export class LocalStorageAdapter implements StorageAdapter {
     this.completer = {
       staging: this.staging,
       objectPath: (key) => this.objectPath(key),
-      place: (file, target) => this.moveIntoPlace(file, target),
+      place: (file, target) => moveIntoPlace(file, target),
       head: (key) => this.head(key),
       checkCompletion: (wanted, stored) => this.checkCompletion(wanted, stored),
       ring: this.ring,
@@ -216,7 +217,7 @@ export class LocalStorageAdapter implements StorageAdapter {
       throw translateFsError(e, 'NO_SUCH_UPLOAD');
     }
     // past the commit point: only forward
-    await fsCall('INTERNAL', () => rollForward(claimed.dir, record, target, (f, t) => this.moveIntoPlace(f, t)));
+    await fsCall('INTERNAL', () => rollForward(claimed.dir, record, target, moveIntoPlace));
     await this.staging.trash(claimed.dir, 'complete').catch(() => undefined); // what is left is swept later
     return { ...(await this.head(key)), contentType: meta.contentType };
   }
@@ -275,7 +276,7 @@ export class LocalStorageAdapter implements StorageAdapter {
       if (isMissing(e) || code === 'EISDIR' || code === 'EPERM') return;
       throw translateFsError(e);
     }
-    await this.pruneEmptyDirs(path.dirname(file));
+    await pruneEmptyDirs(this.objectsDir, path.dirname(file));
   }
 
   /**
@@ -402,50 +403,4 @@ export class LocalStorageAdapter implements StorageAdapter {
       return p;
     });
   }
-
-  /**
-   * Renames `tmp` to `target` and fsyncs the directory, so the object's name survives a power
-   * cut once complete has answered (the database then points at it).
-   */
-  private async moveIntoPlace(tmp: string, target: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.rename(tmp, target);
-        break;
-      } catch (e) {
-        // A concurrent delete may prune the directory between mkdir and rename.
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
-        throw translateFsError(e, 'PRECONDITION_FAILED');
-      }
-    }
-    await syncDir(path.dirname(target)).catch((e) => {
-      throw translateFsError(e);
-    });
-  }
-
-  private async pruneEmptyDirs(dir: string): Promise<void> {
-    while (dir.startsWith(this.objectsDir + path.sep)) {
-      try {
-        await fs.rmdir(dir);
-      } catch {
-        return;
-      }
-      dir = path.dirname(dir);
-    }
-  }
 }
-
-
-
-function expiry(expiresIn: number): number {
-  if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw new StorageError('INTERNAL', `bad expiresIn: ${expiresIn}`);
-  return Date.now() + Math.round(expiresIn * 1000);
-}
-
-function checkRange(r: ByteRange): void {
-  if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) {
-    throw new StorageError('INVALID_RANGE', `bad range ${r.offset}+${r.length}`);
-  }
-}
-
