@@ -10,8 +10,9 @@
  */
 import { TesseraError } from './errors';
 import { causeMessage, type GraphQLTransport } from './graphql';
-import { hashFileParts } from './hashing';
-import { filePut } from './part-http';
+import { readFile } from 'node:fs/promises';
+import { digestOfBuffer, hashFileParts } from './hashing';
+import { bufferPut, filePut } from './part-http';
 import { runPool } from './pool';
 import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
 import type { FileInfo, PartUpload, UploadPlan, UploadSession } from './types';
@@ -22,6 +23,12 @@ import type { FileDigest } from './digest';
 export const BATCH = 100;
 /** Batches in flight at once: one being begun or completed while the others' PUTs run. */
 const BATCHES_IN_FLIGHT = 3;
+/**
+ * Files of at most this size are read once: hashed in memory and PUT from the same bytes (at most
+ * BATCHES_IN_FLIGHT × BATCH × 64 KiB = 19 MiB held), so what is sent is exactly what was hashed.
+ * Larger ones are hashed from the file and streamed from it again for the PUT.
+ */
+const IN_MEMORY_MAX = 64 * 1024;
 
 const PART_FIELDS = 'partNumber offset size sha256 status url method headers { name value } urlExpiresAt';
 const FILE_FIELDS = 'id name path isFolder size mimeType contentHash status revision createdAt updatedAt';
@@ -65,10 +72,16 @@ export async function uploadSmallFiles(api: GraphQLTransport, plan: UploadPlan, 
 
 async function uploadBatch(api: GraphQLTransport, plan: UploadPlan, batch: SmallFile[], opts: SmallFilesOptions, puts: Slots, signal: AbortSignal): Promise<void> {
   const md5 = plan.partChecksum === 'MD5';
-  const hashed: { file: SmallFile; digest: FileDigest }[] = [];
+  const hashed: { file: SmallFile; digest: FileDigest; bytes?: Buffer }[] = [];
+  const partSize = Math.max(Number(plan.minPartSize), 1);
   await runPool(batch, 4, async (file) => {
     try {
-      hashed.push({ file, digest: await hashFileParts(file.path, Math.max(Number(plan.minPartSize), 1), { md5, signal }) });
+      if (file.size <= IN_MEMORY_MAX) {
+        const bytes = await readFile(file.path);
+        // a file that grew past one part since the walk goes the file way (and fails there as any too-large file would)
+        if (bytes.length <= partSize) return void hashed.push({ file, digest: digestOfBuffer(bytes, partSize, { md5 }), bytes });
+      }
+      hashed.push({ file, digest: await hashFileParts(file.path, partSize, { md5, signal }) });
     } catch (e) {
       if (signal.aborted) throw e;
       opts.onFailure(file, e);
@@ -82,6 +95,7 @@ async function uploadBatch(api: GraphQLTransport, plan: UploadPlan, batch: Small
     })),
   }, signal);
 
+  const bytesOf = new Map(hashed.map((h) => [h.file, h.bytes]));
   const sent: { file: SmallFile; session: UploadSession; parts: { partNumber: number; etag: string }[]; bytes: number; skipped: number }[] = [];
   await Promise.all(beginUploads.map(async ({ index, error, session }) => {
     const { file, digest } = hashed[index];
@@ -96,7 +110,7 @@ async function uploadBatch(api: GraphQLTransport, plan: UploadPlan, batch: Small
       let bytes = 0;
       for (const p of todo) {
         const part = digest.parts[p.partNumber - 1];
-        parts.push({ partNumber: p.partNumber, etag: await puts.run(() => put(api, file, p, part, signal)) });
+        parts.push({ partNumber: p.partNumber, etag: await puts.run(() => put(api, file, p, part, bytesOf.get(file), signal)) });
         bytes += part.size;
         opts.onBytes?.(file, bytes);
       }
@@ -117,13 +131,16 @@ async function uploadBatch(api: GraphQLTransport, plan: UploadPlan, batch: Small
   }
 }
 
-/** PUTs one part (retried with backoff on network failures and 5xx); resolves with its ETag. */
-async function put(api: GraphQLTransport, file: SmallFile, target: PartUpload, part: { offset: number; size: number }, signal: AbortSignal): Promise<string> {
+/** PUTs one part, from `bytes` (the whole file as hashed) or from the file (retried with backoff on network failures and 5xx); resolves with its ETag. */
+async function put(api: GraphQLTransport, file: SmallFile, target: PartUpload, part: { offset: number; size: number }, bytes: Buffer | undefined, signal: AbortSignal): Promise<string> {
   if (!target.url) throw new TesseraError('PROTOCOL', `no URL for part ${target.partNumber} of ${file.path}`);
   const headers = Object.fromEntries(target.headers.map((h) => [h.name, h.value]));
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await filePut(new URL(target.url, api.server), target.method || 'PUT', headers, { path: file.path, offset: part.offset, size: part.size }, () => undefined, signal);
+      const url = new URL(target.url, api.server);
+      const res = bytes
+        ? await bufferPut(url, target.method || 'PUT', headers, bytes.subarray(part.offset, part.offset + part.size), signal)
+        : await filePut(url, target.method || 'PUT', headers, { path: file.path, offset: part.offset, size: part.size }, () => undefined, signal);
       const text = await res.text().catch(() => '');
       if (res.status >= 200 && res.status < 300) {
         const etag = res.header('etag');

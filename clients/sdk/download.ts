@@ -11,6 +11,8 @@
  * resumes by re-hashing the parts the sidecar lists (or every part present,
  * without a sidecar).
  */
+import { createHash } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { copyFile, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { chunkParams } from './chunker';
 import { hashFileChunked } from './chunked-hashing';
@@ -19,7 +21,7 @@ import { causeMessage, type GraphQLTransport } from './graphql';
 import { dropSpareBuffers } from './buffer-pool';
 import { HashPool, type StreamHasher } from './hash-workers';
 import { contentHashOf, hashFileRange, sha256Hex, WORKER_THRESHOLD_PARTS } from './hashing';
-import { openPartial, PARTIAL_SUFFIX, SidecarFile, verifyExisting, type DigestOf, type Part } from './partial';
+import { openPartial, PARTIAL_SUFFIX, SidecarFile, SyncPartial, verifyExisting, type DigestOf, type Part, type PartialWriter } from './partial';
 import * as ops from './operations';
 import { runPool } from './pool';
 import type { ProgressCallback } from './progress';
@@ -28,6 +30,8 @@ import { backoff, isNetworkFailure, isRetryableStatus } from './retry';
 import type { FileWithChunks } from './types';
 
 const WRITE_BATCH = 4 * 1024 * 1024;
+/** A new one-part file of at most this size is written with synchronous calls (SyncPartial). */
+const SYNC_WRITE_MAX = 64 * 1024;
 /** Parts in flight by default: 8 measured faster than 4 or 12 against RGW (docs/benchmarks.md). */
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 8;
 
@@ -58,6 +62,12 @@ export interface DownloadOptions {
    * request is made for it; a URL that expired meanwhile is renewed as in any download.
    */
   file?: FileWithChunks;
+  /**
+   * The caller saw neither a partial download of this file nor its sidecar just before (a folder
+   * download that listed the local folder): the partial file is then created exclusively and
+   * nothing is read back or verified first. If one appeared meanwhile, the usual resume path runs.
+   */
+  fresh?: boolean;
   /**
    * An older local copy of the file (usually `localPath` itself before an update): its parts
    * that still match, at the same place or (content-defined parts) moved by an insertion or
@@ -96,20 +106,27 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
   const partial = localPath + PARTIAL_SUFFIX;
   const sidecar = new SidecarFile(partial + '.json', { contentHash: file.contentHash ?? '', size, verified: [] }, parts.length > 1);
   if (opts.reuseFrom) await seedPartial(opts.reuseFrom, partial, sidecar);
-  const fh = await openPartial(partial, opts.fsync === true);
+  // a new partial file (created exclusively) has nothing to verify or resume; one that exists takes the resume path.
+  // A new one of a small one-part file is written with synchronous calls (SyncPartial), others through a FileHandle.
+  const fresh = opts.fresh && !opts.reuseFrom;
+  const small = fresh && parts.length === 1 && size > 0 && size <= SYNC_WRITE_MAX ? SyncPartial.create(partial, opts.fsync === true) : null;
+  const created = fresh && !small ? await openPartial(partial, opts.fsync === true, true) : null;
+  if (small || created) sidecar.assumeAbsent();
+  const fh = small ? null : created ?? await openPartial(partial, opts.fsync === true);
+  const out: PartialWriter = small ?? fh!;
   const pool = parts.length >= WORKER_THRESHOLD_PARTS ? new HashPool(2) : null;
   const digestOf: DigestOf = pool
     ? async (p) => (await pool.hash(partial, p.offset, p.size)).sha256
-    : (p) => hashFileRange(fh, p.offset, p.size);
+    : (p) => hashFileRange(fh!, p.offset, p.size);
   try {
-    const verified = await verifyExisting(fh, parts, await sidecar.load(), digestOf);
-    await fh.truncate(size);
-    if (opts.reuseFrom) await reuseMoved(opts.reuseFrom, fh, parts, verified, digestOf, signal);
+    const verified = small || created ? new Map<number, string>() : await verifyExisting(fh!, parts, await sidecar.load(), digestOf);
+    if (!small && !created) await fh!.truncate(size); // a new file reaches its size as its parts are written
+    if (opts.reuseFrom) await reuseMoved(opts.reuseFrom, fh!, parts, verified, digestOf, signal);
     for (const p of parts) if (p.size === 0) verified.set(p.index, p.sha256);
     await sidecar.save(verified);
 
     const todo = parts.filter((p) => !verified.has(p.index));
-    const fetcher = new PartFetcher(api, file, parts, fh, digestOf, pool, sidecar, verified, opts);
+    const fetcher = new PartFetcher(api, file, parts, out, pool, sidecar, verified, opts);
     fetcher.report();
     await runPool(todo, opts.concurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY, (p, s) => fetcher.fetchPart(p, s), signal);
 
@@ -117,16 +134,17 @@ export async function downloadFile(api: GraphQLTransport, remotePath: string, lo
     if (!parts.every((p) => verified.has(p.index)) || contentHashOf(parts.map((p) => verified.get(p.index)!)) !== expected) {
       throw new TesseraError('INTEGRITY', `${localPath}: content hash does not match after download`);
     }
-    if (opts.fsync) await fh.sync();
-    await fh.close();
-    await rename(partial, localPath);
+    if (opts.fsync) await out.sync();
+    await out.close();
+    if (small) renameSync(partial, localPath);
+    else await rename(partial, localPath);
     await sidecar.remove();
     return { file, localPath, bytesReceived: fetcher.bytesReceived, partsDownloaded: todo.length,
       partsReused: parts.length - todo.length - parts.filter((p) => p.size === 0).length };
   } finally {
     await pool?.close();
     dropSpareBuffers(); // the batch buffers this download's hash workers handed back
-    await fh.close().catch(() => undefined);
+    await out.close().catch(() => undefined);
   }
 }
 
@@ -209,8 +227,7 @@ class PartFetcher {
     private readonly api: GraphQLTransport,
     private readonly file: FileWithChunks,
     parts: Part[],
-    private readonly fh: FileHandle,
-    private readonly digestOf: DigestOf,
+    private readonly fh: PartialWriter,
     private readonly pool: HashPool | null,
     private readonly sidecar: SidecarFile,
     private readonly verified: Map<number, string>,
@@ -250,8 +267,9 @@ class PartFetcher {
         }
         let pos = part.offset;
         // network chunks are small: take them in batches (one write syscall per WRITE_BATCH
-        // bytes), then hand the written buffers to a hash worker
-        hasher = this.pool?.stream() ?? null;
+        // bytes), then hash the written buffers (on a hash worker when there is a pool, here
+        // otherwise: no read back of what was just written)
+        hasher = this.pool?.stream() ?? inlineHasher();
         for await (const batch of res.batches(WRITE_BATCH)) {
           const n = batch.reduce((sum, c) => sum + c.length, 0);
           if (pos + n > part.offset + part.size) throw new TesseraError('STORE', `part at ${part.offset}: store sent too many bytes`);
@@ -263,8 +281,8 @@ class PartFetcher {
           this.report();
         }
         const complete = pos === part.offset + part.size;
-        if (!complete) hasher?.drop();
-        const digest = !complete ? null : hasher ? await hasher.digest() : await this.digestOf(part);
+        if (!complete) hasher.drop();
+        const digest = complete ? await hasher.digest() : null;
         if (digest === part.sha256) {
           this.bytesReceived += part.size;
           this.verified.set(part.index, digest);
@@ -306,4 +324,14 @@ class PartFetcher {
     })();
     await this.refreshing;
   }
+}
+
+/** SHA-256 of the buffers as they are written, on this thread (they are hashed before `update` returns). */
+function inlineHasher(): StreamHasher {
+  const sha = createHash('sha256');
+  return {
+    update: (chunks) => { for (const c of chunks) sha.update(c); },
+    digest: async () => sha.digest('hex'),
+    drop: () => undefined,
+  };
 }

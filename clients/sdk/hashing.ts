@@ -54,6 +54,15 @@ export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** The digest of bytes already in memory, cut in parts of `partSize` as hashFileParts cuts a file of that size. */
+export function digestOfBuffer(bytes: Buffer, partSize: number, opts: { md5?: boolean } = {}): FileDigest {
+  const parts: PartDigest[] = planParts(bytes.length, partSize).map((span) => {
+    const chunk = bytes.subarray(span.offset, span.offset + span.size);
+    return { ...span, sha256: createHash('sha256').update(chunk).digest('hex'), ...(opts.md5 ? { md5: createHash('md5').update(chunk).digest('hex') } : {}) };
+  });
+  return { size: bytes.length, parts, contentHash: contentHashOf(parts.map((p) => p.sha256)) };
+}
+
 /**
  * Hashes a file part by part in one sequential pass with a fixed 1 MiB buffer (flat memory
  * for any file size). Rejects with the fs error if the file cannot be read, with TesseraError

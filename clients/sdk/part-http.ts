@@ -91,6 +91,12 @@ export async function filePut(
   return fromNode(await request(url, method, all, body(), signal, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
 }
 
+/** Sends `body` (bytes already in memory) as the body of a `method` request; `content-length` is set unless given. */
+export async function bufferPut(url: URL, method: string, headers: Record<string, string>, body: Buffer, signal: AbortSignal, opts: TransferOptions = {}): Promise<PartResponse> {
+  const all = Object.keys(headers).some((k) => k.toLowerCase() === 'content-length') ? headers : { ...headers, 'content-length': String(body.length) };
+  return fromNode(await request(url, method, all, body, signal, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS));
+}
+
 /** Exactly `size` bytes of the file from `offset`; TesseraError CHANGED when it has fewer or cannot be opened any more (ENOENT). */
 async function* exactRange(file: { path: string; offset: number; size: number }): AsyncGenerator<Buffer> {
   let sent = 0;
@@ -188,11 +194,12 @@ function nodeBatches(res: http.IncomingMessage, bytes: number): AsyncIterable<Ui
 }
 
 /**
- * One request; its socket may stay idle (nothing sent or received) at most `idleMs`, through the
+ * One request (the body a stream, bytes in memory, or none); its socket may stay idle (nothing sent or received) at most `idleMs`, through the
  * whole exchange until the response body is read, or the request is destroyed (a network
  * failure). A failure of the body (e.g. CHANGED from `exactRange`) rejects as itself.
  */
-function request(url: URL, method: string, headers: Record<string, string>, body: Readable | null, signal: AbortSignal, idleMs: number): Promise<http.IncomingMessage> {
+function request(url: URL, method: string, headers: Record<string, string>, bytes: Readable | Buffer | null, signal: AbortSignal, idleMs: number): Promise<http.IncomingMessage> {
+  const body = bytes instanceof Readable ? bytes : null;
   const mod = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
   if (!mod) return Promise.reject(new TypeError(`unsupported URL scheme: ${url.protocol}`));
   return new Promise((resolve, reject) => {
@@ -207,7 +214,7 @@ function request(url: URL, method: string, headers: Record<string, string>, body
       reject(bodyFailure ?? asNetworkError(e));
     });
     if (!body) {
-      req.end();
+      req.end(Buffer.isBuffer(bytes) ? bytes : undefined);
       return;
     }
     body.on('error', (e) => {

@@ -5,11 +5,11 @@
  * alone ("unchanged"); one that differs seeds the download (`reuseFrom`), so only the parts
  * that changed move.
  */
-import { lstat, mkdir, open } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 import type { TesseraClient } from './client';
 import type { DownloadResult } from './download';
-import { DEFAULT_DOWNLOAD_CONCURRENCY } from './download';
+import { DEFAULT_DOWNLOAD_CONCURRENCY, PARTIAL_SUFFIX } from './download';
 import { TesseraError } from './errors';
 import { hashSpansInWorkers } from './hash-workers';
 import { WORKER_THRESHOLD_PARTS, contentHashOf, hashFileRange, sha256Hex, type PartSpan } from './hashing';
@@ -55,6 +55,7 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
     }
   }
 
+  const localNames = new LocalNames();
   const tally = new TreeTally(result.bytesTotal, remote.files.length, opts.onProgress);
   tally.report();
   const files = remote.files.map((e) => ({ ...e, size: Number(e.file.size) }));
@@ -64,7 +65,11 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
     signal,
   }, async (entry: RemoteEntry & { size: number }, concurrency, fileSignal) => {
     const localPath = localPathOf(localDir, entry.rel);
-    const local = await compareLocal(client, localPath, entry.file, fileSignal);
+    const seen = await localNames.names(dirname(localPath));
+    // nothing of this name in the folder as listed: no lstat, and no partial download to resume
+    const name = basename(localPath);
+    const fresh = seen !== null && ![name, `${name}${PARTIAL_SUFFIX}`, `${name}${PARTIAL_SUFFIX}.json`].some((n) => seen.has(foldName(n)));
+    const local = fresh ? 'absent' : await compareLocal(client, localPath, entry.file, fileSignal);
     if (local === 'same') {
       recordFile(result, tally, { path: entry.rel, localPath, remotePath: entry.file.path, size: entry.size, outcome: 'unchanged', bytes: 0 });
       return;
@@ -76,11 +81,34 @@ export async function downloadTree(client: TesseraClient, remoteDir: string, loc
       fsync: opts.fsync,
       signal: fileSignal,
       reuseFrom: local === 'differs' ? localPath : undefined,
+      fresh,
       onProgress: (p) => tally.file(entry.rel, p.bytesDone),
     });
     recordFile(result, tally, { path: entry.rel, localPath, remotePath: r.file.path, size: Number(r.file.size), outcome: 'downloaded', bytes: r.bytesReceived, result: r });
   }, (entry, e) => recordFailure(result, tally, entry.rel, e));
   return result;
+}
+
+/** A name as a case-insensitive, normalising file system may equate it with others (a match only sends a file the lstat way). */
+function foldName(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
+/**
+ * The names in each local folder (folded: foldName), read once per folder (one readdir instead
+ * of an lstat per file); null for a folder that cannot be read (its files take the lstat path).
+ */
+class LocalNames {
+  private readonly folders = new Map<string, Promise<Set<string> | null>>();
+
+  names(folder: string): Promise<Set<string> | null> {
+    let p = this.folders.get(folder);
+    if (!p) {
+      p = readdir(folder).then((names) => new Set(names.map(foldName)), () => null);
+      this.folders.set(folder, p);
+    }
+    return p;
+  }
 }
 
 /**

@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { Change, Chunk, FileNode, FileRevision, Mount, UploadPart, UploadSession, User } from '../entities';
 import { unquoteEtag } from '../storage/etag';
-import { isStorageError } from '../storage/errors';
-import { localAdapterOf } from '../storage/registry';
 import type { StorageAdapter } from '../storage/types';
 import { AppError, badInput, notFound } from './errors';
+import { batchStorageKey, checkBatchObjects } from './upload-batch-store';
+import { insertRows } from './sql-rows';
 import type { EventBus } from './events';
 import type { JournalService, ChangeInput } from './journal';
 import { checkMediaType } from './media-type';
@@ -27,9 +27,6 @@ export interface CompleteItem {
   /** ETags of parts not confirmed yet, as completeUpload takes them. */
   parts?: { partNumber: number; etag: string }[] | null;
 }
-
-/** Store requests (HEADs) a completeUploads call has in flight at once. */
-const HEAD_CONCURRENCY = 16;
 
 /**
  * Many uploads begun, and many completed, in one request and one transaction (the batch API:
@@ -123,6 +120,7 @@ export class UploadBatchService {
       let room = this.quota.roomOf(user);
       let reservedTotal = 0;
       const now = new Date();
+      const batchId = crypto.randomUUID(); // the objects of this call share a key prefix: completeUploads lists it once
       const sessions: UploadSession[] = [];
       const parts: UploadPart[] = [];
       for (const f of batch) {
@@ -142,7 +140,7 @@ export class UploadBatchService {
           const id = crypto.randomUUID();
           const s = m.create(UploadSession, {
             id, ownerId: userId, uploaderId: userId, deviceId, path: f.path, pathKey: f.key, size: f.input.size, partSize: f.partSize,
-            contentHash: f.input.contentHash, mimeType: f.mimeType, status: 'ACTIVE', storageKey: `u/${userId}/${id}`, storageUploadId: null, singlePut: true,
+            contentHash: f.input.contentHash, mimeType: f.mimeType, status: 'ACTIVE', storageKey: batchStorageKey(userId, batchId, id), storageUploadId: null, singlePut: true,
             baseRevision: f.input.baseRevision ?? null, fileId: null, expiresAt: new Date(now.getTime() + this.sessionTtl * 1000), reservedBytes,
             createdAt: now, updatedAt: now,
           });
@@ -203,15 +201,19 @@ export class UploadBatchService {
     // the store first, outside the transaction: each object as declared (size, ETag; bytes on the local store)
     const parts = groupBy(await inChunks(todo.map((t) => t.session.id), (ids) => this.ds.getRepository(UploadPart).findBy({ sessionId: In(ids) })), (p) => p.sessionId);
     const verified: typeof todo = [];
-    await eachLimited(todo, HEAD_CONCURRENCY, async (t) => {
-      try {
-        const list = parts.get(t.session.id) ?? [];
-        if (list.length !== 1) throw new AppError('INTERNAL', 'a one-PUT session without its part');
-        await this.checkObject(t.session, list[0], t.reported.get(1) ?? list[0].etag);
-        verified.push(t);
-      } catch (e) {
-        out[t.i] = failed(e);
-      }
+    const checkable: typeof todo = [];
+    for (const t of todo) {
+      if ((parts.get(t.session.id) ?? []).length === 1) checkable.push(t);
+      else out[t.i] = { error: new AppError('INTERNAL', 'a one-PUT session without its part') };
+    }
+    const checked = await checkBatchObjects(this.ds, this.storage, checkable.map((t) => {
+      const part = parts.get(t.session.id)![0];
+      return { session: t.session, part, etag: t.reported.get(1) ?? part.etag };
+    }), (sessionId) => this.uploads.guard.markEnded(sessionId));
+    checkable.forEach((t, k) => {
+      const error = checked[k];
+      if (error) out[t.i] = { error };
+      else verified.push(t);
     });
     verified.sort((a, b) => a.i - b.i);
     for (const t of verified) await this.uploads.guard.hook('complete:assembled', t.session.id);
@@ -232,31 +234,8 @@ export class UploadBatchService {
   }
 
   /**
-   * The store holds the session's object as declared: its size, the part's ETag (the one the
-   * client reported, or the recorded one), and on the local store its bytes. PRECONDITION_FAILED
-   * otherwise; an object whose bytes are not the declared ones is deleted and the session expired.
-   */
-  private async checkObject(session: UploadSession, part: UploadPart, etag: string | null): Promise<void> {
-    const head = await this.storage.head(session.storageKey).catch((e) => {
-      if (isStorageError(e, 'NOT_FOUND')) return null;
-      throw e;
-    });
-    if (!head || head.size !== session.size || head.size !== part.size || (etag !== null && (head.etag ?? '') !== etag)) {
-      throw new AppError('PRECONDITION_FAILED', '1 part(s) missing or not as declared', { missingParts: [1], sessionId: session.id });
-    }
-    part.etag = head.etag ?? '';
-    const local = localAdapterOf(this.storage);
-    if (local && !await local.verifyObject(session.storageKey, [{ offset: part.offset, size: part.size, sha256: part.sha256 }])) {
-      await this.storage.delete(session.storageKey);
-      await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
-      this.uploads.guard.markEnded(session.id);
-      throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
-    }
-  }
-
-  /**
    * Inside the owner-locked transaction: new files (and the folders they need) set-wise; every
-   * other item through UploadService.finish in its own savepoint.
+   * other item through RevisionCommitter.finish in its own savepoint.
    */
   private async commitSet(
     m: EntityManager, ownerId: string, deviceId: string | null,
@@ -377,13 +356,6 @@ async function inChunks<V, R>(values: V[], query: (slice: V[]) => Promise<R[]>):
   return out;
 }
 
-/** Multi-row INSERTs of complete rows (ids and dates set by the caller), 200 a statement, without TypeORM's re-reads. */
-async function insertRows<T extends object>(m: EntityManager, entity: new () => T, rows: T[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 200) {
-    await m.createQueryBuilder().insert().into(entity).values(rows.slice(i, i + 200) as never).updateEntity(false).execute();
-  }
-}
-
 /** `UPDATE table SET <set>, column = CASE key WHEN k THEN v ... END WHERE key IN (...)`: one statement for many rows. */
 async function caseUpdate(m: EntityManager, table: string, key: string, pairs: [string, string][], set: string, column: string): Promise<void> {
   if (!pairs.length) return;
@@ -397,12 +369,4 @@ function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const r of rows) out.set(key(r), [...(out.get(key(r)) ?? []), r]);
   return out;
-}
-
-/** Runs `fn` over `items`, at most `limit` at once. */
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
 }

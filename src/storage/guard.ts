@@ -83,6 +83,10 @@ export class GuardedStorageAdapter implements StorageAdapter {
     return this.inner.head(normaliseKey(key));
   }
 
+  async *listObjects(prefix: string) {
+    yield* this.inner.listObjects(normalisePrefix(prefix) ?? '');
+  }
+
   async delete(key: string) {
     return this.inner.delete(normaliseKey(key));
   }

@@ -80,6 +80,8 @@ export interface MultipartUploadInfo {
 export interface StorageFeatures {
   /** `presignPut` works: a small object can arrive in one PUT instead of a multipart upload. */
   presignPut: boolean;
+  /** `listObjects` works: many objects checked with one request per page instead of one `head` each. */
+  listObjects: boolean;
 }
 
 export interface StorageAdapter {
@@ -156,6 +158,14 @@ export interface StorageAdapter {
 
   /** NOT_FOUND if absent. */
   head(key: string): Promise<ObjectInfo>;
+
+  /**
+   * Every object whose key starts with `prefix`, ascending by key, each with the `key`, `size`
+   * and `etag` that `head` reports for it at that moment (contentType and encryption are not
+   * listed). Objects being written appear once the write succeeded, as with `head`; multipart
+   * uploads in progress do not appear. NOT_SUPPORTED unless `features.listObjects`.
+   */
+  listObjects(prefix: string): AsyncIterable<ObjectInfo>;
 
   /** Idempotent: deleting an absent key succeeds. */
   delete(key: string): Promise<void>;

@@ -137,6 +137,40 @@ describe.each(cases)('batch uploads on %s, %s store', (db, store) => {
     await expectInvariants(userId);
   }, 120_000);
 
+  test('one listing checks a batch\'s objects (S3): a missing PUT, a wrong ETag, a deleted object get PRECONDITION_FAILED; the rest complete', async () => {
+    const { token, userId } = await signUp(srv.url);
+    const fs = files(8);
+    const r = await begin(token, fs.map((f, i) => ({ path: `/l/f${i}.bin`, f })));
+    const res = r.data.beginUploads;
+    const items = await put(res.slice(0, 7), fs.slice(0, 7)); // item 7 is never PUT
+    const storage = srv.app.services.storage;
+    const deleted = (await srv.app.services.ds.getRepository(UploadSession).findOneByOrFail({ id: items[6].sessionId })).storageKey;
+    await storage.delete(deleted); // S3: item 6's object is gone again before its completion (local: the parts wait in the upload)
+    const head = jest.spyOn(storage, 'head');
+    const list = jest.spyOn(storage, 'listObjects');
+    try {
+      const done = await gql(srv.url, COMPLETE, { u: [
+        ...items.slice(0, 5), { ...items[5], parts: [{ partNumber: 1, etag: '0'.repeat(32) }] }, items[6], { sessionId: res[7].session.id },
+      ] }, token);
+      expect(done.errors).toBeUndefined();
+      const out = done.data.completeUploads;
+      expect(out.map((x: any) => x.error?.code ?? x.file.path)).toEqual(['/l/f0.bin', '/l/f1.bin', '/l/f2.bin', '/l/f3.bin', '/l/f4.bin',
+        'PRECONDITION_FAILED', store === 's3' ? 'PRECONDITION_FAILED' : '/l/f6.bin', 'PRECONDITION_FAILED']);
+      expect(out[7].error.missingParts).toEqual([1]);
+      if (store === 's3') expect([list.mock.calls.length, head.mock.calls.length]).toEqual([1, 0]);
+    } finally {
+      head.mockRestore();
+      list.mockRestore();
+    }
+    // item 5 completes once told the right ETag; 7 (and on S3 6) still hold their reservations (their PUTs can still come)
+    const retry = await gql(srv.url, COMPLETE, { u: [items[5]] }, token);
+    expect(retry.data.completeUploads[0].file.path).toBe('/l/f5.bin');
+    const user = await srv.app.services.ds.getRepository(User).findOneByOrFail({ id: userId });
+    const failedToComplete = store === 's3' ? 2 : 1;
+    expect([Number(user.usedBytes), Number(user.reservedBytes)]).toEqual([(8 - failedToComplete) * 1000, failedToComplete * 1000]);
+    await expectInvariants(userId);
+  }, 120_000);
+
   test('a batch against the quota: items reserved in order until the quota is full, the rest PAYLOAD_TOO_LARGE', async () => {
     const { token, userId } = await signUp(srv.url);
     const fs = files(6, 300 * 1024); // 1 MiB quota: three of 300 KiB fit

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { choosePartSize, contentHashOf, hashFileParts, MAX_PARTS, MIB, MIN_PART_SIZE, planParts } from '../../clients/sdk/hashing';
+import { choosePartSize, contentHashOf, digestOfBuffer, hashFileParts, MAX_PARTS, MIB, MIN_PART_SIZE, planParts } from '../../clients/sdk/hashing';
 
 const GIB = 1024 * MIB;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest();
@@ -96,5 +96,21 @@ describe('hashFileParts', () => {
 
   it('rejects a missing file with the fs error', async () => {
     await expect(hashFileParts(join(dir, 'nope'), MIB)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('digestOfBuffer', () => {
+  it('gives what hashFileParts gives for the same bytes in a file (sizes 0, 1, a part, a part and a byte; with and without MD5)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-digest-buf-'));
+    try {
+      for (const size of [0, 1, 1000, 4096, 4097]) {
+        const bytes = randomBytes(size);
+        const file = join(dir, `f${size}`);
+        await writeFile(file, bytes);
+        for (const md5 of [false, true]) expect(digestOfBuffer(bytes, 4096, { md5 })).toEqual(await hashFileParts(file, 4096, { md5 }));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

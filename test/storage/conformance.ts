@@ -417,6 +417,36 @@ export function describeStorageAdapter(name: string, factory: () => Promise<Adap
       await abort(key, uploadId);
     }, 60_000);
 
+    it('listObjects: the objects under a prefix, with head\'s size and ETag; nothing beside it, no upload in progress; or NOT_SUPPORTED', async () => {
+      const dir = newKey('listed');
+      const listAll = async (p: string) => {
+        const out = [];
+        for await (const o of adapter.listObjects(p)) out.push(o);
+        return out;
+      };
+      if (!adapter.features.listObjects) {
+        await expectCode(listAll(`${dir}/`), 'NOT_SUPPORTED');
+        return;
+      }
+      const [a, b, beside, pending] = [`${dir}/a.bin`, `${dir}/b/c.bin`, `${dir}x/d.bin`, `${dir}/pending.bin`];
+      for (const k of [a, b, beside, pending]) createdKeys.add(k);
+      await putObject(a, randomBytes(10));
+      await putObject(b, randomBytes(3));
+      await putObject(beside, randomBytes(5));
+      const uploadId = await create(pending);
+      await putPart(pending, uploadId, 1, randomBytes(7));
+      const listed = await listAll(`${dir}/`);
+      expect(listed.map((o) => o.key)).toEqual([a, b]);
+      for (const o of listed) {
+        const h = await adapter.head(o.key);
+        expect([o.size, o.etag]).toEqual([h.size, h.etag]);
+      }
+      expect(await listAll(`${dir}/none/`)).toEqual([]);
+      await adapter.delete(a);
+      expect((await listAll(`${dir}/`)).map((o) => o.key)).toEqual([b]);
+      await abort(pending, uploadId);
+    }, 60_000);
+
     it('handles a missing key: head and getStream NOT_FOUND, delete idempotent', async () => {
       const key = newKey('missing.bin');
       await expectCode(adapter.head(key), 'NOT_FOUND');

@@ -70,7 +70,7 @@ export class GcsStorageAdapter implements StorageAdapter {
   readonly name = 'gcs';
   readonly limits = LIMITS;
   readonly checksum = 'MD5' as const;
-  readonly features = { presignPut: false };
+  readonly features = { presignPut: false, listObjects: false };
 
   private readonly storage: Storage;
   private readonly bucket: Bucket;
@@ -105,6 +105,11 @@ export class GcsStorageAdapter implements StorageAdapter {
   /** NOT_SUPPORTED (not built yet for GCS): small objects take a one-part multipart upload. */
   async presignPut(): Promise<PresignedRequest> {
     throw new StorageError('NOT_SUPPORTED', 'gcs: no single-request PUT; use a one-part multipart upload');
+  }
+
+  /** NOT_SUPPORTED (not built yet for GCS: without presignPut nothing needs it). */
+  async *listObjects(): AsyncIterable<ObjectInfo> {
+    throw new StorageError('NOT_SUPPORTED', 'gcs: no object listing');
   }
 
   async presignUploadPart(

@@ -80,7 +80,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export class LocalStorageAdapter implements StorageAdapter {
   readonly name = 'local';
   readonly checksum = 'SHA256' as const;
-  readonly features = { presignPut: false };
+  readonly features = { presignPut: false, listObjects: false };
   readonly limits: StorageLimits;
   readonly root: string;
   readonly urlPrefix: string;
@@ -145,6 +145,11 @@ export class LocalStorageAdapter implements StorageAdapter {
   /** NOT_SUPPORTED: parts are written in place, a one-part upload costs no more than a PUT. */
   async presignPut(): Promise<PresignedRequest> {
     throw new StorageError('NOT_SUPPORTED', 'local: no single-request PUT; use a one-part multipart upload');
+  }
+
+  /** NOT_SUPPORTED: nothing here needs many objects checked at once (objects arrive through completeMultipartUpload). */
+  async *listObjects(): AsyncIterable<ObjectInfo> {
+    throw new StorageError('NOT_SUPPORTED', 'local: no object listing');
   }
 
   async presignUploadPart(

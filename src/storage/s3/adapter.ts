@@ -28,6 +28,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   UploadPartCopyCommand,
   type S3Client,
@@ -48,6 +49,7 @@ import type {
 } from '../types';
 import { translateS3Error, type S3ErrorContext } from './errors';
 import { createS3Client, type S3Options, type S3Sse } from './options';
+import { S3Signer } from './signer';
 import { presignObjectGet, presignObjectPut, presignPartPut, rangeHeader, type PresignTarget } from './presign';
 
 const MiB = 1024 * 1024;
@@ -71,16 +73,18 @@ export class S3StorageAdapter implements StorageAdapter {
   readonly name = 's3';
   readonly limits = S3_LIMITS;
   readonly checksum: PartChecksum;
-  readonly features = { presignPut: true };
+  readonly features = { presignPut: true, listObjects: true };
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly sse?: S3Sse;
+  private readonly signer: S3Signer;
 
   constructor(options: S3Options) {
     this.sse = options.sse;
     this.checksum = options.partChecksum ?? 'SHA256';
     this.client = createS3Client(options);
+    this.signer = new S3Signer(this.client, options.bucket);
     this.bucket = options.bucket;
     this.prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
   }
@@ -250,6 +254,20 @@ export class S3StorageAdapter implements StorageAdapter {
     };
   }
 
+  /** ListObjectsV2 pages (1,000 keys each) under the prefixed `prefix`; keys handed back without the adapter's prefix. */
+  async *listObjects(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = this.prefix ? `${this.prefix}/` : '';
+    let token: string | undefined;
+    do {
+      const out = await this.run('object', this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token })));
+      for (const o of out.Contents ?? []) {
+        if (!o.Key?.startsWith(base)) continue;
+        yield { key: o.Key.slice(base.length), size: o.Size ?? 0, etag: o.ETag ? unquoteEtag(o.ETag) : undefined, lastModified: o.LastModified };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
+
   async delete(key: string): Promise<void> {
     await this.run('object', this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) })));
   }
@@ -290,7 +308,7 @@ export class S3StorageAdapter implements StorageAdapter {
   }
 
   private target(key: string): PresignTarget {
-    return { client: this.client, bucket: this.bucket, key: this.full(key) };
+    return { client: this.client, signer: this.signer, bucket: this.bucket, key: this.full(key) };
   }
 
   private checkPartNumber(partNumber: number): void {

@@ -2,15 +2,19 @@ import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } 
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ByteRange, PresignedRequest } from '../types';
 import { sseHeaders, type S3Sse } from './options';
+import type { S3Signer, SignOptions } from './signer';
 
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
-/** Where to presign: the client, bucket and full (prefixed) key. */
+/** Where to presign: the client, its signer, bucket and full (prefixed) key. */
 export interface PresignTarget {
   client: S3Client;
+  signer: S3Signer;
   bucket: string;
   key: string;
+  /** Tests only: sign as of this time (to compare URLs). */
+  signingDate?: Date;
 }
 
 /** The header that carries a request's payload SHA-256 (SigV4). */
@@ -30,15 +34,18 @@ export async function presignPartPut(
   opts: { md5?: string; sha256?: string; expiresIn: number },
 ): Promise<PresignedRequest> {
   const headers = checksumHeaders(opts);
-  const command = new UploadPartCommand({
-    Bucket: t.bucket,
-    Key: t.key,
-    UploadId: uploadId,
-    PartNumber: partNumber,
-    ContentMD5: headers['Content-MD5'],
+  const query = { 'x-id': 'UploadPart', partNumber: String(partNumber), uploadId };
+  return sign(t, 'PUT', query, headers, opts.expiresIn, (o) => {
+    const command = new UploadPartCommand({
+      Bucket: t.bucket,
+      Key: t.key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      ContentMD5: headers['Content-MD5'],
+    });
+    bindPayloadHash(command, opts.sha256);
+    return getSignedUrl(t.client, command, o);
   });
-  bindPayloadHash(command, opts.sha256);
-  return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
 }
 
 /** The checksum headers a PUT binds: Content-MD5 (base64) and the payload SHA-256 (hex). */
@@ -55,7 +62,8 @@ function checksumHeaders(opts: { md5?: string; sha256?: string }): Record<string
  * takes the payload hash from the first such header in insertion order (this one, set at
  * build) and the canonical header from the last in sorted order (this lowercase name sorts
  * after the presigner's capitalised one), so both are `sha256`. The RGW tests check the
- * outcome: the promised bytes are taken, others refused.
+ * outcome: the promised bytes are taken, others refused. The cheap path (./signer.ts) gets the
+ * same effect from the header map itself: the lowercase header comes before the presigner's.
  */
 function bindPayloadHash(command: { middlewareStack: { add: (...a: any[]) => void } }, sha256: string | undefined): void {
   if (!sha256) return;
@@ -77,16 +85,18 @@ export async function presignObjectPut(t: PresignTarget, opts: { md5?: string; s
   const headers = checksumHeaders(opts);
   if (opts.contentType) headers['Content-Type'] = opts.contentType;
   Object.assign(headers, sseHeaders(opts.sse));
-  const command = new PutObjectCommand({
-    Bucket: t.bucket,
-    Key: t.key,
-    ContentMD5: headers['Content-MD5'],
-    ContentType: opts.contentType,
-    ServerSideEncryption: opts.sse?.algorithm,
-    SSEKMSKeyId: opts.sse?.algorithm === 'aws:kms' ? opts.sse.kmsKeyId : undefined,
+  return sign(t, 'PUT', { 'x-id': 'PutObject' }, headers, opts.expiresIn, (o) => {
+    const command = new PutObjectCommand({
+      Bucket: t.bucket,
+      Key: t.key,
+      ContentMD5: headers['Content-MD5'],
+      ContentType: opts.contentType,
+      ServerSideEncryption: opts.sse?.algorithm,
+      SSEKMSKeyId: opts.sse?.algorithm === 'aws:kms' ? opts.sse.kmsKeyId : undefined,
+    });
+    bindPayloadHash(command, opts.sha256);
+    return getSignedUrl(t.client, command, o);
   });
-  bindPayloadHash(command, opts.sha256);
-  return sign('PUT', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
 }
 
 /** A GET, optionally ranged (a signed `Range` header the client must send) and named for download. */
@@ -96,33 +106,35 @@ export async function presignObjectGet(
 ): Promise<PresignedRequest> {
   const headers: Record<string, string> = {};
   if (opts.range) headers.Range = rangeHeader(opts.range);
-  const command = new GetObjectCommand({
+  const disposition = opts.fileName === undefined ? undefined : contentDisposition(opts.fileName);
+  const query = { 'x-id': 'GetObject', 'response-content-disposition': disposition, 'response-content-type': opts.contentType };
+  return sign(t, 'GET', query, headers, opts.expiresIn, (o) => getSignedUrl(t.client, new GetObjectCommand({
     Bucket: t.bucket,
     Key: t.key,
     Range: headers.Range,
-    ResponseContentDisposition: opts.fileName === undefined ? undefined : contentDisposition(opts.fileName),
+    ResponseContentDisposition: disposition,
     ResponseContentType: opts.contentType,
-  });
-  return sign('GET', headers, opts.expiresIn, (o) => getSignedUrl(t.client, command, o));
+  }), o));
 }
 
-type SignOptions = { expiresIn: number; signableHeaders: Set<string>; unhoistableHeaders: Set<string> };
-
-/** Signs with `headers` bound (signed, and left as headers rather than hoisted into the query). */
+/**
+ * Signs `headers` into the URL (signed, and left as headers rather than hoisted into the query):
+ * through the cheap path of `t.signer` when it could resolve the bucket's endpoint, else through
+ * the SDK's whole command stack (`viaSdk`). Both give the same URL.
+ */
 async function sign(
+  t: PresignTarget,
   method: 'PUT' | 'GET',
+  query: Record<string, string | undefined>,
   headers: Record<string, string>,
   expiresIn: number,
-  presign: (options: SignOptions) => Promise<string>,
+  viaSdk: (options: SignOptions) => Promise<string>,
 ): Promise<PresignedRequest> {
   const seconds = Math.max(1, Math.min(Math.floor(expiresIn), MAX_PRESIGN_SECONDS));
   const bound = new Set(Object.keys(headers).map((h) => h.toLowerCase()));
   const expiresAt = new Date(Date.now() + seconds * 1000);
-  const url = await presign({
-    expiresIn: seconds,
-    signableHeaders: bound,
-    unhoistableHeaders: bound,
-  });
+  const options = { expiresIn: seconds, signableHeaders: bound, unhoistableHeaders: bound, signingDate: t.signingDate };
+  const url = await t.signer.presign(method, t.key, query, headers, options) ?? await viaSdk(options);
   return { url, method, headers, expiresAt };
 }
 
