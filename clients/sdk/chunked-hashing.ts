@@ -17,6 +17,16 @@ const READ_BUFFER = 4 * 1024 * 1024;
 const MAX_PENDING = 4;
 
 /**
+ * Hash workers beside the cutting thread: at least 2 (SHA-256 and MD5 of a part cost about
+ * twice what the cut of it does, so one worker was the bottleneck on 2 cores: 1 GiB hashed in
+ * ~2.5 s with one worker against ~1.7 s with two, docs/benchmarks.md), one per spare core
+ * beyond that, at most 4.
+ */
+export function chunkedHashThreads(cores = os.availableParallelism()): number {
+  return Math.max(2, Math.min(4, cores - 1));
+}
+
+/**
  * The content-defined parts of the file at `path`, with SHA-256 (and MD5 when asked) of each.
  * Rejects with the fs error if it cannot be read, TesseraError CHANGED if it shrinks while
  * read, the signal's reason when aborted.
@@ -28,10 +38,12 @@ export async function hashFileChunked(
     md5?: boolean; signal?: AbortSignal; onProgress?: (bytesDone: number, bytesTotal: number) => void;
     /** Hashes only the parts this accepts (the others come with sha256 ''; the contentHash is then meaningless). */
     hashIf?: (span: PartSpan) => boolean;
+    /** Hash worker threads (default chunkedHashThreads()). */
+    threads?: number;
   } = {},
 ): Promise<FileDigest> {
   const fh = await open(path, 'r');
-  const pool = new HashPool(Math.max(1, Math.min(2, os.availableParallelism() - 1)));
+  const pool = new HashPool(opts.threads ?? chunkedHashThreads());
   try {
     const { size } = await fh.stat();
     const chunker = new Chunker(params);

@@ -1,4 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chunkedHashThreads, hashFileChunked } from '../../clients/sdk/chunked-hashing';
 import { HashPool } from '../../clients/sdk/hash-workers';
 
 const sha = (...bufs: Uint8Array[]) => bufs.reduce((h, b) => h.update(b), createHash('sha256')).digest('hex');
@@ -32,5 +36,26 @@ describe('HashPool streams (buffers handed to worker threads)', () => {
     const digests = await Promise.all(streams.map((s, i) => (i === 2 ? null : s.digest())));
     data.forEach((d, i) => expect(digests[i]).toBe(i === 2 ? null : sha(d[0], d[1])));
     await expect(pool.stream().digest()).resolves.toBe(sha());
+  });
+});
+
+describe('hashFileChunked: workers beside the cutting thread', () => {
+  it('uses at least two hash workers (one was the bottleneck on two cores), at most four', () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => chunkedHashThreads(cores))).toEqual([2, 2, 2, 3, 4, 4]);
+  });
+
+  it('gives the same parts and digests with one or several workers', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-chunked-'));
+    try {
+      const file = path.join(dir, 'f.bin');
+      writeFileSync(file, randomBytes(40 * 1024 * 1024));
+      const params = { min: 1024 * 1024, avg: 3 * 1024 * 1024, max: 12 * 1024 * 1024 };
+      const one = await hashFileChunked(file, params, { md5: true, threads: 1 });
+      const three = await hashFileChunked(file, params, { md5: true, threads: 3 });
+      expect(one.parts.length).toBeGreaterThan(3);
+      expect(three).toEqual(one);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import { rangeGet } from '../../clients/sdk/part-http';
+import { readStats } from '../../clients/sdk/raw-get';
 
 /** A real HTTP server whose answer each test picks; it records the sockets requests came on. */
 describe('ranged GETs over the SDK\'s own sockets (raw-get.ts), against a real HTTP server', () => {
@@ -45,6 +46,24 @@ describe('ranged GETs over the SDK\'s own sockets (raw-get.ts), against a real H
     const r2 = await rangeGet(new URL('/obj', base), 2 * 1024 * 1024, data.length - 2 * 1024 * 1024, signal());
     expect((await read(r2, 1024 * 1024)).body.equals(data.subarray(2 * 1024 * 1024))).toBe(true);
     expect(sockets.size).toBe(1);
+  });
+
+  it('reads the body into the batch buffers in place (no copy in JavaScript), also for a reader slower than the socket', async () => {
+    handler = ranged;
+    const before = { ...readStats };
+    const r = await rangeGet(new URL('/obj', base), 7, data.length - 7, signal());
+    const parts: Buffer[] = [];
+    for await (const batch of r.batches(256 * 1024)) {
+      for (const c of batch) parts.push(Buffer.from(c));
+      await new Promise((res) => setTimeout(res, 2)); // the socket pauses while full batches wait
+    }
+    expect(Buffer.concat(parts).equals(data.subarray(7))).toBe(true);
+    const inPlace = readStats.inPlaceBytes - before.inPlaceBytes;
+    const copied = readStats.copiedBytes - before.copiedBytes;
+    expect(inPlace + copied).toBe(data.length - 7);
+    // only what the socket read into its own buffer before the batch size was known (the head's read, and one
+    // read already under way then): each at most 256 KiB; the rest in place
+    expect(copied).toBeLessThan(data.length / 4);
   });
 
   it('gives an error answer with its body (text)', async () => {
