@@ -26,6 +26,19 @@ export async function launch(): Promise<{ browser: Browser; close(): Promise<voi
   return { browser, close: () => browser.close() };
 }
 
+/** One Chromium for the calling suite: launched in its beforeAll, closed in its afterAll; `.browser` once launched. */
+export function useChromium(): { readonly browser: Browser } {
+  let launched: { browser: Browser; close(): Promise<void> } | undefined;
+  beforeAll(async () => { launched = await launch(); });
+  afterAll(async () => { await launched?.close(); });
+  return {
+    get browser(): Browser {
+      if (!launched) throw new Error('Chromium is not launched yet (use it inside a hook or test)');
+      return launched.browser;
+    },
+  };
+}
+
 export interface TestPage { page: Page; context: BrowserContext; errors: string[] }
 
 /** A fresh context and page; records console errors and uncaught page errors. */

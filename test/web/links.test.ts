@@ -10,20 +10,17 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { ShareLink } from '../../src/entities';
 import { type TestServer } from '../helpers/server';
-import { expectNoConsoleErrors, launch, openPage, row, screenshot, type TestPage } from './browser';
+import { expectNoConsoleErrors, useChromium, openPage, row, screenshot, type TestPage } from './browser';
 import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(120_000);
 
-let chromium: { browser: Browser; close(): Promise<void> };
-beforeAll(async () => { chromium = await launch(); });
-afterAll(async () => { await chromium?.close(); });
+const chromium = useChromium();
 
 describe.each(WEB_STORES)('on the %s store', (store) => {
   let session: WebSession;

@@ -9,19 +9,17 @@
  * 390 px: test-output/web/<store>-screen-*.png. Fails on any console error.
  */
 import crypto from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { User } from '../../src/entities';
 import { type TestServer } from '../helpers/server';
-import { expectNoConsoleErrors, launch, row, screenshot, type TestPage } from './browser';
+import { expectNoConsoleErrors, useChromium, row, screenshot, type TestPage } from './browser';
 import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(120_000);
 
 const PASSWORD = 'correct horse battery';
-let chromium: { browser: Browser; close(): Promise<void> };
-beforeAll(async () => { chromium = await launch(); });
-afterAll(async () => { await chromium?.close(); });
+const chromium = useChromium();
 
 describe.each(WEB_STORES)('on the %s store', (store) => {
   let session: WebSession;

@@ -13,22 +13,19 @@
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Route } from 'playwright-core';
+import type { Route } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { User } from '../../src/entities';
 import { multiPart } from '../helpers/cdc-data';
 import { type TestServer } from '../helpers/server';
-import { expectNoConsoleErrors, launch, row, screenshot, type TestPage } from './browser';
+import { expectNoConsoleErrors, useChromium, row, screenshot, type TestPage } from './browser';
 import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(180_000);
 
 const MIB = 1024 * 1024;
-let chromium: { browser: Browser; close(): Promise<void> };
-beforeAll(async () => { chromium = await launch(); });
-afterAll(async () => { await chromium?.close(); });
+const chromium = useChromium();
 
 describe.each(WEB_STORES)('on the %s store', (store) => {
   let session: WebSession;

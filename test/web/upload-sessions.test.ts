@@ -12,18 +12,16 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Request, Route } from 'playwright-core';
+import type { Request, Route } from 'playwright-core';
 import { TesseraClient } from '../../clients/sdk';
 import { UploadSession } from '../../src/entities';
-import { expectNoConsoleErrors, launch, type TestPage } from './browser';
+import { expectNoConsoleErrors, useChromium, type TestPage } from './browser';
 import { startWebSession, WEB_STORES, type WebSession } from './session';
 
 jest.setTimeout(180_000);
 
 const MIB = 1024 * 1024;
-let chromium: { browser: Browser; close(): Promise<void> };
-beforeAll(async () => { chromium = await launch(); });
-afterAll(async () => { await chromium?.close(); });
+const chromium = useChromium();
 
 describe.each(WEB_STORES)('on the %s store', (store) => {
   let session: WebSession;
