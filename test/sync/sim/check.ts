@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REVISIONS } from '../../../clients/sdk/operations';
 import type { ChangeInfo } from '../../../clients/sdk/changes';
+import type { TesseraClient } from '../../../clients/sdk/client';
 import { describeOutcome, type World } from './world';
 
 /** Rounds of "every device runs a cycle" before a run that still has work counts as not converging. */
@@ -44,11 +45,7 @@ export async function checkInvariants(w: World): Promise<void> {
   for (const [h, who] of w.needed) if (!live.has(h)) fail(`lost: ${show(h)} (written by ${who}) is not a live file anywhere`);
 
   // 3. every version on disk when a completed cycle started is live, a revision, or in the trash
-  const kept = new Set(live);
-  for (const id of await fileIdsEver(w)) {
-    const r = await w.api.api.request<{ file: { revisions: { contentHash: string }[] } | null }>(REVISIONS, { id });
-    for (const rev of r.file?.revisions ?? []) kept.add(rev.contentHash);
-  }
+  const kept = new Set([...live, ...(await revisionHashesSince(w.api, w.cursor0))]);
   for (const [h, when] of w.cycleStart) if (!kept.has(h)) fail(`gone: ${show(h)} (${when}) is neither live nor a revision nor in the trash`);
 
   // 4. no temp files left
@@ -69,15 +66,24 @@ export async function checkInvariants(w: World): Promise<void> {
 }
 
 /** Every file id the account's change journal mentions since the run began (live, moved or trashed). */
-async function fileIdsEver(w: World): Promise<Set<string>> {
+/**
+ * The content hash of every revision of every file `client` saw change since `cursor`: live,
+ * replaced or in the trash. A file whose revisions the client may not read adds nothing.
+ */
+export async function revisionHashesSince(client: TesseraClient, cursor: string): Promise<Set<string>> {
   const ids = new Set<string>();
-  let cursor = w.cursor0;
   for (;;) {
-    const page = await w.api.changes(cursor, 500);
+    const page = await client.changes(cursor, 500);
     for (const c of page.changes as ChangeInfo[]) if (!c.isFolder) ids.add(c.fileId);
     cursor = page.cursor;
-    if (!page.hasMore) return ids;
+    if (!page.hasMore) break;
   }
+  const hashes = new Set<string>();
+  for (const id of ids) {
+    const r = await client.api.request<{ file: { revisions: { contentHash: string }[] } | null }>(REVISIONS, { id }).catch(() => null);
+    for (const rev of r?.file?.revisions ?? []) hashes.add(rev.contentHash);
+  }
+  return hashes;
 }
 
 async function findPartials(dir: string): Promise<string[]> {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TesseraClient } from '../../../clients/sdk/client';
 import { nextOp, type GenOptions, type GenState, type Kinds } from './gen';
+import { revisionHashesSince } from './check';
 import { CallHook } from './hook';
 import type { Op, OpClass, Rng, Who } from './ops';
 import { hashOf, World, describeOutcome, type Device } from './world';
@@ -26,8 +27,9 @@ import { hashOf, World, describeOutcome, type Device } from './world';
  * it); nothing outside the mount changed in the member's tree, locally or on the server (but a
  * viewer's refused edits, kept as conflicted copies beside the mount: clients/sync/read-only.ts);
  * no version the member wrote is lost (in the owner's tree, or, for a viewer, in the member's
- * own tree); a reopened member engine finds nothing to do. Invariant 3 of check.ts (versions on
- * disk when a cycle started) is not checked for the member's cycles.
+ * own tree); every version on the member's disk when one of their cycles started is live, a
+ * revision or in the trash, in either tree (check.ts' invariant 3); a reopened member engine
+ * finds nothing to do.
  */
 export const MEMBER = 7;
 const MOUNT = '/sh';
@@ -94,6 +96,10 @@ function toRun(op: Op, root: string): Op {
 export class ShareWorld extends World {
   member!: Device;
   private sharedId = '';
+  /** Invariant 3 for the member's cycles: versions on the member's disk when a cycle started (hash -> when). */
+  private readonly memberCycleStart = new Map<string, string>();
+  /** The member's change cursor before anything of theirs was written. */
+  private memberCursor0 = '';
   /** Paths of the member's own tree that the member's ops wrote or moved things to or from (`~` paths). */
   private readonly ownTouched = new Set<string>();
 
@@ -106,6 +112,7 @@ export class ShareWorld extends World {
     const email = `sim-m-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
     const client = new TesseraClient({ server: this.serverUrl });
     await client.signUp(email, 'correct horse battery', { deviceName: 'member' });
+    this.memberCursor0 = await client.latestCursor();
     const folder = await mkdtemp(join(tmpdir(), 'tessera-sim-m-'));
     for (const [p, v] of Object.entries(OWN)) {
       const tmp = join(folder, 'up.tmp');
@@ -129,6 +136,10 @@ export class ShareWorld extends World {
 
   device(i: number): Device | undefined {
     return i === MEMBER ? this.member : super.device(i);
+  }
+
+  protected cycleStartOf(d: Device): Map<string, string> | null {
+    return d === this.member ? this.memberCycleStart : super.cycleStartOf(d);
   }
 
   async apply(op: Op): Promise<void> {
@@ -212,7 +223,17 @@ export class ShareWorld extends World {
     for (const p of mineOut.keys()) if (!allowed(p)) fail(`something appeared outside the mount in the member's tree: ${p}`);
     // an editor's writes stay in the mount, but for what was written where the owner had trashed the folder (SHARE_TRASHED)
     if (this.role === 'EDITOR') for (const p of mineOut.keys()) if (p.includes('conflicted copy') && !p.startsWith(`${MOUNT} (conflicted copy`)) fail(`an editor's write went outside the mount: ${p}`);
-    // 3. (check.ts' "no lost version" covers the member's versions: settleShare left only those owed to the owner's tree)
+    // 3. (check.ts' "no lost version" covers the member's versions: settleShare left only those owed to the owner's tree);
+    // every version on the member's disk when one of their cycles started is live, a revision, or in the trash, in
+    // the owner's tree or the member's own
+    const kept = new Set<string>();
+    for (const m of [await this.entries('s'), await this.memberServer()]) for (const e of m.values()) if (e.hash) kept.add(e.hash);
+    for (const h of await revisionHashesSince(this.api, this.cursor0)) kept.add(h);
+    for (const h of await revisionHashesSince(this.member.client, this.memberCursor0)) kept.add(h);
+    if (process.env.SIM_TRACE) process.stdout.write(`member: ${this.memberCycleStart.size} version(s) owed from cycle starts, ${kept.size} kept\n`);
+    for (const [h, when] of this.memberCycleStart) {
+      if (!kept.has(h)) fail(`gone: ${JSON.stringify(this.contents.get(h) ?? h.slice(0, 12))} (${when}) is neither live nor a revision nor in the trash, in either tree`);
+    }
     // 4. a reopened member engine has nothing to do
     if (this.failures.length) return;
     await this.reopen(this.member);

@@ -71,9 +71,9 @@ export class World {
     return this.devices[i];
   }
 
-  /** Whether invariant 3 (versions on disk when a cycle started) is checked for `d`'s cycles (the account's devices only). */
-  protected owesCycleStart(d: Device): boolean {
-    return this.devices.includes(d);
+  /** Where versions on `d`'s disk when its cycle started are owed (invariant 3): the account's devices' in `cycleStart`. */
+  protected cycleStartOf(d: Device): Map<string, string> | null {
+    return this.devices.includes(d) ? this.cycleStart : null;
   }
 
   async setup(): Promise<void> {
@@ -370,8 +370,9 @@ export class World {
 
   /** Versions on disk when a completed cycle started are owed (those its own person deleted or replaced during it aside). */
   private started(d: Device, before: Map<string, { hash: string | null }>, dropped: Set<string>, when: string): void {
-    if (!this.owesCycleStart(d)) return;
-    for (const [, e] of before) if (e.hash && !dropped.has(e.hash) && !this.cycleStart.has(e.hash)) this.cycleStart.set(e.hash, when);
+    const owed = this.cycleStartOf(d);
+    if (!owed) return;
+    for (const [, e] of before) if (e.hash && !dropped.has(e.hash) && !owed.has(e.hash)) owed.set(e.hash, when);
   }
 
   private noteErrors(r: CycleReport, k: number, d: Device): void {
