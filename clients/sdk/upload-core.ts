@@ -149,6 +149,11 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
       parts: digest.parts.map((p) => ({ partNumber: p.partNumber, size: String(p.size), sha256: p.sha256, ...(p.md5 ? { md5: p.md5 } : {}) })),
     },
   });
+  // the content is stored already (dedup, or a run that completed this session): nothing to send
+  const storedAtBegin = (file: FileInfo, sessionId: string): UploadResult => {
+    opts.onProgress?.({ phase: 'upload', bytesDone: digest.size, bytesTotal: digest.size });
+    return { file, sessionId, deduplicated: true, bytesSent: 0, partsSent: 0, partsSkipped: digest.parts.length, partsCopied: 0 };
+  };
   let session: UploadSession;
   try {
     session = (await untilAborted(beginning, signal)).beginUpload;
@@ -160,14 +165,13 @@ async function upload(api: GraphQLTransport, source: UploadSource, remotePath: s
     // the resumed session was completed (by another run) between the answer and its part URLs
     const id = endedSessionOf(e);
     if (!id) throw e;
-    session = { id, status: 'COMPLETED', file: await finishedFile(api, id, digest.contentHash, e, signal), parts: [] } as unknown as UploadSession;
+    const file = await finishedFile(api, id, digest.contentHash, e, signal);
+    opts.onSession?.(id);
+    return storedAtBegin(file, id);
   }
   opts.onSession?.(session.id);
 
-  if (session.status === 'COMPLETED' && session.file) {
-    opts.onProgress?.({ phase: 'upload', bytesDone: digest.size, bytesTotal: digest.size });
-    return { file: session.file, sessionId: session.id, deduplicated: true, bytesSent: 0, partsSent: 0, partsSkipped: digest.parts.length, partsCopied: 0 };
-  }
+  if (session.status === 'COMPLETED' && session.file) return storedAtBegin(session.file, session.id);
   if (session.status !== 'ACTIVE' && session.status !== 'COMPLETED') {
     throw new TesseraError('CONFLICT', `upload session ${session.id} is ${session.status}`);
   }
