@@ -6,8 +6,7 @@
  * reports, per object, the same size and ETag a HEAD does (the storage contract), so the check is
  * the same one. Other keys, and prefixes with few items to check, are HEADed.
  */
-import type { DataSource } from 'typeorm';
-import { UploadPart, UploadSession } from '../entities';
+import type { UploadPart, UploadSession } from '../entities';
 import { isStorageError } from '../storage/errors';
 import { localAdapterOf } from '../storage/registry';
 import type { ObjectInfo, StorageAdapter } from '../storage/types';
@@ -40,10 +39,10 @@ export interface ObjectToCheck {
  * (when one is known), and on the local store with the declared bytes. Resolves with one entry per
  * item, in order: null when it holds (its part's `etag` is then set to the store's), else the coded
  * error for that item (PRECONDITION_FAILED; an object whose bytes are not the declared ones is
- * deleted and its session expired, and `onExpired` told). Rejects when the store fails otherwise (UNAVAILABLE, ...).
+ * deleted and its session ended by `expire`, which releases its reservation). Rejects when the store fails otherwise (UNAVAILABLE, ...).
  */
 export async function checkBatchObjects(
-  ds: DataSource, storage: StorageAdapter, items: ObjectToCheck[], onExpired: (sessionId: string) => void,
+  storage: StorageAdapter, items: ObjectToCheck[], expire: (session: UploadSession) => Promise<void>,
 ): Promise<(AppError | null)[]> {
   const byPrefix = new Map<string, number>();
   if (storage.features.listObjects) {
@@ -63,7 +62,7 @@ export async function checkBatchObjects(
     const prefix = batchPrefixOf(t.session.storageKey);
     const info = prefix && isListed.has(prefix) ? listed.get(t.session.storageKey) ?? null : await headOrNull(storage, t.session.storageKey);
     try {
-      await checkObject(ds, storage, t, info, onExpired);
+      await checkObject(storage, t, info, expire);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       out[i] = e;
@@ -81,7 +80,7 @@ async function headOrNull(storage: StorageAdapter, key: string): Promise<ObjectI
 
 /** One object as declared (see checkBatchObjects); `info` is what the store reports of it, null if absent. */
 async function checkObject(
-  ds: DataSource, storage: StorageAdapter, { session, part, etag }: ObjectToCheck, info: ObjectInfo | null, onExpired: (sessionId: string) => void,
+  storage: StorageAdapter, { session, part, etag }: ObjectToCheck, info: ObjectInfo | null, expire: (session: UploadSession) => Promise<void>,
 ): Promise<void> {
   if (!info || info.size !== session.size || info.size !== part.size || (etag !== null && (info.etag ?? '') !== etag)) {
     throw new AppError('PRECONDITION_FAILED', '1 part(s) missing or not as declared', { missingParts: [1], sessionId: session.id });
@@ -90,8 +89,7 @@ async function checkObject(
   const local = localAdapterOf(storage);
   if (local && !await local.verifyObject(session.storageKey, [{ offset: part.offset, size: part.size, sha256: part.sha256 }])) {
     await storage.delete(session.storageKey);
-    await ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
-    onExpired(session.id);
+    await expire(session);
     throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
   }
 }

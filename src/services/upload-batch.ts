@@ -206,10 +206,10 @@ export class UploadBatchService {
       if ((parts.get(t.session.id) ?? []).length === 1) checkable.push(t);
       else out[t.i] = { error: new AppError('INTERNAL', 'a one-PUT session without its part') };
     }
-    const checked = await checkBatchObjects(this.ds, this.storage, checkable.map((t) => {
+    const checked = await checkBatchObjects(this.storage, checkable.map((t) => {
       const part = parts.get(t.session.id)![0];
       return { session: t.session, part, etag: t.reported.get(1) ?? part.etag };
-    }), (sessionId) => this.uploads.guard.markEnded(sessionId));
+    }), (session) => this.uploads.expireSession(session));
     checkable.forEach((t, k) => {
       const error = checked[k];
       if (error) out[t.i] = { error };

@@ -60,8 +60,11 @@ export class SessionEnder {
     return expired;
   }
 
-  /** Expires an ACTIVE session the store no longer knows (nothing to abort there). */
-  async expireGone(session: UploadSession): Promise<void> {
+  /**
+   * Expires an ACTIVE session with nothing to abort in the store (the store no longer knows the
+   * upload, or its object was refused and deleted): its reservation released, its watchers told.
+   */
+  async expire(session: UploadSession): Promise<void> {
     await this.end(session, 'EXPIRED');
     await this.told(session);
   }

@@ -316,9 +316,7 @@ export class UploadService {
   private async verifyObject(session: UploadSession, parts: UploadPart[]): Promise<void> {
     if (await this.store.isAsDeclared(session, parts)) return;
     await this.storage.delete(session.storageKey);
-    await this.ds.getRepository(UploadSession).update({ id: session.id, status: 'ACTIVE' }, { status: 'EXPIRED' });
-    this.guard.markEnded(session.id);
-    await this.announce(uploaderOf(session));
+    await this.ender.expire(session);
     throw new AppError('PRECONDITION_FAILED', 'the stored object does not match the declared size and parts; upload again', { sessionId: session.id });
   }
 
@@ -329,6 +327,11 @@ export class UploadService {
   async abort(userId: string, sessionId: string): Promise<boolean> {
     await this.owned(userId, sessionId);
     return this.ender.abort(sessionId);
+  }
+
+  /** Expires an ACTIVE session with nothing to abort in the store (see SessionEnder.expire). */
+  expireSession(session: UploadSession): Promise<void> {
+    return this.ender.expire(session);
   }
 
   /** Expires sessions past their deadline, aborting them on the store. Returns how many. */
@@ -350,7 +353,7 @@ export class UploadService {
         await this.completeLocked(uploaderOf(session), session.deviceId, session.id);
         return this.get(uploaderOf(session), session.id);
       }
-      await this.ender.expireGone(session);
+      await this.ender.expire(session);
       return null;
     }
     const changed = parts.filter((p) => {

@@ -10,7 +10,7 @@ import type { StorageConfig } from '../../src/storage/registry';
 import { gql } from '../helpers/gql';
 import type { DbKind } from '../helpers/db';
 import { multiPart } from '../helpers/cdc-data';
-import { Chunk, FileNode } from '../../src/entities';
+import { Chunk, FileNode, UploadSession, User } from '../../src/entities';
 import { emptyRgwPrefix, rgwEnv } from '../helpers/rgw';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -208,6 +208,10 @@ describe.each(stores)('uploading an edited file on the %s store', (_name, storag
     await writeFile(join(dir, 'vb.bin'), b.data);
     await expect(client.upload(join(dir, 'vb.bin'), '/vb.bin')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
     expect(await client.fileByPath('/vb.bin')).toBeNull();
+    // the refused session is over and its quota reservation released: the user reserves what their ACTIVE sessions do
+    const user = await ds.getRepository(User).findOneByOrFail({ id: node.ownerId });
+    const active = await ds.getRepository(UploadSession).findBy({ ownerId: node.ownerId, status: 'ACTIVE' });
+    expect(Number(user.reservedBytes)).toBe(active.reduce((n, x) => n + Number(x.reservedBytes), 0));
     // with the lie gone, the same upload goes through, byte-identical
     await ds.getRepository(Chunk).delete({ revisionId: node.currentRevisionId!, index: 0 });
     await roundTrip('vb.bin', b.data);
